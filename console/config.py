@@ -1,0 +1,422 @@
+"""The console's configuration: a TOML file validated into pydantic models.
+
+Every mistake becomes one `ConfigError` that names the file, the line, the key path,
+what was expected and an example, so an engineer can fix it without reading code.
+Secrets are refused here on purpose: they belong in the keyring (or, for automation,
+in environment variables), never in a file that gets copied around.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
+
+import platformdirs
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator,
+                      model_validator)
+
+from console.units import SizeError, parse_gib, parse_mib
+
+APP_NAME = "vps-console"
+ENV_CONFIG = "VPS_CONSOLE_CONFIG"
+LICENSE_KINDS = ("windows", "mssql", "plesk", "cpanel")
+SECRET_WORDS = ("password", "secret", "token", "passphrase", "license_key", "api_key")
+
+
+class ConfigError(Exception):
+    """A configuration mistake, already phrased for the engineer."""
+
+    def __init__(self, message: str, *, path: Path | None = None, line: int | None = None,
+                 key: str | None = None):
+        self.path, self.line, self.key = path, line, key
+        where = ""
+        if path is not None:
+            where = f"{path}" + (f", line {line}" if line else "") + ": "
+        super().__init__(f"{where}{message}")
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_store_url() -> str:
+    data_dir = Path(platformdirs.user_data_dir(APP_NAME))
+    return f"sqlite:///{data_dir / 'console.db'}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_url(value: str, *, schemes: tuple[str, ...], example: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not parsed.netloc:
+        raise ValueError(f"{value!r} is not a URL; expected e.g. {example}")
+    return value.rstrip("/")
+
+
+class EngineConfig(_Strict):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    url: str
+    username: str = "admin@internal"
+    ca_file: Path | None = None
+    insecure: bool = False
+    insecure_acknowledged: bool = False
+    cluster: str | None = None
+    storage_domain: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_url(value, schemes=("http", "https"),
+                          example="https://engine.example.net/ovirt-engine/api")
+
+    @model_validator(mode="after")
+    def _insecure_needs_ack(self) -> "EngineConfig":
+        if self.insecure and not self.insecure_acknowledged:
+            raise ValueError(
+                "insecure: insecure = true turns off TLS verification of the engine; to accept that "
+                "risk, also set insecure_acknowledged = true (better: set ca_file to the "
+                "engine's CA, e.g. ca_file = \"/etc/pki/ovirt-engine/ca.pem\")")
+        return self
+
+
+class BillingConfig(_Strict):
+    kind: Literal["whmcs", "file", "none"] = "none"
+    url: str | None = None
+    identifier: str | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
+    sync_interval_seconds: Annotated[int, Field(ge=5)] = 60
+    claim_timeout_minutes: Annotated[int, Field(ge=1)] = 30
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return _check_url(value, schemes=("http", "https"), example="https://billing.example.net")
+
+    @model_validator(mode="after")
+    def _whmcs_needs_endpoint(self) -> "BillingConfig":
+        if self.kind == "whmcs" and (not self.url or not self.identifier):
+            raise ValueError('kind = "whmcs" needs url and identifier, e.g. '
+                             'url = "https://billing.example.net", identifier = "AbC123..."')
+        return self
+
+
+class ProductMapping(_Strict):
+    """A billing product and the engine template its orders are cloned from."""
+
+    billing_product: Annotated[str, Field(min_length=1)]
+    template: Annotated[str, Field(min_length=1)]
+    version: Literal["latest"] | Annotated[int, Field(ge=1)] = "latest"
+    cpus: Annotated[int, Field(ge=1, le=256)] = 1
+    memory_mib: int = 1024
+    disk_gib: int = 20
+    max_cpus: Annotated[int, Field(ge=1, le=256)] = 16
+    max_memory_mib: int = 64 * 1024
+    max_disk_gib: int = 1000
+    license_kinds: tuple[Literal["windows", "mssql", "plesk", "cpanel"], ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sizes(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key, target, parse in (("memory", "memory_mib", parse_mib),
+                                   ("max_memory", "max_memory_mib", parse_mib),
+                                   ("disk", "disk_gib", parse_gib),
+                                   ("max_disk", "max_disk_gib", parse_gib)):
+            if key in data:
+                try:
+                    data[target] = parse(data.pop(key))
+                except SizeError as exc:
+                    raise ValueError(f"{key}: {exc}") from None
+        return data
+
+    @model_validator(mode="after")
+    def _limits(self) -> "ProductMapping":
+        if self.cpus > self.max_cpus or self.memory_mib > self.max_memory_mib \
+                or self.disk_gib > self.max_disk_gib:
+            raise ValueError("cpus: the default resources (cpus, memory, disk) exceed the "
+                             "product's max_cpus / max_memory / max_disk limits; raise the "
+                             "limits or lower the defaults")
+        return self
+
+
+class CatalogConfig(_Strict):
+    products: tuple[ProductMapping, ...] = ()
+    stale_after_days: Annotated[int, Field(ge=1)] = 90
+
+    def product_for(self, billing_product: str) -> ProductMapping | None:
+        wanted = billing_product.strip().casefold()
+        for product in self.products:
+            if product.billing_product.strip().casefold() == wanted:
+                return product
+        return None
+
+
+class StoreConfig(_Strict):
+    url: str = Field(default_factory=default_store_url)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", value):
+            raise ValueError(f"{value!r} is not a store URL; expected sqlite:///path/console.db "
+                             "or postgresql://user@host/dbname")
+        return value
+
+
+class UiConfig(_Strict):
+    theme: str = "textual-dark"
+    refresh_seconds: Annotated[float, Field(ge=1, le=600)] = 5.0
+
+
+class NamingConfig(_Strict):
+    vm_name: str = "vps-{order_id}"
+    hostname: str = "{order_id}.vps.example.net"
+
+    @field_validator("vm_name", "hostname")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        if "{order_id}" not in value:
+            raise ValueError(f"{value!r} must contain {{order_id}} so every order gets its own "
+                             'name, e.g. "vps-{order_id}"')
+        try:
+            value.format(order_id="1")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(f"{value!r} may use only {{order_id}}, e.g. \"vps-{{order_id}}\"") from None
+        return value
+
+
+class Config(_Strict):
+    engines: tuple[EngineConfig, ...]
+    billing: BillingConfig = BillingConfig()
+    catalog: CatalogConfig = CatalogConfig()
+    store: StoreConfig = StoreConfig()
+    ui: UiConfig = UiConfig()
+    naming: NamingConfig = NamingConfig()
+    _path: Path | None = PrivateAttr(default=None)
+
+    @field_validator("engines")
+    @classmethod
+    def _engines(cls, engines: tuple[EngineConfig, ...]) -> tuple[EngineConfig, ...]:
+        if not engines:
+            raise ValueError("at least one [[engines]] entry is needed")
+        seen: set[str] = set()
+        for engine in engines:
+            if engine.name in seen:
+                raise ValueError(f"engine name {engine.name!r} is used twice; give each "
+                                 "[[engines]] entry its own name")
+            seen.add(engine.name)
+        return engines
+
+    def engine(self, name: str | None = None) -> EngineConfig:
+        if name is None:
+            return self.engines[0]
+        for engine in self.engines:
+            if engine.name == name:
+                return engine
+        raise ConfigError(f"no engine named {name!r}; configured: "
+                          + ", ".join(e.name for e in self.engines))
+
+    @property
+    def path(self) -> Path | None:
+        """The file this configuration was read from, if any."""
+        return self._path
+
+# Shown under an error, keyed by the key path without list indexes.
+EXAMPLES = {
+    "engines": '[[engines]]\nname = "prod"\nurl = "https://engine.example.net/ovirt-engine/api"',
+    "engines.name": 'name = "prod"',
+    "engines.url": 'url = "https://engine.example.net/ovirt-engine/api"',
+    "billing.url": 'url = "https://billing.example.net"',
+    "billing.kind": 'kind = "whmcs"   # or "file" or "none"',
+    "catalog.products.billing_product": 'billing_product = "VPS Linux cPanel"',
+    "catalog.products.template": 'template = "alma9-cpanel"',
+    "store.url": 'url = "sqlite:////var/lib/vps-console/console.db"',
+}
+
+
+def _example(loc: tuple) -> str | None:
+    return EXAMPLES.get(".".join(str(part) for part in loc if not isinstance(part, int)))
+
+
+@dataclass(frozen=True)
+class _Located:
+    line: int | None
+    dotted: str
+
+
+class _LineIndex:
+    """Finds the line of a key path such as ('engines', 1, 'url') in TOML text.
+
+    tomllib keeps no positions, so headers and keys are tracked by a light scan; it is
+    only used to point at a line in an error message, never to read values.
+    """
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?")
+    _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+    def __init__(self, text: str):
+        self.positions: dict[tuple, int] = {}
+        counts: dict[tuple, int] = {}
+        table: tuple = ()
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.split("#", 1)[0] if not raw.lstrip().startswith(("'", '"')) else raw
+            header = self._HEADER.match(line)
+            if header:
+                names = tuple(part.strip().strip('"') for part in header.group(2).split("."))
+                if header.group(1) == "[[":
+                    index = counts.get(names, -1) + 1
+                    counts[names] = index
+                    table = names + (index,)
+                else:
+                    table = names
+                self.positions.setdefault(table, number)
+                self.positions.setdefault(names, number)
+                continue
+            key = self._KEY.match(line)
+            if key:
+                self.positions.setdefault(table + (key.group(1),), number)
+
+    def find(self, loc: tuple) -> int | None:
+        loc = tuple(loc)
+        while loc:
+            if loc in self.positions:
+                return self.positions[loc]
+            loc = loc[:-1]
+        return None
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _model_for(loc: tuple) -> type[BaseModel] | None:
+    model: Any = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return None
+    return model
+
+
+def _refuse_secrets(data: Any, index: _LineIndex, path: Path, loc: tuple = ()) -> None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            here = loc + (key,)
+            if any(word in key.lower() for word in SECRET_WORDS):
+                raise ConfigError(
+                    f"{_dotted(here)}: secrets are never kept in the config file. Remove this "
+                    "key and store the value in the keyring with `vps-console credentials set "
+                    "engine NAME` (or `billing`, or `license ORDER KIND`); for automation use "
+                    "the environment variables VPS_CONSOLE_ENGINE_PASSWORD / "
+                    "VPS_CONSOLE_BILLING_SECRET.",
+                    path=path, line=index.find(here), key=_dotted(here))
+            _refuse_secrets(value, index, path, here)
+    elif isinstance(data, list):
+        for number, item in enumerate(data):
+            _refuse_secrets(item, index, path, loc + (number,))
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def _first_error(errors: list[dict]) -> dict:
+    # An unknown key usually explains a "missing" one next to it (a typo), so say it first.
+    return min(errors, key=lambda error: error["type"] != "extra_forbidden")
+
+
+def _explain(error: dict, index: _LineIndex, path: Path) -> ConfigError:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    message = error.get("msg", "").removeprefix("Value error, ")
+    # Table-level validators start their message with the key they are about ("insecure: …")
+    # so the error can point at that key's line rather than at the table header.
+    refined = re.match(r"^([a-z_]+): ", message)
+    if refined and kind == "value_error":
+        loc, message = loc + (refined.group(1),), message[refined.end():]
+    dotted = _dotted(loc) or "(top level)"
+    line = index.find(loc)
+    if kind == "extra_forbidden":
+        unknown = loc[-1]
+        model = _model_for(loc[:-1])
+        known = list(model.model_fields) if model else []
+        hint = difflib.get_close_matches(str(unknown), known, n=1)
+        suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
+        allowed = f" Allowed keys here: {', '.join(known)}." if known else ""
+        text = f"{dotted}: unknown key.{suggestion}{allowed}"
+    elif kind == "missing":
+        example = _example(loc) or f"{loc[-1]} = ..."
+        text = f"{dotted}: this key is required. Example:\n{_indent(example)}"
+    elif kind == "literal_error":
+        text = f"{dotted}: {error.get('input')!r} is not allowed; {message[0].lower() + message[1:]}."
+    elif kind.endswith("_type") or kind.endswith("_parsing"):
+        text = (f"{dotted}: expected {message.removeprefix('Input should be ')}, "
+                f"got {error.get('input')!r}.")
+    else:
+        example = _example(loc)
+        text = f"{dotted}: {message}" + (f"\nExample:\n{_indent(example)}"
+                                         if example and example not in message else "")
+    return ConfigError(text, path=path, line=line, key=dotted)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(f"this is not valid TOML: {exc}. Check quotes, brackets and "
+                          "'key = value' pairs on that line.", path=path,
+                          line=int(match.group(1)) if match else None) from None
+    index = _LineIndex(text)
+    _refuse_secrets(data, index, path)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(_first_error(exc.errors()), index, path) from None
+    config._path = path
+    return config
+
+
+def resolve_config_path(explicit: str | os.PathLike | None = None) -> Path:
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get(ENV_CONFIG):
+        return Path(os.environ[ENV_CONFIG]).expanduser()
+    return default_config_path()
+
+
+def load_config(explicit: str | os.PathLike | None = None) -> Config:
+    path = resolve_config_path(explicit)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "no configuration file here. Copy config.example.toml to this path and edit it, "
+            f"pass --config PATH, or set {ENV_CONFIG}; to try the console without any set-up "
+            "run `vps-console demo`.", path=path) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the configuration file: {exc}", path=path) from None
+    return parse_config(text, path)

@@ -1,0 +1,1 @@
+"""Simulated worlds (oVirt engine, WHMCS) served over real HTTP; imports nothing else of the product."""

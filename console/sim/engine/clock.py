@@ -1,0 +1,80 @@
+"""Simulated time: one ``time_scale`` for every delay, and a scheduler of state changes.
+
+Every lifecycle step (clone finished, VM powering up, guest agent reporting
+IPs...) is a callback due at ``now + seconds * time_scale``. Due callbacks run
+under the world lock, from a ticker thread and also at the start of every
+request, so a client never sees a state that should already have changed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Scheduler:
+    """Heap of due callbacks; ``run_due`` must be called with the world lock held."""
+
+    def __init__(self, time_scale: float) -> None:
+        if time_scale < 0:
+            raise ValueError("time_scale must be >= 0")
+        self.time_scale = time_scale
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._offset = 0.0  # added by advance(), for tests that jump ahead
+
+    def now(self) -> float:
+        return time.monotonic() + self._offset
+
+    def scaled(self, seconds: float) -> float:
+        return seconds * self.time_scale
+
+    def after(self, seconds: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after ``seconds`` of simulated time (scaled)."""
+        heapq.heappush(self._heap, (self.now() + self.scaled(seconds), next(self._seq), callback))
+
+    def run_due(self) -> int:
+        ran = 0
+        while self._heap and self._heap[0][0] <= self.now():
+            _, _, callback = heapq.heappop(self._heap)
+            callback()
+            ran += 1
+        return ran
+
+    def advance(self, seconds: float | None = None) -> None:
+        """Jump simulated time forward (real seconds); None = to the last pending step."""
+        if seconds is None:
+            if not self._heap:
+                return
+            seconds = max(0.0, max(due for due, _, _ in self._heap) - self.now())
+        self._offset += seconds
+
+    def pending(self) -> int:
+        return len(self._heap)
+
+
+class Ticker(threading.Thread):
+    """Background thread that runs due callbacks, so lifecycles progress without requests."""
+
+    def __init__(self, lock: threading.RLock, scheduler: Scheduler, interval: float = 0.02) -> None:
+        super().__init__(name="engine-sim-ticker", daemon=True)
+        self._lock = lock
+        self._scheduler = scheduler
+        self._interval = interval
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(self._interval):
+            with self._lock:
+                self._scheduler.run_due()
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,98 @@
+"""Claiming an order: one engineer at a time, decided by single atomic UPDATEs.
+
+A fresh claim is a compare-and-set on `claimed_by IS NULL`, so two engineers (or a hundred
+processes) racing for one order produce exactly one winner on SQLite and PostgreSQL alike.
+A claim left behind by someone who went home can be taken over once it is older than the
+timeout and no job for the order has shown a heartbeat since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, or_, update
+from sqlmodel import select
+
+from console.store import audit
+from console.store.db import Store
+from console.store.models import TERMINAL_JOB_STATES, Job, Order, utcnow
+
+CLAIMABLE = ("new", "failed", "provisioning")
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    won: bool
+    holder: str | None
+    since: datetime | None
+    took_over_from: str | None = None
+    reason: str = ""
+
+
+def _live_job(order_id: str, cutoff: datetime):
+    return exists().where(and_(Job.order_id == order_id,
+                               Job.state.not_in(TERMINAL_JOB_STATES + ("failed",)),
+                               Job.heartbeat_at.is_not(None), Job.heartbeat_at > cutoff))
+
+
+def claim_order(store: Store, order_id: str, owner: str, *,
+                takeover_after: timedelta = timedelta(minutes=30)) -> ClaimResult:
+    now = utcnow()
+    with store.session() as session:
+        fresh = session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status.in_(CLAIMABLE),
+                   or_(Order.claimed_by.is_(None), Order.claimed_by == owner))
+            .values(claimed_by=owner, claimed_at=now, updated_at=now))
+        if fresh.rowcount == 1:
+            audit.record(session, "claim", actor=owner, order_id=order_id)
+            return ClaimResult(True, owner, now)
+
+    with store.session() as session:
+        order = session.exec(select(Order).where(Order.id == order_id)).first()
+        if order is None:
+            return ClaimResult(False, None, None, reason=f"no order {order_id!r} in the queue")
+        if order.status not in CLAIMABLE:
+            return ClaimResult(False, order.claimed_by, order.claimed_at,
+                               reason=f"order {order_id} is {order.status}; nothing to claim")
+        cutoff = now - takeover_after
+        stale = order.claimed_at is not None and order.claimed_at < cutoff
+        if not stale:
+            return ClaimResult(False, order.claimed_by, order.claimed_at,
+                               reason=f"order {order_id} is claimed by {order.claimed_by}")
+        # Copy before the UPDATE: the ORM refreshes `order` in place when it runs.
+        previous, previous_at = order.claimed_by, order.claimed_at
+        taken = session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.claimed_by == previous,
+                   Order.claimed_at == previous_at, ~_live_job(order_id, cutoff))
+            .values(claimed_by=owner, claimed_at=now, updated_at=now))
+        if taken.rowcount == 1:
+            audit.record(session, "claim_takeover", actor=owner, order_id=order_id,
+                         message=f"took over a claim by {previous} idle since "
+                                 f"{previous_at:%Y-%m-%d %H:%M} UTC",
+                         previous=previous)
+            return ClaimResult(True, owner, now, took_over_from=previous)
+    with store.session() as session:
+        order = session.get(Order, order_id)
+        return ClaimResult(False, order.claimed_by if order else None,
+                           order.claimed_at if order else None,
+                           reason=f"order {order_id} is claimed by "
+                                  f"{order.claimed_by if order else 'someone'} with a live job")
+
+
+def release_order(store: Store, order_id: str, owner: str, *, force: bool = False) -> bool:
+    """Give an order back to the queue. Only its holder may, unless `force`."""
+    now = utcnow()
+    with store.session() as session:
+        condition = [Order.id == order_id, Order.claimed_by.is_not(None)]
+        if not force:
+            condition.append(Order.claimed_by == owner)
+        result = session.execute(update(Order).where(*condition)
+                                 .values(claimed_by=None, claimed_at=None, updated_at=now))
+        if result.rowcount == 1:
+            audit.record(session, "release", actor=owner, order_id=order_id,
+                         message="forced release" if force else "")
+            return True
+    return False

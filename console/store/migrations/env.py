@@ -1,0 +1,13 @@
+"""Alembic environment: the engine comes from console.store.migrate, never from a URL in a file."""
+
+from alembic import context
+
+from console.store import models
+
+engine = context.config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(connection=connection, target_metadata=models.SQLModel.metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()

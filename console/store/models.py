@@ -1,0 +1,138 @@
+"""The console's tables.
+
+Secrets are never columns: license keys and passwords live in the keyring, and rows keep
+only a reference and a masked tail. `raw` payloads are stored with secrets stripped.
+Times are timezone-aware UTC; SQLModel's UTCDateTime keeps them so in SQLite too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+ORDER_STATUSES = ("new", "needs_mapping", "provisioning", "done", "failed", "cancelled")
+JOB_STATES = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
+              "ip_wait", "handover", "done", "failed", "cancelled")
+TERMINAL_JOB_STATES = ("done", "cancelled")
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+
+    id: str = Field(primary_key=True, description="billing order id (or file/manual id)")
+    source: str = Field(index=True, description="whmcs | file | manual")
+    service_id: str | None = Field(default=None, index=True)
+    client_name: str = ""
+    client_email: str = ""
+    client_company: str = ""
+    product_id: str | None = None
+    product_name: str = ""
+    cpus: int | None = None
+    memory_mib: int | None = None
+    disk_gib: int | None = None
+    os_choice: str | None = None
+    hostname: str | None = None
+    status: str = Field(default="new", index=True)
+    billing_status: str | None = None
+    problem: str | None = Field(default=None, description="why it cannot be provisioned, and the fix")
+    template_name: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    paid_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+    seen_at: datetime | None = None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    handed_over_at: datetime | None = None
+    notes: str = ""
+    raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Job(SQLModel, table=True):
+    """One provisioning of one order. At most one unfinished job per order (partial index)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("one_open_job_per_order", "order_id", unique=True,
+              sqlite_where=text("state NOT IN ('done', 'cancelled')"),
+              postgresql_where=text("state NOT IN ('done', 'cancelled')")),
+    )
+
+    id: str = Field(primary_key=True)
+    order_id: str = Field(foreign_key="orders.id", index=True)
+    engine: str = ""
+    state: str = Field(default="planned", index=True)
+    failed_step: str | None = None
+    plan: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    vm_id: str | None = None
+    vm_name: str | None = None
+    vm_created_by_job: bool = False
+    ips: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    attempts: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    error_hint: str | None = None
+    correlation_id: str = ""
+    owner: str | None = Field(default=None, description="user@host of the runner holding it")
+    owner_pid: int | None = None
+    heartbeat_at: datetime | None = None
+    created_by: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class JobEvent(SQLModel, table=True):
+    """Append-only: what happened, to which order or job, and who did it. Also the audit trail."""
+
+    __tablename__ = "job_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str | None = Field(default=None, foreign_key="jobs.id", index=True)
+    order_id: str | None = Field(default=None, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    kind: str = Field(index=True, description="step_started | step_finished | step_failed | "
+                                              "engine | audit | …")
+    step: str | None = None
+    actor: str = ""
+    message: str = ""
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class TemplateRecord(SQLModel, table=True):
+    """The catalog as last read from an engine, so the console starts with something to show."""
+
+    __tablename__ = "templates"
+
+    engine: str = Field(primary_key=True)
+    engine_id: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    version_number: int = 1
+    version_name: str = ""
+    os_type: str = ""
+    description: str = ""
+    cpus: int = 1
+    memory_mib: int = 0
+    disk_gib: int = 0
+    sealed_at: datetime | None = None
+    status: str = ""
+    refreshed_at: datetime = Field(default_factory=utcnow)
+
+
+class SyncState(SQLModel, table=True):
+    """Small named facts such as when billing was last reached."""
+
+    __tablename__ = "sync_state"
+
+    name: str = Field(primary_key=True)
+    value: str = ""
+    updated_at: datetime = Field(default_factory=utcnow)
