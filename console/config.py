@@ -21,6 +21,7 @@ import platformdirs
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator,
                       model_validator)
 
+from console.errors import BadInput
 from console.units import SizeError, parse_gib, parse_mib
 
 APP_NAME = "vps-console"
@@ -29,7 +30,7 @@ LICENSE_KINDS = ("windows", "mssql", "plesk", "cpanel")
 SECRET_WORDS = ("password", "secret", "token", "passphrase", "license_key", "api_key")
 
 
-class ConfigError(Exception):
+class ConfigError(BadInput):
     """A configuration mistake, already phrased for the engineer."""
 
     def __init__(self, message: str, *, path: Path | None = None, line: int | None = None,

@@ -11,10 +11,11 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
+from console.errors import ConsoleError
 from console.store import migrate
 
 
-class StoreError(Exception):
+class StoreError(ConsoleError):
     """The store cannot be opened or migrated; the message says what to do."""
 
 

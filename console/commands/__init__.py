@@ -1,0 +1,1 @@
+"""Subcommands of `vps-console`: one module each, exposing `command`."""
