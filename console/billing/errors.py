@@ -6,14 +6,15 @@ for a provisioning engineer, not for a developer.
 
 from __future__ import annotations
 
+from console.errors import ConsoleError
 
-class BillingError(Exception):
+
+class BillingError(ConsoleError):
     """Base of every billing failure. ``hint`` says how to fix it."""
 
     def __init__(self, message: str, hint: str = "", *, action: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+        super().__init__(message, hint)
+        self.hint = hint  # "" rather than None: always printable
         self.action = action
 
     def __str__(self) -> str:
