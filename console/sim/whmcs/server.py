@@ -78,7 +78,7 @@ class WhmcsSimulator:
         if self._server is not None:
             return self
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
+        self._server = _Server((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="whmcs-sim",
@@ -91,6 +91,9 @@ class WhmcsSimulator:
             return
         self._server.shutdown()
         self._server.server_close()
+        # keep-alive connections would otherwise go on being served: a stopped
+        # WHMCS must look down to every client
+        self._server.close_open_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
@@ -189,9 +192,41 @@ class WhmcsSimulator:
         return _Reply(0, "", drop=True)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._open: set = set()
+        self._open_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_open_connections(self) -> None:
+        with self._open_lock:
+            sockets, self._open = list(self._open), set()
+        for sock in sockets:
+            try:
+                sock.shutdown(2)
+            except OSError:
+                pass
+
+
 def _make_handler(sim: WhmcsSimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # one buffered write per response and no Nagle: otherwise headers and
+        # body go out in two packets and delayed ACKs add ~40 ms to every call
+        wbufsize = 1 << 16
+        disable_nagle_algorithm = True
         server_version = "Apache"  # what a WHMCS host typically reports
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002

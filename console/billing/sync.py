@@ -1,0 +1,329 @@
+"""Bring the queue up to date with WHMCS: idempotent, incremental, on demand.
+
+One call of :func:`sync_orders`:
+  1. reads every Pending order from WHMCS (paginated);
+  2. creates a row for each paid one not seen before (one GetClientsProducts
+     and, per client, one GetClientsDetails); rows already known are only
+     touched (``seen_at``) and re-mapped from their stored payload while they
+     wait, so a catalog fix in the config clears "needs mapping" at once;
+  3. asks WHMCS about each open order that left the Pending list (one
+     GetOrders id=… per order, once): cancelled, fraud or refunded → our row
+     becomes ``cancelled``, with a warning when a job already runs for it.
+The same order seen twice stays one row (primary key = WHMCS order id; a
+concurrent sync that inserts first wins and the other one just moves on).
+
+When WHMCS cannot be reached the error propagates unchanged (its message says
+what to do) after recording ``billing.stale_since`` in SyncState; the queue in
+the store is left as it was. Scheduling (every N seconds) is the caller's job.
+
+WHMCS dates carry no zone; they are read as this machine's local time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from console.billing.errors import BillingApiError, BillingError
+from console.billing.mapping import OrderRequest, map_order, request_from_service
+from console.billing.whmcs import WhmcsClient, WhmcsClientDetails, WhmcsOrder, parse_service
+from console.config import CatalogConfig
+from console.identity import current_actor
+from console.store import audit
+from console.store.db import Store
+from console.store.models import Order, SyncState, utcnow
+from console.store.orders import delete_sync_state, get_sync_state, open_job, set_sync_state
+
+log = logging.getLogger(__name__)
+
+STALE_SINCE = "billing.stale_since"
+LAST_ERROR = "billing.last_error"
+LAST_SYNC = "billing.last_sync_at"
+WAITING = ("new", "needs_mapping")                  # re-mapped on every sync
+OPEN = ("new", "needs_mapping", "provisioning", "failed")
+ENDED_IN_BILLING = ("cancelled", "fraud", "refunded")
+
+
+@dataclass
+class SyncReport:
+    started_at: datetime
+    finished_at: datetime | None = None
+    pending_in_billing: int = 0
+    created: list[str] = field(default_factory=list)
+    remapped: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    needs_mapping: list[str] = field(default_factory=list)
+    skipped_unpaid: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "pending_in_billing": self.pending_in_billing, "created": self.created,
+            "remapped": self.remapped, "unchanged": self.unchanged,
+            "needs_mapping": self.needs_mapping, "skipped_unpaid": self.skipped_unpaid,
+            "cancelled": self.cancelled, "warnings": self.warnings,
+        }
+
+    def summary(self) -> str:
+        text = (f"{self.pending_in_billing} pending in WHMCS: {len(self.created)} new, "
+                f"{len(self.needs_mapping)} need mapping, {len(self.cancelled)} cancelled, "
+                f"{len(self.skipped_unpaid)} unpaid (waiting)")
+        return text + "".join(f"\nwarning: {w}" for w in self.warnings)
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """How fresh the queue is, for the status line: stale since when, and why."""
+
+    last_sync_at: datetime | None
+    stale_since: datetime | None
+    last_error: str | None
+
+
+def billing_staleness(store: Store) -> Staleness:
+    def when(name: str) -> datetime | None:
+        row = get_sync_state(store, name)
+        return datetime.fromisoformat(row.value) if row and row.value else None
+    error = get_sync_state(store, LAST_ERROR)
+    return Staleness(when(LAST_SYNC), when(STALE_SINCE), error.value if error else None)
+
+
+def _local_to_utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(timezone.utc) if value else None  # naive = this machine's local time
+
+
+def _apply_mapping(row: Order, request: OrderRequest, catalog: CatalogConfig,
+                   extra_problem: str | None = None) -> None:
+    result = map_order(request, catalog)
+    problems = list(result.problems) + ([extra_problem] if extra_problem else [])
+    row.template_name = result.template
+    row.cpus, row.memory_mib, row.disk_gib = result.cpus, result.memory_mib, result.disk_gib
+    row.os_choice, row.hostname = result.os_choice, result.hostname
+    row.problem = "; ".join(problems) if problems else None
+    row.status = "needs_mapping" if problems or not result.template else "new"
+    row.data = {**row.data, "template_version": result.template_version,
+                "license_kinds": list(result.license_kinds)}
+
+
+def _request_from_row(row: Order) -> OrderRequest | None:
+    service = (row.raw or {}).get("service")
+    return request_from_service(parse_service(service)) if service else None
+
+
+class _Syncer:
+    def __init__(self, store: Store, client: WhmcsClient, catalog: CatalogConfig, actor: str):
+        self.store, self.client, self.catalog, self.actor = store, client, catalog, actor
+        self.clients: dict[int, WhmcsClientDetails | None] = {}
+        self.report = SyncReport(started_at=utcnow())
+
+    def run(self) -> SyncReport:
+        pending = list(self.client.iter_orders("Pending"))
+        self.report.pending_in_billing = len(pending)
+        with self.store.session() as session:
+            known = {o.id: o for o in session.exec(select(Order).where(Order.source == "whmcs"))}
+        pending_ids = set()
+        for order in sorted(pending, key=lambda o: o.id):
+            oid = str(order.id)
+            pending_ids.add(oid)
+            row = known.get(oid)
+            if order.payment_status.lower() == "refunded":
+                if row is not None:
+                    self._end(row, order.status, "refunded")
+                continue
+            if row is None:
+                if order.payment_status.lower() != "paid":
+                    self.report.skipped_unpaid.append(oid)
+                    continue
+                self._create(order)
+            else:
+                self._refresh(row)
+        for oid, row in known.items():
+            if oid not in pending_ids and row.status in OPEN \
+                    and (row.billing_status or "Pending") == "Pending":
+                self._check_left_pending(row)
+        self.report.finished_at = utcnow()
+        return self.report
+
+    # ----------------------------------------------------------- new orders
+    def _client(self, client_id: int | None) -> WhmcsClientDetails | None:
+        if client_id is None:
+            return None
+        if client_id not in self.clients:
+            try:
+                self.clients[client_id] = self.client.get_client(client_id)
+            except BillingApiError as exc:  # e.g. "Client Not Found": keep the order anyway
+                self.report.warnings.append(f"client {client_id}: {exc.message}")
+                self.clients[client_id] = None
+        return self.clients[client_id]
+
+    def _create(self, order: WhmcsOrder) -> None:
+        oid = str(order.id)
+        lines = order.product_lines
+        row = Order(id=oid, source="whmcs", billing_status=order.status, client_name=order.client_name,
+                    created_at=_local_to_utc(order.date) or utcnow(), paid_at=utcnow(),
+                    seen_at=utcnow(), notes=order.notes,
+                    raw={"order": order.raw}, data={"ordernum": order.ordernum,
+                                                    "client_id": order.client_id})
+        extra = None
+        if not lines:
+            extra = "the order has no product line; nothing to provision (handle it in WHMCS)"
+        elif len(lines) > 1:
+            extra = (f"the order has {len(lines)} services; intake takes one VPS per order — "
+                     "provision them by hand or split the order in WHMCS")
+        service = None
+        if lines and lines[0].service_id is not None:
+            try:
+                service = self.client.get_service(lines[0].service_id)
+            except BillingApiError as exc:
+                extra = f"cannot read service {lines[0].service_id} from WHMCS ({exc.whmcs_message}); sync again"
+        if service is not None:
+            row.service_id = str(service.id)
+            row.product_id = str(service.pid) if service.pid is not None else None
+            row.product_name = service.name
+            row.raw = {**row.raw, "service": service.raw}
+            request = request_from_service(service)
+        else:
+            row.product_name = lines[0].product if lines else ""
+            request = OrderRequest(product_id=None, product_name=row.product_name,
+                                   hostname=lines[0].domain if lines else "")
+            extra = extra or "WHMCS returned no service for this order; sync again"
+        details = self._client(order.client_id)
+        if details is not None:
+            row.client_name = details.name or row.client_name
+            row.client_email, row.client_company = details.email, details.companyname
+        _apply_mapping(row, request, self.catalog, extra)
+        try:
+            with self.store.session() as session:
+                session.add(row)
+                audit.record(session, "intake", actor=self.actor, order_id=oid,
+                             message=f"from WHMCS: {row.product_name} ({row.status})")
+        except IntegrityError:
+            # another console synced the same order a moment ago: one row, theirs
+            self.report.unchanged += 1
+            return
+        self.report.created.append(oid)
+        if row.status == "needs_mapping":
+            self.report.needs_mapping.append(oid)
+
+    # ------------------------------------------------------- known orders
+    def _refresh(self, known: Order) -> None:
+        with self.store.session() as session:
+            row = session.get(Order, known.id)
+            if row is None:
+                return
+            row.seen_at = utcnow()
+            row.billing_status = "Pending"
+            if row.status in WAITING:
+                request = _request_from_row(row)
+                if request is None:
+                    self.report.unchanged += 1
+                    session.add(row)
+                    return
+                before = (row.status, row.template_name, row.problem, row.cpus, row.memory_mib, row.disk_gib)
+                _apply_mapping(row, request, self.catalog)
+                after = (row.status, row.template_name, row.problem, row.cpus, row.memory_mib, row.disk_gib)
+                if before != after:
+                    row.updated_at = utcnow()
+                    self.report.remapped.append(row.id)
+                else:
+                    self.report.unchanged += 1
+                if row.status == "needs_mapping":
+                    self.report.needs_mapping.append(row.id)
+            else:
+                self.report.unchanged += 1
+            session.add(row)
+
+    def _check_left_pending(self, row: Order) -> None:
+        try:
+            order = self.client.get_order(int(row.id))
+        except (ValueError, BillingApiError) as exc:
+            self.report.warnings.append(f"order {row.id}: cannot read it from WHMCS ({exc})")
+            return
+        if order is None:
+            self._end(row, "Deleted", "deleted")
+            return
+        paid = order.payment_status.lower()
+        if order.status.lower() in ENDED_IN_BILLING or paid == "refunded":
+            self._end(row, order.status, "refunded" if paid == "refunded" else order.status.lower())
+            return
+        with self.store.session() as session:
+            current = session.get(Order, row.id)
+            if current is not None:
+                current.billing_status, current.updated_at = order.status, utcnow()
+                session.add(current)
+
+    def _end(self, known: Order, billing_status: str, why: str) -> None:
+        with self.store.session() as session:
+            row = session.get(Order, known.id)
+            if row is None or row.status == "cancelled":
+                return
+            job = open_job(session, row.id)
+            row.status, row.billing_status, row.updated_at = "cancelled", billing_status, utcnow()
+            row.problem = f"{why} in WHMCS"
+            session.add(row)
+            message = f"order {row.id} was {why} in WHMCS"
+            if job is not None or known.status == "provisioning":
+                warning = (f"{message} but job {job.id if job else '?'} is running for it "
+                           f"(VM {job.vm_name if job and job.vm_name else 'not created yet'}); "
+                           "stop or cancel the job and remove the VM if it should not exist")
+                self.report.warnings.append(warning)
+                message = warning
+            audit.record(session, "billing_cancelled", actor=self.actor, order_id=row.id,
+                         message=message, billing_status=billing_status)
+        self.report.cancelled.append(known.id)
+
+
+def sync_orders(store: Store, client: WhmcsClient, catalog: CatalogConfig, *,
+                actor: str | None = None) -> SyncReport:
+    """Pull pending orders from WHMCS into the queue. Raises BillingError if WHMCS fails."""
+    syncer = _Syncer(store, client, catalog, actor or current_actor())
+    try:
+        report = syncer.run()
+    except BillingError as exc:
+        with store.session() as session:
+            if session.get(SyncState, STALE_SINCE) is None:  # keep the first failure's time
+                set_sync_state(session, STALE_SINCE, utcnow().isoformat())
+            set_sync_state(session, LAST_ERROR, str(exc))
+        log.warning("billing sync failed: %s", exc.message)
+        raise
+    with store.session() as session:
+        set_sync_state(session, LAST_SYNC, report.finished_at.isoformat())
+        delete_sync_state(session, STALE_SINCE)
+        delete_sync_state(session, LAST_ERROR)
+        audit.record(session, "sync", actor=syncer.actor, message=report.summary().split("\n")[0],
+                     created=len(report.created), cancelled=len(report.cancelled))
+    return report
+
+
+def remap_waiting_orders(store: Store, catalog: CatalogConfig) -> list[str]:
+    """Re-apply the catalog to waiting orders without asking billing (after a config edit)."""
+    changed = []
+    with store.session() as session:
+        for row in session.exec(select(Order).where(col(Order.status).in_(list(WAITING)))):
+            request = _request_from_row(row) if row.source == "whmcs" else _request_from_data(row)
+            if request is None:
+                continue
+            before = (row.status, row.problem, row.template_name)
+            _apply_mapping(row, request, catalog)
+            if before != (row.status, row.problem, row.template_name):
+                row.updated_at = utcnow()
+                changed.append(row.id)
+            session.add(row)
+    return changed
+
+
+def _request_from_data(row: Order) -> OrderRequest | None:
+    wanted = (row.data or {}).get("request")
+    if not wanted:
+        return None
+    return OrderRequest(product_id=wanted.get("product_id"), product_name=wanted.get("product_name", ""),
+                        hostname=wanted.get("hostname") or "", os_choice=wanted.get("os_choice"),
+                        cpus=wanted.get("cpus"), memory=wanted.get("memory"), disk=wanted.get("disk"))
