@@ -27,9 +27,10 @@ import re
 from dataclasses import dataclass, field
 
 from console.config import CatalogConfig, ProductMapping
+from console.store.models import Order
 from console.units import SizeError, parse_gib, parse_mib
 
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$",
+HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$",
                        re.IGNORECASE)
 _CPU_VALUE = re.compile(r"^\s*(\d{1,3})\s*(x\s*)?(v?cpus?|v?cores?|vcpus?|threads?)?\s*$", re.IGNORECASE)
 
@@ -212,7 +213,7 @@ def map_order(request: OrderRequest, catalog: CatalogConfig) -> MappingResult:
 
     hostname = request.hostname.strip() or next(
         (v.strip() for n, v in request.custom_fields if _norm(n) in ("hostname", "host name")), "")
-    if hostname and not _HOSTNAME.match(hostname):
+    if hostname and not HOSTNAME_RE.match(hostname):
         problems.append(f"hostname {hostname!r} is not a valid host name; correct it in billing "
                         "(service domain) or on the order")
 
@@ -234,3 +235,17 @@ def request_from_service(service) -> OrderRequest:
         custom_fields=tuple((c.name, c.value) for c in service.customfields),
         hostname=service.domain,
     )
+
+
+def apply_mapping(row: Order, request: OrderRequest, catalog: CatalogConfig,
+                   extra_problem: str | None = None) -> None:
+    """Write a mapping outcome onto an order row: "new" when clean, else "needs_mapping"."""
+    result = map_order(request, catalog)
+    problems = list(result.problems) + ([extra_problem] if extra_problem else [])
+    row.template_name = result.template
+    row.cpus, row.memory_mib, row.disk_gib = result.cpus, result.memory_mib, result.disk_gib
+    row.os_choice, row.hostname = result.os_choice, result.hostname
+    row.problem = "; ".join(problems) if problems else None
+    row.status = "needs_mapping" if problems or not result.template else "new"
+    row.data = {**row.data, "template_version": result.template_version,
+                "license_kinds": list(result.license_kinds)}

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from console.billing.errors import BillingApiError, BillingError
-from console.billing.mapping import OrderRequest, map_order, request_from_service
+from console.billing.mapping import OrderRequest, apply_mapping, request_from_service
 from console.billing.whmcs import WhmcsClient, WhmcsClientDetails, WhmcsOrder, parse_service
 from console.config import CatalogConfig
 from console.identity import current_actor
@@ -98,19 +98,6 @@ def billing_staleness(store: Store) -> Staleness:
 
 def _local_to_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(timezone.utc) if value else None  # naive = this machine's local time
-
-
-def _apply_mapping(row: Order, request: OrderRequest, catalog: CatalogConfig,
-                   extra_problem: str | None = None) -> None:
-    result = map_order(request, catalog)
-    problems = list(result.problems) + ([extra_problem] if extra_problem else [])
-    row.template_name = result.template
-    row.cpus, row.memory_mib, row.disk_gib = result.cpus, result.memory_mib, result.disk_gib
-    row.os_choice, row.hostname = result.os_choice, result.hostname
-    row.problem = "; ".join(problems) if problems else None
-    row.status = "needs_mapping" if problems or not result.template else "new"
-    row.data = {**row.data, "template_version": result.template_version,
-                "license_kinds": list(result.license_kinds)}
 
 
 def _request_from_row(row: Order) -> OrderRequest | None:
@@ -199,7 +186,7 @@ class _Syncer:
         if details is not None:
             row.client_name = details.name or row.client_name
             row.client_email, row.client_company = details.email, details.companyname
-        _apply_mapping(row, request, self.catalog, extra)
+        apply_mapping(row, request, self.catalog, extra)
         try:
             with self.store.session() as session:
                 session.add(row)
@@ -228,7 +215,7 @@ class _Syncer:
                     session.add(row)
                     return
                 before = (row.status, row.template_name, row.problem, row.cpus, row.memory_mib, row.disk_gib)
-                _apply_mapping(row, request, self.catalog)
+                apply_mapping(row, request, self.catalog)
                 after = (row.status, row.template_name, row.problem, row.cpus, row.memory_mib, row.disk_gib)
                 if before != after:
                     row.updated_at = utcnow()
@@ -312,7 +299,7 @@ def remap_waiting_orders(store: Store, catalog: CatalogConfig) -> list[str]:
             if request is None:
                 continue
             before = (row.status, row.problem, row.template_name)
-            _apply_mapping(row, request, catalog)
+            apply_mapping(row, request, catalog)
             if before != (row.status, row.problem, row.template_name):
                 row.updated_at = utcnow()
                 changed.append(row.id)
