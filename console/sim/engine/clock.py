@@ -69,12 +69,12 @@ class Ticker(threading.Thread):
         self._lock = lock
         self._scheduler = scheduler
         self._interval = interval
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(self._interval):
+        while not self._halt.wait(self._interval):
             with self._lock:
                 self._scheduler.run_due()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()

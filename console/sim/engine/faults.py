@@ -64,11 +64,14 @@ OPERATION_FAILED = "Operation Failed"
 class EngineFault(Exception):
     """An error answer exactly as the engine would give it."""
 
-    def __init__(self, status: int, reason: str | None, detail: str | None = None):
+    def __init__(self, status: int, reason: str | None, detail: str | None = None, bare: bool = False):
         super().__init__(f"{status} {reason}: {detail}")
         self.status = status
         self.reason = reason
         self.detail = detail
+        # Failed actions normally answer <action><fault/><status>failed</status></action>; a few
+        # checks in the REST layer itself answer a bare <fault>.
+        self.bare = bare
 
 
 def backend_failed(status: int, *messages: str) -> EngineFault:
