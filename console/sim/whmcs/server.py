@@ -81,7 +81,7 @@ class WhmcsSimulator:
         self._server = _Server((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="whmcs-sim",
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="whmcs-sim",
                                         daemon=True)
         self._thread.start()
         return self
