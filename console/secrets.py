@@ -36,7 +36,7 @@ from pathlib import Path
 import platformdirs
 
 from console.errors import BadInput, ConsoleError
-from console.redaction import register_secret
+from console.redaction import LICENSE_KEY, register_secret
 
 APP_NAME = "vps-console"
 SERVICE = "vps-console"
@@ -418,9 +418,6 @@ def billing_secret(store: SecretStore | None) -> str | None:
 
 
 # ------------------------------------------------------------------ masking, making
-_LICENSE_SHAPE = re.compile(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+){2,}$")
-
-
 def mask(value: str | None) -> str:
     """A form safe to show and store: `…-7XK2Q` for license keys, `…a1B2` for the rest.
 
@@ -428,10 +425,8 @@ def mask(value: str | None) -> str:
     """
     if not value:
         return ""
-    if _LICENSE_SHAPE.match(value):
-        last = value.rsplit("-", 1)[1]
-        if len(last) * 3 <= len(value):
-            return "…-" + last
+    if LICENSE_KEY.fullmatch(value):  # groups of 4–6: the tail is one group of 4+
+        return "…-" + value.rsplit("-", 1)[1]
     if len(value) < 8:
         return "••••"
     if len(value) < 16:
