@@ -1,0 +1,1 @@
+"""Provisioning: plan (pure), state machine (pure), preflight, runner, composition root."""

@@ -1,0 +1,267 @@
+"""The engine facade: every oVirt call the console makes goes through here.
+
+The SDK is synchronous and its Connection is not thread-safe, so each thread gets its
+own (threading.local); callers run these blocking methods in worker threads. Every call
+carries a correlation id so the engine's events and jobs can be traced back to the
+console's job. Live views use one list call with `search` and `follow`, never one call
+per VM.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+import ovirtsdk4 as sdk
+from ovirtsdk4 import types
+
+from console.config import EngineConfig
+from console.ovirt import convert
+from console.ovirt.errors import EngineNotFound
+from console.ovirt.faults import translate
+from console.ovirt.models import (Cluster, Disk, EngineInfo, Initialization, StorageDomain,
+                                  Template, Vm)
+
+T = TypeVar("T")
+MiB = convert.MiB
+GiB = convert.GiB
+VM_FOLLOW = "disk_attachments.disk,nics.reported_devices,reported_devices,statistics,tags"
+TEMPLATE_FOLLOW = "disk_attachments.disk"
+
+
+def _quote(value: str) -> str:
+    # Engine search values with spaces or specials need double quotes.
+    return '"' + value.replace('"', '') + '"' if any(c in value for c in ' ,()=<>!"') else value
+
+
+class Engine:
+    """One configured oVirt engine. Blocking methods; safe to call from many threads."""
+
+    def __init__(self, config: EngineConfig, password: str, *, timeout: int = 60,
+                 correlation_prefix: str = "vpsc"):
+        self.config = config
+        self.name = config.name
+        self._password = password
+        self._timeout = timeout
+        self._prefix = correlation_prefix
+        self._local = threading.local()
+        self._all: list[sdk.Connection] = []
+        self._lock = threading.Lock()
+        self._cluster_names: dict[str, str] = {}
+        self._template_names: dict[str, str] = {}
+        self.calls = 0
+
+    def __repr__(self) -> str:  # never show the password
+        return f"Engine({self.name!r}, {self.config.url!r})"
+
+    @property
+    def tls_verified(self) -> bool:
+        """False when TLS is off or its verification was explicitly turned off: say so on screen."""
+        return self.config.url.startswith("https") and not self.config.insecure
+
+    # ------------------------------------------------------------------ plumbing
+    def _connection(self) -> sdk.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sdk.Connection(
+                url=self.config.url, username=self.config.username, password=self._password,
+                ca_file=str(self.config.ca_file) if self.config.ca_file else None,
+                insecure=self.config.insecure, timeout=self._timeout)
+            self._local.connection = connection
+            with self._lock:
+                self._all.append(connection)
+        return connection
+
+    def _drop_connection(self) -> None:
+        # After a transport error pycurl's multi handle may keep the failed easy handle;
+        # a fresh connection is the reliable way back.
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            with self._lock:
+                if connection in self._all:
+                    self._all.remove(connection)
+            try:
+                connection.close(logout=False)
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+                pass
+
+    def correlation_id(self) -> str:
+        return f"{self._prefix}-{uuid.uuid4().hex[:12]}"
+
+    def _call(self, what: str, operation: Callable[[sdk.Connection, dict], T],
+              correlation_id: str | None = None) -> T:
+        query = {"correlation_id": correlation_id or self.correlation_id()}
+        self.calls += 1
+        try:
+            return operation(self._connection().system_service(), query)
+        except sdk.Error as error:
+            translated = translate(error, what, self.config.url)
+            if getattr(error, "code", None) is None:
+                self._drop_connection()
+            raise translated from None
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._all = self._all, []
+        for connection in connections:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - logout on a dead engine must not mask the exit
+                pass
+        self._local = threading.local()
+
+    # ------------------------------------------------------------------ reads
+    def info(self) -> EngineInfo:
+        api = self._call("read the engine's version", lambda s, q: s.get(query=q))
+        product = api.product_info
+        version = product.version if product is not None else None
+        return EngineInfo(product=(product.name if product is not None else "") or "oVirt",
+                          version=(version.full_version if version is not None else "") or "")
+
+    def list_templates(self, search: str | None = None) -> list[Template]:
+        found = self._call("list templates", lambda s, q: s.templates_service().list(
+            search=search, follow=TEMPLATE_FOLLOW, query=q))
+        templates = [convert.template(t) for t in found if t.name and t.name != "Blank"]
+        self._template_names.update({t.id: t.name for t in templates})
+        return templates
+
+    def _names(self) -> None:
+        if not self._cluster_names:
+            self.clusters()
+
+    def _vm(self, sdk_vm: types.Vm) -> Vm:
+        return convert.vm(sdk_vm, cluster_names=self._cluster_names,
+                          template_names=self._template_names)
+
+    def list_vms(self, search: str | None = None, *, max_results: int | None = None) -> list[Vm]:
+        """All VMs matching `search`, with IPs, disks, stats and tags: one API call."""
+        self._names()
+        found = self._call("list VMs", lambda s, q: s.vms_service().list(
+            search=search, follow=VM_FOLLOW, max=max_results, query=q))
+        return [self._vm(v) for v in found]
+
+    def find_vm(self, name: str, *, correlation_id: str | None = None) -> Vm | None:
+        """The VM named exactly `name`, or None."""
+        self._names()
+        found = self._call(f"look up VM {name}", lambda s, q: s.vms_service().list(
+            search=f"name={_quote(name)}", follow=VM_FOLLOW, query=q), correlation_id)
+        exact = [v for v in found if v.name == name]
+        return self._vm(exact[0]) if exact else None
+
+    def get_vm(self, vm_id: str, *, detail: bool = True,
+               correlation_id: str | None = None) -> Vm:
+        self._names()
+        found = self._call(f"read VM {vm_id}", lambda s, q: s.vms_service().vm_service(
+            vm_id).get(follow=VM_FOLLOW if detail else None, query=q), correlation_id)
+        return self._vm(found)
+
+    def clusters(self) -> list[Cluster]:
+        clusters = self._call("list clusters", lambda s, q: s.clusters_service().list(query=q))
+        hosts = self._call("list hosts", lambda s, q: s.hosts_service().list(query=q))
+        result = [convert.cluster(c, hosts) for c in clusters]
+        self._cluster_names.update({c.id: c.name for c in result})
+        return result
+
+    def storage_domains(self) -> list[StorageDomain]:
+        found = self._call("list storage domains",
+                           lambda s, q: s.storage_domains_service().list(query=q))
+        return [convert.storage_domain(d) for d in found]
+
+    def vm_disks(self, vm_id: str, *, correlation_id: str | None = None) -> tuple[Disk, ...]:
+        attachments = self._call(f"list the disks of VM {vm_id}", lambda s, q: (
+            s.vms_service().vm_service(vm_id).disk_attachments_service().list(
+                follow="disk", query=q)), correlation_id)
+        return convert._disks(attachments)
+
+    def get_disk(self, disk_id: str, *, correlation_id: str | None = None) -> Disk:
+        found = self._call(f"read disk {disk_id}", lambda s, q: s.disks_service().disk_service(
+            disk_id).get(query=q), correlation_id)
+        return convert.disk(found)
+
+    # ------------------------------------------------------------------ changes
+    def clone_vm(self, name: str, *, template_id: str, cluster: str, description: str = "",
+                 comment: str = "", correlation_id: str | None = None) -> Vm:
+        """Create `name` as a full (independent) copy of the template; it starts image_locked."""
+        spec = types.Vm(name=name, description=description, comment=comment,
+                        cluster=types.Cluster(name=cluster),
+                        template=types.Template(id=template_id))
+        created = self._call(f"create VM {name}", lambda s, q: s.vms_service().add(
+            spec, clone=True, query=q), correlation_id)
+        self._names()
+        return self._vm(created)
+
+    def update_vm(self, vm_id: str, *, cpus: int | None = None, memory_mib: int | None = None,
+                  guaranteed_mib: int | None = None, max_memory_mib: int | None = None,
+                  initialization: Initialization | None = None,
+                  correlation_id: str | None = None) -> Vm:
+        spec = types.Vm()
+        if cpus is not None:
+            # Sockets, not cores: sockets are what can be hot-plugged later.
+            spec.cpu = types.Cpu(topology=types.CpuTopology(sockets=cpus, cores=1, threads=1))
+        if memory_mib is not None:
+            spec.memory = memory_mib * MiB
+        if guaranteed_mib is not None or max_memory_mib is not None:
+            spec.memory_policy = types.MemoryPolicy(
+                guaranteed=guaranteed_mib * MiB if guaranteed_mib is not None else None,
+                max=max_memory_mib * MiB if max_memory_mib is not None else None)
+        if initialization is not None:
+            spec.initialization = _initialization(initialization)
+        updated = self._call(f"update VM {vm_id}", lambda s, q: s.vms_service().vm_service(
+            vm_id).update(spec, query=q), correlation_id)
+        self._names()
+        return self._vm(updated)
+
+    def extend_disk(self, vm_id: str, disk_id: str, size_gib: int, *,
+                    correlation_id: str | None = None) -> None:
+        attachment = types.DiskAttachment(disk=types.Disk(provisioned_size=size_gib * GiB))
+        self._call(f"extend disk {disk_id} to {size_gib} GiB", lambda s, q: (
+            s.vms_service().vm_service(vm_id).disk_attachments_service()
+            .attachment_service(disk_id).update(attachment, query=q)), correlation_id)
+
+    def start_vm(self, vm_id: str, initialization: Initialization | None = None, *,
+                 correlation_id: str | None = None) -> None:
+        """Boot the VM; with `initialization`, run cloud-init or sysprep with it this once."""
+        options: dict = {}
+        if initialization is not None:
+            options["vm"] = types.Vm(initialization=_initialization(initialization))
+            if initialization.kind == "sysprep":
+                options["use_sysprep"] = True
+            else:
+                options["use_cloud_init"] = True
+        self._call(f"start VM {vm_id}", lambda s, q: s.vms_service().vm_service(vm_id).start(
+            query=q, **options), correlation_id)
+
+    def stop_vm(self, vm_id: str, *, correlation_id: str | None = None) -> None:
+        self._call(f"stop VM {vm_id}", lambda s, q: s.vms_service().vm_service(vm_id).stop(
+            query=q), correlation_id)
+
+    def remove_vm(self, vm_id: str, *, correlation_id: str | None = None) -> None:
+        self._call(f"remove VM {vm_id}", lambda s, q: s.vms_service().vm_service(vm_id).remove(
+            query=q), correlation_id)
+
+    def tag_vm(self, vm_id: str, tag_name: str, *, description: str = "",
+               correlation_id: str | None = None) -> None:
+        """Attach tag `tag_name` to the VM, creating the tag first when the engine lacks it."""
+        try:
+            self._call(f"tag VM {vm_id} with {tag_name}", lambda s, q: (
+                s.vms_service().vm_service(vm_id).tags_service().add(
+                    types.Tag(name=tag_name), query=q)), correlation_id)
+            return
+        except EngineNotFound:
+            pass
+        self._call(f"create tag {tag_name}", lambda s, q: s.tags_service().add(
+            types.Tag(name=tag_name, description=description), query=q), correlation_id)
+        self._call(f"tag VM {vm_id} with {tag_name}", lambda s, q: (
+            s.vms_service().vm_service(vm_id).tags_service().add(
+                types.Tag(name=tag_name), query=q)), correlation_id)
+
+
+def _initialization(init: Initialization) -> types.Initialization:
+    return types.Initialization(
+        host_name=init.host_name, user_name=init.user_name, root_password=init.root_password,
+        authorized_ssh_keys="\n".join(init.authorized_ssh_keys) or None,
+        custom_script=init.custom_script, windows_license_key=init.windows_license_key,
+        timezone=init.timezone)
