@@ -148,6 +148,12 @@ class EngineSimulator:
         with self.world.lock:
             self.world.guest_rules.append((name_glob, GuestBehaviour(never_ip, fail_boot, hostname)))
 
+    def set_time_scale(self, time_scale: float) -> None:
+        """Change the factor for steps scheduled from now on (tests slow time down to observe a state)."""
+        with self.world.lock:
+            self.time_scale = time_scale
+            self.world.scheduler.time_scale = time_scale
+
     def advance(self, seconds: float | None = None) -> None:
         """Jump simulated time forward (None: until every pending step is due) and run what is due."""
         with self.world.lock:
