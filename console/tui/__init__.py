@@ -1,0 +1,1 @@
+"""The Textual console: order queue, template catalog, live VMs and the provisioning flow."""

@@ -1,0 +1,186 @@
+"""The console's App: modes for the four main screens, shared connection state, and the
+engine probe and billing sync loops that the header reports on. Screens do the rest."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.worker import Worker
+
+from console.tui.commands import ConsoleCommands
+from console.tui.context import ConsoleContext
+from console.tui.polling import FINISHED, PollLoop
+from console.tui.progress import ProgressHub
+from console.tui.screens.help import HelpScreen
+from console.tui.screens.jobs import JobsScreen
+from console.tui.screens.queue import QueueScreen
+from console.tui.screens.templates import TemplatesScreen
+from console.tui.screens.vms import VmsScreen
+
+SCREEN_NAMES = {"queue": "Orders", "templates": "Templates", "vms": "VMs", "jobs": "Jobs"}
+
+
+class ConsoleApp(App):
+    TITLE = "vps-console"
+    CSS_PATH = "app.tcss"
+    MODES = {"queue": QueueScreen, "templates": TemplatesScreen, "vms": VmsScreen,
+             "jobs": JobsScreen}
+    DEFAULT_MODE = "queue"
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS = [
+        Binding("1", "switch_mode('queue')", "Orders", id="app.orders"),
+        Binding("2", "switch_mode('templates')", "Templates", id="app.templates"),
+        Binding("3", "switch_mode('vms')", "VMs", id="app.vms"),
+        Binding("4", "switch_mode('jobs')", "Jobs", id="app.jobs"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("colon", "command_palette", "Command", id="app.command", show=False),
+        Binding("ctrl+c", "quit", "Quit", id="app.quit_ctrl_c", show=False, priority=True),
+    ]
+
+    engine_label = reactive("engine: connecting")
+    engine_ok: reactive[bool | None] = reactive(None)
+    billing_label = reactive("billing: -")
+    billing_ok: reactive[bool | None] = reactive(None)
+    clock_text = reactive("")
+
+    def __init__(self, context: ConsoleContext, *, mouse: bool = True) -> None:
+        super().__init__()
+        self.context = context
+        self.mouse_enabled = mouse
+        # Over SSH, animations only cost bandwidth and make the screen feel slow.
+        self.animation_level = "none"
+        self.known_templates: list = []
+        self.known_vms: list = []
+        self.known_orders: dict = {}
+        self.progress = ProgressHub(self)
+        self.engine_name = context.config.engine().name
+        self.engine_version = ""
+        if context.config.ui.theme in self.available_themes:
+            self.theme = context.config.ui.theme
+
+    def on_mount(self) -> None:
+        self.engine_label = f"{self.engine_name}: connecting"
+        self.billing_label = ("billing: none" if self.context.config.billing.kind == "none"
+                              else "billing: not synced yet")
+        self.tick_clock()
+        if self.context.live:
+            self.set_interval(30, self.tick_clock)
+        self.engine_loop = PollLoop(self, self.probe_engine, 60, live=self.context.live)
+        self.engine_loop.request()
+        sync = getattr(self.context, "sync_billing", None)
+        if sync is not None and self.context.config.billing.kind != "none":
+            self.billing_loop = PollLoop(self, self.sync_billing,
+                                         self.context.config.billing.sync_interval_seconds,
+                                         live=self.context.live)
+            self.billing_loop.request()
+        else:
+            self.billing_loop = None
+        if self.context.banner:
+            self.notify(self.context.banner, severity="warning", timeout=15)
+
+    def tick_clock(self) -> None:
+        self.clock_text = f"{self.context.now():%H:%M} UTC"
+
+    # ---- connection state ----------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="engine-probe", exit_on_error=False)
+    def probe_engine(self):
+        return self.context.services.engine().info()
+
+    @work(thread=True, exclusive=True, group="billing-sync", exit_on_error=False)
+    def sync_billing(self):
+        return self.context.sync_billing()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state not in FINISHED:
+            return
+        worker = event.worker
+        if self.engine_loop.owns(worker):
+            if worker.error is not None:
+                self.report_engine(False, getattr(worker.error, "message", str(worker.error)))
+            elif worker.result is not None:
+                info = worker.result
+                self.engine_version = str(getattr(info, "version", "") or
+                                          getattr(info, "product_version", "") or "")
+                self.report_engine(True)
+            self.engine_loop.finished()
+        elif self.billing_loop is not None and self.billing_loop.owns(worker):
+            if worker.error is not None:
+                self.report_billing(False, getattr(worker.error, "message", str(worker.error)))
+            else:
+                self.report_billing(True)
+            self.billing_loop.finished()
+
+    def report_engine(self, ok: bool, reason: str = "") -> None:
+        name = f"{self.engine_name} {self.engine_version}".strip()
+        self.engine_ok = ok
+        self.engine_label = f"{name} connected" if ok else f"{name} LOST: {reason}"
+
+    def report_billing(self, ok: bool, reason: str = "") -> None:
+        now = self.context.now()
+        if ok:
+            self.billing_ok = True
+            self._billing_ok_at = now
+            self.billing_label = f"billing ok {now:%H:%M}"
+        else:
+            last = getattr(self, "_billing_ok_at", None)
+            since = f" since {last:%H:%M}" if last else ""
+            self.billing_ok = False
+            self.billing_label = f"billing STALE{since}: {reason}"
+
+    # ---- navigation ----------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def open_provision(self, order_id: str) -> None:
+        """Claim the order for this engineer, then open the flow on it."""
+        if self.context.read_only:
+            self.notify("read-only console: provisioning is off", severity="warning")
+            return
+        self.claim_and_open(order_id)
+
+    @work(thread=True, exclusive=True, group="claim", exit_on_error=False)
+    def claim_and_open(self, order_id: str) -> None:
+        from console.store.claims import claim_order
+
+        config = self.context.config
+        result = claim_order(self.context.store, order_id, self.context.actor,
+                             takeover_after=timedelta(minutes=config.billing.claim_timeout_minutes))
+        self.call_from_thread(self._claimed, order_id, result)
+
+    def _claimed(self, order_id: str, result) -> None:
+        from console.tui.screens.provision import ProvisionScreen
+
+        if not result.won:
+            self.notify(result.reason or f"order {order_id} is claimed by {result.holder}",
+                        title="not claimed", severity="warning")
+            return
+        if result.took_over_from:
+            self.notify(f"took over the claim of {result.took_over_from}", severity="warning")
+        self.push_screen(ProvisionScreen(order_id))
+
+    def go_to_order(self, order_id: str) -> None:
+        self.switch_mode("queue")
+        screen = self.screen
+        if isinstance(screen, QueueScreen) and not screen.select_order(order_id):
+            self.notify(f"order {order_id} is not in the queue", severity="warning")
+
+    def go_to_vm(self, name: str) -> None:
+        self.switch_mode("vms")
+        if isinstance(self.screen, VmsScreen):
+            self.screen.show_filter(name)
+
+    def go_to_template(self, name: str) -> None:
+        self.switch_mode("templates")
+        if isinstance(self.screen, TemplatesScreen):
+            self.screen.show_filter(name)

@@ -1,0 +1,93 @@
+"""Store reads for the screens. Plain functions, run inside workers, returning plain rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, or_, select
+
+from console.store.db import Store
+from console.store.models import Job, JobEvent, Order, SyncState
+from console.tui.formatting import ensure_aware
+
+QUEUE_STATUSES = ("new", "needs_mapping", "provisioning", "failed")
+RECENT_DONE = timedelta(hours=24)
+FAILED_FIRST = {"failed": 0}
+
+
+def queue_orders(store: Store, now: datetime) -> list[Order]:
+    """Orders waiting or in flight, plus those finished in the last day (for context)."""
+    since = now - RECENT_DONE
+    with store.session() as session:
+        rows = session.exec(select(Order).where(or_(
+            col(Order.status).in_(QUEUE_STATUSES),
+            col(Order.updated_at) >= since))).all()
+    for order in rows:
+        order.created_at = ensure_aware(order.created_at)
+        order.paid_at = ensure_aware(order.paid_at)
+        order.claimed_at = ensure_aware(order.claimed_at)
+    return list(rows)
+
+
+def get_order(store: Store, order_id: str) -> Order | None:
+    with store.session() as session:
+        return session.get(Order, order_id)
+
+
+def all_jobs(store: Store, limit: int = 500) -> list[Job]:
+    """Every recent job, failed first, then newest first."""
+    with store.session() as session:
+        rows = list(session.exec(select(Job).order_by(col(Job.updated_at).desc()).limit(limit)))
+    for job in rows:
+        job.created_at = ensure_aware(job.created_at)
+        job.updated_at = ensure_aware(job.updated_at)
+    rows.sort(key=lambda job: FAILED_FIRST.get(job.state, 1))
+    return rows
+
+
+def jobs_by_order(jobs: list[Job]) -> dict[str, Job]:
+    """The latest job of each order."""
+    latest: dict[str, Job] = {}
+    for job in jobs:
+        current = latest.get(job.order_id)
+        if current is None or (job.created_at or datetime.min) > (current.created_at or datetime.min):
+            latest[job.order_id] = job
+    return latest
+
+
+def job_events(store: Store, job_id: str | None = None, order_id: str | None = None,
+               limit: int = 200) -> list[JobEvent]:
+    query = select(JobEvent)
+    if job_id is not None:
+        query = query.where(JobEvent.job_id == job_id)
+    if order_id is not None:
+        query = query.where(JobEvent.order_id == order_id)
+    query = query.order_by(col(JobEvent.at).desc(), col(JobEvent.id).desc()).limit(limit)
+    with store.session() as session:
+        rows = list(session.exec(query))
+    for event in rows:
+        event.at = ensure_aware(event.at)
+    return rows
+
+
+@dataclass(frozen=True)
+class BillingState:
+    last_ok: datetime | None
+    last_error: str | None
+
+
+def billing_state(store: Store) -> BillingState:
+    """When billing was last reached, as recorded in sync_state by the order sync."""
+    with store.session() as session:
+        rows = {row.name: row for row in session.exec(select(SyncState))}
+    last_ok = None
+    error = None
+    for name, row in rows.items():
+        if "billing" in name or "sync" in name or "whmcs" in name:
+            if "error" in name:
+                error = row.value or None
+            else:
+                moment = ensure_aware(row.updated_at)
+                last_ok = moment if last_ok is None or moment > last_ok else last_ok
+    return BillingState(last_ok, error)

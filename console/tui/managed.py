@@ -1,0 +1,22 @@
+"""Which engine VMs this console manages: those named by the configured VM name pattern."""
+
+from __future__ import annotations
+
+import re
+
+from console.config import Config
+
+
+def managed_search(config: Config) -> str:
+    """The engine search for our VMs, e.g. `name=vps-*` for the pattern `vps-{order_id}`."""
+    return "name=" + config.naming.vm_name.replace("{order_id}", "*")
+
+
+def vm_name_for(config: Config, order_id: str) -> str:
+    return config.naming.vm_name.format(order_id=order_id)
+
+
+def order_id_of(config: Config, vm_name: str) -> str | None:
+    prefix, _, suffix = config.naming.vm_name.partition("{order_id}")
+    match = re.fullmatch(re.escape(prefix) + r"(.+)" + re.escape(suffix), vm_name)
+    return match.group(1) if match else None

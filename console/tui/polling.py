@@ -1,0 +1,63 @@
+"""A poll loop that never overlaps itself.
+
+The next poll is scheduled only when the last one has finished (however long a slow
+engine took), and a manual refresh while one is in flight is remembered and run right
+after it instead of starting a second call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+FINISHED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+
+
+class PollLoop:
+    def __init__(self, owner, start: Callable[[], Worker], interval: float, *, live: bool = True):
+        self.owner = owner
+        self.start = start
+        self.interval = interval
+        self.live = live
+        self.worker: Worker | None = None
+        self.pending = False
+        self.paused = False
+        self._timer: Timer | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and self.worker.state not in FINISHED
+
+    def request(self) -> None:
+        """Poll now, or as soon as the poll in flight has finished."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self.running:
+            self.pending = True
+            return
+        self.worker = self.start()
+
+    def owns(self, worker: Worker) -> bool:
+        return worker is self.worker
+
+    def finished(self) -> None:
+        """Call from on_worker_state_changed when this loop's worker reached a final state."""
+        if self.pending:
+            self.pending = False
+            self.worker = self.start()
+        elif self.live and not self.paused:
+            self._timer = self.owner.set_timer(self.interval, self.request)
+
+    def pause(self, paused: bool) -> None:
+        self.paused = paused
+        if not paused and not self.running and self._timer is None:
+            self.request()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.live = False

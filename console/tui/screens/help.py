@@ -1,0 +1,56 @@
+"""`?`: every binding of the screen underneath, grouped by where it applies."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+
+def describe_bindings(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(group, [(keys, description)])] for what is active on `screen` right now."""
+    groups: dict[str, dict[str, list[str]]] = {}
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        node = active.node
+        group = ("Everywhere" if node is screen.app else
+                 "This screen" if node is screen else f"In {type(node).__name__}")
+        description = binding.description or binding.action
+        display = screen.app.get_key_display(binding)
+        groups.setdefault(group, {}).setdefault(description, [])
+        if display not in groups[group][description]:
+            groups[group][description].append(display)
+    order = ["This screen"] + sorted(g for g in groups if g.startswith("In ")) + ["Everywhere"]
+    return [(group, [(" ".join(keys), description)
+                     for description, keys in groups[group].items()])
+            for group in order if group in groups]
+
+
+class HelpScreen(ModalScreen):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 64; max-width: 100%; height: auto; max-height: 100%;
+                                  border: round $primary; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close help", id="help.close")]
+
+    def __init__(self, underneath: Screen) -> None:
+        super().__init__()
+        self.underneath = underneath
+        self.groups = describe_bindings(underneath)
+
+    def compose(self) -> ComposeResult:
+        text = Text()
+        title = getattr(self.underneath, "TITLE_TEXT", type(self.underneath).__name__)
+        text.append(f"Keys: {title}\n", style="bold")
+        for group, rows in self.groups:
+            text.append(f"\n{group}\n", style="bold underline")
+            for keys, description in rows:
+                text.append(f"  {keys:<14}", style="bold")
+                text.append(f"{description}\n")
+        text.append("\nesc closes this help", style="dim")
+        with VerticalScroll():
+            yield Static(text, id="help-text")

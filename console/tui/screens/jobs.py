@@ -1,0 +1,216 @@
+"""Jobs and activity: every job with its steps and events, failed ones first with the
+engine's reason and our hint; retry and cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker
+
+from console.store.models import Job
+from console.tui import data
+from console.tui.formatting import format_age, status_text, theme_style
+from console.tui.polling import FINISHED, PollLoop
+from console.tui.progress import JobProgress
+from console.tui.widgets.confirm import ConfirmDialog
+from console.tui.widgets.filter_input import FilterInput, matches
+from console.tui.widgets.header import StatusHeader
+from console.tui.widgets.keyed_table import KeyedTable
+
+COLUMNS = (("job", "Job"), ("order", "Order"), ("state", "State"), ("step", "Step"),
+           ("tries", "Try"), ("updated", "Updated"), ("reason", "Reason"))
+RETRYABLE = ("failed",)
+CANCELLABLE = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
+               "ip_wait", "failed")
+EVENT_LINES = 40
+
+
+class JobsScreen(Screen):
+    TITLE_TEXT = "Jobs / Activity"
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="jobs.filter"),
+        Binding("r", "retry", "Retry", id="jobs.retry"),
+        Binding("c", "cancel_job", "Cancel", id="jobs.cancel"),
+        Binding("ctrl+d", "cancel_job", "Cancel", id="jobs.cancel_destructive", show=False),
+        Binding("ctrl+r", "refresh", "Refresh", id="jobs.refresh"),
+        Binding("g", "top", "Top", id="jobs.top", show=False),
+        Binding("G", "bottom", "Bottom", id="jobs.bottom", show=False),
+    ]
+    DEFAULT_CSS = """
+    JobsScreen #jobs { height: 1fr; }
+    JobsScreen #job-detail-box { height: 1fr; max-height: 16; border-top: solid $primary-muted; }
+    JobsScreen.-short #job-detail-box { max-height: 8; }
+    JobsScreen #job-detail { height: auto; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: dict[str, Job] = {}
+        self.events: list[Any] = []
+        self.query_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        yield FilterInput(id="filter")
+        yield KeyedTable(COLUMNS, id="jobs")
+        with Vertical(id="job-detail-box"):
+            yield Static("no job selected", id="job-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        context = self.app.context
+        self.loop = PollLoop(self, self.load_jobs, context.refresh_seconds, live=context.live)
+        self.loop.request()
+        self.app.progress.listen(self)
+        self.query_one("#jobs").focus()
+
+    def on_unmount(self) -> None:
+        self.app.progress.forget(self)
+
+    @work(thread=True, exclusive=True, group="jobs", exit_on_error=False)
+    def load_jobs(self) -> tuple[list[Job], list[Any]]:
+        store = self.app.context.store
+        return data.all_jobs(store), data.job_events(store, limit=400)
+
+    @work(thread=True, exclusive=True, group="job-action", exit_on_error=False)
+    def run_job_action(self, action: str, job_id: str) -> str:
+        runner = self.app.progress.runner
+        if action == "retry":
+            runner.retry(job_id)
+            job = runner.run(job_id)
+            return f"job {job_id[:8]}: {job.state}"
+        runner.cancel(job_id)
+        return f"job {job_id[:8]}: cancelled"
+
+    def on_job_progress(self, message: JobProgress) -> None:
+        self.loop.request()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state not in FINISHED:
+            return
+        worker = event.worker
+        if worker.group == "job-action":
+            if worker.error is not None:
+                error = worker.error
+                hint = getattr(error, "hint", None)
+                self.notify(getattr(error, "message", str(error)) + (f"\nhint: {hint}" if hint else ""),
+                            severity="error", timeout=10)
+            elif worker.result:
+                self.notify(worker.result)
+            self.loop.request()
+            return
+        if not self.loop.owns(worker):
+            return
+        if worker.result is not None:
+            jobs, events = worker.result
+            self.jobs = {job.id: job for job in jobs}
+            self.events = events
+            self.show()
+        elif worker.error is not None:
+            self.notify(f"cannot read jobs: {worker.error}", severity="error")
+        self.loop.finished()
+
+    def show(self) -> None:
+        now = self.app.context.now()
+        rows = []
+        for job in self.jobs.values():
+            reason = job.error_message or ""
+            cells = (job.id[:8], job.order_id, status_text(self.app, job.state),
+                     job.failed_step or "", str(job.attempts), format_age(job.updated_at, now),
+                     reason[:60])
+            if matches(self.query_text, (job.id, job.order_id, job.state, reason,
+                                         job.vm_name or "")):
+                rows.append((job.id, cells))
+        table = self.query_one("#jobs", KeyedTable)
+        table.sync(rows)
+        failed = sum(1 for job in self.jobs.values() if job.state == "failed")
+        table.border_title = f"jobs {len(rows)}, failed {failed}"
+        self.show_detail()
+
+    def selected_job(self) -> Job | None:
+        key = self.query_one("#jobs", KeyedTable).selected_key
+        return self.jobs.get(key) if key else None
+
+    def show_detail(self) -> None:
+        job = self.selected_job()
+        detail = self.query_one("#job-detail", Static)
+        if job is None:
+            detail.update("no jobs yet: press 1, pick an order, press p")
+            return
+        text = Text()
+        text.append(f"job {job.id}  order {job.order_id}  vm {job.vm_name or '-'}  ")
+        text.append_text(status_text(self.app, job.state))
+        if job.ips:
+            text.append(f"  ip {', '.join(job.ips)}")
+        if job.error_message:
+            text.append(f"\nreason: {job.error_message}", style=theme_style(self.app, "error"))
+        if job.error_hint:
+            text.append(f"\nhint: {job.error_hint}")
+        if job.state in RETRYABLE:
+            text.append("\nr retries from the failed step, c cancels (removes only a VM "
+                        "this job created)", style=theme_style(self.app, "text-muted"))
+        events = [event for event in self.events if event.job_id == job.id][:EVENT_LINES]
+        for event in reversed(events):
+            text.append(f"\n{event.at:%H:%M:%S} {event.kind:<13} {event.step or '':<12} "
+                        f"{event.message}")
+        detail.update(text)
+
+    @on(DataTable.RowHighlighted, "#jobs")
+    def _highlighted(self) -> None:
+        self.show_detail()
+
+    @on(FilterInput.Changed)
+    def _filter(self, event: FilterInput.Changed) -> None:
+        self.query_text = event.query
+        self.show()
+
+    @on(FilterInput.Done)
+    def _filter_done(self) -> None:
+        self.query_one("#jobs").focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("retry", "cancel_job") and self.app.context.read_only:
+            return None
+        return True
+
+    def action_retry(self) -> None:
+        job = self.selected_job()
+        if job is None or job.state not in RETRYABLE:
+            self.notify("only a failed job can be retried", severity="warning")
+            return
+        self.run_job_action("retry", job.id)
+        self.notify(f"retrying job {job.id[:8]} from {job.failed_step or 'its last step'}")
+
+    def action_cancel_job(self) -> None:
+        job = self.selected_job()
+        if job is None or job.state not in CANCELLABLE:
+            self.notify("this job cannot be cancelled", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_job_action("cancel", job.id)
+
+        self.app.push_screen(ConfirmDialog(
+            f"Cancel job {job.id[:8]} for order {job.order_id}?",
+            "Rollback removes only a VM this job created."), answered)
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", FilterInput).open()
+
+    def action_refresh(self) -> None:
+        self.loop.request()
+
+    def action_top(self) -> None:
+        self.query_one("#jobs", KeyedTable).move_cursor(row=0)
+
+    def action_bottom(self) -> None:
+        table = self.query_one("#jobs", KeyedTable)
+        table.move_cursor(row=max(0, table.row_count - 1))

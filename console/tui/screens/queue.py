@@ -1,0 +1,329 @@
+"""The main screen: the order queue, the selected order's detail, and a live VM/job pane."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker
+
+from console.store.models import Job, Order
+from console.tui import data
+from console.tui.formatting import (age_text, format_age, format_elapsed, format_memory,
+                                    format_percent, format_resources, status_text, theme_style)
+from console.tui.managed import managed_search, order_id_of
+from console.tui.polling import FINISHED, PollLoop
+from console.tui.widgets.filter_input import FilterInput, matches
+from console.tui.widgets.header import StatusHeader
+from console.tui.widgets.keyed_table import KeyedTable
+
+ORDER_COLUMNS = (("order", "Order"), ("age", "Age"), ("client", "Client"),
+                 ("product", "Product"), ("resources", "Req"), ("status", "Status"),
+                 ("template", "Template"), ("claimed", "Claimed by"))
+LIVE_COLUMNS = (("name", "VM / job"), ("status", "Status"), ("step", "Step"),
+                ("elapsed", "Elapsed"), ("cpu", "CPU"), ("ram", "RAM"), ("ip", "IP"))
+SORTS = ("age", "client", "product", "status")
+ACTIVE_JOB_STATES = ("planned", "cloning", "clone_wait", "resizing", "initializing",
+                     "starting", "ip_wait", "handover")
+LIVE_RECENT = 12  # recent finished jobs kept in the live pane for context
+
+
+def short(text: str | None, width: int) -> str:
+    text = text or ""
+    return text if len(text) <= width else text[: width - 1] + "~"
+
+
+class QueueScreen(Screen):
+    CSS_PATH = "queue.tcss"
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="queue.filter"),
+        Binding("s", "sort", "Sort", id="queue.sort"),
+        Binding("S", "reverse", "Reverse", id="queue.reverse", show=False),
+        Binding("p", "provision", "Provision", id="queue.provision"),
+        Binding("enter", "provision", "Open", id="queue.open", show=False),
+        Binding("ctrl+r", "refresh", "Refresh", id="queue.refresh"),
+        Binding("Z", "pause", "Pause live", id="queue.pause", show=False),
+        Binding("g", "top", "Top", id="queue.top", show=False),
+        Binding("G", "bottom", "Bottom", id="queue.bottom", show=False),
+        Binding("tab", "app.focus_next", "Next pane", id="queue.next_pane", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.orders: dict[str, Order] = {}
+        self.jobs: dict[str, Job] = {}  # latest job per order
+        self.all_jobs: list[Job] = []
+        self.vms: dict[str, Any] = {}
+        self.vms_error: str | None = None
+        self.vms_at: datetime | None = None
+        self.query_text = ""
+        self.sort_by = "age"
+        self.sort_reverse = False
+        self.paused = False
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="header")
+        yield FilterInput(id="filter")
+        yield KeyedTable(ORDER_COLUMNS, id="orders")
+        yield Static(id="detail")
+        with Vertical(id="live-box"):
+            yield Static("live: jobs in flight and recent VMs", id="live-title")
+            yield KeyedTable(LIVE_COLUMNS, id="live")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        context = self.app.context
+        self.orders_loop = PollLoop(self, self.load_orders, context.refresh_seconds,
+                                    live=context.live)
+        self.vms_loop = PollLoop(self, self.load_vms, context.refresh_seconds,
+                                 live=context.live)
+        self.orders_loop.request()
+        self.vms_loop.request()
+        self.query_one("#orders", KeyedTable).focus()
+
+    # ---- workers -------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="queue-orders", exit_on_error=False)
+    def load_orders(self) -> tuple[list[Order], list[Job]]:
+        store = self.app.context.store
+        now = self.app.context.now()
+        return data.queue_orders(store, now), data.all_jobs(store)
+
+    @work(thread=True, exclusive=True, group="queue-vms", exit_on_error=False)
+    def load_vms(self) -> list[Any]:
+        context = self.app.context
+        return context.services.engine().list_vms(search=managed_search(context.config))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state not in FINISHED:
+            return
+        if self.orders_loop.owns(worker):
+            if worker.result is not None:
+                orders, jobs = worker.result
+                self.orders = {order.id: order for order in orders}
+                self.app.known_orders = self.orders
+                self.all_jobs = jobs
+                self.jobs = data.jobs_by_order(jobs)
+                self.show_orders()
+                self.show_live()
+            elif worker.error is not None:
+                self.notify(f"cannot read the store: {worker.error}", severity="error")
+            self.orders_loop.finished()
+        elif self.vms_loop.owns(worker):
+            if worker.error is not None:
+                self.vms_error = getattr(worker.error, "message", str(worker.error))
+                self.app.report_engine(False, self.vms_error)
+            elif worker.result is not None:
+                self.vms = {vm.name: vm for vm in worker.result}
+                self.app.known_vms = worker.result
+                self.vms_error = None
+                self.vms_at = self.app.context.now()
+                self.app.report_engine(True)
+            self.show_live()
+            self.vms_loop.finished()
+
+    # ---- rendering -----------------------------------------------------------------------
+
+    def template_for(self, order: Order) -> str:
+        if order.template_name:
+            return order.template_name
+        mapping = self.app.context.config.catalog.product_for(order.product_name or "")
+        return mapping.template if mapping else "(no mapping)"
+
+    def status_for(self, order: Order) -> str:
+        job = self.jobs.get(order.id)
+        if order.status == "provisioning" and job is not None:
+            return job.state
+        return order.status
+
+    def order_cells(self, order: Order, now: datetime) -> tuple:
+        return (order.id,
+                age_text(self.app, order.paid_at or order.created_at, now),
+                short(order.client_company or order.client_name, 16),
+                short(order.product_name, 20),
+                format_resources(order.cpus, order.memory_mib, order.disk_gib),
+                status_text(self.app, self.status_for(order)),
+                short(self.template_for(order), 16),
+                short(order.claimed_by or "", 14))
+
+    def sort_value(self, order_id: str):
+        order = self.orders.get(order_id)
+        if order is None:
+            return (0, "")
+        if self.sort_by == "age":
+            return (order.paid_at or order.created_at).timestamp()
+        if self.sort_by == "client":
+            return (order.client_company or order.client_name).casefold()
+        if self.sort_by == "product":
+            return order.product_name.casefold()
+        return self.status_for(order)
+
+    def visible_orders(self) -> list[Order]:
+        return [order for order in self.orders.values()
+                if matches(self.query_text, (order.id, order.client_name, order.client_company,
+                                             order.client_email, order.product_name,
+                                             self.status_for(order), self.template_for(order),
+                                             order.claimed_by or "", order.hostname or ""))]
+
+    def show_orders(self) -> None:
+        now = self.app.context.now()
+        table = self.query_one("#orders", KeyedTable)
+        rows = [(order.id, self.order_cells(order, now)) for order in self.visible_orders()]
+        table.sync(rows, sort_key=self.sort_value, reverse=self.sort_reverse)
+        direction = "desc" if self.sort_reverse else "asc"
+        shown = f"{len(rows)}/{len(self.orders)}" if self.query_text else f"{len(rows)}"
+        table.border_title = (f"orders {shown}  sort:{self.sort_by} {direction}"
+                              + (f"  filter:{self.query_text}" if self.query_text else ""))
+        self.show_detail()
+
+    def selected_order(self) -> Order | None:
+        key = self.query_one("#orders", KeyedTable).selected_key
+        return self.orders.get(key) if key else None
+
+    def show_detail(self) -> None:
+        detail = self.query_one("#detail", Static)
+        order = self.selected_order()
+        if order is None:
+            detail.update("no order selected" if self.orders else
+                          "the queue is empty: new paid orders appear here as billing syncs")
+            return
+        now = self.app.context.now()
+        mapping = self.app.context.config.catalog.product_for(order.product_name or "")
+        text = Text(no_wrap=False)
+        text.append(f"#{order.id} ", style="bold")
+        text.append(f"{order.client_name}")
+        if order.client_company:
+            text.append(f" ({order.client_company})")
+        if order.client_email:
+            text.append(f" <{order.client_email}>")
+        text.append(f"  waiting {format_age(order.paid_at or order.created_at, now)}\n")
+        text.append(f"{order.product_name} -> {self.template_for(order)}")
+        if mapping and mapping.license_kinds:
+            text.append(f"  licenses: {', '.join(mapping.license_kinds)}")
+        text.append(f"  req {format_resources(order.cpus, order.memory_mib, order.disk_gib)}")
+        if order.hostname:
+            text.append(f"  host {order.hostname}")
+        if order.claimed_by:
+            text.append(f"  claimed by {order.claimed_by}")
+        job = self.jobs.get(order.id)
+        if job is not None:
+            text.append(f"\njob {job.id[:8]} ")
+            text.append_text(status_text(self.app, job.state))
+            if job.error_message:
+                text.append(f": {job.error_message}", style=theme_style(self.app, "error"))
+                if job.error_hint:
+                    text.append(f"  hint: {job.error_hint}")
+        if order.problem:
+            text.append(f"\nproblem: {order.problem}", style=theme_style(self.app, "warning"))
+        detail.update(text)
+
+    def show_live(self) -> None:
+        table = self.query_one("#live", KeyedTable)
+        now = self.app.context.now()
+        rows: list[tuple[str, tuple]] = []
+        active = [job for job in self.all_jobs if job.state in ACTIVE_JOB_STATES]
+        recent = [job for job in self.all_jobs if job.state not in ACTIVE_JOB_STATES][:LIVE_RECENT]
+        for job in active + recent:
+            vm = self.vms.get(job.vm_name or "")
+            elapsed = (now - job.created_at).total_seconds() if job.created_at else None
+            ips = (vm.ips if vm is not None else None) or job.ips or []
+            rows.append((f"job:{job.id}", (
+                job.vm_name or f"order {job.order_id}",
+                status_text(self.app, vm.status if vm is not None and job.state == "done"
+                            else job.state),
+                job.failed_step or ("" if job.state == "done" else job.state),
+                format_elapsed(elapsed) if job.state in ACTIVE_JOB_STATES else "",
+                format_percent(getattr(vm, "cpu_percent", None)) if vm is not None else "-",
+                format_percent(getattr(vm, "memory_percent", None)) if vm is not None else "-",
+                ips[0] if ips else "")))
+        table.sync(rows)
+        title = self.query_one("#live-title", Static)
+        caption = Text(f"live: {len(active)} in flight, {len(self.vms)} managed VMs")
+        if self.vms_error:
+            since = f" since {self.vms_at:%H:%M}" if self.vms_at else ""
+            caption.append(f"  STALE{since}: {self.vms_error}",
+                           style=theme_style(self.app, "error"))
+        elif self.paused:
+            caption.append("  PAUSED (Z resumes)", style=theme_style(self.app, "warning"))
+        title.update(caption)
+
+    # ---- events and actions --------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#orders")
+    def _order_highlighted(self) -> None:
+        self.show_detail()
+
+    @on(DataTable.RowSelected, "#orders")
+    def _order_selected(self) -> None:
+        self.action_provision()
+
+    @on(FilterInput.Changed)
+    def _filter_changed(self, event: FilterInput.Changed) -> None:
+        self.query_text = event.query
+        self.show_orders()
+
+    @on(FilterInput.Done)
+    def _filter_done(self) -> None:
+        self.query_one("#orders", KeyedTable).focus()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", FilterInput).open()
+
+    def action_sort(self) -> None:
+        self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
+        self.show_orders()
+        self.query_one("#orders", KeyedTable).move_cursor(row=0)
+
+    def action_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self.show_orders()
+
+    def action_top(self) -> None:
+        self.query_one("#orders", KeyedTable).move_cursor(row=0)
+
+    def action_bottom(self) -> None:
+        table = self.query_one("#orders", KeyedTable)
+        table.move_cursor(row=max(0, table.row_count - 1))
+
+    def action_refresh(self) -> None:
+        self.orders_loop.request()
+        self.vms_loop.request()
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self.orders_loop.pause(self.paused)
+        self.vms_loop.pause(self.paused)
+        self.show_live()
+
+    def action_provision(self) -> None:
+        order = self.selected_order()
+        if order is None:
+            self.notify("select an order first", severity="warning")
+            return
+        self.app.open_provision(order.id)
+
+    def select_order(self, order_id: str) -> bool:
+        """Put the cursor on an order (clearing a filter that hides it); used by `:order`."""
+        table = self.query_one("#orders", KeyedTable)
+        if order_id not in self.orders:
+            return False
+        if order_id not in table.keys_in_order():
+            self.query_one("#filter", FilterInput).action_clear()
+            self.query_text = ""
+            self.show_orders()
+        table.select_key(order_id)
+        table.focus()
+        return True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "provision" and self.app.context.read_only:
+            return None
+        return True

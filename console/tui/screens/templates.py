@@ -1,0 +1,165 @@
+"""The template catalog: grouped by OS + app, versions, base resources, age since sealed,
+stale ones flagged, and which billing products map to each."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker
+
+from console.tui.formatting import format_age, format_resources, theme_style
+from console.tui.polling import FINISHED, PollLoop
+from console.tui.widgets.filter_input import FilterInput, matches
+from console.tui.widgets.header import StatusHeader
+from console.tui.widgets.keyed_table import KeyedTable
+
+COLUMNS = (("id", "Id"), ("group", "OS + app"), ("name", "Template"), ("version", "Ver"),
+           ("base", "Base"), ("sealed", "Sealed"), ("state", "State"), ("products", "Products"))
+CATALOG_REFRESH_FACTOR = 12  # the catalog changes rarely: poll it 12x less often than VMs
+
+
+def apps_of(template: Any) -> str:
+    apps = getattr(template, "apps", None) or ()
+    return "+".join(apps) if not isinstance(apps, str) else apps
+
+
+def group_of(template: Any) -> str:
+    apps = apps_of(template)
+    return f"{template.os_type}" + (f" + {apps}" if apps else "")
+
+
+class TemplatesScreen(Screen):
+    TITLE_TEXT = "Templates"
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="templates.filter"),
+        Binding("ctrl+r", "refresh", "Refresh", id="templates.refresh"),
+        Binding("g", "top", "Top", id="templates.top", show=False),
+        Binding("G", "bottom", "Bottom", id="templates.bottom", show=False),
+    ]
+    DEFAULT_CSS = """
+    TemplatesScreen #templates { height: 1fr; }
+    TemplatesScreen #template-state { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.templates: list[Any] = []
+        self.query_text = ""
+        self.error: str | None = None
+        self.loaded_at = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        yield FilterInput(id="filter")
+        yield Static("loading the catalog from the engine...", id="template-state")
+        yield KeyedTable(COLUMNS, id="templates")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        context = self.app.context
+        self.loop = PollLoop(self, self.load_templates,
+                             context.refresh_seconds * CATALOG_REFRESH_FACTOR, live=context.live)
+        self.loop.request()
+        self.query_one("#templates").focus()
+
+    @work(thread=True, exclusive=True, group="templates", exit_on_error=False)
+    def load_templates(self) -> list[Any]:
+        return self.app.context.services.engine().list_templates()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state not in FINISHED or not self.loop.owns(event.worker):
+            return
+        worker = event.worker
+        if worker.error is not None:
+            self.error = getattr(worker.error, "message", str(worker.error))
+            self.app.report_engine(False, self.error)
+        elif worker.result is not None:
+            self.templates = list(worker.result)
+            self.app.known_templates = self.templates
+            self.error = None
+            self.loaded_at = self.app.context.now()
+            self.app.report_engine(True)
+        self.show()
+        self.loop.finished()
+
+    def products_for(self, name: str) -> str:
+        products = [mapping.billing_product for mapping in
+                    self.app.context.config.catalog.products if mapping.template == name]
+        return ", ".join(products)
+
+    def show(self) -> None:
+        context = self.app.context
+        now = context.now()
+        stale_after = timedelta(days=context.config.catalog.stale_after_days)
+        latest: dict[str, int] = {}
+        for template in self.templates:
+            latest[template.name] = max(latest.get(template.name, 0), template.version_number)
+        ordered = sorted(self.templates, key=lambda t: (group_of(t), t.name, -t.version_number))
+        rows = []
+        previous_group = None
+        stale_count = 0
+        for template in ordered:
+            group = group_of(template)
+            sealed = getattr(template, "created_at", None)
+            is_latest = template.version_number == latest[template.name]
+            stale = sealed is not None and now - sealed > stale_after
+            if stale and is_latest:
+                stale_count += 1
+            if stale and is_latest:
+                state = Text("STALE", style=theme_style(self.app, "warning", bold=True))
+            elif not is_latest:
+                state = Text("old", style=theme_style(self.app, "text-muted"))
+            else:
+                state = Text("ok", style=theme_style(self.app, "success"))
+            cells = (template.id, group if group != previous_group else "", template.name,
+                     f"v{template.version_number} {template.version_name or ''}".strip(),
+                     format_resources(template.cpus, template.memory_mib, template.disk_gib),
+                     format_age(sealed, now), state,
+                     self.products_for(template.name) if is_latest else "")
+            previous_group = group
+            if matches(self.query_text, (group, template.name, template.version_name or "",
+                                         cells[7], template.description or "")):
+                rows.append((template.id, cells))
+        self.query_one("#templates", KeyedTable).sync(rows)
+        status = Text(f"{len(self.templates)} templates, {stale_count} stale "
+                      f"(sealed more than {context.config.catalog.stale_after_days} days ago)")
+        if self.error:
+            since = f" since {self.loaded_at:%H:%M}" if self.loaded_at else ""
+            status.append(f"  STALE{since}: {self.error}", style=theme_style(self.app, "error"))
+        self.query_one("#template-state", Static).update(status)
+
+    @on(FilterInput.Changed)
+    def _filter(self, event: FilterInput.Changed) -> None:
+        self.query_text = event.query
+        self.show()
+
+    @on(FilterInput.Done)
+    def _filter_done(self) -> None:
+        self.query_one("#templates").focus()
+
+    def show_filter(self, text: str) -> None:
+        box = self.query_one("#filter", FilterInput)
+        box.value = text
+        box.add_class("-shown")
+        self.query_text = text
+        self.show()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", FilterInput).open()
+
+    def action_refresh(self) -> None:
+        self.loop.request()
+
+    def action_top(self) -> None:
+        self.query_one("#templates", KeyedTable).move_cursor(row=0)
+
+    def action_bottom(self) -> None:
+        table = self.query_one("#templates", KeyedTable)
+        table.move_cursor(row=max(0, table.row_count - 1))

@@ -1,0 +1,63 @@
+"""The `/` filter line: substring match over a row's cells, `!` in front inverts it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+
+def matches(query: str, cells: Iterable[str]) -> bool:
+    query = query.strip()
+    invert = query.startswith("!")
+    needle = query[1:].strip().casefold() if invert else query.casefold()
+    if not needle:
+        return True
+    found = any(needle in str(cell).casefold() for cell in cells)
+    return found != invert
+
+
+class FilterInput(Input):
+    """Hidden until `/`; typing filters live; enter keeps the filter, esc clears it."""
+
+    DEFAULT_CSS = """
+    FilterInput { display: none; height: 1; border: none; padding: 0 1; }
+    FilterInput.-shown { display: block; }
+    """
+    BINDINGS = [Binding("escape", "clear", "Clear filter", id="filter.clear"),
+                Binding("enter", "keep", "Keep filter", id="filter.keep", show=False)]
+
+    class Changed(Message):
+        def __init__(self, query: str) -> None:
+            super().__init__()
+            self.query = query
+
+    class Done(Message):
+        """The engineer left the filter line; focus goes back to the table."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(placeholder="filter (substring; ! inverts; esc clears)", **kwargs)
+
+    def open(self) -> None:
+        self.add_class("-shown")
+        self.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.post_message(self.Changed(event.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+
+    def action_keep(self) -> None:
+        if not self.value:
+            self.remove_class("-shown")
+        self.post_message(self.Done())
+
+    def action_clear(self) -> None:
+        self.value = ""
+        self.remove_class("-shown")
+        self.post_message(self.Changed(""))
+        self.post_message(self.Done())

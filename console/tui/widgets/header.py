@@ -1,0 +1,41 @@
+"""The one-line header: engine and its connection, billing and its staleness, who, when.
+
+It reads the app's connection state (set by the workers that talk to the engine and to
+billing) and never talks to anything itself.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from console.tui.formatting import theme_style
+
+
+class StatusHeader(Static):
+    DEFAULT_CSS = """
+    StatusHeader { dock: top; height: 1; background: $panel; color: $foreground; }
+    """
+
+    def on_mount(self) -> None:
+        for name in ("engine_label", "engine_ok", "billing_label", "billing_ok", "clock_text"):
+            self.watch(self.app, name, self._changed, init=False)
+        self._changed()
+
+    def _changed(self, _value=None) -> None:
+        app = self.app
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(" vps-console ", style="bold")
+        if app.context.read_only:
+            line.append("READ-ONLY ", style=theme_style(app, "warning", bold=True))
+        line.append("| ")
+        line.append(app.engine_label, style=self._style(app.engine_ok))
+        line.append(" | ")
+        line.append(app.billing_label, style=self._style(app.billing_ok))
+        line.append(f" | {app.context.actor} | {app.clock_text}")
+        self.update(line)
+
+    def _style(self, ok: bool | None):
+        if ok is None:
+            return theme_style(self.app, "warning")
+        return theme_style(self.app, "success") if ok else theme_style(self.app, "error", bold=True)

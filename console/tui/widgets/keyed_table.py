@@ -1,0 +1,79 @@
+"""A DataTable kept in step with a list of rows by key, updating cells in place.
+
+Clearing and refilling a DataTable loses the cursor and the scroll position, which is
+maddening in a live view; here rows are added, changed and removed by key, and the
+cursor stays on the same row (by key) across refreshes, filters and sorts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+
+class KeyedTable(DataTable):
+    DEFAULT_CSS = """
+    KeyedTable { height: 1fr; }
+    """
+
+    def __init__(self, columns: Sequence[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self._column_spec = columns
+        self._values: dict[str, tuple] = {}
+
+    def on_mount(self) -> None:
+        for key, label in self._column_spec:
+            self.add_column(label, key=key)
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except CellDoesNotExist:
+            return None
+        return row_key.value
+
+    def keys_in_order(self) -> list[str]:
+        return [row.key.value for row in self.ordered_rows]
+
+    def sync(self, rows: Sequence[tuple[str, tuple]],
+             sort_key: Callable[[str], Any] | None = None, reverse: bool = False) -> None:
+        """Make the table show exactly `rows` ((key, cells) pairs), cursor kept by key."""
+        selected = self.selected_key
+        wanted = dict(rows)
+        for key in list(self._values):
+            if key not in wanted:
+                self.remove_row(key)
+                del self._values[key]
+        columns = [key for key, _ in self._column_spec]
+        for key, cells in rows:
+            previous = self._values.get(key)
+            if previous is None:
+                self.add_row(*cells, key=key)
+            elif previous != cells:
+                for column, old, new in zip(columns, previous, cells):
+                    if old != new:
+                        self.update_cell(key, column, new)
+            self._values[key] = cells
+        if sort_key is not None and self.row_count:
+            self.sort(columns[0], key=lambda cell: sort_key(self._key_of_first_cell(cell)),
+                      reverse=reverse)
+        self.select_key(selected)
+
+    def _key_of_first_cell(self, cell) -> str:
+        # The first column always shows the row key, so sorting can find the row's data.
+        return str(cell.plain if hasattr(cell, "plain") else cell)
+
+    def select_key(self, key: str | None) -> None:
+        if key is None:
+            return
+        try:
+            index = self.get_row_index(key)
+        except RowDoesNotExist:
+            return
+        self.move_cursor(row=index, animate=False)
