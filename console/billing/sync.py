@@ -246,6 +246,11 @@ class _Syncer:
             if current is not None:
                 current.billing_status, current.updated_at = order.status, utcnow()
                 session.add(current)
+        if order.status.lower() == "active" and row.status in WAITING:
+            # accepted in WHMCS (by staff, or another tool) before anyone here provisioned it
+            self.report.warnings.append(
+                f"order {row.id} was accepted in WHMCS but has no VM from this console yet; "
+                "check whether someone provisioned it by hand before taking it")
 
     def _end(self, known: Order, billing_status: str, why: str) -> None:
         with self.store.session() as session:

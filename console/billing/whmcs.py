@@ -457,3 +457,19 @@ def _html_title(text: str) -> str:
     if 0 <= start < end:
         return text[start + 7:end].strip()[:80]
     return ""
+
+
+def open_billing_client(billing, secret: str | None) -> WhmcsClient:
+    """The client for ``Config.billing`` (kind "whmcs"); ``secret`` from
+    console.secrets.billing_secret(...). Raises BillingError saying what is missing."""
+    from .errors import BillingError
+
+    if billing.kind != "whmcs":
+        raise BillingError(f'billing kind is "{billing.kind}": there is no WHMCS to talk to',
+                           'set [billing] kind = "whmcs" with url and identifier, or use '
+                           "`vps-console orders import FILE` / `orders add`")
+    if not secret:
+        raise BillingError("no WHMCS API secret",
+                           "store it with `vps-console credentials set billing` or set "
+                           "VPS_CONSOLE_BILLING_SECRET")
+    return WhmcsClient(billing.url, billing.identifier, secret, timeout=billing.timeout_seconds)

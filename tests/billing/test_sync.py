@@ -117,3 +117,15 @@ def test_sync_is_audited(store, catalog, whmcs_sim):
         events = session.exec(select(JobEvent).where(JobEvent.kind == "audit")).all()
     assert {e.step for e in events} == {"intake", "sync"}
     assert all(e.actor == "eng@jump1" for e in events)
+
+
+def test_order_accepted_by_staff_before_provisioning_is_flagged(store, catalog, whmcs_sim):
+    order = whmcs_sim.add_order(pid=1)
+    with client_for(whmcs_sim) as client:
+        sync_orders(store, client, catalog)
+        whmcs_sim.world.orders[order.id].status = "Active"
+        report = sync_orders(store, client, catalog)
+        assert any(f"order {order.id} was accepted in WHMCS" in w for w in report.warnings)
+        assert sync_orders(store, client, catalog).warnings == []  # said once, not every sync
+    row = {r.id: r for r in list_orders(store)}[str(order.id)]
+    assert (row.status, row.billing_status) == ("new", "Active")

@@ -22,6 +22,7 @@ from .faults import Fault, Faults
 from .world import ApiError, Order, World
 
 API_PATH = "/includes/api.php"
+MAX_RECORDED_CALLS = 50_000
 _AUTH_KEYS = ("identifier", "secret", "username", "password", "accesskey", "responsetype", "action")
 
 MAINTENANCE_PAGE = (
@@ -143,6 +144,8 @@ class WhmcsSimulator:
         call.status = reply.status
         with self._calls_lock:
             self.calls.append(call)
+            if len(self.calls) > MAX_RECORDED_CALLS:  # a demo running for days stays small
+                del self.calls[: len(self.calls) - MAX_RECORDED_CALLS]
         return reply
 
     def _answer(self, action: str, params: dict[str, str], call: Call) -> _Reply:
