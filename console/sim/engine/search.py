@@ -9,6 +9,7 @@ joined by ``and`` (binds tighter) and ``or``, with parentheses. A leading
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -132,6 +133,7 @@ def _normalise(value: str, case_sensitive: bool) -> str:
     return value if case_sensitive else value.lower()
 
 
+@functools.lru_cache(maxsize=1024)
 def _glob(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
     body = ".*".join(re.escape(part) for part in pattern.split("*"))
     return re.compile(f"^{body}$", 0 if case_sensitive else re.IGNORECASE)
