@@ -1,0 +1,75 @@
+"""`vps-console credentials`: set from stdin, masked by default, audited, refusals explained."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from console.cli import main
+from console.secrets import keyring_file_path
+
+WINDOWS_KEY = "VK7JG-NPHTM-C97JM-9MPGT-3V66T"
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[[engines]]
+name = "prod"
+url = "http://127.0.0.1:9/ovirt-engine/api"
+
+[store]
+url = "sqlite:///{tmp_path / 'console.db'}"
+""")
+    return path
+
+
+def run(config, *args, stdin=None):
+    result = CliRunner().invoke(main, ["--config", str(config), "credentials", *args], input=stdin)
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_set_list_show_reveal_delete_round_trip(config, keyring_passphrase):
+    assert run(config, "set", "license", "1042", "windows", "--stdin",
+               stdin=WINDOWS_KEY + "\n").exit_code == 0
+    listed = run(config, "list")
+    assert "Secrets: encrypted file" in listed.output
+    assert "license:1042:windows" in listed.output and "…-3V66T" in listed.output
+    assert WINDOWS_KEY not in listed.output + keyring_file_path().read_text()
+
+    assert run(config, "show", "license", "1042", "windows").output.strip() == \
+        "license:1042:windows: …-3V66T"
+    assert run(config, "show", "license", "1042", "windows", "--reveal").output.strip() == WINDOWS_KEY
+
+    assert run(config, "delete", "license", "1042", "windows").exit_code == 0
+    missing = run(config, "show", "license", "1042", "windows")
+    assert missing.exit_code == 1 and "is not stored" in missing.output
+
+    trail = json.loads(CliRunner().invoke(main, ["--config", str(config), "audit", "--json"]).output)
+    assert [e["action"] for e in trail] == ["credential_deleted", "credential_revealed",
+                                            "credential_set"]
+    assert all(e["order_id"] == "1042" and e["actor"] == "tester@ci" for e in trail)
+
+
+def test_set_refuses_when_secrets_would_not_be_kept(config):
+    result = run(config, "set", "billing", "--stdin", stdin="whmcs-secret-value\n")
+    assert result.exit_code == 1
+    assert "would be lost when this command ends" in result.output
+    assert "VPS_CONSOLE_KEYRING_PASSPHRASE" in result.output
+
+
+def test_show_says_when_the_value_comes_from_the_environment(config, monkeypatch):
+    monkeypatch.setenv("VPS_CONSOLE_ENGINE_PROD_PASSWORD", "from-the-environment")
+    result = run(config, "show", "engine", "prod")
+    assert result.output.strip() == "engine:prod: …ment (from VPS_CONSOLE_ENGINE_PROD_PASSWORD)"
+
+
+@pytest.mark.parametrize("target", [("license", "1042", "oracle"), ("engine",), ("nonsense",)])
+def test_bad_targets_are_usage_errors_with_the_forms(config, target):
+    result = run(config, "show", *target)
+    assert result.exit_code == 2
+    assert "hint:" in result.output
