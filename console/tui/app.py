@@ -38,7 +38,7 @@ class ConsoleApp(App):
         Binding("2", "switch_mode('templates')", "Templates", id="app.templates"),
         Binding("3", "switch_mode('vms')", "VMs", id="app.vms"),
         Binding("4", "switch_mode('jobs')", "Jobs", id="app.jobs"),
-        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("colon", "command_palette", "Command", id="app.command", show=False),
         Binding("ctrl+c", "quit", "Quit", id="app.quit_ctrl_c", show=False, priority=True),
     ]

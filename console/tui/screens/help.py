@@ -35,7 +35,7 @@ class HelpScreen(ModalScreen):
     HelpScreen > VerticalScroll { width: 64; max-width: 100%; height: auto; max-height: 100%;
                                   border: round $primary; background: $surface; padding: 0 1; }
     """
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close help", id="help.close")]
+    BINDINGS = [Binding("escape,question_mark,f1,q", "dismiss", "Close help", id="help.close")]
 
     def __init__(self, underneath: Screen) -> None:
         super().__init__()

@@ -166,12 +166,12 @@ class JobsScreen(Screen):
     def _highlighted(self) -> None:
         self.show_detail()
 
-    @on(FilterInput.Changed)
-    def _filter(self, event: FilterInput.Changed) -> None:
+    @on(FilterInput.QueryChanged)
+    def _filter(self, event: FilterInput.QueryChanged) -> None:
         self.query_text = event.query
         self.show()
 
-    @on(FilterInput.Done)
+    @on(FilterInput.Closed)
     def _filter_done(self) -> None:
         self.query_one("#jobs").focus()
 

@@ -31,6 +31,7 @@ from console.tui.progress import JobProgress
 from console.tui.widgets.confirm import ConfirmDialog
 from console.tui.widgets.form_field import FormField
 from console.tui.widgets.header import StatusHeader
+from console.flow.licenses import KEY_KINDS
 from console.units import SizeError, parse_gib, parse_mib
 
 STEPS = ("cloning", "clone_wait", "resizing", "initializing", "starting", "ip_wait",
@@ -81,6 +82,7 @@ class ProvisionScreen(Screen):
         self.mapping = None
         self.templates: list[Any] = []
         self.clusters: list[str] = []
+        self.cluster_objects: list[Any] = []
         self.draft = None
         self.checks: list[Any] = []
         self.preflight_for: Any = None
@@ -149,7 +151,7 @@ class ProvisionScreen(Screen):
 
         context = self.app.context
         return preflight(context.services.engine(), plan, licenses,
-                         context.config.catalog.stale_after_days)
+                         context.config.catalog.stale_after_days, now=context.now())
 
     @work(thread=True, exclusive=True, group="provision-run", exit_on_error=False)
     def launch_and_run(self, plan: Any, licenses: dict[str, str], password: str | None,
@@ -170,7 +172,7 @@ class ProvisionScreen(Screen):
     def cancel_job(self, job_id: str) -> Any:
         return self.app.progress.runner.cancel(job_id)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state not in FINISHED:
             return
         worker = event.worker
@@ -179,7 +181,7 @@ class ProvisionScreen(Screen):
             if error is not None:
                 self._fatal(error)
             elif worker.result is not None:
-                self._loaded(*worker.result)
+                await self._loaded(*worker.result)
         elif worker.group == "provision-preflight":
             if error is not None:
                 self.preflight_error = getattr(error, "message", str(error))
@@ -208,7 +210,7 @@ class ProvisionScreen(Screen):
                  + (f"\nhint: {hint}" if hint else "") + "\nesc goes back",
                  style=theme_style(self.app, "error")))
 
-    def _loaded(self, order: Order | None, templates: list[Any], clusters: list[Any]) -> None:
+    async def _loaded(self, order: Order | None, templates: list[Any], clusters: list[Any]) -> None:
         if order is None:
             self._fatal(LookupError(f"order {self.order_id} is no longer in the store"))
             return
@@ -218,14 +220,17 @@ class ProvisionScreen(Screen):
         self.order = order
         self.templates = list(templates)
         self.app.known_templates = self.templates
-        self.clusters = [getattr(cluster, "name", str(cluster)) for cluster in clusters]
+        self.cluster_objects = list(clusters)
+        self.clusters = [cluster.name for cluster in clusters]
         self.mapping = config.catalog.product_for(order.product_name or "")
         self.admin_password = generate_password()
         self.query_one("#password", Static).update("*" * 12 + " (generated)")
         self.draft = self.make_draft(None)
-        self.license_kinds = tuple(self.draft.required_license_kinds or ())
+        # cPanel is licensed by IP: only kinds with a key get a field to paste into.
+        self.license_kinds = tuple(kind for kind in self.draft.required_license_kinds or ()
+                                   if kind in KEY_KINDS)
         self.query_one("#title", Static).update(self._title())
-        self._fill_form()
+        await self._fill_form()
         self.phase = "editing"
         self.show_problems()
         self.schedule_preflight()
@@ -248,7 +253,7 @@ class ProvisionScreen(Screen):
     def _template_options(self) -> list[tuple[str, tuple[str, int]]]:
         now = self.app.context.now()
         stale_days = self.app.context.config.catalog.stale_after_days
-        recommended = [getattr(t, "name", t) for t in (self.draft.recommended_templates or [])]
+        recommended = [t.name for t in (self.draft.recommended_templates or [])]
         def rank(template) -> tuple:
             name = template.name
             return (recommended.index(name) if name in recommended else len(recommended),
@@ -258,46 +263,45 @@ class ProvisionScreen(Screen):
             sealed = getattr(template, "created_at", None)
             age = (now - sealed).days if sealed else None
             label = f"{template.name} v{template.version_number}"
-            if template.version_name:
-                label += f" {template.version_name}"
             if age is not None:
                 label += f" {age}d" + (" STALE" if age > stale_days else "")
             if template.name in recommended[:1]:
-                label += " *rec"
+                label += " (rec)"
             options.append((label, (template.name, template.version_number)))
         return options
 
-    def _fill_form(self) -> None:
+    async def _fill_form(self) -> None:
         plan = self.draft.plan
         order = self.order
         self._filling = True
         try:
             template = self.query_one("#template", Select)
             template.set_options(self._template_options())
-            chosen = (getattr(plan, "template", None), getattr(plan, "version", None))
-            if chosen[0] is not None:
-                for _, value in self._template_options():
-                    if value[0] == chosen[0] and (chosen[1] in (None, value[1])):
-                        template.value = value
-                        break
+            if plan is not None:
+                chosen = (plan.template_name, plan.template_version)
+                if any(value == chosen for _, value in self._template_options()):
+                    template.value = chosen
             cluster = self.query_one("#cluster", Select)
             cluster.set_options([(name, name) for name in self.clusters])
-            if getattr(plan, "cluster", None) in self.clusters:
+            if plan is not None and plan.cluster in self.clusters:
                 cluster.value = plan.cluster
-            self._set_input("cpus", str(getattr(plan, "cpus", "") or ""))
-            self._set_input("memory", format_memory(getattr(plan, "memory_mib", None)) if
-                            getattr(plan, "memory_mib", None) else "")
-            self._set_input("guaranteed", format_memory(getattr(plan, "guaranteed_mib", None))
-                            if getattr(plan, "guaranteed_mib", None) else "")
-            self._set_input("disk", f"{plan.disk_gib}G" if getattr(plan, "disk_gib", None)
-                            else "")
-            self._set_input("hostname", getattr(plan, "hostname", "") or "")
-            keys = getattr(plan, "ssh_keys", None) or ()
-            self._set_input("ssh_keys", "; ".join(keys))
+            if plan is not None:
+                self._set_input("cpus", str(plan.cpus))
+                self._set_input("memory", format_memory(plan.memory_mib))
+                self._set_input("guaranteed", format_memory(plan.guaranteed_mib))
+                self._set_input("disk", f"{plan.disk_gib}G")
+                self._set_input("hostname", plan.hostname)
+                self._set_input("ssh_keys", "; ".join(plan.ssh_keys))
+            else:
+                self._set_input("cpus", str(order.cpus or ""))
+                self._set_input("memory", format_memory(order.memory_mib) if order.memory_mib
+                                else "")
+                self._set_input("disk", f"{order.disk_gib}G" if order.disk_gib else "")
+                self._set_input("hostname", order.hostname or "")
             box = self.query_one("#licenses", Vertical)
-            box.remove_children()
+            await box.remove_children()
             for kind in self.license_kinds:
-                box.mount(FormField(LICENSE_LABELS.get(kind, f"{kind} key"),
+                await box.mount(FormField(LICENSE_LABELS.get(kind, f"{kind} key"),
                                     Input(password=True, compact=True, id=f"license-{kind}",
                                           classes="license-input",
                                           placeholder=f"paste the {kind} key"),
@@ -305,7 +309,6 @@ class ProvisionScreen(Screen):
         finally:
             self._filling = False
         self.show_order_marks()
-        del order
 
     def _set_input(self, name: str, value: str) -> None:
         self.query_one(f"#{name}", Input).value = value
@@ -331,8 +334,9 @@ class ProvisionScreen(Screen):
 
     # ---- reading the form ----------------------------------------------------------------
 
-    def read_resources(self) -> dict[str, int | None]:
-        """Parsed resource fields; a field that does not parse is reported and left None."""
+    def read_resources(self, *, report: bool = False) -> dict[str, int | None]:
+        """Parsed resource fields; one that does not parse is left None (and, with
+        `report`, its error shown beside it)."""
         values: dict[str, int | None] = {}
         for name, parse in (("cpus", parse_count), ("memory", parse_memory),
                             ("guaranteed", parse_memory), ("disk", parse_gib)):
@@ -343,16 +347,17 @@ class ProvisionScreen(Screen):
                 continue
             try:
                 values[name] = parse(raw)
-                field.show_error(None)
             except (SizeError, ValueError) as exc:
                 values[name] = None
-                field.show_error(str(exc).split(";")[0], "e.g. 8G" if name != "cpus" else "e.g. 4")
+                if report:
+                    field.show_error(str(exc).split(";")[0],
+                                     "e.g. 8G" if name != "cpus" else "e.g. 4")
         return values
 
     def overrides(self):
         from console.flow.plan import Overrides
 
-        values = self.read_resources()
+        values = self.read_resources(report=False)
         template = self.query_one("#template", Select).value
         cluster = self.query_one("#cluster", Select).value
         keys = [key.strip() for key in self.query_one("#ssh_keys", Input).value.split(";")
@@ -371,8 +376,8 @@ class ProvisionScreen(Screen):
 
         config = self.app.context.config
         return draft_plan(self.order, self.mapping, self.templates, config,
-                          overrides if overrides is not None else Overrides(
-                              None, None, None, None, None, None, None, None, ()))
+                          overrides if overrides is not None else Overrides(),
+                          clusters=self.cluster_objects)
 
     def licenses(self) -> dict[str, str]:
         return {kind: self.query_one(f"#license-{kind}", Input).value
@@ -398,25 +403,24 @@ class ProvisionScreen(Screen):
                 field.show_note(Text("ok", style=theme_style(self.app, "success")))
         return problems
 
-    FIELD_WIDGETS = {"template": "template", "version": "template", "cluster": "cluster",
-                     "cpus": "cpus", "memory_mib": "memory", "guaranteed_mib": "guaranteed",
-                     "disk_gib": "disk", "hostname": "hostname", "ssh_keys": "ssh_keys"}
+    # FieldProblem.field (console.flow.plan) -> the input it is about.
+    FIELD_WIDGETS = {"product": "template", "template": "template", "version": "template",
+                     "cluster": "cluster", "cpus": "cpus", "memory": "memory",
+                     "guaranteed_memory": "guaranteed", "disk": "disk", "hostname": "hostname",
+                     "ssh_keys": "ssh_keys"}
 
     def show_problems(self) -> None:
-        problems = list(self.draft.problems or []) if self.draft else []
-        seen = set()
-        for problem in problems:
-            widget = self.FIELD_WIDGETS.get(problem.field)
-            if widget is None or widget in seen:
+        """Parse errors first (they are the engineer's typing), then the plan's problems."""
+        for widget in set(self.FIELD_WIDGETS.values()):
+            self.query_one(f"#{widget}").parent.show_error(None)
+        self.read_resources(report=True)
+        for problem in (self.draft.problems if self.draft else []):
+            widget = self.FIELD_WIDGETS.get(problem.field.split("[")[0])
+            if widget is None:
                 continue
-            seen.add(widget)
-            self.query_one(f"#{widget}").parent.show_error(problem.message, problem.fix)
-        for widget in set(self.FIELD_WIDGETS.values()) - seen:
             field = self.query_one(f"#{widget}").parent
-            # Keep a parse error of the field itself; clear only problems of the plan.
-            if field.error and not getattr(field, "_parse_error", False):
-                field.show_error(None)
-        self.read_resources()
+            if not field.error:
+                field.show_error(problem.message, problem.fix)
         self.show_order_marks()
 
     @on(Input.Changed)
@@ -462,22 +466,23 @@ class ProvisionScreen(Screen):
         text = Text()
         text.append("Plan\n", style="bold")
         if plan is not None:
-            vm_name = getattr(plan, "vm_name", None) or self.app.context.config.naming.vm_name.format(
-                order_id=self.order_id)
-            text.append(f"+ clone {getattr(plan, 'template', '?')} "
-                        f"v{getattr(plan, 'version', '?')} -> {vm_name} on "
-                        f"{getattr(plan, 'cluster', '?')}\n", style=good)
+            text.append(f"+ clone {plan.template_name} v{plan.template_version} -> "
+                        f"{plan.vm_name} on {plan.engine}/{plan.cluster}\n", style=good)
+            unchanged = []
             for label, ordered, planned, shown in (
-                    ("vCPU", order.cpus, getattr(plan, "cpus", None), str),
-                    ("RAM", order.memory_mib, getattr(plan, "memory_mib", None), format_memory),
-                    ("disk", order.disk_gib, getattr(plan, "disk_gib", None), lambda v: f"{v}G")):
-                if ordered is not None and planned is not None and ordered != planned:
+                    ("vCPU", order.cpus, plan.cpus, str),
+                    ("RAM", order.memory_mib, plan.memory_mib, format_memory),
+                    ("disk", order.disk_gib, plan.disk_gib, lambda v: f"{v}G")):
+                if ordered is not None and ordered != planned:
                     text.append(f"~ {label} {shown(ordered)} -> {shown(planned)} "
                                 "(changed from the order)\n", style=warn)
                 else:
-                    text.append(f"  {label} {shown(planned) if planned else '-'}\n")
-            if self.license_kinds:
-                text.append(f"+ licenses: {', '.join(self.license_kinds)}\n", style=good)
+                    unchanged.append(f"{label} {shown(planned)}")
+            if unchanged:
+                text.append(f"  {', '.join(unchanged)} as ordered\n")
+            text.append(f"  {plan.hostname}, {plan.init_kind} as {plan.admin_user}\n")
+            if plan.license_kinds:
+                text.append(f"+ licenses: {', '.join(plan.license_kinds)}\n", style=good)
         if self.draft.problems:
             text.append(f"{len(self.draft.problems)} problem(s) above must be fixed before "
                         "launch\n", style=error)
@@ -565,8 +570,9 @@ class ProvisionScreen(Screen):
 
     def show_steps(self, state: str | None = None) -> None:
         text = Text()
-        text.append(f"Order #{self.order_id} -> {getattr(self.draft.plan, 'template', '')}\n",
-                    style="bold")
+        plan = self.draft.plan if self.draft else None
+        text.append(f"Order #{self.order_id} -> {plan.vm_name if plan else ''} from "
+                    f"{plan.template_name if plan else ''}\n", style="bold")
         current = state or "planned"
         reached = STEPS.index(current) if current in STEPS else (
             len(STEPS) if current == "done" else -1)
@@ -613,10 +619,7 @@ class ProvisionScreen(Screen):
         text = Text()
         if self.phase == "done" and job is not None:
             ips = ", ".join(job.ips or []) or "-"
-            user = getattr(self.draft.plan, "admin_user", None) or (
-                "Administrator" if "windows" in self.license_kinds or any(
-                    getattr(t, "is_windows", False) and t.name == getattr(
-                        self.draft.plan, "template", None) for t in self.templates) else "root")
+            user = self.draft.plan.admin_user
             self.admin_user = user
             text.append("VM up and handed over to billing\n",
                         style=theme_style(self.app, "success", bold=True))

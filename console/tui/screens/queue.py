@@ -265,12 +265,12 @@ class QueueScreen(Screen):
     def _order_selected(self) -> None:
         self.action_provision()
 
-    @on(FilterInput.Changed)
-    def _filter_changed(self, event: FilterInput.Changed) -> None:
+    @on(FilterInput.QueryChanged)
+    def _filter_changed(self, event: FilterInput.QueryChanged) -> None:
         self.query_text = event.query
         self.show_orders()
 
-    @on(FilterInput.Done)
+    @on(FilterInput.Closed)
     def _filter_done(self) -> None:
         self.query_one("#orders", KeyedTable).focus()
 

@@ -135,12 +135,12 @@ class TemplatesScreen(Screen):
             status.append(f"  STALE{since}: {self.error}", style=theme_style(self.app, "error"))
         self.query_one("#template-state", Static).update(status)
 
-    @on(FilterInput.Changed)
-    def _filter(self, event: FilterInput.Changed) -> None:
+    @on(FilterInput.QueryChanged)
+    def _filter(self, event: FilterInput.QueryChanged) -> None:
         self.query_text = event.query
         self.show()
 
-    @on(FilterInput.Done)
+    @on(FilterInput.Closed)
     def _filter_done(self) -> None:
         self.query_one("#templates").focus()
 

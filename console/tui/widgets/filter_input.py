@@ -29,12 +29,12 @@ class FilterInput(Input):
     BINDINGS = [Binding("escape", "clear", "Clear filter", id="filter.clear"),
                 Binding("enter", "keep", "Keep filter", id="filter.keep", show=False)]
 
-    class Changed(Message):
+    class QueryChanged(Message):
         def __init__(self, query: str) -> None:
             super().__init__()
             self.query = query
 
-    class Done(Message):
+    class Closed(Message):
         """The engineer left the filter line; focus goes back to the table."""
 
     def __init__(self, **kwargs) -> None:
@@ -46,7 +46,7 @@ class FilterInput(Input):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.post_message(self.Changed(event.value))
+        self.post_message(self.QueryChanged(event.value))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -54,10 +54,10 @@ class FilterInput(Input):
     def action_keep(self) -> None:
         if not self.value:
             self.remove_class("-shown")
-        self.post_message(self.Done())
+        self.post_message(self.Closed())
 
     def action_clear(self) -> None:
         self.value = ""
         self.remove_class("-shown")
-        self.post_message(self.Changed(""))
-        self.post_message(self.Done())
+        self.post_message(self.QueryChanged(""))
+        self.post_message(self.Closed())

@@ -21,7 +21,7 @@ class FormField(Horizontal):
     FormField > .field-label { width: 13; padding: 0 1 0 0; color: $text-muted; }
     FormField > Input { width: 24; }
     FormField > Select { width: 44; }
-    FormField > .field-note { width: 1fr; padding: 0 0 0 1; }
+    FormField > .field-note { width: 1fr; padding: 0 0 0 1; max-height: 2; }
     """
 
     def __init__(self, label: str, control: Widget, *, note: str = "", **kwargs) -> None:
@@ -42,10 +42,12 @@ class FormField(Horizontal):
     def show_error(self, message: str | None, fix: str | None = None) -> None:
         self.error = message
         if message:
+            # The message fits beside the field; the fix is one hover or `?` away when long.
             text = Text(f"x {message}", style=theme_style(self.app, "error"))
-            if fix:
+            if fix and len(message) + len(fix) < 90:
                 text.append(f" ({fix})", style=theme_style(self.app, "text-muted"))
             self._note().update(text)
+            self._note().tooltip = fix or None
             self.add_class("-invalid")
         else:
             self.remove_class("-invalid")

@@ -1,0 +1,24 @@
+"""Driving the console in tests: settle workers, read tables and notes."""
+
+from __future__ import annotations
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Let workers finish and their results be rendered (results arrive as messages)."""
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def table_keys(app, selector: str) -> list[str]:
+    return app.screen.query_one(selector).keys_in_order()
+
+
+def cell_texts(app, selector: str, key: str) -> list[str]:
+    table = app.screen.query_one(selector)
+    return [getattr(cell, "plain", str(cell)) for cell in table.get_row(key)]
+
+
+def note_of(app, input_id: str) -> str:
+    field = app.screen.query_one(f"#{input_id}").parent
+    return str(field.query_one(".field-note").render())
