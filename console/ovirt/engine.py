@@ -165,6 +165,19 @@ class Engine:
         self._cluster_names.update({c.id: c.name for c in result})
         return result
 
+    def cluster_free_memory_mib(self, cluster: str) -> int | None:
+        """Free memory of a cluster whose hosts do not report max_scheduling_memory:
+        the hosts' memory minus what its running VMs have (two list calls)."""
+        hosts = self._call("list hosts", lambda s, q: s.hosts_service().list(
+            search=f"cluster={_quote(cluster)}", query=q))
+        total = sum(int(h.memory or 0) for h in hosts)
+        if not total:
+            return None
+        running = self._call("list running VMs", lambda s, q: s.vms_service().list(
+            search=f"cluster={_quote(cluster)} and status=up", query=q))
+        used = sum(int(v.memory or 0) for v in running)
+        return max(0, total - used) // MiB
+
     def storage_domains(self) -> list[StorageDomain]:
         found = self._call("list storage domains",
                            lambda s, q: s.storage_domains_service().list(query=q))

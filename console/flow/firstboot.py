@@ -1,0 +1,91 @@
+"""What the guest runs on its first boot: cloud-init for Linux, sysprep for Windows.
+
+Pure: plan + keys + password in, an ovirt Initialization out. The templates are sealed
+with cloud-init / the oVirt sysprep integration, so hostname, password and SSH keys go in
+the standard fields; license activation that no standard field covers runs as a
+first-boot command:
+- Plesk: `plesk bin license --install CODE` (Linux and Windows);
+- SQL Server: an edition upgrade with the product key, from the setup media the template
+  keeps under C:\\SQLServerSetup;
+- cPanel: licensed by IP at cPanel's server; `cpkeyclt` only asks it to look again once the
+  VM has its IP.
+The result carries secrets: it goes to the engine and nowhere else.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from console.flow.plan import Plan
+from console.ovirt.models import Initialization
+
+SQL_SETUP = r"C:\SQLServerSetup\setup.exe"
+
+
+def _quote_yaml(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def linux_commands(plan: Plan, licenses: dict[str, str]) -> list[str]:
+    commands = []
+    if "plesk" in plan.license_kinds and licenses.get("plesk"):
+        commands.append(f"plesk bin license --install {licenses['plesk']}")
+    if "cpanel" in plan.license_kinds:
+        commands.append("/usr/local/cpanel/cpkeyclt --force-no-tty-check || true")
+    return commands
+
+
+def windows_commands(plan: Plan, licenses: dict[str, str]) -> list[str]:
+    commands = []
+    if "plesk" in plan.license_kinds and licenses.get("plesk"):
+        commands.append(f"cmd /c plesk bin license --install {licenses['plesk']}")
+    if "mssql" in plan.license_kinds and licenses.get("mssql"):
+        commands.append(f"{SQL_SETUP} /q /ACTION=EditionUpgrade /INSTANCENAME=MSSQLSERVER "
+                        f"/PID={licenses['mssql']} /IACCEPTSQLSERVERLICENSETERMS")
+    return commands
+
+
+def cloud_config(plan: Plan, licenses: dict[str, str]) -> str:
+    lines = ["#cloud-config", f"fqdn: {plan.hostname}", "preserve_hostname: false"]
+    commands = linux_commands(plan, licenses)
+    if commands:
+        lines.append("runcmd:")
+        lines += [f"  - {_quote_yaml(command)}" for command in commands]
+    return "\n".join(lines) + "\n"
+
+
+def unattend_xml(plan: Plan, licenses: dict[str, str], admin_password: str) -> str:
+    computer = plan.hostname.split(".")[0][:15].upper()
+    key = licenses.get("windows", "")
+    commands = windows_commands(plan, licenses)
+    synchronous = "".join(
+        f"<SynchronousCommand wcm:action=\"add\"><Order>{number}</Order>"
+        f"<CommandLine>{escape(command)}</CommandLine></SynchronousCommand>"
+        for number, command in enumerate(commands, start=1))
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<unattend xmlns="urn:schemas-microsoft-com:unattend" '
+        'xmlns:wcm="http://schemas.microsoft.com/WMIConfig/2002/State">'
+        '<settings pass="specialize"><component name="Microsoft-Windows-Shell-Setup" '
+        'processorArchitecture="amd64" publicKeyToken="31bf3856ad364e35" language="neutral" '
+        'versionScope="nonSxS">'
+        f"<ComputerName>{escape(computer)}</ComputerName>"
+        f"<ProductKey>{escape(key)}</ProductKey></component></settings>"
+        '<settings pass="oobeSystem"><component name="Microsoft-Windows-Shell-Setup" '
+        'processorArchitecture="amd64" publicKeyToken="31bf3856ad364e35" language="neutral" '
+        'versionScope="nonSxS"><UserAccounts><AdministratorPassword>'
+        f"<Value>{escape(admin_password)}</Value><PlainText>true</PlainText>"
+        "</AdministratorPassword></UserAccounts>"
+        f"<FirstLogonCommands>{synchronous}</FirstLogonCommands>"
+        "</component></settings></unattend>\n")
+
+
+def initialization(plan: Plan, licenses: dict[str, str], admin_password: str) -> Initialization:
+    if plan.init_kind == "sysprep":
+        return Initialization(kind="sysprep", host_name=plan.hostname.split(".")[0][:15],
+                              user_name=plan.admin_user, root_password=admin_password,
+                              custom_script=unattend_xml(plan, licenses, admin_password),
+                              windows_license_key=licenses.get("windows"))
+    return Initialization(kind="cloud-init", host_name=plan.hostname, user_name=plan.admin_user,
+                          root_password=admin_password, authorized_ssh_keys=plan.ssh_keys,
+                          custom_script=cloud_config(plan, licenses))

@@ -1,0 +1,157 @@
+"""Preflight: before anything is created, check the plan against the engine as it is now.
+
+A "fail" blocks the launch with its reason; a "warn" needs one explicit confirmation
+(`confirm_warnings=True`, the CLI's --yes, the TUI's confirm button). Engine reads only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from console.flow import marks
+from console.flow.licenses import KIND_LABELS, check_license
+from console.flow.plan import Plan
+from console.ovirt import Engine, EngineError, Template
+from console.units import format_mib
+
+LEVELS = ("ok", "warn", "fail")
+# A full clone writes the whole disk; keep some room so the domain does not hit the
+# engine's low-space blocker right after.
+SPACE_HEADROOM = 1.10
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    level: str  # ok | warn | fail
+    message: str
+    fix: str = ""
+
+
+def _age_days(template: Template, now: datetime) -> int | None:
+    if template.created_at is None:
+        return None
+    return (now - template.created_at.astimezone(timezone.utc)).days
+
+
+def check_template(templates: list[Template], plan: Plan, stale_after_days: int,
+                   now: datetime) -> Check:
+    chosen = next((t for t in templates if t.id == plan.template_id), None)
+    if chosen is None:
+        return Check("template", "fail", f"template {plan.template_name} "
+                     f"v{plan.template_version} is no longer on the engine",
+                     "pick another version or template and plan again")
+    if chosen.status and chosen.status != "ok":
+        return Check("template", "fail", f"template {chosen.label} is {chosen.status}",
+                     "wait until the engine finishes with it, or pick another version")
+    newest = max((t for t in templates if t.name == chosen.name),
+                 key=lambda t: t.version_number)
+    age = _age_days(chosen, now)
+    aged = f", sealed {age} days ago" if age is not None else ""
+    if newest.version_number > chosen.version_number:
+        return Check("template", "warn", f"{chosen.label}{aged}; v{newest.version_number} "
+                     "is newer", f"use {chosen.name}:{newest.version_number} unless this "
+                     "version is needed on purpose")
+    if age is not None and age > stale_after_days:
+        return Check("template", "warn", f"{chosen.label} is stale{aged} (limit "
+                     f"{stale_after_days})", "patch and seal a new version of the template "
+                     "soon; the VM will need updates on first boot")
+    return Check("template", "ok", f"{chosen.label}{aged}, the newest version")
+
+
+def check_storage(engine: Engine, template: Template | None, plan: Plan) -> Check:
+    domains = engine.storage_domains()
+    wanted = engine.config.storage_domain
+    candidates = [d for d in domains if (d.name == wanted if wanted else
+                                         template is not None and d.id in
+                                         template.storage_domain_ids)]
+    if not candidates:
+        return Check("storage", "warn", "cannot tell which storage domain the clone goes to",
+                     "set storage_domain in the [[engines]] entry")
+    domain = min(candidates, key=lambda d: d.available_gib)
+    need = plan.disk_gib
+    if domain.available_gib < need:
+        return Check("storage", "fail", f"{domain.name} has {domain.available_gib} GiB free; "
+                     f"a full clone needs {need} GiB", "free space on it or move the "
+                     "template's disk to a domain with room")
+    if domain.available_gib < need * SPACE_HEADROOM:
+        return Check("storage", "warn", f"{domain.name} has {domain.available_gib} GiB free; "
+                     f"the clone takes {need} GiB and leaves almost nothing",
+                     "free space on it soon")
+    return Check("storage", "ok", f"{domain.name}: {domain.available_gib} GiB free, "
+                 f"clone needs {need} GiB")
+
+
+def check_cluster(engine: Engine, plan: Plan) -> Check:
+    clusters = {c.name: c for c in engine.clusters()}
+    cluster = clusters.get(plan.cluster)
+    if cluster is None:
+        return Check("cluster", "fail", f"the engine has no cluster {plan.cluster!r}",
+                     "pick one of: " + ", ".join(sorted(clusters)))
+    free = cluster.free_memory_mib
+    if free is None:
+        free = engine.cluster_free_memory_mib(plan.cluster)
+    if free is None:
+        return Check("cluster", "warn", f"{plan.cluster} did not report its free memory",
+                     "check the hosts of the cluster in the engine's UI")
+    if free < plan.memory_mib:
+        return Check("cluster", "fail", f"{plan.cluster} has {format_mib(free)} free; the VM "
+                     f"needs {format_mib(plan.memory_mib)}", "pick another cluster or free "
+                     "memory (migrate or stop VMs)")
+    return Check("cluster", "ok", f"{plan.cluster}: {format_mib(free)} free, VM needs "
+                 f"{format_mib(plan.memory_mib)}")
+
+
+def check_name(engine: Engine, plan: Plan) -> Check:
+    vm = engine.find_vm(plan.vm_name)
+    if vm is None:
+        return Check("name", "ok", f"{plan.vm_name} is free on the engine")
+    owner = marks.order_of(vm)
+    if owner == plan.order_id:
+        return Check("name", "ok", f"{plan.vm_name} exists and belongs to order {owner}; it "
+                     "will be adopted, not created again")
+    said = f"belongs to order {owner}" if owner else "carries no order mark"
+    return Check("name", "fail", f"a VM named {plan.vm_name} already exists on the engine and "
+                 f"{said}", "rename it on the engine or change [naming] vm_name")
+
+
+def check_licenses(plan: Plan, licenses: dict[str, str]) -> list[Check]:
+    checks = []
+    for kind in plan.license_kinds:
+        problem = check_license(kind, licenses.get(kind))
+        if problem is not None:
+            checks.append(Check(f"license.{kind}", "fail", problem.message, problem.fix))
+        elif kind == "cpanel":
+            checks.append(Check("license.cpanel", "ok", "cPanel is licensed by the VM's IP; "
+                                "no key needed (make sure the IP range is licensed)"))
+        else:
+            checks.append(Check(f"license.{kind}", "ok", f"{KIND_LABELS[kind]} given"))
+    return checks
+
+
+def preflight(engine: Engine, plan: Plan, licenses: dict[str, str],
+              stale_after_days: int, *, now: datetime | None = None) -> list[Check]:
+    """All checks, in the order a person reads them; engine errors become failed checks."""
+    now = now or datetime.now(timezone.utc)
+    checks: list[Check] = []
+    template = None
+    try:
+        templates = engine.list_templates(search=f"name={plan.template_name}")
+        template = next((t for t in templates if t.id == plan.template_id), None)
+        checks.append(check_template(templates, plan, stale_after_days, now))
+        checks.append(check_storage(engine, template, plan))
+        checks.append(check_cluster(engine, plan))
+        checks.append(check_name(engine, plan))
+    except EngineError as error:
+        checks.append(Check("engine", "fail", error.message, error.hint or ""))
+    checks += check_licenses(plan, licenses)
+    return checks
+
+
+def blocking(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if c.level == "fail"]
+
+
+def warnings(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if c.level == "warn"]

@@ -1,0 +1,259 @@
+"""The job repository: jobs, their events, and the lease that lets one runner act on a job.
+
+Every change is its own committed transaction, so a runner killed at any instant leaves
+the last state it reached on disk. The lease is a compare-and-set on (owner, pid,
+heartbeat): a second runner sees who holds the job; a holder that stopped heart-beating
+(or whose process is gone from this host) can be taken over.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from console.errors import ConsoleError
+from console.store.db import Store
+from console.store.models import TERMINAL_JOB_STATES, Job, JobEvent, Order, utcnow
+
+UNFINISHED_STATES = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
+                     "ip_wait", "handover")
+
+# Jobs being run by this very process: the database lease cannot tell two threads of one
+# process apart (same user, host and pid), so they are told apart here.
+_running_here: set[str] = set()
+_running_lock = threading.Lock()
+
+
+class OpenJobExists(ConsoleError):
+    """The order already has an unfinished job (the store allows one per order)."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    won: bool
+    holder: str | None = None
+    pid: int | None = None
+    since: datetime | None = None
+    took_over_from: str | None = None
+
+    def describe(self) -> str:
+        who = self.holder or "another runner"
+        return f"{who} (pid {self.pid})" if self.pid else who
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def create_job(store: Store, *, order_id: str, plan: dict[str, Any], engine: str,
+               created_by: str, data: dict[str, Any] | None = None,
+               job_id: str | None = None) -> Job:
+    job_id = job_id or new_job_id()
+    job = Job(id=job_id, order_id=order_id, engine=engine, state="planned", plan=plan,
+              vm_name=plan.get("vm_name"), created_by=created_by,
+              correlation_id=f"vpsc-{job_id}", data=dict(data or {}))
+    try:
+        with store.session() as session:
+            session.add(job)
+            session.add(JobEvent(job_id=job_id, order_id=order_id, kind="step_finished",
+                                 step="planned", actor=created_by,
+                                 message=f"planned {plan.get('vm_name')} from "
+                                         f"{plan.get('template_name')} "
+                                         f"v{plan.get('template_version')}"))
+    except IntegrityError:
+        existing = open_job_for_order(store, order_id)
+        holder = f" (run by {existing.owner})" if existing and existing.owner else ""
+        raise OpenJobExists(
+            f"order {order_id} already has an unfinished job"
+            + (f" {existing.id}, {existing.state}{holder}" if existing else ""),
+            f"resume it (vps-console jobs resume) or cancel it (vps-console jobs cancel "
+            f"{existing.id if existing else 'ID'})") from None
+    return job
+
+
+def get_job(store: Store, job_id: str) -> Job | None:
+    with store.session() as session:
+        return session.get(Job, job_id)
+
+
+def find_job(store: Store, prefix: str) -> Job | None:
+    """A job by id or unambiguous id prefix (what an engineer types)."""
+    job = get_job(store, prefix)
+    if job is not None:
+        return job
+    with store.session() as session:
+        found = list(session.exec(select(Job).where(col(Job.id).startswith(prefix)).limit(2)))
+    return found[0] if len(found) == 1 else None
+
+
+def list_jobs(store: Store, *, states: tuple[str, ...] | None = None,
+              order_id: str | None = None, limit: int | None = None) -> list[Job]:
+    query = select(Job)
+    if states:
+        query = query.where(col(Job.state).in_(states))
+    if order_id is not None:
+        query = query.where(Job.order_id == order_id)
+    query = query.order_by(col(Job.created_at).desc())
+    if limit:
+        query = query.limit(limit)
+    with store.session() as session:
+        return list(session.exec(query))
+
+
+def open_job_for_order(store: Store, order_id: str) -> Job | None:
+    with store.session() as session:
+        return session.exec(select(Job).where(
+            Job.order_id == order_id,
+            col(Job.state).not_in(TERMINAL_JOB_STATES))).first()
+
+
+def update_job(store: Store, job_id: str, *, data: dict[str, Any] | None = None,
+               **values: Any) -> Job:
+    """Set columns (and merge keys into `data`), committed at once."""
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise ConsoleError(f"no job {job_id}")
+        for key, value in values.items():
+            setattr(job, key, value)
+        if data:
+            merged = dict(job.data or {})
+            for key, value in data.items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+            job.data = merged
+        job.updated_at = utcnow()
+        session.add(job)
+    return job
+
+
+def add_event(store: Store, *, job_id: str | None, order_id: str | None, kind: str,
+              step: str | None = None, actor: str = "", message: str = "",
+              **data: Any) -> JobEvent:
+    event = JobEvent(job_id=job_id, order_id=order_id, kind=kind, step=step, actor=actor,
+                     message=message, data=data, at=utcnow())
+    with store.session() as session:
+        session.add(event)
+    return event
+
+
+def job_events(store: Store, job_id: str, *, limit: int | None = None) -> list[JobEvent]:
+    query = select(JobEvent).where(JobEvent.job_id == job_id).order_by(col(JobEvent.id))
+    with store.session() as session:
+        events = list(session.exec(query))
+    return events[-limit:] if limit else events
+
+
+def set_order_status(store: Store, order_id: str, status: str, *,
+                     release: bool = False, **values: Any) -> None:
+    with store.session() as session:
+        order = session.get(Order, order_id)
+        if order is None:
+            return
+        order.status = status
+        for key, value in values.items():
+            setattr(order, key, value)
+        if release:
+            order.claimed_by = None
+            order.claimed_at = None
+        order.updated_at = utcnow()
+        session.add(order)
+
+
+# ------------------------------------------------------------------------- lease
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def acquire_lease(store: Store, job_id: str, owner: str, *,
+                  lease_seconds: float = 60.0) -> Lease:
+    """Take the job for this process, or say who holds it."""
+    pid = os.getpid()
+    with _running_lock:
+        if job_id in _running_here:
+            job = get_job(store, job_id)
+            return Lease(False, job.owner if job else owner, pid,
+                         job.heartbeat_at if job else None)
+        _running_here.add(job_id)
+    try:
+        lease = _acquire(store, job_id, owner, pid, lease_seconds)
+    except BaseException:
+        _forget(job_id)
+        raise
+    if not lease.won:
+        _forget(job_id)
+    return lease
+
+
+def _forget(job_id: str) -> None:
+    with _running_lock:
+        _running_here.discard(job_id)
+
+
+def _acquire(store: Store, job_id: str, owner: str, pid: int, lease_seconds: float) -> Lease:
+    now = utcnow()
+    cutoff = now - timedelta(seconds=lease_seconds)
+    host = socket.gethostname()
+    with store.session() as session:
+        taken = session.execute(
+            update(Job).where(Job.id == job_id, or_(
+                Job.owner.is_(None), Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff,
+                and_(Job.owner == owner, Job.owner_pid == pid)))
+            .values(owner=owner, owner_pid=pid, heartbeat_at=now))
+        won = taken.rowcount == 1
+    if won:
+        update_job(store, job_id, data={"runner_host": host})
+        return Lease(True, owner, pid, now)
+    job = get_job(store, job_id)
+    if job is None:
+        raise ConsoleError(f"no job {job_id}")
+    same_host = (job.data or {}).get("runner_host") == host
+    if same_host and job.owner_pid and not _pid_alive(job.owner_pid):
+        # The holder died on this host (kill -9, power cut of a tmux pane): no need to
+        # wait for its heartbeat to go stale.
+        with store.session() as session:
+            taken = session.execute(
+                update(Job).where(Job.id == job_id, Job.owner_pid == job.owner_pid,
+                                  Job.heartbeat_at == job.heartbeat_at)
+                .values(owner=owner, owner_pid=pid, heartbeat_at=now))
+        if taken.rowcount == 1:
+            update_job(store, job_id, data={"runner_host": host})
+            return Lease(True, owner, pid, now, took_over_from=job.owner)
+        job = get_job(store, job_id)
+    return Lease(False, job.owner, job.owner_pid, job.heartbeat_at)
+
+
+def heartbeat(store: Store, job_id: str, owner: str) -> bool:
+    """Refresh the lease; False when it was lost (taken over after going stale)."""
+    with store.session() as session:
+        result = session.execute(update(Job).where(Job.id == job_id, Job.owner == owner,
+                                                   Job.owner_pid == os.getpid())
+                                 .values(heartbeat_at=utcnow()))
+        return result.rowcount == 1
+
+
+def release_lease(store: Store, job_id: str, owner: str) -> None:
+    try:
+        with store.session() as session:
+            session.execute(update(Job).where(Job.id == job_id, Job.owner == owner,
+                                              Job.owner_pid == os.getpid())
+                            .values(owner=None, owner_pid=None, heartbeat_at=None))
+    finally:
+        _forget(job_id)
