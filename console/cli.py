@@ -35,6 +35,12 @@ class CliContext:
 
         return open_store(self.config.store.url)
 
+    @cached_property
+    def secrets(self):
+        from console.secrets import open_secret_store, terminal_passphrase_prompt
+
+        return open_secret_store(passphrase_prompt=terminal_passphrase_prompt)
+
 
 def fail(error: ConsoleError) -> None:
     """Print a known error the one way the console prints them, then exit with its code."""
