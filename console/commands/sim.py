@@ -70,8 +70,15 @@ disk = "200GiB"
 license_kinds = ["windows", "mssql"]
 
 [[catalog.products]]
-billing_product = "VPS Linux Bare"
+billing_product = "VPS Linux Bare / AlmaLinux 9"
 template = "alma9"
+cpus = 1
+memory = "2GiB"
+disk = "40GiB"
+
+[[catalog.products]]
+billing_product = "VPS Linux Bare / Ubuntu 22.04"
+template = "ubuntu2204"
 cpus = 1
 memory = "2GiB"
 disk = "40GiB"
