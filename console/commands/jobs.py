@@ -1,0 +1,148 @@
+"""`vps-console jobs list|show|resume|retry|cancel`: look after provisioning jobs."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from console.commands.provision import ProgressPrinter, finish, services_for
+from console.errors import BadInput
+from console.store import jobs as repo
+from console.store.models import Job
+
+
+def job_to_dict(job: Job, *, events=None) -> dict:
+    data = {"id": job.id, "order_id": job.order_id, "engine": job.engine, "state": job.state,
+            "failed_step": job.failed_step, "vm_id": job.vm_id, "vm_name": job.vm_name,
+            "vm_created_by_job": job.vm_created_by_job, "ips": list(job.ips or []),
+            "attempts": job.attempts, "owner": job.owner, "owner_pid": job.owner_pid,
+            "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
+            "error": ({"code": job.error_code, "message": job.error_message,
+                       "hint": job.error_hint} if job.error_message else None),
+            "correlation_id": job.correlation_id, "created_by": job.created_by,
+            "created_at": job.created_at.isoformat() if job.created_at else None,
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            "plan": job.plan}
+    if events is not None:
+        data["events"] = [{"at": e.at.isoformat(), "kind": e.kind, "step": e.step,
+                           "actor": e.actor, "message": e.message} for e in events]
+    return data
+
+
+def _state(job: Job) -> str:
+    return f"failed({job.failed_step})" if job.state == "failed" else job.state
+
+
+def _find(ctx, job_id: str) -> Job:
+    job = repo.find_job(ctx.store, job_id)
+    if job is None:
+        raise BadInput(f"no job {job_id}", "list them with vps-console jobs list")
+    return job
+
+
+@click.group("jobs")
+def command() -> None:
+    """Provisioning jobs: list, show, resume, retry, cancel."""
+
+
+@command.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include done and cancelled jobs.")
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
+@click.pass_obj
+def list_command(ctx, show_all: bool, as_json: bool) -> None:
+    """Jobs, newest first (unfinished and failed ones unless --all)."""
+    states = None if show_all else repo.UNFINISHED_STATES + ("failed",)
+    jobs = repo.list_jobs(ctx.store, states=states)
+    if as_json:
+        click.echo(json.dumps([job_to_dict(j) for j in jobs], indent=2))
+        return
+    if not jobs:
+        click.echo("no jobs" + ("" if show_all else " to look after (--all shows finished ones)"))
+        return
+    click.echo(f"{'JOB':<13} {'ORDER':<8} {'STATE':<22} {'VM':<12} {'OWNER':<18} IPS")
+    for job in jobs:
+        click.echo(f"{job.id:<13} {job.order_id:<8} {_state(job):<22} {job.vm_name or '':<12} "
+                   f"{job.owner or '':<18} {', '.join(job.ips or [])}")
+
+
+@command.command("show")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
+@click.pass_obj
+def show_command(ctx, job_id: str, as_json: bool) -> None:
+    """One job with its plan and its events."""
+    job = _find(ctx, job_id)
+    events = repo.job_events(ctx.store, job.id)
+    if as_json:
+        click.echo(json.dumps(job_to_dict(job, events=events), indent=2))
+        return
+    click.echo(f"job {job.id}  order {job.order_id}  {_state(job)}  attempts {job.attempts}")
+    click.echo(f"  VM {job.vm_name} ({job.vm_id or 'not created yet'})"
+               + (", created by this job" if job.vm_created_by_job else ""))
+    if job.ips:
+        click.echo(f"  IPs {', '.join(job.ips)}")
+    if job.owner:
+        click.echo(f"  run by {job.owner} (pid {job.owner_pid}), heartbeat {job.heartbeat_at}")
+    if job.error_message:
+        click.echo(f"  error: {job.error_message}")
+        if job.error_hint:
+            click.echo(f"  hint: {job.error_hint}")
+    plan = job.plan
+    click.echo(f"  plan: {plan.get('template_name')} v{plan.get('template_version')} on "
+               f"{plan.get('cluster')}, {plan.get('cpus')} vCPU, {plan.get('memory_mib')} MiB, "
+               f"{plan.get('disk_gib')} GiB, {plan.get('hostname')}, licenses "
+               f"{plan.get('license_masks') or 'none'}")
+    for event in events:
+        if event.kind == "engine":
+            continue
+        click.echo(f"  {event.at:%H:%M:%S} {event.kind:<14} {event.step or '':<13} "
+                   f"{event.message}")
+
+
+@command.command("resume")
+@click.argument("job_ids", nargs=-1, metavar="[JOB_ID]...")
+@click.pass_obj
+def resume_command(ctx, job_ids: tuple[str, ...]) -> None:
+    """Finish every unfinished job (after a crash or a closed console), or just JOB_IDs."""
+    runner = services_for(ctx).runner(on_event=ProgressPrinter())
+    if job_ids:
+        ran = [runner.run(_find(ctx, job_id).id).id for job_id in job_ids]
+    else:
+        ran = runner.resume_unfinished()
+    if not ran:
+        click.echo("no unfinished jobs to resume")
+        return
+    failed = []
+    for job_id in ran:
+        job = repo.get_job(ctx.store, job_id)
+        click.echo(f"job {job.id} (order {job.order_id}): {_state(job)}")
+        if job.state == "failed":
+            failed.append(job)
+    sys.exit(1 if failed else 0)
+
+
+@command.command("retry")
+@click.argument("job_id")
+@click.pass_obj
+def retry_command(ctx, job_id: str) -> None:
+    """Run a failed job again from the step that failed."""
+    job = _find(ctx, job_id)
+    runner = services_for(ctx).runner(on_event=ProgressPrinter())
+    finish(runner.retry(job.id))
+
+
+@command.command("cancel")
+@click.argument("job_id")
+@click.pass_obj
+def cancel_command(ctx, job_id: str) -> None:
+    """Cancel a job: removes only a VM this job created; the order goes back to the queue."""
+    job = _find(ctx, job_id)
+    runner = services_for(ctx).runner(on_event=ProgressPrinter())
+    job = runner.cancel(job.id)
+    if job.state == "cancelled":
+        click.echo(f"job {job.id} cancelled; order {job.order_id} is back in the queue")
+        return
+    click.echo(f"job {job.id}: cancel requested; {job.owner or 'its runner'} rolls it back at "
+               "its next step")

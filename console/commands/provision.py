@@ -1,0 +1,191 @@
+"""`vps-console provision ORDER_ID`: plan, preflight, launch and (by default) run to the end.
+
+Exit codes: 0 done (or launched with --no-wait), 1 failed, 2 bad input or blocked preflight.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from console.commands._secret_store import cli_secret_store
+from console.errors import BadInput
+from console.flow.events import ProgressEvent
+from console.flow.licenses import KIND_LABELS
+from console.flow.plan import Overrides, draft_plan
+from console.flow.runner import PreflightBlocked
+from console.flow.services import Services
+from console.store.orders import get_order
+from console.units import SizeError, parse_gib, parse_mib
+
+
+class ProgressPrinter:
+    """Renders the runner's events: one live line per step on a TTY, plain lines otherwise."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty()
+        self.open_line = False
+
+    def __call__(self, event: ProgressEvent) -> None:
+        line = event.line()
+        if self.live and event.kind == "started":
+            self.stream.write("\r\033[K" + line)
+            self.open_line = True
+        else:
+            self.stream.write(("\r\033[K" if self.live and self.open_line else "") + line + "\n")
+            self.open_line = False
+        self.stream.flush()
+
+
+def services_for(ctx) -> Services:
+    services = getattr(ctx, "_flow_services", None)
+    if services is None:
+        services = Services(ctx.config, ctx.store, cli_secret_store(ctx))
+        ctx._flow_services = services
+    return services
+
+
+def finish(job) -> None:
+    """Print the outcome of a run and exit with its code."""
+    if job.state == "done":
+        click.echo(f"job {job.id}: done — {job.vm_name} at {', '.join(job.ips)}")
+        sys.exit(0)
+    if job.state == "failed":
+        click.echo(f"job {job.id}: failed({job.failed_step}): {job.error_message}", err=True)
+        if job.error_hint:
+            click.echo(f"hint: {job.error_hint}", err=True)
+        click.echo(f"then: vps-console jobs retry {job.id}   (or jobs cancel {job.id})", err=True)
+        sys.exit(1)
+    click.echo(f"job {job.id}: {job.state}")
+    sys.exit(0 if job.state == "cancelled" else 1)
+
+
+def _template_option(value: str | None) -> tuple[str | None, int | None]:
+    if not value:
+        return None, None
+    name, _, version = value.partition(":")
+    if version and not version.isdigit():
+        raise BadInput(f"--template {value}: the version must be a number",
+                       "write NAME or NAME:VERSION, e.g. alma9-cpanel:3")
+    return name, int(version) if version else None
+
+
+def read_licenses(values: tuple[str, ...]) -> dict[str, str]:
+    licenses: dict[str, str] = {}
+    stdin_used = False
+    for item in values:
+        kind, sep, source = item.partition("=")
+        kind = kind.strip().lower()
+        if not sep or kind not in KIND_LABELS or not source:
+            raise BadInput(f"--license {item}: expected KIND=@FILE or KIND=- with KIND one of "
+                           + ", ".join(KIND_LABELS), "e.g. --license windows=@key.txt")
+        if source == "-":
+            if stdin_used:
+                raise BadInput("only one --license can read stdin (KIND=-)",
+                               "put the other keys in files: KIND=@FILE")
+            stdin_used = True
+            value = sys.stdin.readline()
+        elif source.startswith("@"):
+            try:
+                value = Path(source[1:]).expanduser().read_text(encoding="utf-8")
+            except OSError as exc:
+                raise BadInput(f"--license {kind}: cannot read {source[1:]}: {exc.strerror}",
+                               "give a readable file holding only the key") from None
+        else:
+            # A key on the command line ends up in shell history and `ps`: refuse it.
+            raise BadInput(f"--license {kind}: pass the key from a file (@FILE) or stdin (-), "
+                           "never on the command line", f"e.g. --license {kind}=@key.txt")
+        licenses[kind] = value.strip()
+    return licenses
+
+
+def _size(option: str, value: str | None, parse):
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except SizeError as exc:
+        raise BadInput(f"{option}: {exc}", f"e.g. {option} 4GiB") from None
+
+
+def print_checks(checks) -> None:
+    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    for check in checks:
+        click.echo(f"  [{marks[check.level]}] {check.name:<16} {check.message}")
+        if check.level != "ok" and check.fix:
+            click.echo(f"  {'':23}fix: {check.fix}")
+
+
+@click.command("provision")
+@click.argument("order_id")
+@click.option("--template", "template", metavar="NAME[:VERSION]", help="Template (and version).")
+@click.option("--cluster", metavar="NAME", help="Cluster to create the VM in.")
+@click.option("--cpus", type=click.IntRange(1, 256), help="vCPUs.")
+@click.option("--memory", metavar="SIZE", help="Memory, e.g. 4GiB.")
+@click.option("--guaranteed-memory", metavar="SIZE", help="Guaranteed memory (default: all).")
+@click.option("--disk", metavar="SIZE", help="Disk size, e.g. 80GiB (only grows).")
+@click.option("--hostname", metavar="FQDN", help="Guest host name.")
+@click.option("--ssh-key", "ssh_keys", multiple=True, metavar="KEY", help="SSH public key.")
+@click.option("--license", "licenses", multiple=True, metavar="KIND=@FILE|KIND=-",
+              help="License key from a file or stdin (windows, mssql, plesk).")
+@click.option("--yes", is_flag=True, help="Confirm preflight warnings.")
+@click.option("--no-wait", is_flag=True, help="Launch and return; run it with `jobs resume`.")
+@click.pass_obj
+def command(ctx, order_id, template, cluster, cpus, memory, guaranteed_memory, disk, hostname,
+            ssh_keys, licenses, yes, no_wait) -> None:
+    """Provision ORDER_ID: plan, preflight, clone, resize, boot, IP, handover."""
+    services = services_for(ctx)
+    order = get_order(services.store, order_id)
+    if order is None:
+        raise BadInput(f"no order {order_id} in the store",
+                       "sync billing (vps-console orders sync) or add it (vps-console orders add)")
+    name, version = _template_option(template)
+    overrides = Overrides(template=name, version=version, cluster=cluster, cpus=cpus,
+                          memory_mib=_size("--memory", memory, parse_mib),
+                          guaranteed_mib=_size("--guaranteed-memory", guaranteed_memory,
+                                               parse_mib),
+                          disk_gib=_size("--disk", disk, parse_gib), hostname=hostname,
+                          ssh_keys=tuple(ssh_keys))
+    keys = read_licenses(licenses)
+    engine = services.engine()
+    if not engine.tls_verified and engine.config.url.startswith("https"):
+        click.echo("warning: TLS verification of the engine is OFF (insecure = true)", err=True)
+    product = ctx.config.catalog.product_for(order.product_name)
+    draft = draft_plan(order, product, engine.list_templates(), ctx.config, overrides,
+                       clusters=engine.clusters())
+    if draft.problems or draft.plan is None:
+        click.echo(f"order {order_id} cannot be planned:", err=True)
+        for problem in draft.problems:
+            click.echo(f"  {problem.field}: {problem.message}\n    fix: {problem.fix}", err=True)
+        if draft.recommended_templates:
+            click.echo("  templates: " + ", ".join(t.label for t in
+                                                   draft.recommended_templates[:6]), err=True)
+        sys.exit(2)
+    plan = draft.plan
+    click.echo(f"plan for order {order_id}:")
+    for label, value in plan.summary():
+        if label != "licenses":
+            click.echo(f"  {label:<15} {value}")
+    for kind in plan.license_kinds:
+        given = "given" if keys.get(kind) else ("licensed by IP, no key" if kind == "cpanel"
+                                                 else "MISSING")
+        click.echo(f"  {'license':<15} {KIND_LABELS[kind]}: {given}")
+    runner = services.runner(on_event=ProgressPrinter())
+    try:
+        job = runner.launch(order_id, plan, keys, confirm_warnings=yes)
+    except PreflightBlocked as blocked:
+        click.echo("preflight:")
+        print_checks(blocked.checks)
+        only_warnings = all(c.level != "fail" for c in blocked.checks)
+        if not (only_warnings and sys.stdin.isatty()
+                and click.confirm("launch despite these warnings?", default=False)):
+            raise
+        job = runner.launch(order_id, plan, keys, confirm_warnings=True)
+    click.echo(f"job {job.id} launched for order {order_id}")
+    if no_wait:
+        click.echo(f"run it with: vps-console jobs resume   (show: vps-console jobs show {job.id})")
+        return
+    finish(runner.run(job.id))
