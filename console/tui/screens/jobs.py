@@ -83,8 +83,7 @@ class JobsScreen(Screen):
     def run_job_action(self, action: str, job_id: str) -> str:
         runner = self.app.progress.runner
         if action == "retry":
-            runner.retry(job_id)
-            job = runner.run(job_id)
+            job = runner.retry(job_id)  # runs it from the failed step, blocking this worker
             return f"job {job_id[:8]}: {job.state}"
         runner.cancel(job_id)
         return f"job {job_id[:8]}: cancelled"

@@ -93,9 +93,11 @@ class ProvisionScreen(Screen):
         self.job = None
         self.job_id: str | None = None
         self.step_times: dict[str, float] = {}
+        self.step_started: dict[str, float] = {}
         self.current_step: str | None = None
         self.started_at: datetime | None = None
         self.warnings_confirmed = False
+        self.launch_requested = False
         self._preflight_timer: Timer | None = None
         self._filling = False
 
@@ -164,9 +166,7 @@ class ProvisionScreen(Screen):
 
     @work(thread=True, exclusive=True, group="provision-run", exit_on_error=False)
     def retry_and_run(self, job_id: str) -> Any:
-        runner = self.app.progress.runner
-        runner.retry(job_id)
-        return runner.run(job_id)
+        return self.app.progress.runner.retry(job_id)
 
     @work(thread=True, exclusive=True, group="provision-cancel", exit_on_error=False)
     def cancel_job(self, job_id: str) -> Any:
@@ -190,6 +190,9 @@ class ProvisionScreen(Screen):
                 self.checks = list(worker.result)
                 self.preflight_error = None
             self.show_preflight()
+            if self.launch_requested and self.phase == "editing":
+                self.launch_requested = False
+                self.action_launch()
         elif worker.group == "provision-run":
             if error is not None:
                 self._run_failed(error)
@@ -435,6 +438,7 @@ class ProvisionScreen(Screen):
             self.show_problems()
         self.checks = []
         self.warnings_confirmed = False
+        self.launch_requested = False
         self.schedule_preflight()
 
     def schedule_preflight(self) -> None:
@@ -516,6 +520,11 @@ class ProvisionScreen(Screen):
             self.notify(f"{count} field(s) need fixing before launch", severity="error")
             self._focus_first_invalid()
             return
+        if not self.checks and self.preflight_error is None:
+            # The preflight is still asking the engine: launch as soon as it answers.
+            self.launch_requested = True
+            self.notify("launching as soon as the preflight has answered")
+            return
         fails = [check for check in self.checks if check.level == "fail"]
         warns = [check for check in self.checks if check.level == "warn"]
         if fails:
@@ -557,15 +566,17 @@ class ProvisionScreen(Screen):
         if event.order_id != self.order_id and event.job_id != self.job_id:
             return
         self.job_id = self.job_id or event.job_id
-        if event.step:
+        # The runner reports time since the run began; a step's time is finish - start.
+        if event.step and event.kind == "started":
+            self.step_started[event.step] = event.elapsed_seconds
             self.current_step = event.step
-            if event.kind in ("step_finished", "step_done") and event.elapsed_seconds is not None:
-                self.step_times[event.step] = event.elapsed_seconds
-        if event.state in ("failed", "done", "cancelled"):
+        elif event.step and event.kind == "finished" and event.step in self.step_started:
+            self.step_times[event.step] = event.elapsed_seconds - self.step_started[event.step]
+        elif event.kind == "failed":
             self.current_step = event.step
         at = event.at.strftime("%H:%M:%S") if event.at else ""
         self.query_one("#log", Log).write_line(
-            f"{at} {event.step or event.state:<12} {event.message}")
+            f"{at} {event.step or '':<12} {event.message}")
         self.show_steps(event.state)
 
     def show_steps(self, state: str | None = None) -> None:
@@ -573,21 +584,33 @@ class ProvisionScreen(Screen):
         plan = self.draft.plan if self.draft else None
         text.append(f"Order #{self.order_id} -> {plan.vm_name if plan else ''} from "
                     f"{plan.template_name if plan else ''}\n", style="bold")
-        current = state or "planned"
+        # The runner writes a failure as "failed(step)".
+        current = (state or "planned").split("(")[0]
+        if current == "failed" and state and "(" in state:
+            self.current_step = state.split("(", 1)[1].rstrip(")")
         reached = STEPS.index(current) if current in STEPS else (
             len(STEPS) if current == "done" else -1)
         for index, step in enumerate(STEPS):
             elapsed = format_elapsed(self.step_times.get(step))
-            if current == "done" or index < reached or step in self.step_times:
+            if current == "failed" and step == self.current_step:
+                mark, style = "[!]", theme_style(self.app, "error", bold=True)
+            elif current == "done" or index < reached or step in self.step_times:
                 mark, style = "[x]", theme_style(self.app, "success")
             elif index == reached:
                 mark, style = "[>]", theme_style(self.app, "warning", bold=True)
-            elif current == "failed" and step == self.current_step:
-                mark, style = "[!]", theme_style(self.app, "error", bold=True)
             else:
                 mark, style = "[ ]", theme_style(self.app, "text-muted")
             text.append(f"{mark} {step:<12} {STEP_WORDS[step]:<22} {elapsed}\n", style=style)
         self.query_one("#steps", Static).update(text)
+
+    def _back_to_form(self, error: BaseException) -> None:
+        self.phase = "editing"
+        self.checks = list(getattr(error, "checks", None) or self.checks)
+        self.query_one("#run").display = False
+        self.query_one("#form").display = True
+        self.show_preflight()
+        self._notify_error(error)
+        self.refresh_bindings()
 
     def _finished(self, job) -> None:
         self.job = job
@@ -597,6 +620,10 @@ class ProvisionScreen(Screen):
         self.show_outcome()
 
     def _run_failed(self, error: BaseException) -> None:
+        if self.job_id is None:
+            # Refused before a job existed (preflight, claim, a key): back to the form.
+            self._back_to_form(error)
+            return
         self.phase = "failed"
         self.error_message = getattr(error, "message", str(error))
         self.error_hint = getattr(error, "hint", None)
@@ -674,6 +701,7 @@ class ProvisionScreen(Screen):
         self.phase = "running"
         self.query_one("#outcome", Static).update("")
         self.step_times.clear()
+        self.step_started.clear()
         self.refresh_bindings()
         self.retry_and_run(self.job_id)
 
