@@ -18,8 +18,8 @@ PRODUCTS = (
                    memory_mib=4096, disk_gib=80, license_kinds=("cpanel",)),
     ProductMapping(billing_product="VPS Windows Plesk", template="win2022-plesk", cpus=2,
                    memory_mib=4096, disk_gib=80),
-    ProductMapping(billing_product="VPS Linux", template="alma9", cpus=1, memory_mib=1024,
-                   disk_gib=20),
+    ProductMapping(billing_product="VPS Linux", template="alma9", cpus=2, memory_mib=2048,
+                   disk_gib=30),
 )
 
 FAST = Timing(poll_seconds=0.02, lease_seconds=5.0, retry_budget_seconds=1.0,
