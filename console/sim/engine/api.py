@@ -136,11 +136,15 @@ class RestApi:
         items = list(items)
         text = request.query.get("search")
         if text and getter is not None:
-            query = search.parse(text)
-            keep = search.matcher(query, getter, request.flag("case_sensitive"), rank)
-            items = [item for item in items if keep(item)]
-            if query.sort_by and sort_key is not None:
-                items.sort(key=lambda i: sort_key(i, query.sort_by), reverse=query.descending)
+            try:
+                query = search.parse(text)
+                keep = search.matcher(query, getter, request.flag("case_sensitive"), rank)
+                items = [item for item in items if keep(item)]
+            except search.InvalidSearch:
+                items = []  # SearchQuery: syntax error -> empty result, HTTP 200 (see search.InvalidSearch)
+            else:
+                if query.sort_by and sort_key is not None:
+                    items.sort(key=lambda i: sort_key(i, query.sort_by), reverse=query.descending)
         limit = request.query.get("max")
         if limit is not None:
             try:

@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from .faults import backend_failed
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -43,9 +42,17 @@ class Query:
     page: int | None = None
 
 
+class InvalidSearch(Exception):
+    """A query the engine's SyntaxChecker refuses.
+
+    The engine does not answer with a fault: SearchQuery.initQueryData only sets the
+    query's exception string (the query still "succeeds"), so the REST layer's
+    getBackendCollection returns an empty collection with 200.
+    """
+
+
 def invalid() -> Exception:
-    # Engine SearchBackend's failure for an unparsable query.
-    return backend_failed(400, "Search query is invalid. Please check the query syntax and try again.")
+    return InvalidSearch()
 
 
 def parse(text: str) -> Query:
