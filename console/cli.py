@@ -16,6 +16,11 @@ import click
 from console import __version__, commands
 from console.config import Config, load_config
 from console.errors import ConsoleError
+from console.logs import setup_logging
+from console.tls_notice import warn_if_insecure
+
+# These own the terminal: log lines must not be written over their screen.
+FULL_SCREEN_COMMANDS = (None, "run", "demo")
 
 
 class CliContext:
@@ -27,7 +32,9 @@ class CliContext:
 
     @cached_property
     def config(self) -> Config:
-        return load_config(self.config_path)
+        config = load_config(self.config_path)
+        warn_if_insecure(config)
+        return config
 
     @cached_property
     def store(self):
@@ -72,6 +79,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     Try it with no set-up at all: `vps-console demo`.
     """
     ctx.obj = CliContext(config_path, verbose)
+    setup_logging(verbose, stderr=ctx.invoked_subcommand not in FULL_SCREEN_COMMANDS)
     if ctx.invoked_subcommand is None:
         run = main.get_command(ctx, "run")
         if run is None:

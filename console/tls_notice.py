@@ -33,7 +33,7 @@ def insecure_banner(config: Config) -> str | None:
         return None
     names = ", ".join(engine.name for engine in engines)
     noun = "engine" if len(engines) == 1 else "engines"
-    return (f"⚠ TLS NOT VERIFIED for {noun} {names}: the connection can be intercepted. "
+    return (f"!! TLS NOT VERIFIED for {noun} {names}: the connection can be intercepted. "
             "Set ca_file in the config and remove insecure = true.")
 
 

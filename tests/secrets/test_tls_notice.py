@@ -26,7 +26,7 @@ insecure_acknowledged = true
 def test_banner_names_the_unverified_engines_only():
     assert insecure_banner(parse_config(VERIFIED, Path("c.toml"))) is None
     banner = insecure_banner(parse_config(UNVERIFIED, Path("c.toml")))
-    assert banner.startswith("⚠ TLS NOT VERIFIED for engine b:")
+    assert banner.startswith("!! TLS NOT VERIFIED for engine b:")
     assert "ca_file" in banner
 
 
