@@ -144,25 +144,57 @@ def test_two_initialization_flags_conflict(engine_sim, sdk_connection):
     assert err.value.fault.reason == "Cannot use multiple initialization tags simultaneously when running VM."
 
 
+def _events(sdk_connection, vm_name):
+    return sdk_connection.system_service().events_service().list(search=f"event_vm={vm_name}")
+
+
 def test_status_matrix_refusals(engine_sim, sdk_connection):
     _, service = new_vm(sdk_connection, "vps-2010")
+    # RunVmValidator.canRunVm: vmNotLocked() comes before the status matrix.
     with pytest.raises(ovirtsdk4.Error) as err:
         service.start()
     assert err.value.code == 409
-    assert err.value.fault.detail == "[Cannot run VM because the VM is in Image Locked status.]"
+    assert err.value.fault.detail == "[Cannot run VM: VM is locked. Please try again in a few minutes.]"
+    failed = [e for e in _events(sdk_connection, "vps-2010") if e.code == 54]
+    assert failed and failed[0].severity == types.LogSeverity.ERROR
+    assert failed[0].description == ("Failed to run VM vps-2010 due to a failed validation: [Cannot run VM: VM is "
+                                     "locked. Please try again in a few minutes.] (User: admin@internal-authz).")
+    # RemoveVmCommand.validate: the locked disks are reported before the VM lock.
     with pytest.raises(ovirtsdk4.Error) as err:
         service.remove()
-    assert err.value.fault.detail == "[Cannot remove VM: VM is locked. Please try again in a few minutes.]"
-    wait_status(service, types.VmStatus.DOWN)
+    assert err.value.code == 409
+    assert err.value.fault.detail == ("[Cannot remove VM: The following disks are locked: vps-2010_Disk1. "
+                                      "Please try again in a few minutes.]")
+    # StopVmCommandBase: not running (ImageLocked) -> ACTION_TYPE_FAILED_VM_IS_NOT_RUNNING.
     with pytest.raises(ovirtsdk4.Error) as err:
         service.stop()
+    assert err.value.code == 409
     assert err.value.fault.detail == "[Cannot stop VM. VM is not running.]"
+    with pytest.raises(ovirtsdk4.Error) as err:
+        service.suspend()
+    assert err.value.fault.detail == "[Cannot hibernate VM. VM is not up.]"
+    wait_status(service, types.VmStatus.DOWN)
+    # A Down VM: stop and shutdown are skipped and succeed (shouldSkipCommandExecution, VM_ALREADY_IN_REQUESTED_STATUS).
+    service.stop()
+    service.shutdown()
+    skipped = [e.description for e in _events(sdk_connection, "vps-2010") if e.code == 254]
+    assert "VM vps-2010 is already Down, Stop VM was skipped. User: admin@internal-authz." in skipped
+    assert "VM vps-2010 is already Down, Shutdown VM was skipped. User: admin@internal-authz." in skipped
+    # RebootVmCommand: failVmStatusIllegal with VAR__ACTION__RESTART.
+    with pytest.raises(ovirtsdk4.Error) as err:
+        service.reboot()
+    assert err.value.code == 409
+    assert err.value.fault.detail == "[Cannot restart VM because the VM is in Down status.]"
 
 
 def test_stop_shutdown_reboot(engine_sim, sdk_connection):
     _, service = ready_vm(sdk_connection, "vps-2011")
     service.start()
     wait_status(service, types.VmStatus.UP)
+    with pytest.raises(ovirtsdk4.Error) as err:
+        service.start()
+    assert err.value.code == 409
+    assert err.value.fault.detail == "[Cannot run VM because the VM is in Up status.]"
     service.reboot()
     assert service.get().status == types.VmStatus.REBOOT_IN_PROGRESS
     wait_status(service, types.VmStatus.UP)
@@ -172,11 +204,16 @@ def test_stop_shutdown_reboot(engine_sim, sdk_connection):
     service.start()
     wait_status(service, types.VmStatus.UP)
     service.stop()
+    # A hard stop (non-graceful DestroyVmVDSCommand) never shows PoweringDown.
+    assert service.get().status in (types.VmStatus.UP, types.VmStatus.DOWN)
     down = wait_status(service, types.VmStatus.DOWN)
     assert down.host is None and not service.reported_devices_service().list()
-    codes = [e.code for e in sdk_connection.system_service().events_service().list(search="event_vm=vps-2011")]
+    texts = {e.code: e.description for e in reversed(_events(sdk_connection, "vps-2011"))}
     for code in (153, 32, 157, 73, 61, 33):
-        assert code in codes
+        assert code in texts
+    assert texts[157] == "VM vps-2011 is rebooting. Rebooted by: admin@internal-authz"
+    assert texts[33].startswith("VM vps-2011 powered off by admin@internal-authz (Host: host-")
+    assert texts[61] == "VM vps-2011 is down.  "  # power off: ExitMessage " " (VmAnalyzer.auditVmOnDownNormal)
 
 
 def test_remove_refused_while_running_then_complete(engine_sim, sdk_connection):
@@ -186,15 +223,24 @@ def test_remove_refused_while_running_then_complete(engine_sim, sdk_connection):
     with pytest.raises(ovirtsdk4.Error) as err:
         service.remove()
     assert err.value.code == 409
-    assert err.value.fault.detail == "[Cannot remove VM that its state is not down. -Please stop the VM first.]"
-    service.stop()
-    wait_status(service, types.VmStatus.DOWN)
+    assert err.value.fault.detail == "[Cannot remove VM. VM is running.]"
+    service.suspend()
+    wait_status(service, types.VmStatus.SUSPENDED)
+    with pytest.raises(ovirtsdk4.Error) as err:
+        service.remove()
+    assert err.value.code == 409
+    assert err.value.fault.detail == "[Cannot remove VM that its state is not down.\n-Please stop the VM first.]"
+    service.stop()  # a suspended VM goes Down at once
+    assert service.get().status == types.VmStatus.DOWN
+    assert any(e.code == 111 and e.description == "Suspended VM vps-2012 has had its save state cleared by "
+               "admin@internal-authz." for e in _events(sdk_connection, "vps-2012"))
     used = engine_sim.storage_domain("data-ssd")["used"]
     service.remove()
     with pytest.raises(ovirtsdk4.NotFoundError):
         service.get()
     wait_for(lambda: engine_sim.storage_domain("data-ssd")["used"] < used)
-    wait_for(lambda: any(e.code == 113 for e in sdk_connection.system_service().events_service().list(max=3)))
+    wait_for(lambda: any(e.code == 113 and e.description == "VM vps-2012 was successfully removed by "
+                         "admin@internal-authz." for e in sdk_connection.system_service().events_service().list(max=3)))
 
 
 def test_tags_create_assign_search_unassign(engine_sim, sdk_connection):
@@ -208,8 +254,15 @@ def test_tags_create_assign_search_unassign(engine_sim, sdk_connection):
     with pytest.raises(ovirtsdk4.NotFoundError) as err:
         service.tags_service().add(types.Tag(name="no-such-tag"))
     assert err.value.fault.detail == "Entity not found: no-such-tag"
+    with pytest.raises(ovirtsdk4.Error) as err:
+        system.tags_service().add(types.Tag(name="order-2013"))
+    assert err.value.code == 409  # AddTagCommand: TAGS_SPECIFY_TAG_IS_IN_USE (CONFLICT), no action/type variables
+    assert err.value.fault.detail == "[The specified Tag name already exists.]"
     service.tags_service().tag_service(tag.id).remove()
     assert service.tags_service().list() == []
+    codes = {e.code: e.description for e in _events(sdk_connection, "vps-2013")}
+    assert codes[440] == "Tag order-2013 was attached to VM(s) vps-2013 by admin@internal-authz."
+    assert codes[446] == "Tag order-2013 was detached from VM(s) vps-2013 by admin@internal-authz."
     assert system.vms_service().list(search="tag=order-2013") == []
 
 

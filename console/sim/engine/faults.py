@@ -93,19 +93,36 @@ def incomplete(type_name: str, fields: list[str], method: str) -> EngineFault:
     return EngineFault(400, "Incomplete parameters", f"{type_name} [{', '.join(fields)}] required for {method}")
 
 
-# Engine message texts (EngineMessage / AppErrors / restapi Messages.properties).
+# Engine message texts: frontend/.../AppErrors.properties (the engine's translation bundle),
+# with ${action}/${type} filled from the command's VAR__ACTION__*/VAR__TYPE__* (e.g. RebootVmCommand
+# uses VAR__ACTION__RESTART = "restart"); restapi .../logging/Messages.properties for REST-layer texts.
 NAME_IN_USE = "Cannot {action} VM. The VM name is already in use, please choose a unique name and try again."
-VM_LOCKED = "Cannot {action} VM: VM is locked. Please try again in a few minutes."
-VM_IMAGE_LOCKED_STATUS = "Cannot {action} VM because the VM is in Image Locked status."
-VM_NOT_RUNNING = "Cannot {action} VM. VM is not running."
-VM_RUNNING = "Cannot {action} VM. VM is running."
-VM_NOT_UP = "Cannot {action} VM. VM is not up."
-REMOVE_NOT_DOWN = "Cannot remove VM that its state is not down. -Please stop the VM first."
+VM_LOCKED = "Cannot {action} VM: VM is locked. Please try again in a few minutes."  # ACTION_TYPE_FAILED_VM_IS_LOCKED
+VM_STATUS_ILLEGAL = "Cannot {action} VM because the VM is in {status} status."  # ACTION_TYPE_FAILED_VM_STATUS_ILLEGAL
+VM_IMAGE_LOCKED_STATUS = VM_STATUS_ILLEGAL.replace("{status}", "Image Locked")
+VM_NOT_RUNNING = "Cannot {action} VM. VM is not running."  # ACTION_TYPE_FAILED_VM_IS_NOT_RUNNING
+VM_RUNNING = "Cannot {action} VM. VM is running."  # ACTION_TYPE_FAILED_VM_IS_RUNNING
+VM_NOT_UP = "Cannot {action} VM. VM is not up."  # ACTION_TYPE_FAILED_VM_IS_NOT_UP
+VM_SAVING_RESTORING = ("Cannot {action} VM. VM is in saving/restoring state.\n"
+                       "-Please try again when the VM is either up or down.")  # ACTION_TYPE_FAILED_VM_IS_SAVING_RESTORING
+REMOVE_NOT_DOWN = "Cannot remove VM that its state is not down.\n-Please stop the VM first."  # VM_CANNOT_REMOVE_VM_WHEN_STATUS_IS_NOT_DOWN
 LOW_DISK_SPACE = "Cannot {action} {type}. Low disk space on Storage Domain {domain}."
 DISKS_LOCKED = "Cannot {action} {type}: The following disks are locked: {aliases}. Please try again in a few minutes."
 GUARANTEED_OVER_MEMORY = "Cannot {action} VM. Physical Memory Guaranteed cannot exceed Memory Size."
 MEMORY_OVER_MAX = "Cannot {action} VM. Memory size ({memory}MB) cannot exceed maximum memory size ({max}MB)."
 DISK_SHRINK = "Cannot edit Virtual Disk. New disk size must be larger than the current disk size."
+TAG_NAME_IN_USE = "The specified Tag name already exists."  # TAGS_SPECIFY_TAG_IS_IN_USE (AddTagCommand sets no action/type)
+
+# LocalizedVmStatus: VAR__VM_STATUS__* texts for ${vmStatus}.
+LOCALIZED_STATUS = {
+    "unassigned": "Unassigned", "down": "Down", "up": "Up", "powering_up": "Powering Up", "paused": "Paused",
+    "migrating": "Migrating", "unknown": "Unknown", "not_responding": "Not Responding",
+    "wait_for_launch": "Wait for Launch", "reboot_in_progress": "Reboot in Progress", "saving_state": "Saving State",
+    "restoring_state": "Restoring State", "suspended": "Suspended", "image_illegal": "Image Illegal",
+    "image_locked": "Image Locked", "powering_down": "Powering Down",
+}
+# VMStatus.name() (used by VM_ALREADY_IN_REQUESTED_STATUS's ${VmStatus}).
+JAVA_STATUS = {"down": "Down"}
 MIXED_INIT = "Cannot use multiple initialization tags simultaneously when running VM."
 
 

@@ -39,8 +39,8 @@ RESTORE_SECONDS = 4.0
 EXTEND_SECONDS = 3.0
 THIN_OVERLAY_BYTES = 1 * GiB
 
-RUNNING = {"up", "powering_up", "wait_for_launch", "reboot_in_progress", "powering_down", "paused",
-           "migrating", "not_responding", "saving_state", "restoring_state"}
+# VMStatus.isRunning() (common/businessentities/VMStatus.java).
+JAVA_RUNNING = {"up", "powering_down", "powering_up", "migrating", "wait_for_launch", "reboot_in_progress"}
 SEVERITY_ORDER = {"normal": 0, "warning": 1, "error": 2, "alert": 3}
 
 
@@ -389,14 +389,21 @@ class World:
             use_ignition = action.use_ignition is True
             if sum((use_sysprep, use_cloud_init, use_ignition)) > 1:
                 raise EngineFault(409, msg.MIXED_INIT, bare=True)
+            # RunVmValidator.canRunVm: vmNotLocked() before the ActionUtils status matrix; a failed
+            # validation is also logged as USER_FAILED_RUN_VM (RunVmCommand.logValidationFailed).
+            refusal = None
             if vm.status == "image_locked":
-                raise backend_failed(409, msg.VM_IMAGE_LOCKED_STATUS.format(action="run"))
+                refusal = msg.VM_LOCKED.format(action="run")
+            elif vm.status not in ("down", "paused", "suspended"):
+                refusal = msg.VM_STATUS_ILLEGAL.format(action="run", status=msg.LOCALIZED_STATUS[vm.status])
+            if refusal is not None:
+                self.emit(54, f"Failed to run VM {vm.name} due to a failed validation: [{refusal}] (User: {USER}).",
+                          "error", correlation_id, vm=vm)
+                raise backend_failed(409, refusal)
             if vm.status == "paused":
                 return self._resume(vm, correlation_id)
             if vm.status == "suspended":
                 return self._restore(vm, correlation_id)
-            if vm.status != "down":
-                raise backend_failed(409, msg.VM_RUNNING.format(action="run"))
 
             run_once = action.vm.initialization if action.vm is not None else None
             explicit_off = action.use_cloud_init is False and action.use_sysprep is False
@@ -429,9 +436,13 @@ class World:
                     vm.host_id = None
                     vm.stop_time = utcnow()
                     self.end_job(job, "failed")
+                    # VM_DOWN_ERROR, then RunVmCommandBase.rerun() logs USER_INITIATED_RUN_VM_FAILED and,
+                    # with no rerun left, runningFailed() logs USER_FAILED_RUN_VM (DueToError " ").
                     self.emit(119, f"VM {vm.name} is down with error. Exit message: internal error: "
                                    "process exited while connecting to monitor.", "error", correlation_id, vm=vm)
-                    self.emit(54, f"Failed to run VM {vm.name} on Host {host.name}.", "error", correlation_id, vm=vm)
+                    self.emit(151, f"Failed to run VM {vm.name} on Host {host.name}.", "warning", correlation_id,
+                              vm=vm, host_id=host.id)
+                    self.emit(54, f"Failed to run VM {vm.name}  (User: {USER}).", "error", correlation_id, vm=vm)
                     return
                 self._set_status(vm, "powering_up")
                 vm.start_time = utcnow()
@@ -463,7 +474,8 @@ class World:
         job = self.start_job(f"Launching VM {vm.name}", correlation_id)
         self._set_status(vm, "up")
         self.end_job(job)
-        self.emit(32, f"VM {vm.name} started on Host {self.hosts[vm.host_id].name}", correlation_id=correlation_id, vm=vm)
+        self.emit(40, f"VM {vm.name} was resumed by {USER} (Host: {self.hosts[vm.host_id].name}).",
+                  correlation_id=correlation_id, vm=vm)
         return job
 
     def _restore(self, vm: Vm, correlation_id: str | None) -> Job:
@@ -492,39 +504,76 @@ class World:
         vm.run_once_initialization = None
         self._apply_next_run(vm)
 
-    def _refuse_if_locked(self, vm: Vm, action: str) -> None:
-        if vm.status == "image_locked":
-            raise backend_failed(409, msg.VM_LOCKED.format(action=action))
+    def _check_stoppable(self, vm: Vm, action: str) -> None:
+        """StopVmCommandBase.validate (shared by stop and shutdown)."""
+        if vm.status in ("saving_state", "restoring_state"):
+            raise backend_failed(409, msg.VM_SAVING_RESTORING.format(action=action))
+        if vm.status not in JAVA_RUNNING | {"paused", "not_responding", "suspended"}:
+            raise backend_failed(409, msg.VM_NOT_RUNNING.format(action=action))
+
+    def _skip_down(self, vm: Vm, job_text: str, action_name: str, correlation_id: str | None) -> Job:
+        """StopVmCommandBase.shouldSkipCommandExecution: a Down VM is left alone, the call succeeds."""
+        job = self.start_job(job_text, correlation_id)
+        self.end_job(job)
+        self.emit(254, f"VM {vm.name} is already {msg.JAVA_STATUS['down']}, {action_name} was skipped. User: {USER}.",
+                  correlation_id=correlation_id, vm=vm)
+        return job
+
+    def _clear_suspended(self, vm: Vm, job: Job, correlation_id: str | None) -> None:
+        """StopVmCommandBase on a Suspended VM: the saved state is dropped, the VM is Down at once."""
+        self.emit(111, f"Suspended VM {vm.name} has had its save state cleared by {USER}.",
+                  correlation_id=correlation_id, vm=vm)
+        self._went_down(vm)
+        self.end_job(job)
+
+    def _power_off(self, vm: Vm, job: Job) -> None:
+        """DestroyVmVDSCommand (not graceful): no PoweringDown; the VM keeps its status until the
+        monitoring sees it gone, then VmAnalyzer logs VM_DOWN with ExitMessage " " (power off)."""
+
+        def down() -> None:
+            self.emit(61, f"VM {vm.name} is down.  ", correlation_id=job.correlation_id, vm=vm)
+            self._went_down(vm)
+            self.end_job(job)
+
+        self._later(vm, STOP_SECONDS, down)
 
     def stop(self, vm_id: str, correlation_id: str | None) -> Job:
         with self.lock:
             vm = self.get_vm(vm_id)
-            self._refuse_if_locked(vm, "stop")
-            if vm.status not in RUNNING | {"suspended"}:
-                raise backend_failed(409, msg.VM_NOT_RUNNING.format(action="stop"))
-            host = self.hosts.get(vm.host_id)
+            if vm.status == "down":
+                return self._skip_down(vm, f"Stopping VM {vm.name}", "Stop VM", correlation_id)
+            self._check_stoppable(vm, "stop")
             job = self.start_job(f"Stopping VM {vm.name}", correlation_id)
-            self.emit(33, f"VM {vm.name} powered off by {USER} (Host: {host.name if host else 'N/A'}).",
+            if vm.status == "suspended":
+                self._clear_suspended(vm, job, correlation_id)
+                return job
+            host = self.hosts.get(vm.host_id)
+            self.emit(33, f"VM {vm.name} powered off by {USER} (Host: {host.name if host else '<UNKNOWN>'}).",
                       correlation_id=correlation_id, vm=vm)
-            self._set_status(vm, "powering_down")
-
-            def down() -> None:
-                self._went_down(vm)
-                self.end_job(job)
-
-            self._later(vm, STOP_SECONDS, down)
+            self._power_off(vm, job)
             return job
 
     def shutdown(self, vm_id: str, correlation_id: str | None) -> Job:
         with self.lock:
             vm = self.get_vm(vm_id)
-            self._refuse_if_locked(vm, "shutdown")
-            if vm.status not in ("up", "powering_up", "reboot_in_progress"):
-                raise backend_failed(409, msg.VM_NOT_RUNNING.format(action="shutdown"))
-            host = self.hosts[vm.host_id]
+            if vm.status == "down":
+                return self._skip_down(vm, f"Shutting down VM {vm.name}", "Shutdown VM", correlation_id)
+            self._check_stoppable(vm, "shutdown")
             job = self.start_job(f"Shutting down VM {vm.name}", correlation_id)
-            self.emit(73, f"VM shutdown initiated by {USER} on VM {vm.name} (Host: {host.name}).",
+            if vm.status == "suspended":
+                self._clear_suspended(vm, job, correlation_id)
+                return job
+            host = self.hosts.get(vm.host_id)
+            host_name = host.name if host else "<UNKNOWN>"
+            if vm.status != "up":
+                # ShutdownVmCommand.canShutdownVm() is false: it runs StopVm (CANNOT_SHUTDOWN) instead.
+                self.emit(76, f"VM {vm.name} was powered off ungracefully by {USER} (Host: {host_name}).",
+                          correlation_id=correlation_id, vm=vm)
+                self._power_off(vm, job)
+                return job
+            self.emit(73, f"VM shutdown initiated by {USER} on VM {vm.name} (Host: {host_name}).",
                       correlation_id=correlation_id, vm=vm)
+            # Graceful DestroyVm: DestroyVmVDSCommand.changeStatus -> PoweringDown.
             self._set_status(vm, "powering_down")
             self.end_job(job)
 
@@ -539,11 +588,12 @@ class World:
     def reboot(self, vm_id: str, correlation_id: str | None) -> Job:
         with self.lock:
             vm = self.get_vm(vm_id)
-            self._refuse_if_locked(vm, "reboot")
-            if vm.status != "up":
-                raise backend_failed(409, msg.VM_NOT_RUNNING.format(action="reboot"))
+            # RebootVmCommand.validate: Up or PoweringUp, else failVmStatusIllegal (VAR__ACTION__RESTART).
+            if vm.status not in ("up", "powering_up"):
+                raise backend_failed(409, msg.VM_STATUS_ILLEGAL.format(action="restart",
+                                                                       status=msg.LOCALIZED_STATUS[vm.status]))
             job = self.start_job(f"Rebooting VM {vm.name}", correlation_id)
-            self.emit(157, f"User {USER} initiated reboot of VM {vm.name}.", correlation_id=correlation_id, vm=vm)
+            self.emit(157, f"VM {vm.name} is rebooting. Rebooted by: {USER}", correlation_id=correlation_id, vm=vm)
             self._set_status(vm, "reboot_in_progress")
             self.end_job(job)
 
@@ -557,7 +607,10 @@ class World:
     def suspend(self, vm_id: str, correlation_id: str | None) -> Job:
         with self.lock:
             vm = self.get_vm(vm_id)
-            self._refuse_if_locked(vm, "hibernate")
+            # HibernateVmCommand.validate
+            if vm.status in ("wait_for_launch", "not_responding"):
+                raise backend_failed(409, msg.VM_STATUS_ILLEGAL.format(action="hibernate",
+                                                                       status=msg.LOCALIZED_STATUS[vm.status]))
             if vm.status != "up":
                 raise backend_failed(409, msg.VM_NOT_UP.format(action="hibernate"))
             job = self.start_job(f"Performing Hibernate action on VM {vm.name}", correlation_id)
@@ -577,12 +630,16 @@ class World:
     def remove_vm(self, vm_id: str, correlation_id: str | None) -> None:
         with self.lock:
             vm = self.get_vm(vm_id)
-            self._refuse_if_locked(vm, "remove")
-            if vm.status != "down":
+            # RemoveVmCommand.validate: status switch, then locked disks, then vmNotLocked().
+            if vm.status == "suspended":
                 raise backend_failed(409, msg.REMOVE_NOT_DOWN)
+            if vm.status not in ("down", "image_locked"):
+                raise backend_failed(409, msg.VM_RUNNING.format(action="remove"))
             locked = [self.disks[d].alias for d in vm.disk_ids if self.disks[d].status == "locked"]
             if locked:
                 raise backend_failed(409, msg.DISKS_LOCKED.format(action="remove", type="VM", aliases=", ".join(locked)))
+            if vm.status == "image_locked":
+                raise backend_failed(409, msg.VM_LOCKED.format(action="remove"))
             job = self.start_job(f"Removing VM {vm.name} from system", correlation_id)
             del self.vms[vm.id]
             del self.vm_ids_by_name[vm.name]
@@ -599,7 +656,7 @@ class World:
                     sd.committed -= disk.provisioned_size
                     self.disks.pop(disk.id, None)
                 self.end_job(job)
-                self.emit(113, f"VM {vm.name} was successfully removed.", correlation_id=correlation_id,
+                self.emit(113, f"VM {vm.name} was successfully removed by {USER}.", correlation_id=correlation_id,
                           cluster_id=vm.cluster_id)
 
             self.scheduler.after(1.0, purge)
@@ -610,7 +667,7 @@ class World:
             if not spec.name:
                 raise incomplete("Tag", ["name"], "add")
             if any(t.name == spec.name for t in self.tags.values()):
-                raise backend_failed(409, "Cannot add Tag. Tag name is in use.")
+                raise backend_failed(409, msg.TAG_NAME_IN_USE)
             parent_id = self._resolve_tag(spec.parent).id if spec.parent is not None else None
             tag = Tag(self.new_id(), spec.name, spec.description or "", parent_id)
             self.tags[tag.id] = tag
@@ -643,7 +700,7 @@ class World:
             if tag_id not in vm.tag_ids:
                 raise EngineFault(404, None)
             vm.tag_ids.remove(tag_id)
-            self.emit(441, f"Tag {self.tags[tag_id].name} was detached from VM(s) {vm.name} by {USER}.",
+            self.emit(446, f"Tag {self.tags[tag_id].name} was detached from VM(s) {vm.name} by {USER}.",
                       correlation_id=correlation_id, vm=vm)
 
     # ------------------------------------------------------- scenario helpers
