@@ -81,6 +81,8 @@ class ConsoleApp(App):
             self.billing_loop.request()
         else:
             self.billing_loop = None
+        if self.context.live and not self.context.read_only:
+            self.resume_unfinished_jobs()
         if self.context.banner:
             self.notify(self.context.banner, severity="warning", timeout=15)
 
@@ -92,6 +94,11 @@ class ConsoleApp(App):
     @work(thread=True, exclusive=True, group="engine-probe", exit_on_error=False)
     def probe_engine(self):
         return self.context.services.engine().info()
+
+    @work(thread=True, exclusive=True, group="resume", exit_on_error=False)
+    def resume_unfinished_jobs(self) -> None:
+        """Finish jobs a crash or a closed console left half-way (others' leases respected)."""
+        self.progress.runner.resume_unfinished()
 
     @work(thread=True, exclusive=True, group="billing-sync", exit_on_error=False)
     def sync_billing(self):

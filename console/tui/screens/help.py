@@ -23,7 +23,7 @@ def describe_bindings(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]
         groups.setdefault(group, {}).setdefault(description, [])
         if display not in groups[group][description]:
             groups[group][description].append(display)
-    order = ["This screen"] + sorted(g for g in groups if g.startswith("In ")) + ["Everywhere"]
+    order = ["This screen", "Everywhere"] + sorted(g for g in groups if g.startswith("In "))
     return [(group, [(" ".join(keys), description)
                      for description, keys in groups[group].items()])
             for group in order if group in groups]

@@ -66,9 +66,9 @@ class ProvisionScreen(Screen):
     BINDINGS = [
         Binding("ctrl+l", "launch", "Launch", id="provision.launch", priority=True),
         Binding("escape", "back", "Back", id="provision.back"),
-        Binding("y", "copy_credentials", "Copy credentials", id="provision.copy", show=False),
-        Binding("r", "retry", "Retry", id="provision.retry", show=False),
-        Binding("c", "cancel_job", "Cancel job", id="provision.cancel", show=False),
+        Binding("y", "copy_credentials", "Copy credentials", id="provision.copy"),
+        Binding("r", "retry", "Retry", id="provision.retry"),
+        Binding("c", "cancel_job", "Cancel job", id="provision.cancel"),
         Binding("ctrl+d", "cancel_job", "Cancel job", id="provision.cancel_destructive",
                 show=False),
         Binding("ctrl+g", "regenerate_password", "New password", id="provision.password",
@@ -113,7 +113,8 @@ class ProvisionScreen(Screen):
                                               allow_blank=True, id="cluster"))
             yield FormField("vCPU", Input(compact=True, id="cpus"))
             yield FormField("RAM", Input(compact=True, id="memory"))
-            yield FormField("Guaranteed", Input(compact=True, id="guaranteed"))
+            yield FormField("Guaranteed", Input(compact=True, id="guaranteed",
+                                                placeholder="same as RAM"))
             yield FormField("Disk", Input(compact=True, id="disk"))
             yield FormField("Hostname", Input(compact=True, id="hostname"))
             yield Vertical(id="licenses")
@@ -291,7 +292,9 @@ class ProvisionScreen(Screen):
             if plan is not None:
                 self._set_input("cpus", str(plan.cpus))
                 self._set_input("memory", format_memory(plan.memory_mib))
-                self._set_input("guaranteed", format_memory(plan.guaranteed_mib))
+                # Left empty, guaranteed RAM follows RAM; filled in only when it differs.
+                self._set_input("guaranteed", "" if plan.guaranteed_mib == plan.memory_mib
+                                else format_memory(plan.guaranteed_mib))
                 self._set_input("disk", f"{plan.disk_gib}G")
                 self._set_input("hostname", plan.hostname)
                 self._set_input("ssh_keys", "; ".join(plan.ssh_keys))
@@ -539,13 +542,18 @@ class ProvisionScreen(Screen):
 
         licenses = {kind: normalise_license(kind, value) for kind, value in
                     self.licenses().items()}
+        self.show_run_pane()
+        self.launch_and_run(self.draft.plan, licenses, self.admin_password,
+                            bool(warns) or self.warnings_confirmed)
+
+    def show_run_pane(self) -> None:
+        """Swap the form for the live steps and log (the form's work is done)."""
         self.phase = "running"
         self.started_at = self.app.context.now()
         self.query_one("#form").display = False
         self.query_one("#run").display = True
         self.show_steps()
-        self.launch_and_run(self.draft.plan, licenses, self.admin_password,
-                            bool(warns) or self.warnings_confirmed)
+        self.refresh_bindings()
 
     def _focus_first_invalid(self) -> None:
         for field in self.query(FormField):
@@ -676,16 +684,19 @@ class ProvisionScreen(Screen):
 
     # ---- actions after launch ------------------------------------------------------------
 
+    # Which actions exist in which phase; the others are hidden from the footer and help.
+    PHASE_ACTIONS = {"copy_credentials": ("done",), "retry": ("failed",),
+                     "cancel_job": ("failed", "running"),
+                     "launch": ("editing",), "regenerate_password": ("editing",)}
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "copy_credentials":
-            return self.phase == "done"
-        if action == "retry":
-            return self.phase == "failed"
-        if action == "cancel_job":
-            return self.phase in ("failed", "running")
-        if action in ("launch", "regenerate_password"):
-            return self.phase == "editing"
-        return True
+        phases = self.PHASE_ACTIONS.get(action)
+        if phases is None:
+            return True
+        return True if self.phase in phases and self.job_id_ready(action) else None
+
+    def job_id_ready(self, action: str) -> bool:
+        return action not in ("retry", "cancel_job") or self.job_id is not None
 
     def action_copy_credentials(self) -> None:
         job = self.job

@@ -41,6 +41,7 @@ def short(text: str | None, width: int) -> str:
 
 
 class QueueScreen(Screen):
+    TITLE_TEXT = "Orders"
     CSS_PATH = "queue.tcss"
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="queue.filter"),

@@ -1,0 +1,221 @@
+"""Regenerate screenshots/*.svg: every screen and every step of the flow, at 80x24 and
+160x48, from the current code and the fixed showcase world.
+
+    python -m console.tui.screenshots [--out screenshots]
+
+The snapshot tests (tests/tui/test_snapshots.py) replay the same scenes, so what the
+README shows is what the tests check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
+SHOWCASE_PASSWORD = "Showcase-Pass-42"  # a fixed stand-in: real ones are generated
+
+
+async def settle(pilot: Pilot, rounds: int = 3) -> None:
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def queue(pilot: Pilot) -> None:
+    await settle(pilot)
+
+
+async def queue_filtered(pilot: Pilot) -> None:
+    await settle(pilot)
+    await pilot.press("slash", *"windows", "enter")
+
+
+async def templates(pilot: Pilot) -> None:
+    await settle(pilot)
+    await pilot.press("2")
+    await settle(pilot)
+
+
+async def vms(pilot: Pilot) -> None:
+    await settle(pilot)
+    await pilot.press("3")
+    await settle(pilot)
+
+
+async def vm_remove_confirmation(pilot: Pilot) -> None:
+    await vms(pilot)
+    await pilot.press("ctrl+d")
+    await pilot.pause()
+
+
+async def jobs(pilot: Pilot) -> None:
+    await settle(pilot)
+    await pilot.press("4")
+    await settle(pilot)
+
+
+async def help_screen(pilot: Pilot) -> None:
+    await settle(pilot)
+    await pilot.press("question_mark")
+    await pilot.pause()
+
+
+async def provision_form(pilot: Pilot) -> None:
+    from console.tui.screens.provision import PREFLIGHT_DELAY
+
+    await settle(pilot)
+    pilot.app.screen.query_one("#orders").select_key("1001")
+    await pilot.press("p")
+    await settle(pilot, rounds=4)
+    await pilot.pause(PREFLIGHT_DELAY + 0.2)
+    await settle(pilot)
+
+
+async def provision_ready(pilot: Pilot) -> None:
+    """Keys pasted and RAM raised: the plan diff shows the change; ctrl+l would launch."""
+    await provision_form(pilot)
+    screen = pilot.app.screen
+    screen.query_one("#license-windows").value = "VDYBN-27WPP-V4HQT-9VMD4-VMK7H"
+    screen.query_one("#license-plesk").value = "A00Q00-28H603-ABCDEF-GH1234-JKLMN0"
+    screen.query_one("#memory").value = "8G"
+    await pilot.pause(0.8)
+    await settle(pilot)
+
+
+async def provision_errors(pilot: Pilot) -> None:
+    await provision_form(pilot)
+    screen = pilot.app.screen
+    screen.query_one("#memory").value = "lots"
+    screen.query_one("#disk").value = "20G"
+    screen.query_one("#license-windows").value = "not-a-key"
+    await pilot.pause(0.8)
+    await settle(pilot)
+
+
+def _event(screen, state: str, step: str | None, kind: str, message: str, elapsed: float):
+    from console.flow.events import ProgressEvent
+    from console.tui.progress import JobProgress
+
+    at = screen.app.context.now() + timedelta(seconds=elapsed)
+    return JobProgress(ProgressEvent(job_id="job-showcase", order_id=screen.order_id,
+                                     state=state, step=step, kind=kind, message=message,
+                                     at=at, elapsed_seconds=elapsed))
+
+
+RUN_SCRIPT = (  # (state, step, kind, message, elapsed)
+    ("planned", "planned", "finished", "job planned: vps-1001 from win2022-plesk v2", 0.0),
+    ("cloning", "cloning", "started", "clone vps-1001 from win2022-plesk v2", 0.4),
+    ("clone_wait", "cloning", "finished", "clone requested", 1.1),
+    ("clone_wait", "clone_wait", "started", "waiting for the disks to unlock", 1.2),
+    ("resizing", "clone_wait", "finished", "disks ready", 38.0),
+    ("resizing", "resizing", "started", "4 vCPU, 8GiB RAM, disk 100GiB", 38.2),
+    ("initializing", "resizing", "finished", "resized", 44.0),
+    ("initializing", "initializing", "started", "sysprep with Windows key ...-VMK7H", 44.1),
+    ("starting", "initializing", "finished", "first-boot script ready (plesk)", 44.6),
+    ("starting", "starting", "started", "starting vps-1001", 44.8),
+)
+DONE_SCRIPT = (
+    ("ip_wait", "starting", "finished", "vps-1001 is up", 71.0),
+    ("ip_wait", "ip_wait", "started", "waiting for the guest agent to report an IP", 71.1),
+    ("handover", "ip_wait", "finished", "IP 10.20.0.77", 95.0),
+    ("handover", "handover", "started", "accepting order 1001 in WHMCS", 95.1),
+    ("done", "handover", "finished", "order 1001 accepted, service active", 96.3),
+)
+
+
+async def provision_running(pilot: Pilot) -> None:
+    await provision_ready(pilot)
+    screen = pilot.app.screen
+    screen.show_run_pane()
+    screen.job_id = "job-showcase"
+    for step in RUN_SCRIPT:
+        screen.post_message(_event(screen, *step))
+    await pilot.pause()
+
+
+async def provision_done(pilot: Pilot) -> None:
+    from console.store.models import Job
+
+    await provision_running(pilot)
+    screen = pilot.app.screen
+    for step in DONE_SCRIPT:
+        screen.post_message(_event(screen, *step))
+    await pilot.pause()
+    screen.admin_password = SHOWCASE_PASSWORD
+    screen._finished(Job(id="job-showcase", order_id="1001", state="done", vm_name="vps-1001",
+                         ips=["10.20.0.77"]))
+    await pilot.pause()
+
+
+async def provision_failed(pilot: Pilot) -> None:
+    from console.store.models import Job
+
+    await provision_running(pilot)
+    screen = pilot.app.screen
+    screen.post_message(_event(screen, "failed(starting)", "starting", "failed",
+                               "Cannot run VM. There is no host that satisfies current "
+                               "scheduling constraints.", 46.0))
+    await pilot.pause()
+    screen._finished(Job(
+        id="job-showcase", order_id="1001", state="failed", failed_step="starting",
+        vm_name="vps-1001", error_message="Cannot run VM. There is no host that satisfies "
+        "current scheduling constraints.",
+        error_hint="free memory on cluster Default, or pick the Edge cluster and retry"))
+    await pilot.pause()
+
+
+SCENES: dict[str, Callable[[Pilot], Awaitable[None]]] = {
+    "queue": queue, "queue-filtered": queue_filtered, "templates": templates, "vms": vms,
+    "vm-remove-confirmation": vm_remove_confirmation, "jobs": jobs, "help": help_screen,
+    "provision-form": provision_form, "provision-errors": provision_errors,
+    "provision-ready": provision_ready, "provision-running": provision_running,
+    "provision-done": provision_done, "provision-failed": provision_failed,
+}
+
+
+def showcase_app(store):
+    from console.tui.app import ConsoleApp
+    from console.tui.showcase import showcase_context
+
+    return ConsoleApp(showcase_context(store))
+
+
+async def _shoot(name: str, size: tuple[int, int], out: Path) -> Path:
+    from console.store.db import open_store
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = open_store(f"sqlite:///{folder}/showcase.db")
+        try:
+            app = showcase_app(store)
+            async with app.run_test(size=size) as pilot:
+                await SCENES[name](pilot)
+                await pilot.pause()
+                svg = app.export_screenshot(title=f"vps-console: {name}")
+        finally:
+            store.close()
+    path = out / f"{name}-{size[0]}x{size[1]}.svg"
+    path.write_text(svg, encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="screenshots", type=Path)
+    parser.add_argument("--only", action="append", choices=sorted(SCENES))
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.only or SCENES:
+        for size in SIZES.values():
+            print(asyncio.run(_shoot(name, size, args.out)))
+
+
+if __name__ == "__main__":
+    main()
