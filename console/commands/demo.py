@@ -7,6 +7,7 @@ pulls the simulated pending orders in and opens the console ready to provision.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -68,6 +69,10 @@ def command(time_scale: float, orders: int, no_mouse: bool) -> None:
     from console.store.db import open_store
     from console.tui.launch import build_context, run_console
 
+    from console.flow.timing import ENV_TIME_SCALE
+
+    # The runner waits and polls as fast as the simulated engine moves.
+    os.environ.setdefault(ENV_TIME_SCALE, str(time_scale))
     workdir = Path(tempfile.mkdtemp(prefix="vps-console-demo-"))
     engine = EngineSimulator(time_scale=time_scale, vms=300, seed=1).start()
     billing = WhmcsSimulator(seed=1, orders=orders, arrival_per_minute=0.5).start()
