@@ -610,6 +610,14 @@ class _Run:
                            r"C:\Windows\Panther\UnattendGC\setupact.log")
                         + ") and that the template was sealed; fix the name, then retry",
                         code="hostname_mismatch")
+            if waited > self.timing.ip_seconds and ips:
+                # The address came, the name did not: say so, not "no IP".
+                raise StepFailed(
+                    f"{vm.name} reports {', '.join(ips)} but no hostname after {waited:.0f}s; "
+                    f"the plan says {plan.hostname!r} and handover needs it confirmed",
+                    "check the guest agent runs in the VM and reports the FQDN "
+                    "(qemu-guest-agent / oVirt guest tools), and that "
+                    f"{plan.init_kind} set the hostname; then retry", code="no_hostname")
             if waited > self.timing.ip_seconds:
                 raise StepFailed(f"{vm.name} reported no IP address in {waited:.0f}s",
                                  "check the guest agent runs in the VM (qemu-guest-agent / "
