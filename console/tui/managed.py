@@ -20,3 +20,11 @@ def order_id_of(config: Config, vm_name: str) -> str | None:
     prefix, _, suffix = config.naming.vm_name.partition("{order_id}")
     match = re.fullmatch(re.escape(prefix) + r"(.+)" + re.escape(suffix), vm_name)
     return match.group(1) if match else None
+
+
+def names_search(names: list[str]) -> str | None:
+    """One engine search for exactly these VMs (`name=a or name=b`), or None for none."""
+    unique = sorted({name for name in names if name})
+    if not unique:
+        return None
+    return " or ".join(f"name={name}" for name in unique)

@@ -52,8 +52,12 @@ class PollLoop:
             self._timer = self.owner.set_timer(self.interval, self.request)
 
     def pause(self, paused: bool) -> None:
-        self.paused = paused
-        if not paused and not self.running and self._timer is None:
+        """Stop polling (the next poll is not scheduled), or resume with a poll now."""
+        was_paused, self.paused = self.paused, paused
+        if paused and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        elif was_paused and not paused and not self.running:
             self.request()
 
     def stop(self) -> None:

@@ -3,12 +3,15 @@ live pane, screen jumps, help and read-only mode."""
 
 from __future__ import annotations
 
+import threading
+
 from console.tui.app import ConsoleApp
 from console.tui.screens.help import HelpScreen
 from console.tui.screens.jobs import JobsScreen
 from console.tui.screens.queue import QueueScreen
 from console.tui.screens.templates import TemplatesScreen
 from console.tui.screens.vms import VmsScreen
+from console.tui.showcase import FixedEngine, showcase_context
 from tests.tui.helpers import cell_texts, settle, table_keys
 
 
@@ -119,3 +122,53 @@ async def test_lost_engine_marks_live_data_stale_and_keeps_input(frozen_context)
         assert "STALE" in str(app.screen.query_one("#live-title").render())
         await pilot.press("slash", *"1001")  # the queue still works from the store
         assert table_keys(app, "#orders") == ["1001"]
+
+
+class SlowEngine(FixedEngine):
+    """list_vms blocks until released, like an engine taking its time over SSH."""
+
+    def __init__(self):
+        super().__init__()
+        self.release = threading.Event()
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    def list_vms(self, search=None, *, max_results=None):
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            self.release.wait(10)
+            return super().list_vms(search, max_results=max_results)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_a_slow_engine_never_freezes_input_and_polls_never_overlap(store):
+    engine = SlowEngine()
+    app = ConsoleApp(showcase_context(store, engine=engine))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        # The engine has not answered; the queue (from the store) still filters and moves.
+        await pilot.press("slash", *"plesk", "enter", "down")
+        assert table_keys(app, "#orders") == ["1003", "1006", "1001"]
+        assert app.screen.query_one("#orders").selected_key == "1006"
+        for _ in range(5):
+            await pilot.press("ctrl+r")
+        engine.release.set()
+        await settle(pilot, rounds=5)
+        assert engine.most_in_flight == 1
+        # Five refreshes asked while one call was in flight: one more call, not five.
+        assert engine.calls.count("list_vms") == 2
+
+
+async def test_a_screen_in_the_background_stops_polling(frozen_context):
+    app = ConsoleApp(frozen_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        await pilot.press("3")
+        await settle(pilot)
+        assert queue.orders_loop.paused and queue.vms_loop.paused
+        await pilot.press("1")
+        await settle(pilot)
+        assert not queue.orders_loop.paused

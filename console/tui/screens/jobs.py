@@ -207,6 +207,14 @@ class JobsScreen(Screen):
     def action_refresh(self) -> None:
         self.loop.request()
 
+    # A screen in the background stops polling: its pane is not on anyone's screen.
+    def on_screen_suspend(self) -> None:
+        self.loop.pause(True)
+
+    def on_screen_resume(self) -> None:
+        if hasattr(self, "loop") and not False:
+            self.loop.pause(False)
+
     def action_top(self) -> None:
         self.query_one("#jobs", KeyedTable).move_cursor(row=0)
 

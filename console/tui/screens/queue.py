@@ -18,7 +18,7 @@ from console.store.models import Job, Order
 from console.tui import data
 from console.tui.formatting import (age_text, format_age, format_elapsed, format_memory,
                                     format_percent, format_resources, status_text, theme_style)
-from console.tui.managed import managed_search, order_id_of
+from console.tui.managed import names_search
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
@@ -85,8 +85,7 @@ class QueueScreen(Screen):
                                     live=context.live)
         self.vms_loop = PollLoop(self, self.load_vms, context.refresh_seconds,
                                  live=context.live)
-        self.orders_loop.request()
-        self.vms_loop.request()
+        self.orders_loop.request()  # its result starts the first VM poll (it needs the jobs)
         self.query_one("#orders", KeyedTable).focus()
 
     # ---- workers -------------------------------------------------------------------------
@@ -99,8 +98,17 @@ class QueueScreen(Screen):
 
     @work(thread=True, exclusive=True, group="queue-vms", exit_on_error=False)
     def load_vms(self) -> list[Any]:
-        context = self.app.context
-        return context.services.engine().list_vms(search=managed_search(context.config))
+        """One engine call for just the VMs of the jobs shown here, however many VMs the
+        engine has (the VMs screen is where all managed VMs are listed)."""
+        search = names_search([job.vm_name for job in self.live_jobs()])
+        if search is None:
+            return []
+        return self.app.context.services.engine().list_vms(search=search)
+
+    def live_jobs(self) -> list[Job]:
+        active = [job for job in self.all_jobs if job.state in ACTIVE_JOB_STATES]
+        recent = [job for job in self.all_jobs if job.state not in ACTIVE_JOB_STATES]
+        return active + recent[:LIVE_RECENT]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -115,6 +123,8 @@ class QueueScreen(Screen):
                 self.jobs = data.jobs_by_order(jobs)
                 self.show_orders()
                 self.show_live()
+                if self.vms_loop.worker is None:
+                    self.vms_loop.request()
             elif worker.error is not None:
                 self.notify(f"cannot read the store: {worker.error}", severity="error")
             self.orders_loop.finished()
@@ -230,9 +240,9 @@ class QueueScreen(Screen):
         table = self.query_one("#live", KeyedTable)
         now = self.app.context.now()
         rows: list[tuple[str, tuple]] = []
-        active = [job for job in self.all_jobs if job.state in ACTIVE_JOB_STATES]
-        recent = [job for job in self.all_jobs if job.state not in ACTIVE_JOB_STATES][:LIVE_RECENT]
-        for job in active + recent:
+        jobs = self.live_jobs()
+        active = [job for job in jobs if job.state in ACTIVE_JOB_STATES]
+        for job in jobs:
             vm = self.vms.get(job.vm_name or "")
             elapsed = (now - job.created_at).total_seconds() if job.created_at else None
             ips = (vm.ips if vm is not None else None) or job.ips or []
@@ -247,7 +257,7 @@ class QueueScreen(Screen):
                 ips[0] if ips else "")))
         table.sync(rows)
         title = self.query_one("#live-title", Static)
-        caption = Text(f"live: {len(active)} in flight, {len(self.vms)} managed VMs")
+        caption = Text(f"live: {len(active)} in flight, {len(jobs) - len(active)} recent")
         if self.vms_error:
             since = f" since {self.vms_at:%H:%M}" if self.vms_at else ""
             caption.append(f"  STALE{since}: {self.vms_error}",
@@ -303,6 +313,16 @@ class QueueScreen(Screen):
         self.orders_loop.pause(self.paused)
         self.vms_loop.pause(self.paused)
         self.show_live()
+
+    # A screen in the background stops polling: its panes are not on anyone's screen.
+    def on_screen_suspend(self) -> None:
+        self.orders_loop.pause(True)
+        self.vms_loop.pause(True)
+
+    def on_screen_resume(self) -> None:
+        if not self.paused and hasattr(self, "orders_loop"):
+            self.orders_loop.pause(False)
+            self.vms_loop.pause(False)
 
     def action_provision(self) -> None:
         order = self.selected_order()

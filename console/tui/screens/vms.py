@@ -199,6 +199,14 @@ class VmsScreen(Screen):
     def action_refresh(self) -> None:
         self.loop.request()
 
+    # A screen in the background stops polling: its pane is not on anyone's screen.
+    def on_screen_suspend(self) -> None:
+        self.loop.pause(True)
+
+    def on_screen_resume(self) -> None:
+        if hasattr(self, "loop") and not self.paused:
+            self.loop.pause(False)
+
     def action_pause(self) -> None:
         self.paused = not self.paused
         self.loop.pause(self.paused)
