@@ -38,7 +38,9 @@ DEMO_PRODUCTS = (
 def demo_config(engine_url: str, billing_url: str, identifier: str, store_url: str, *,
                 refresh_seconds: float = 3.0) -> Config:
     return Config.model_validate({
-        "engines": [{"name": DEMO_ENGINE, "url": engine_url, "username": "admin@internal"}],
+        # The simulator's cluster and storage domain, so the preflight has nothing to guess.
+        "engines": [{"name": DEMO_ENGINE, "url": engine_url, "username": "admin@internal",
+                     "cluster": "prod-a", "storage_domain": "data-ssd"}],
         "billing": {"kind": "whmcs", "url": billing_url, "identifier": identifier,
                     "sync_interval_seconds": 15},
         "catalog": {"products": list(DEMO_PRODUCTS), "stale_after_days": 90},

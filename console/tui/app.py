@@ -176,18 +176,18 @@ class ConsoleApp(App):
             self.notify(f"took over the claim of {result.took_over_from}", severity="warning")
         self.push_screen(ProvisionScreen(order_id))
 
-    def go_to_order(self, order_id: str) -> None:
-        self.switch_mode("queue")
+    async def go_to_order(self, order_id: str) -> None:
+        await self.switch_mode("queue")
         screen = self.screen
         if isinstance(screen, QueueScreen) and not screen.select_order(order_id):
             self.notify(f"order {order_id} is not in the queue", severity="warning")
 
-    def go_to_vm(self, name: str) -> None:
-        self.switch_mode("vms")
+    async def go_to_vm(self, name: str) -> None:
+        await self.switch_mode("vms")
         if isinstance(self.screen, VmsScreen):
             self.screen.show_filter(name)
 
-    def go_to_template(self, name: str) -> None:
-        self.switch_mode("templates")
+    async def go_to_template(self, name: str) -> None:
+        await self.switch_mode("templates")
         if isinstance(self.screen, TemplatesScreen):
             self.screen.show_filter(name)

@@ -141,3 +141,47 @@ async def test_cancel_a_failed_job_removes_its_vm_and_frees_the_order(sim_contex
     with sim_context.store.session() as session:
         job = session.get(Job, job_id)
     assert job.state == "cancelled"
+
+
+async def test_a_keyless_order_is_handed_over_with_two_keys(sim_context, whmcs_sim):
+    """The keystroke count for a standard order: `p` on the selected order, `ctrl+l`."""
+    app = ConsoleApp(sim_context)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        order = min((o for o in queue.orders.values()
+                     if o.status == "new" and o.product_name == "VPS Linux cPanel"),
+                    key=lambda o: o.paid_at or o.created_at)
+        queue.query_one("#orders").select_key(order.id)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProvisionScreen)
+                       and app.screen.phase == "editing")
+        await pilot.press("ctrl+l")  # waits for the preflight if it is still asking
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.phase in ("done", "failed"), seconds=25)
+        assert screen.phase == "done", where(pilot)
+    assert any(call.action.lower() == "acceptorder" and call.params.get("orderid") == order.id
+               for call in whmcs_sim.calls)
+
+
+async def test_jobs_screen_lists_the_failed_job_first_and_retries_it(sim_context, engine_sim):
+    engine_sim.faults.add("POST", r"^/vms/[^/]+/start$", nth=1, status=400,
+                          detail="[Cannot run VM. There is no host that satisfies current "
+                                 "scheduling constraints.]")
+    app = ConsoleApp(sim_context)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_oldest_windows_plesk(pilot)
+        await paste(pilot, WINDOWS_KEY)
+        await pilot.press("tab")
+        await paste(pilot, PLESK_CODE)
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: screen.phase == "failed", seconds=25)
+        job_id = screen.job_id
+        await pilot.press("escape", "4")
+        await settle(pilot)
+        jobs = app.screen
+        assert table_keys(app, "#jobs")[0] == job_id
+        assert "no host" in str(jobs.query_one("#job-detail").render())
+        await pilot.press("r")
+        await wait_for(pilot, lambda: jobs.jobs.get(job_id) is not None
+                       and jobs.jobs[job_id].state == "done", seconds=25)
