@@ -154,25 +154,46 @@ class Runner:
                           "pick another order, or ask the holder to release it")
         existing = repo.open_job_for_order(self.store, order_id)
         if existing is not None:
-            holder = f", run by {existing.owner}" if existing.owner else ""
-            raise JobBusy(f"order {order_id} already has job {existing.id} ({existing.state}"
-                          f"{holder})", f"resume it (vps-console jobs resume) or cancel it "
-                          f"(vps-console jobs cancel {existing.id})")
-        secrets = self.services.secrets
-        for kind in plan.key_kinds:
-            secrets.set(license_secret(order_id, kind), licenses[kind])
-        password = admin_password or generate_password()
-        secrets.set(admin_password_secret(order_id), password)
+            raise self._busy_with(existing)
         plan = replace(plan, license_masks={kind: mask(licenses[kind]) for kind in plan.key_kinds})
-        job = repo.create_job(self.store, order_id=order_id, plan=plan.to_dict(),
-                              engine=plan.engine, created_by=self.actor,
-                              data={"preflight": [c.__dict__ for c in checks],
-                                    "warnings_confirmed": bool(warned)})
+        # The job is created first, holding its lease: the one-open-job index decides between
+        # two launches of one order (the same engineer in two terminals passes the claim
+        # twice), and only the winner may store the keys and the password; a refused launch
+        # must never replace the password the VM gets or billing receives.
+        try:
+            job = repo.create_job(self.store, order_id=order_id, plan=plan.to_dict(),
+                                  engine=plan.engine, created_by=self.actor, leased=True,
+                                  data={"preflight": [c.__dict__ for c in checks],
+                                        "warnings_confirmed": bool(warned)})
+        except repo.OpenJobExists as exists:
+            existing = repo.open_job_for_order(self.store, order_id)
+            raise (self._busy_with(existing) if existing is not None
+                   else JobBusy(exists.message, exists.hint)) from None
+        try:
+            secrets = self.services.secrets
+            for kind in plan.key_kinds:
+                secrets.set(license_secret(order_id, kind), licenses[kind])
+            secrets.set(admin_password_secret(order_id), admin_password or generate_password())
+        except BaseException:
+            # Without its secrets the job cannot run: do not leave it to be resumed.
+            repo.update_job(self.store, job.id, state="cancelled", finished_at=utcnow(),
+                            error_message="the launch could not store the job's secrets")
+            raise
+        finally:
+            repo.release_lease(self.store, job.id, self.actor)
         repo.set_order_status(self.store, order_id, "provisioning",
                               template_name=plan.template_name)
         self._emit(job, "finished", "planned", f"job {job.id} planned: {plan.vm_name} from "
                    f"{plan.template_name} v{plan.template_version}", 0.0)
         return job
+
+    @staticmethod
+    def _busy_with(existing: Job) -> JobBusy:
+        holder = (f", run by {existing.owner} (pid {existing.owner_pid})" if existing.owner
+                  else "")
+        return JobBusy(f"order {existing.order_id} already has job {existing.id} "
+                       f"({existing.state}{holder})", f"resume it (vps-console jobs resume) or "
+                       f"cancel it (vps-console jobs cancel {existing.id})")
 
     # --------------------------------------------------------------- running
     def run(self, job_id: str) -> Job:

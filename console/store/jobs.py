@@ -56,11 +56,18 @@ def new_job_id() -> str:
 
 def create_job(store: Store, *, order_id: str, plan: dict[str, Any], engine: str,
                created_by: str, data: dict[str, Any] | None = None,
-               job_id: str | None = None) -> Job:
+               job_id: str | None = None, leased: bool = False) -> Job:
+    """Insert a `planned` job; the one-open-job-per-order index makes this the arbiter
+    between two launches of one order. `leased`: born holding the lease for `created_by`
+    in this process (the launcher still has the secrets to store; release it after)."""
     job_id = job_id or new_job_id()
+    lease: dict[str, Any] = {}
+    if leased:
+        lease = {"owner": created_by, "owner_pid": os.getpid(), "heartbeat_at": utcnow()}
+        data = {**(data or {}), "runner_host": socket.gethostname()}
     job = Job(id=job_id, order_id=order_id, engine=engine, state="planned", plan=plan,
               vm_name=plan.get("vm_name"), created_by=created_by,
-              correlation_id=f"vpsc-{job_id}", data=dict(data or {}))
+              correlation_id=f"vpsc-{job_id}", data=dict(data or {}), **lease)
     try:
         with store.session() as session:
             session.add(job)
@@ -71,7 +78,8 @@ def create_job(store: Store, *, order_id: str, plan: dict[str, Any], engine: str
                                          f"v{plan.get('template_version')}"))
     except IntegrityError:
         existing = open_job_for_order(store, order_id)
-        holder = f" (run by {existing.owner})" if existing and existing.owner else ""
+        holder = (f" (run by {existing.owner}, pid {existing.owner_pid})"
+                  if existing and existing.owner else "")
         raise OpenJobExists(
             f"order {order_id} already has an unfinished job"
             + (f" {existing.id}, {existing.state}{holder}" if existing else ""),
