@@ -1,0 +1,169 @@
+"""`vps-console provision ORDER_ID` end to end, as a real subprocess against the engine
+simulator: keys from a file and from stdin, changed memory, exit codes 0 / 1 / 2, and bad
+input refused with the field and the fix, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from console.flow.timing import ENV_TIME_SCALE
+from console.secrets import license_secret, open_secret_store
+from console.store import jobs as repo
+from console.store.db import open_store
+from console.store.models import Order
+from tests.plugins.flow import PLESK_CODE, WINDOWS_KEY
+
+CLI = str(Path(sys.executable).with_name("vps-console"))
+
+
+@pytest.fixture
+def cli_env(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
+    store_url = f"sqlite:///{tmp_path / 'console.db'}"
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[[engines]]
+name = "sim"
+url = "{engine_sim.url}"
+username = "{engine_sim.username}"
+cluster = "prod-a"
+
+[store]
+url = "{store_url}"
+
+[[catalog.products]]
+billing_product = "VPS Windows Plesk"
+template = "win2022-plesk"
+cpus = 2
+memory = "4GiB"
+max_memory = "16GiB"
+disk = "80GiB"
+license_kinds = ["windows", "plesk"]
+
+[[catalog.products]]
+billing_product = "VPS Linux"
+template = "alma9"
+cpus = 2
+memory = "2GiB"
+disk = "30GiB"
+""", encoding="utf-8")
+    monkeypatch.setenv("VPS_CONSOLE_CONFIG", str(config))
+    monkeypatch.setenv("VPS_CONSOLE_ENGINE_PASSWORD", engine_sim.password)
+    monkeypatch.setenv(ENV_TIME_SCALE, "0.01")
+    store = open_store(store_url)
+    yield store
+    store.close()
+
+
+def add_order(store, order_id: str, product: str) -> None:
+    with store.session() as session:
+        session.add(Order(id=order_id, source="manual", product_name=product,
+                          client_name="Test Client"))
+
+
+def vps_console(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], input=stdin, capture_output=True, text=True,
+                          env=dict(os.environ), timeout=120)
+
+
+def assert_bad_input(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+def test_provision_a_windows_plesk_order_with_keys_from_a_file_and_stdin(
+        cli_env, engine_sim, tmp_path):
+    add_order(cli_env, "5101", "VPS Windows Plesk")
+    key_file = tmp_path / "windows.key"
+    key_file.write_text(WINDOWS_KEY.lower() + "\n", encoding="utf-8")
+    result = vps_console("provision", "5101", "--memory", "8GiB", "--yes",
+                         "--license", f"windows=@{key_file}", "--license", "plesk=-",
+                         stdin=PLESK_CODE + "\n")
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert "done" in result.stdout and "vps-5101" in result.stdout
+    # The plan said what it would do, with the changed memory; keys are never printed.
+    assert "8192" in result.stdout or "8 GiB" in result.stdout or "8GiB" in result.stdout
+    for secret in (WINDOWS_KEY, WINDOWS_KEY.lower(), PLESK_CODE):
+        assert secret not in result.stdout + result.stderr
+
+    vm = engine_sim.vm("vps-5101")
+    assert vm["status"] == "up"
+    assert vm["memory"] == 8 * 1024 ** 3
+    assert vm["run_initialization_type"] == "sysprep"
+    assert vm["initialization"]["windows_license_key"] == WINDOWS_KEY
+    assert PLESK_CODE in vm["initialization"]["custom_script"]
+    jobs = repo.list_jobs(cli_env, order_id="5101")
+    assert len(jobs) == 1 and jobs[0].state == "done" and jobs[0].ips
+    assert jobs[0].plan["memory_mib"] == 8192
+    assert jobs[0].plan["license_masks"] == {"windows": "…-VMK7H", "plesk": "…-JKLMN0"}
+    secrets = open_secret_store()
+    assert secrets.get(license_secret("5101", "windows")) == WINDOWS_KEY
+    assert secrets.get(license_secret("5101", "plesk")) == PLESK_CODE
+
+
+def test_memory_that_is_not_a_size_is_refused_naming_the_option_and_the_fix(cli_env,
+                                                                           engine_sim):
+    add_order(cli_env, "5102", "VPS Linux")
+    result = vps_console("provision", "5102", "--memory", "lots", "--yes")
+    assert_bad_input(result, "--memory", "'lots' is not a size", "4GiB")
+    assert repo.list_jobs(cli_env, order_id="5102") == []
+
+
+def test_a_malformed_windows_key_is_refused_naming_the_field_and_the_fix(
+        cli_env, engine_sim, tmp_path):
+    add_order(cli_env, "5103", "VPS Windows Plesk")
+    key_file = tmp_path / "windows.key"
+    key_file.write_text("VDYBN-27WPP-V4HQT-9VMD4\n", encoding="utf-8")  # a group short
+    result = vps_console("provision", "5103", "--yes", "--license", f"windows=@{key_file}",
+                         "--license", "plesk=-", stdin=PLESK_CODE + "\n")
+    assert_bad_input(result, "license.windows", "not a Windows", "XXXXX-XXXXX-XXXXX-XXXXX-XXXXX")
+    assert repo.list_jobs(cli_env, order_id="5103") == []
+    assert not any(vm["name"] == "vps-5103" for vm in _engine_vms(engine_sim))
+
+
+def test_an_unknown_order_is_refused_with_how_to_get_it(cli_env, engine_sim):
+    result = vps_console("provision", "9999", "--yes")
+    assert_bad_input(result, "no order 9999", "orders sync", "orders add")
+
+
+def test_a_key_typed_on_the_command_line_is_refused(cli_env, engine_sim):
+    add_order(cli_env, "5104", "VPS Windows Plesk")
+    result = vps_console("provision", "5104", "--yes", "--license", f"windows={WINDOWS_KEY}",
+                         "--license", "plesk=-", stdin=PLESK_CODE + "\n")
+    assert_bad_input(result, "--license windows", "never on the command line", "@")
+    # The refusal does not echo the key it refused.
+    assert WINDOWS_KEY not in result.stdout + result.stderr
+    assert repo.list_jobs(cli_env, order_id="5104") == []
+    assert open_secret_store().get(license_secret("5104", "windows")) is None
+
+
+def test_a_missing_key_is_refused_before_anything_is_created(cli_env, engine_sim):
+    add_order(cli_env, "5105", "VPS Windows Plesk")
+    before = len(engine_sim.calls)
+    result = vps_console("provision", "5105", "--yes", "--license", "plesk=-",
+                         stdin=PLESK_CODE + "\n")
+    assert_bad_input(result, "license.windows", "--license windows=@FILE")
+    assert not any(m in ("POST", "PUT", "DELETE") for m, _, _ in engine_sim.calls[before:])
+
+
+def test_a_failed_provisioning_exits_1_with_the_step_the_hint_and_what_next(cli_env,
+                                                                          engine_sim):
+    add_order(cli_env, "5106", "VPS Linux")
+    engine_sim.set_guest_behaviour("vps-5106", fail_boot=True)
+    result = vps_console("provision", "5106", "--yes")
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "failed(starting)" in result.stderr and "hint:" in result.stderr
+    job = repo.list_jobs(cli_env, order_id="5106")[0]
+    assert f"vps-console jobs retry {job.id}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _engine_vms(engine_sim):
+    with engine_sim.world.lock:
+        return [{"name": vm.name} for vm in engine_sim.world.vms.values()]
