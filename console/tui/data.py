@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import col, or_, select
 
 from console.store.db import Store
-from console.store.models import Job, JobEvent, Order, SyncState
+from console.store.models import Job, JobEvent, Order
 from console.tui.formatting import ensure_aware
 
 QUEUE_STATUSES = ("new", "needs_mapping", "provisioning", "failed")
@@ -16,18 +15,31 @@ RECENT_DONE = timedelta(hours=24)
 FAILED_FIRST = {"failed": 0}
 
 
-def queue_orders(store: Store, now: datetime) -> list[Order]:
-    """Orders waiting or in flight, plus those finished in the last day (for context)."""
-    since = now - RECENT_DONE
+def queue_orders(store: Store, now: datetime,
+                 changed_since: datetime | None = None) -> list[Order]:
+    """Orders waiting or in flight, plus those finished in the last day (for context).
+
+    With `changed_since`, only the orders updated after it (whatever their status): a
+    queue of ten thousand orders is then re-read in full only now and then.
+    """
+    if changed_since is not None:
+        condition = col(Order.updated_at) > changed_since
+    else:
+        condition = or_(col(Order.status).in_(QUEUE_STATUSES),
+                        col(Order.updated_at) >= now - RECENT_DONE)
     with store.session() as session:
-        rows = session.exec(select(Order).where(or_(
-            col(Order.status).in_(QUEUE_STATUSES),
-            col(Order.updated_at) >= since))).all()
+        rows = session.exec(select(Order).where(condition)).all()
     for order in rows:
         order.created_at = ensure_aware(order.created_at)
         order.paid_at = ensure_aware(order.paid_at)
         order.claimed_at = ensure_aware(order.claimed_at)
+        order.updated_at = ensure_aware(order.updated_at)
     return list(rows)
+
+
+def in_queue(order: Order, now: datetime) -> bool:
+    return order.status in QUEUE_STATUSES or (
+        order.updated_at is not None and order.updated_at >= now - RECENT_DONE)
 
 
 def get_order(store: Store, order_id: str) -> Order | None:
@@ -69,25 +81,3 @@ def job_events(store: Store, job_id: str | None = None, order_id: str | None = N
     for event in rows:
         event.at = ensure_aware(event.at)
     return rows
-
-
-@dataclass(frozen=True)
-class BillingState:
-    last_ok: datetime | None
-    last_error: str | None
-
-
-def billing_state(store: Store) -> BillingState:
-    """When billing was last reached, as recorded in sync_state by the order sync."""
-    with store.session() as session:
-        rows = {row.name: row for row in session.exec(select(SyncState))}
-    last_ok = None
-    error = None
-    for name, row in rows.items():
-        if "billing" in name or "sync" in name or "whmcs" in name:
-            if "error" in name:
-                error = row.value or None
-            else:
-                moment = ensure_aware(row.updated_at)
-                last_ok = moment if last_ok is None or moment > last_ok else last_ok
-    return BillingState(last_ok, error)

@@ -46,12 +46,12 @@ def status_text(app, status: str | None) -> Text:
 
 
 def format_age(since: datetime | None, now: datetime) -> str:
-    """Compact age for a table cell: 45s, 12m, 3h05, 2d04."""
+    """Compact age for a table cell: <1m, 12m, 3h05, 2d04."""
     if since is None:
         return "-"
     seconds = max(0, int((now - since).total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
+    if seconds < 60:  # minutes are the grain: the queue recomputes ages once a minute
+        return "<1m"
     if seconds < 3600:
         return f"{seconds // 60}m"
     if seconds < 86400:

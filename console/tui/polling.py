@@ -7,6 +7,7 @@ after it instead of starting a second call.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from textual.timer import Timer
@@ -25,6 +26,8 @@ class PollLoop:
         self.pending = False
         self.paused = False
         self._timer: Timer | None = None
+        self._started_at = 0.0
+        self.last_duration = 0.0
 
     @property
     def running(self) -> bool:
@@ -38,6 +41,10 @@ class PollLoop:
         if self.running:
             self.pending = True
             return
+        self._start()
+
+    def _start(self) -> None:
+        self._started_at = time.monotonic()
         self.worker = self.start()
 
     def owns(self, worker: Worker) -> bool:
@@ -45,11 +52,15 @@ class PollLoop:
 
     def finished(self) -> None:
         """Call from on_worker_state_changed when this loop's worker reached a final state."""
+        self.last_duration = time.monotonic() - self._started_at
         if self.pending:
             self.pending = False
-            self.worker = self.start()
+            self._start()
         elif self.live and not self.paused:
-            self._timer = self.owner.set_timer(self.interval, self.request)
+            # A call that took long (a slow engine, a huge list) is not repeated at once:
+            # parsing its answer competes with the screen for the interpreter.
+            self._timer = self.owner.set_timer(max(self.interval, 2 * self.last_duration),
+                                               self.request)
 
     def pause(self, paused: bool) -> None:
         """Stop polling (the next poll is not scheduled), or resume with a poll now."""

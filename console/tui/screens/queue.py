@@ -33,6 +33,7 @@ SORTS = ("age", "client", "product", "status")
 ACTIVE_JOB_STATES = ("planned", "cloning", "clone_wait", "resizing", "initializing",
                      "starting", "ip_wait", "handover")
 LIVE_RECENT = 12  # recent finished jobs kept in the live pane for context
+FULL_RELOAD_EVERY = 12  # polls; in between only orders changed since the last one are read
 
 
 def short(text: str | None, width: int) -> str:
@@ -68,6 +69,11 @@ class QueueScreen(Screen):
         self.sort_by = "age"
         self.sort_reverse = False
         self.paused = False
+        self.cells: dict[str, tuple] = {}
+        self.cells_minute: datetime | None = None
+        self.watermark: datetime | None = None
+        self.polls = 0
+        self.full_reload = True
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -91,10 +97,12 @@ class QueueScreen(Screen):
     # ---- workers -------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="queue-orders", exit_on_error=False)
-    def load_orders(self) -> tuple[list[Order], list[Job]]:
+    def load_orders(self) -> tuple[bool, list[Order], list[Job]]:
         store = self.app.context.store
         now = self.app.context.now()
-        return data.queue_orders(store, now), data.all_jobs(store)
+        full = self.full_reload or self.watermark is None
+        since = None if full else self.watermark
+        return full, data.queue_orders(store, now, changed_since=since), data.all_jobs(store)
 
     @work(thread=True, exclusive=True, group="queue-vms", exit_on_error=False)
     def load_vms(self) -> list[Any]:
@@ -116,12 +124,7 @@ class QueueScreen(Screen):
             return
         if self.orders_loop.owns(worker):
             if worker.result is not None:
-                orders, jobs = worker.result
-                self.orders = {order.id: order for order in orders}
-                self.app.known_orders = self.orders
-                self.all_jobs = jobs
-                self.jobs = data.jobs_by_order(jobs)
-                self.show_orders()
+                self.merge(*worker.result)
                 self.show_live()
                 if self.vms_loop.worker is None:
                     self.vms_loop.request()
@@ -165,6 +168,36 @@ class QueueScreen(Screen):
                 short(self.template_for(order), 16),
                 short(order.claimed_by or "", 14))
 
+    def merge(self, full: bool, orders: list[Order], jobs: list[Job]) -> None:
+        """Take in what the store said; re-render only the orders that changed."""
+        now = self.app.context.now()
+        self.polls += 1
+        self.full_reload = self.polls % FULL_RELOAD_EVERY == 0
+        latest_jobs = data.jobs_by_order(jobs)
+        changed = {order_id for order_id, job in latest_jobs.items()
+                   if (job.state, job.updated_at) != self._job_mark(self.jobs.get(order_id))}
+        changed |= set(self.jobs) - set(latest_jobs)
+        if full:
+            changed |= set(self.orders) ^ {order.id for order in orders}
+            self.orders = {order.id: order for order in orders}
+        for order in orders:
+            if not full:
+                if data.in_queue(order, now):
+                    self.orders[order.id] = order
+                else:
+                    self.orders.pop(order.id, None)
+            changed.add(order.id)
+            if order.updated_at and (self.watermark is None or order.updated_at > self.watermark):
+                self.watermark = order.updated_at
+        self.app.known_orders = self.orders
+        self.all_jobs = jobs
+        self.jobs = latest_jobs
+        self.show_orders(changed=None if full else changed)
+
+    @staticmethod
+    def _job_mark(job: Job | None):
+        return (job.state, job.updated_at) if job is not None else None
+
     def sort_value(self, order_id: str):
         order = self.orders.get(order_id)
         if order is None:
@@ -184,11 +217,25 @@ class QueueScreen(Screen):
                                              self.status_for(order), self.template_for(order),
                                              order.claimed_by or "", order.hostname or ""))]
 
-    def show_orders(self) -> None:
+    def show_orders(self, changed: set[str] | None = None, *, resort: bool = False) -> None:
+        """Render the queue. Cells are recomputed for `changed` orders only (all of them
+        when None, and once a minute for the ages): ten thousand rows stay cheap."""
         now = self.app.context.now()
+        minute = now.replace(second=0, microsecond=0)
+        if changed is None or minute != self.cells_minute:
+            self.cells = {order.id: self.order_cells(order, now)
+                          for order in self.orders.values()}
+            self.cells_minute = minute
+        else:
+            for order_id in changed:
+                order = self.orders.get(order_id)
+                if order is not None:
+                    self.cells[order_id] = self.order_cells(order, now)
+                else:
+                    self.cells.pop(order_id, None)
         table = self.query_one("#orders", KeyedTable)
-        rows = [(order.id, self.order_cells(order, now)) for order in self.visible_orders()]
-        table.sync(rows, sort_key=self.sort_value, reverse=self.sort_reverse)
+        rows = [(order.id, self.cells[order.id]) for order in self.visible_orders()]
+        table.sync(rows, sort_key=self.sort_value, reverse=self.sort_reverse, resort=resort)
         direction = "desc" if self.sort_reverse else "asc"
         shown = f"{len(rows)}/{len(self.orders)}" if self.query_text else f"{len(rows)}"
         table.border_title = (f"orders {shown}  sort:{self.sort_by} {direction}"
@@ -279,7 +326,7 @@ class QueueScreen(Screen):
     @on(FilterInput.QueryChanged)
     def _filter_changed(self, event: FilterInput.QueryChanged) -> None:
         self.query_text = event.query
-        self.show_orders()
+        self.show_orders(changed=set(), resort=True)
 
     @on(FilterInput.Closed)
     def _filter_done(self) -> None:
@@ -290,12 +337,12 @@ class QueueScreen(Screen):
 
     def action_sort(self) -> None:
         self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
-        self.show_orders()
+        self.show_orders(changed=set(), resort=True)
         self.query_one("#orders", KeyedTable).move_cursor(row=0)
 
     def action_reverse(self) -> None:
         self.sort_reverse = not self.sort_reverse
-        self.show_orders()
+        self.show_orders(changed=set(), resort=True)
 
     def action_top(self) -> None:
         self.query_one("#orders", KeyedTable).move_cursor(row=0)
@@ -305,6 +352,7 @@ class QueueScreen(Screen):
         table.move_cursor(row=max(0, table.row_count - 1))
 
     def action_refresh(self) -> None:
+        self.full_reload = True
         self.orders_loop.request()
         self.vms_loop.request()
 
@@ -339,7 +387,7 @@ class QueueScreen(Screen):
         if order_id not in table.keys_in_order():
             self.query_one("#filter", FilterInput).action_clear()
             self.query_text = ""
-            self.show_orders()
+            self.show_orders(changed=set(), resort=True)
         table.select_key(order_id)
         table.focus()
         return True

@@ -42,25 +42,31 @@ class KeyedTable(DataTable):
         return [row.key.value for row in self.ordered_rows]
 
     def sync(self, rows: Sequence[tuple[str, tuple]],
-             sort_key: Callable[[str], Any] | None = None, reverse: bool = False) -> None:
-        """Make the table show exactly `rows` ((key, cells) pairs), cursor kept by key."""
+             sort_key: Callable[[str], Any] | None = None, reverse: bool = False,
+             resort: bool = False) -> None:
+        """Make the table show exactly `rows` ((key, cells) pairs), cursor kept by key.
+        Sorting (costly with thousands of rows) happens only when something changed."""
         selected = self.selected_key
         wanted = dict(rows)
+        changed = resort
         for key in list(self._values):
             if key not in wanted:
                 self.remove_row(key)
                 del self._values[key]
+                changed = True
         columns = [key for key, _ in self._column_spec]
         for key, cells in rows:
             previous = self._values.get(key)
             if previous is None:
                 self.add_row(*cells, key=key)
-            elif previous != cells:
+                changed = True
+            elif previous is not cells and previous != cells:
+                changed = True
                 for column, old, new in zip(columns, previous, cells):
                     if old != new:
                         self.update_cell(key, column, new)
             self._values[key] = cells
-        if sort_key is not None and self.row_count:
+        if sort_key is not None and self.row_count and changed:
             self.sort(columns[0], key=lambda cell: sort_key(self._key_of_first_cell(cell)),
                       reverse=reverse)
         self.select_key(selected)
