@@ -150,8 +150,13 @@ class Runner:
                 "confirm them (--yes in the CLI) to launch anyway", checks)
         claim = claim_order(self.store, order_id, self.actor)
         if not claim.won:
+            if claim.holder and claim.holder != self.actor and "claimed by" in claim.reason:
+                hint = "pick another order, or ask the holder to release it"
+            else:  # done, cancelled in billing, needs mapping, gone: nobody to ask
+                hint = (f"see why with vps-console orders show {order_id} (and jobs list "
+                        "--all); a done order is not provisioned twice")
             raise JobBusy(claim.reason or f"order {order_id} is claimed by {claim.holder}",
-                          "pick another order, or ask the holder to release it")
+                          hint)
         existing = repo.open_job_for_order(self.store, order_id)
         if existing is not None:
             raise self._busy_with(existing)

@@ -88,7 +88,8 @@ def test_provision_a_windows_plesk_order_with_keys_from_a_file_and_stdin(
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert "done" in result.stdout and "vps-5101" in result.stdout
     # The plan said what it would do, with the changed memory; keys are never printed.
-    assert "8192" in result.stdout or "8 GiB" in result.stdout or "8GiB" in result.stdout
+    assert "memory          8GiB (guaranteed 8GiB)" in result.stdout, result.stdout
+    assert "8192 MiB" in result.stdout  # the resize step reports what it set
     for secret in (WINDOWS_KEY, WINDOWS_KEY.lower(), PLESK_CODE):
         assert secret not in result.stdout + result.stderr
 
@@ -105,6 +106,15 @@ def test_provision_a_windows_plesk_order_with_keys_from_a_file_and_stdin(
     secrets = open_secret_store()
     assert secrets.get(license_secret("5101", "windows")) == WINDOWS_KEY
     assert secrets.get(license_secret("5101", "plesk")) == PLESK_CODE
+
+    # The same order again: refused, nothing created, and no holder to go and ask.
+    again = vps_console("provision", "5101", "--yes", "--license", f"windows=@{key_file}",
+                        "--license", "plesk=-", stdin=PLESK_CODE + "\n")
+    assert again.returncode == 1, (again.stdout, again.stderr)
+    assert "order 5101 is done" in again.stderr and "orders show 5101" in again.stderr
+    assert "ask the holder" not in again.stderr and "Traceback" not in again.stderr
+    assert len(repo.list_jobs(cli_env, order_id="5101")) == 1
+    assert sum(1 for c in engine_sim.calls if c[0] == "POST" and c[1] == "/vms") == 1
 
 
 def test_memory_that_is_not_a_size_is_refused_naming_the_option_and_the_fix(cli_env,
