@@ -68,15 +68,26 @@ async def help_screen(pilot: Pilot) -> None:
     await pilot.pause()
 
 
-async def provision_form(pilot: Pilot) -> None:
-    from console.tui.screens.provision import PREFLIGHT_DELAY
+async def form_quiet(pilot: Pilot) -> None:
+    """Wait (by state, not by the clock) until the form's preflight has answered."""
+    from console.tui.screens.provision import ProvisionScreen
 
+    for _ in range(200):
+        await settle(pilot)
+        screen = pilot.app.screen
+        if (isinstance(screen, ProvisionScreen) and screen.phase == "editing"
+                and screen._preflight_timer is None
+                and not any(worker.is_running for worker in pilot.app.workers)):
+            return
+        await pilot.pause(0.05)
+    raise TimeoutError("the provision form did not settle")
+
+
+async def provision_form(pilot: Pilot) -> None:
     await settle(pilot)
     pilot.app.screen.query_one("#orders").select_key("1001")
     await pilot.press("p")
-    await settle(pilot, rounds=4)
-    await pilot.pause(PREFLIGHT_DELAY + 0.2)
-    await settle(pilot)
+    await form_quiet(pilot)
 
 
 async def provision_ready(pilot: Pilot) -> None:
@@ -86,8 +97,8 @@ async def provision_ready(pilot: Pilot) -> None:
     screen.query_one("#license-windows").value = "VDYBN-27WPP-V4HQT-9VMD4-VMK7H"
     screen.query_one("#license-plesk").value = "A00Q00-28H603-ABCDEF-GH1234-JKLMN0"
     screen.query_one("#memory").value = "8G"
-    await pilot.pause(0.8)
-    await settle(pilot)
+    await pilot.pause()
+    await form_quiet(pilot)
 
 
 async def provision_errors(pilot: Pilot) -> None:
@@ -96,8 +107,8 @@ async def provision_errors(pilot: Pilot) -> None:
     screen.query_one("#memory").value = "lots"
     screen.query_one("#disk").value = "20G"
     screen.query_one("#license-windows").value = "not-a-key"
-    await pilot.pause(0.8)
-    await settle(pilot)
+    await pilot.pause()
+    await form_quiet(pilot)
 
 
 def _event(screen, state: str, step: str | None, kind: str, message: str, elapsed: float):

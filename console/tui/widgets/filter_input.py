@@ -39,6 +39,7 @@ class FilterInput(Input):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(placeholder="filter (substring; ! inverts; esc clears)", **kwargs)
+        self.cursor_blink = False  # over SSH every blink is a redraw
 
     def open(self) -> None:
         self.add_class("-shown")

@@ -32,6 +32,9 @@ class FormField(Horizontal):
         self.error: str | None = None
 
     def compose(self) -> ComposeResult:
+        if hasattr(self.control, "cursor_blink"):
+            # Over SSH every blink is a redraw; a steady cursor is as easy to find.
+            self.control.cursor_blink = False
         yield Label(self.label, classes="field-label")
         yield self.control
         yield Static(self.base_note, classes="field-note")
