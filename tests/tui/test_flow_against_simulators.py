@@ -185,3 +185,21 @@ async def test_jobs_screen_lists_the_failed_job_first_and_retries_it(sim_context
         await pilot.press("r")
         await wait_for(pilot, lambda: jobs.jobs.get(job_id) is not None
                        and jobs.jobs[job_id].state == "done", seconds=25)
+
+
+async def test_vms_screen_stops_a_vm_after_confirmation(sim_context, engine_sim):
+    app = ConsoleApp(sim_context)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: bool(getattr(app.screen, "vms", None)))
+        vms = app.screen
+        target = next(vm for vm in vms.vms.values() if vm.status == "up")
+        vms.query_one("#vms").select_key(target.name)
+        await pilot.press("o")
+        await pilot.press("n")  # no: nothing happens
+        await settle(pilot)
+        assert engine_sim.world.vm_by_name(target.name).status == "up"
+        await pilot.press("o", "y")
+        await wait_for(pilot, lambda: engine_sim.world.vm_by_name(target.name).status
+                       in ("powering_down", "down"))

@@ -11,7 +11,7 @@ from console.tui.screens.jobs import JobsScreen
 from console.tui.screens.queue import QueueScreen
 from console.tui.screens.templates import TemplatesScreen
 from console.tui.screens.vms import VmsScreen
-from console.tui.showcase import FixedEngine, showcase_context
+from console.tui.showcase import FixedEngine, make_config, showcase_context
 from tests.tui.helpers import cell_texts, settle, table_keys
 
 
@@ -172,3 +172,21 @@ async def test_a_screen_in_the_background_stops_polling(frozen_context):
         await pilot.press("1")
         await settle(pilot)
         assert not queue.orders_loop.paused
+
+
+async def test_billing_failure_marks_the_header_stale(frozen_context):
+    from console.billing.errors import BillingError
+
+    def unreachable():
+        raise BillingError("WHMCS did not answer", "check billing.url")
+
+    frozen_context.config = make_config(billing={"kind": "whmcs",
+                                                 "url": "http://127.0.0.1:1",
+                                                 "identifier": "id"})
+    frozen_context.sync_billing = unreachable
+    app = ConsoleApp(frozen_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.billing_ok is False
+        assert app.billing_label.startswith("billing STALE") and "did not answer" in \
+            app.billing_label
