@@ -7,6 +7,7 @@ the server must be threaded. Every non-empty answer carries a Content-Type.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import ssl
 import threading
@@ -17,6 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from .api import ApiRequest, ApiResponse
 from .xmlout import API, render_fault
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .simulator import EngineSimulator
@@ -51,10 +54,14 @@ class EngineHTTPServer(ThreadingHTTPServer):
                 request.do_handshake()
                 request.settimeout(None)
             self.finish_request(request, client_address)
-        except (OSError, ssl.SSLError):
-            pass  # clients that hang up or refuse our certificate are not our problem
-        except Exception:  # pragma: no cover - keep serving, but show the bug
-            self.handle_error(request, client_address)
+        except (OSError, ValueError):
+            # Clients that hang up or refuse our certificate, and keep-alive connections
+            # closed under a reading handler by stop(), are not our problem.
+            pass
+        except Exception:  # pragma: no cover - keep serving, but record the bug
+            # Not handle_error: it prints to whatever sys.stderr is then (a CLI's output).
+            _log.error("engine simulator: request from %s failed", client_address[0],
+                       exc_info=True)
         finally:
             with self._connections_lock:
                 self._connections.discard(request)

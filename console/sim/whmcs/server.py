@@ -10,7 +10,9 @@ credentials themselves are not recorded.
 from __future__ import annotations
 
 import json
+import logging
 import secrets as _secrets
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from urllib.parse import parse_qsl
 
 from .faults import Fault, Faults
 from .world import ApiError, Order, World
+
+_log = logging.getLogger(__name__)
 
 API_PATH = "/includes/api.php"
 MAX_RECORDED_CALLS = 50_000
@@ -212,6 +216,15 @@ class _Server(ThreadingHTTPServer):
         with self._open_lock:
             self._open.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that hangs up, or a stop() that closes its keep-alive connection under a
+        # reading handler, is ordinary; the stdlib would print a traceback to whatever
+        # sys.stderr is at that moment (a CLI's output, a screen).
+        error = sys.exc_info()[1]
+        if isinstance(error, (OSError, ValueError)):
+            return
+        _log.error("WHMCS simulator: request from %s failed", client_address[0], exc_info=True)
 
     def close_open_connections(self) -> None:
         with self._open_lock:

@@ -98,6 +98,7 @@ class ProvisionScreen(Screen):
         self.started_at: datetime | None = None
         self.warnings_confirmed = False
         self.launch_requested = False
+        self._launch_state: int | None = None
         self._preflight_timer: Timer | None = None
         self._filling = False
 
@@ -184,6 +185,8 @@ class ProvisionScreen(Screen):
             elif worker.result is not None:
                 await self._loaded(*worker.result)
         elif worker.group == "provision-preflight":
+            if self._preflight_timer is not None:
+                return  # the form changed since this preflight began: a newer one is coming
             if error is not None:
                 self.preflight_error = getattr(error, "message", str(error))
                 self.app.report_engine(False, self.preflight_error)
@@ -439,10 +442,17 @@ class ProvisionScreen(Screen):
         else:
             self.draft = self.make_draft(self.overrides())
             self.show_problems()
+        # A change the pending launch already saw (its Changed message can arrive after the
+        # key that launched) keeps the launch; any other change needs a new ctrl+l.
+        keep_launch = self.launch_requested and self.form_state() == self._launch_state
         self.checks = []
-        self.warnings_confirmed = False
-        self.launch_requested = False
+        self.warnings_confirmed = self.warnings_confirmed and keep_launch
+        self.launch_requested = keep_launch
         self.schedule_preflight()
+
+    def form_state(self) -> int:
+        """What the engineer has typed, as one number, to tell a real change from an echo."""
+        return hash((self.overrides(), tuple(sorted(self.licenses().items()))))
 
     def schedule_preflight(self) -> None:
         if self._preflight_timer is not None:
@@ -526,6 +536,7 @@ class ProvisionScreen(Screen):
         if not self.checks and self.preflight_error is None:
             # The preflight is still asking the engine: launch as soon as it answers.
             self.launch_requested = True
+            self._launch_state = self.form_state()
             self.notify("launching as soon as the preflight has answered")
             return
         fails = [check for check in self.checks if check.level == "fail"]
