@@ -24,8 +24,15 @@ SHOWCASE_PASSWORD = "Showcase-Pass-42"  # a fixed stand-in: real ones are genera
 
 
 async def settle(pilot: Pilot, rounds: int = 3) -> None:
+    """Let workers finish and their results be rendered (results arrive as messages).
+
+    A worker that failed (a lost engine, say) has finished too: the screens show its error
+    from on_worker_state_changed, so its exception is not raised here.
+    """
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        workers = list(pilot.app.workers)
+        if workers:
+            await asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
         await pilot.pause()
 
 

@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
-
-async def settle(pilot, rounds: int = 3) -> None:
-    """Let workers finish and their results be rendered (results arrive as messages).
-
-    A worker that failed (a lost engine, say) has finished too: the screens handle its
-    error in on_worker_state_changed, and the tests assert on what they show.
-    """
-    for _ in range(rounds):
-        workers = list(pilot.app.workers)
-        if workers:
-            await asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
-        await pilot.pause()
+from console.tui.screenshots import settle  # noqa: F401 - the scenes and the tests settle alike
 
 
 def table_keys(app, selector: str) -> list[str]:
