@@ -290,8 +290,12 @@ def sync_orders(store: Store, client: WhmcsClient, catalog: CatalogConfig, *,
         set_sync_state(session, LAST_SYNC, report.finished_at.isoformat())
         delete_sync_state(session, STALE_SINCE)
         delete_sync_state(session, LAST_ERROR)
-        audit.record(session, "sync", actor=syncer.actor, message=report.summary().split("\n")[0],
-                     created=len(report.created), cancelled=len(report.cancelled))
+        # The console syncs every minute: only a sync that changed the queue is worth a line
+        # in the trail (each new or cancelled order has its own line as well).
+        if report.created or report.cancelled or report.remapped:
+            audit.record(session, "sync", actor=syncer.actor,
+                         message=report.summary().split("\n")[0],
+                         created=len(report.created), cancelled=len(report.cancelled))
     return report
 
 

@@ -93,6 +93,17 @@ class Plan:
                                        for k in self.license_kinds) or "none")]
 
 
+def resource_diff(order: Any, plan: Plan) -> list[tuple[str, int | None, int, bool]]:
+    """(label, ordered, planned, changed) for vCPU, RAM (MiB) and disk (GiB): what the
+    engineer changed from what the customer bought, for the plan preview and the audit."""
+    rows = []
+    for label, ordered, planned in (("vCPU", order.cpus, plan.cpus),
+                                    ("RAM", order.memory_mib, plan.memory_mib),
+                                    ("disk", order.disk_gib, plan.disk_gib)):
+        rows.append((label, ordered, planned, ordered is not None and ordered != planned))
+    return rows
+
+
 @dataclass
 class Draft:
     plan: Plan | None

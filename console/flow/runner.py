@@ -23,7 +23,7 @@ from console.flow import firstboot, marks
 from console.flow.events import ProgressEvent
 from console.flow.licenses import KIND_LABELS, check_license, normalise_license
 from console.flow.machine import STEPS, State, transition
-from console.flow.plan import Plan
+from console.flow.plan import Plan, resource_diff
 from console.flow.preflight import blocking, preflight, warnings
 from console.flow.timing import Timing
 from console.ovirt import Engine, EngineError, EngineNotFound, EngineRejected, Vm
@@ -31,6 +31,7 @@ from console.secrets import (admin_password_secret, generate_password, license_s
 from console.store import jobs as repo
 from console.store.claims import claim_order
 from console.store.models import Job, Order, utcnow
+from console.units import format_mib
 
 if TYPE_CHECKING:
     from console.flow.services import Services
@@ -188,9 +189,29 @@ class Runner:
             repo.release_lease(self.store, job.id, self.actor)
         repo.set_order_status(self.store, order_id, "provisioning",
                               template_name=plan.template_name)
+        self._audit_launch(job, plan)
         self._emit(job, "finished", "planned", f"job {job.id} planned: {plan.vm_name} from "
                    f"{plan.template_name} v{plan.template_version}", 0.0)
         return job
+
+    def _audit(self, action: str, job: Job, message: str, **data: Any) -> None:
+        """A line in the audit trail; callers pass masked values only."""
+        repo.add_event(self.store, job_id=job.id, order_id=job.order_id, kind="audit",
+                       step=action, actor=self.actor, message=message, **data)
+
+    def _audit_launch(self, job: Job, plan: Plan) -> None:
+        self._audit("launch", job, f"{plan.vm_name} from {plan.template_name} "
+                    f"v{plan.template_version} on {plan.engine}/{plan.cluster}: {plan.cpus} "
+                    f"vCPU, {format_mib(plan.memory_mib)}, {plan.disk_gib} GiB",
+                    template=plan.template_name, version=plan.template_version)
+        with self.store.session() as session:
+            order = session.get(Order, job.order_id)
+        changes = resource_changes(order, plan) if order is not None else []
+        if changes:
+            self._audit("resources_changed", job, "; ".join(changes))
+        for kind in plan.key_kinds:
+            self._audit("license_given", job, f"{kind} key {plan.license_masks.get(kind, '')}",
+                        license=kind)
 
     @staticmethod
     def _busy_with(existing: Job) -> JobBusy:
@@ -251,6 +272,8 @@ class Runner:
                         data={f"since_{state.name}": None})
         repo.set_order_status(self.store, job.order_id, "provisioning")
         self._record(job, "info", state.name, f"retry from {state.name} by {self.actor}")
+        self._audit("retry", job, f"retry from {state.name} (failed: "
+                    f"{(job.error_message or '')[:120]})")
         return self.run(job_id) if run else self._job(job_id)
 
     def cancel(self, job_id: str) -> Job:
@@ -261,6 +284,8 @@ class Runner:
             raise BadInput(f"job {job_id} is {job.state}; there is nothing to cancel")
         repo.update_job(self.store, job_id, data={"cancel_requested": self.actor})
         self._record(job, "info", job.state, f"cancel requested by {self.actor}")
+        self._audit("cancel", job, f"cancel at {job.state}" + (f" ({job.failed_step})"
+                                                               if job.failed_step else ""))
         lease = repo.acquire_lease(self.store, job_id, self.actor,
                                    lease_seconds=self.timing.lease_seconds)
         if not lease.won:
@@ -433,6 +458,11 @@ class _Run:
                 extra["finished_at"] = utcnow()
             self.save(state=new.name, failed_step=None, data=data, **extra)
             self.record("finished", step, message)
+            if step == "initializing":
+                for kind in self.plan.key_kinds:
+                    self.runner._audit("license_applied", self.job, f"{kind} key "
+                                       f"{self.plan.license_masks.get(kind, '')} on "
+                                       f"{self.plan.vm_name}", license=kind)
             if new.name == "done":
                 repo.set_order_status(self.store, self.job.order_id, "done")
                 self.record("finished", None, f"{self.plan.vm_name} is ready: "
@@ -727,3 +757,11 @@ class _Run:
 
 
 __all__ = ["JobBusy", "PreflightBlocked", "Runner", "StepFailed", "STEPS"]
+
+
+
+def resource_changes(order: Order, plan: Plan) -> list[str]:
+    """What the engineer changed from what the customer ordered, e.g. 'RAM 4GiB -> 8GiB'."""
+    shown = {"vCPU": str, "RAM": format_mib, "disk": lambda gib: f"{gib} GiB"}
+    return [f"{label} {shown[label](ordered)} -> {shown[label](planned)}"
+            for label, ordered, planned, changed in resource_diff(order, plan) if changed]

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, or_, select
 
+from console.store import audit
 from console.store.db import Store
 from console.store.models import Job, JobEvent, Order
 from console.tui.formatting import ensure_aware
@@ -78,6 +79,15 @@ def job_events(store: Store, job_id: str | None = None, order_id: str | None = N
     query = query.order_by(col(JobEvent.at).desc(), col(JobEvent.id).desc()).limit(limit)
     with store.session() as session:
         rows = list(session.exec(query))
+    for event in rows:
+        event.at = ensure_aware(event.at)
+    return rows
+
+
+def audit_entries(store: Store, limit: int = 200) -> list[JobEvent]:
+    """The newest recorded actions (claims, launches, cancels, VM power actions...)."""
+    with store.session() as session:
+        rows = audit.entries(session, limit=limit)
     for event in rows:
         event.at = ensure_aware(event.at)
     return rows

@@ -69,6 +69,12 @@ async def jobs(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+async def jobs_activity(pilot: Pilot) -> None:
+    await jobs(pilot)
+    await pilot.press("a")
+    await pilot.pause()
+
+
 async def help_screen(pilot: Pilot) -> None:
     await settle(pilot)
     await pilot.press("question_mark")
@@ -192,7 +198,8 @@ async def provision_failed(pilot: Pilot) -> None:
 
 SCENES: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "queue": queue, "queue-filtered": queue_filtered, "templates": templates, "vms": vms,
-    "vm-remove-confirmation": vm_remove_confirmation, "jobs": jobs, "help": help_screen,
+    "vm-remove-confirmation": vm_remove_confirmation, "jobs": jobs,
+    "jobs-activity": jobs_activity, "help": help_screen,
     "provision-form": provision_form, "provision-errors": provision_errors,
     "provision-ready": provision_ready, "provision-running": provision_running,
     "provision-done": provision_done, "provision-failed": provision_failed,

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from console.config import Config
 from console.ovirt.models import Cluster, EngineInfo, StorageDomain, Template, Vm
-from console.store.models import Job, Order
+from console.store.models import Job, JobEvent, Order
 
 FROZEN_NOW = datetime(2026, 3, 2, 14, 30, tzinfo=timezone.utc)
 
@@ -170,7 +170,27 @@ def seed_orders(store, now=FROZEN_NOW) -> list[Order]:
                         error_hint="free memory on cluster Default or pick the Edge cluster",
                         created_at=now - timedelta(hours=2),
                         updated_at=now - timedelta(minutes=50)))
+        session.flush()
+        for minutes, actor, action, order_id, job_id, message in SHOWCASE_AUDIT:
+            session.add(JobEvent(kind="audit", step=action, actor=actor, order_id=order_id,
+                                 job_id=job_id, message=message,
+                                 at=now - timedelta(minutes=minutes)))
     return orders
+
+
+SHOWCASE_AUDIT = (  # (minutes ago, actor, action, order, job, message)
+    (118, "ops@jump1", "claim", "1006", None, ""),
+    (118, "ops@jump1", "launch", "1006", "job-0006-bbbb",
+     "vps-1006 from win2022-plesk v2 on lab/prod-a: 4 vCPU, 8GiB, 200 GiB"),
+    (118, "ops@jump1", "license_given", "1006", "job-0006-bbbb", "windows key …-VMK7H"),
+    (118, "ops@jump1", "license_given", "1006", "job-0006-bbbb", "plesk key …-JKLMN0"),
+    (52, "ops@jump1", "retry", "1006", "job-0006-bbbb", "retry from starting (failed: Cannot "
+     "run VM. There is no host that satisfies current scheduling constraints.)"),
+    (20, "ann@jump2", "vm_stop", "0977", None, "stop vps-0977"),
+    (3, "ops@jump1", "claim", "1005", None, ""),
+    (3, "ops@jump1", "launch", "1005", "job-0005-aaaa",
+     "vps-1005 from alma9-cpanel v3 on lab/prod-a: 1 vCPU, 2GiB, 40 GiB"),
+)
 
 
 

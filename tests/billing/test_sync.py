@@ -117,6 +117,11 @@ def test_sync_is_audited(store, catalog, whmcs_sim):
         events = session.exec(select(JobEvent).where(JobEvent.kind == "audit")).all()
     assert {e.step for e in events} == {"intake", "sync"}
     assert all(e.actor == "eng@jump1" for e in events)
+    with client_for(whmcs_sim) as client:
+        sync_orders(store, client, catalog, actor="eng@jump1")  # nothing new: no new line
+    with store.session() as session:
+        again = session.exec(select(JobEvent).where(JobEvent.kind == "audit")).all()
+    assert len(again) == len(events)
 
 
 def test_order_accepted_by_staff_before_provisioning_is_flagged(store, catalog, whmcs_sim):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from sqlmodel import select
 from textual import events
 
@@ -143,25 +145,54 @@ async def test_cancel_a_failed_job_removes_its_vm_and_frees_the_order(sim_contex
     assert job.state == "cancelled"
 
 
-async def test_a_keyless_order_is_handed_over_with_two_keys(sim_context, whmcs_sim):
-    """The keystroke count for a standard order: `p` on the selected order, `ctrl+l`."""
+@pytest.mark.parametrize(("product", "pastes", "keys"), [
+    ("VPS Linux cPanel", (), 2),                          # cPanel is licensed by IP: no key
+    ("VPS Linux Plesk", (PLESK_CODE,), 2),
+    ("VPS Windows Plesk", (WINDOWS_KEY, PLESK_CODE), 3),
+], ids=["cpanel", "ubuntu-plesk", "windows-plesk"])
+async def test_keystrokes_from_the_queue_to_a_handed_over_order(sim_context, whmcs_sim,
+                                                                product, pastes, keys):
+    """The README's keystroke counts: `p`, the pastes (`tab` between two), `ctrl+l`."""
     app = ConsoleApp(sim_context)
+    pressed = []
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         queue = app.screen
         order = min((o for o in queue.orders.values()
-                     if o.status == "new" and o.product_name == "VPS Linux cPanel"),
+                     if o.status == "new" and o.product_name == product),
                     key=lambda o: o.paid_at or o.created_at)
         queue.query_one("#orders").select_key(order.id)
-        await pilot.press("p")
+
+        async def press(key):
+            pressed.append(key)
+            await pilot.press(key)
+
+        await press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, ProvisionScreen)
                        and app.screen.phase == "editing")
-        await pilot.press("ctrl+l")  # waits for the preflight if it is still asking
         screen = app.screen
+        for index, text in enumerate(pastes):
+            if index:
+                await press("tab")
+            await paste(pilot, text)
+        await press("ctrl+l")  # waits for the preflight if it is still asking
         await wait_for(pilot, lambda: screen.phase in ("done", "failed"), seconds=25)
         assert screen.phase == "done", where(pilot)
+    assert len(pressed) == keys, pressed
     assert any(call.action.lower() == "acceptorder" and call.params.get("orderid") == order.id
                for call in whmcs_sim.calls)
+
+
+async def test_the_queue_opens_on_the_oldest_order(sim_context):
+    app = ConsoleApp(sim_context)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        keys = table_keys(app, "#orders")
+        oldest = min(keys, key=lambda key: (queue.orders[key].paid_at
+                                            or queue.orders[key].created_at))
+        assert queue.query_one("#orders").selected_key == keys[0]
+        assert queue.orders[keys[0]].paid_at == queue.orders[oldest].paid_at
 
 
 async def test_jobs_screen_lists_the_failed_job_first_and_retries_it(sim_context, engine_sim):

@@ -1,5 +1,5 @@
 """Jobs and activity: every job with its steps and events, failed ones first with the
-engine's reason and our hint; retry and cancel."""
+engine's reason and our hint; retry and cancel; and the audit trail (who did what, when)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ RETRYABLE = ("failed",)
 CANCELLABLE = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
                "ip_wait", "failed")
 EVENT_LINES = 40
+AUDIT_LINES = 200
 
 
 class JobsScreen(Screen):
@@ -39,6 +40,7 @@ class JobsScreen(Screen):
         Binding("r", "retry", "Retry", id="jobs.retry"),
         Binding("c", "cancel_job", "Cancel", id="jobs.cancel"),
         Binding("ctrl+d", "cancel_job", "Cancel", id="jobs.cancel_destructive", show=False),
+        Binding("a", "toggle_activity", "Activity", id="jobs.activity"),
         Binding("ctrl+r", "refresh", "Refresh", id="jobs.refresh"),
         Binding("g", "top", "Top", id="jobs.top", show=False),
         Binding("G", "bottom", "Bottom", id="jobs.bottom", show=False),
@@ -48,12 +50,15 @@ class JobsScreen(Screen):
     JobsScreen #job-detail-box { height: 1fr; max-height: 16; border-top: solid $primary-muted; }
     JobsScreen.-short #job-detail-box { max-height: 8; }
     JobsScreen #job-detail { height: auto; padding: 0 1; }
+    JobsScreen #job-detail.-activity { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.jobs: dict[str, Job] = {}
         self.events: list[Any] = []
+        self.audit: list[Any] = []
+        self.showing_activity = False
         self.query_text = ""
 
     def compose(self) -> ComposeResult:
@@ -75,9 +80,10 @@ class JobsScreen(Screen):
         self.app.progress.forget(self)
 
     @work(thread=True, exclusive=True, group="jobs", exit_on_error=False)
-    def load_jobs(self) -> tuple[list[Job], list[Any]]:
+    def load_jobs(self) -> tuple[list[Job], list[Any], list[Any]]:
         store = self.app.context.store
-        return data.all_jobs(store), data.job_events(store, limit=400)
+        return (data.all_jobs(store), data.job_events(store, limit=400),
+                data.audit_entries(store, limit=AUDIT_LINES))
 
     @work(thread=True, exclusive=True, group="job-action", exit_on_error=False)
     def run_job_action(self, action: str, job_id: str) -> str:
@@ -108,9 +114,10 @@ class JobsScreen(Screen):
         if not self.loop.owns(worker):
             return
         if worker.result is not None:
-            jobs, events = worker.result
+            jobs, events, audit = worker.result
             self.jobs = {job.id: job for job in jobs}
             self.events = events
+            self.audit = audit
             self.show()
         elif worker.error is not None:
             self.notify(f"cannot read jobs: {worker.error}", severity="error")
@@ -138,10 +145,16 @@ class JobsScreen(Screen):
         return self.jobs.get(key) if key else None
 
     def show_detail(self) -> None:
+        if self.showing_activity:
+            self.show_activity()
+            return
+        self.query_one("#job-detail-box").border_title = "job"
         job = self.selected_job()
         detail = self.query_one("#job-detail", Static)
         if job is None:
-            detail.update("no jobs yet: press 1, pick an order, press p")
+            detail.update(f"no job matches {self.query_text!r} (/ then esc clears the filter)"
+                          if self.query_text and self.jobs else
+                          "no jobs yet: press 1, pick an order, press p")
             return
         text = Text()
         text.append(f"job {job.id}  order {job.order_id}  vm {job.vm_name or '-'}  ")
@@ -160,6 +173,38 @@ class JobsScreen(Screen):
             text.append(f"\n{event.at:%H:%M:%S} {event.kind:<13} {event.step or '':<12} "
                         f"{event.message}")
         detail.update(text)
+
+    def show_activity(self) -> None:
+        """The audit trail, newest first, narrowed by the same filter as the jobs."""
+        box = self.query_one("#job-detail-box")
+        entries = [entry for entry in self.audit
+                   if matches(self.query_text, (entry.step or "", entry.actor, entry.order_id or "",
+                                                entry.job_id or "", entry.message))]
+        box.border_title = f"activity {len(entries)} (a: back to the job)"
+        if not entries:
+            self.query_one("#job-detail", Static).update("no recorded actions yet")
+            return
+        now = self.app.context.now()
+        muted = theme_style(self.app, "text-muted")
+        actor_width = min(18, max(len(entry.actor) for entry in entries))
+        text = Text()
+        for index, entry in enumerate(entries):
+            if index:
+                text.append("\n")
+            text.append(f"{format_age(entry.at, now):>4} {entry.at:%H:%M} ", style=muted)
+            text.append(f"{entry.actor[:actor_width]:<{actor_width}} ")
+            text.append(f"{entry.step or '':<17} ", style="bold")
+            where = " ".join(part for part in (
+                f"#{entry.order_id}" if entry.order_id else "",
+                entry.job_id[:8] if entry.job_id else "") if part)
+            text.append(f"{where:<14} {entry.message}")
+        self.query_one("#job-detail", Static).update(text)
+
+    def action_toggle_activity(self) -> None:
+        self.showing_activity = not self.showing_activity
+        # One line per action, cut at the screen's edge: the trail is read down, not across.
+        self.query_one("#job-detail").set_class(self.showing_activity, "-activity")
+        self.show_detail()
 
     @on(DataTable.RowHighlighted, "#jobs")
     def _highlighted(self) -> None:

@@ -32,6 +32,7 @@ from console.tui.widgets.confirm import ConfirmDialog
 from console.tui.widgets.form_field import FormField
 from console.tui.widgets.header import StatusHeader
 from console.flow.licenses import KEY_KINDS
+from console.flow.plan import resource_diff
 from console.units import SizeError, parse_gib, parse_mib
 
 STEPS = ("cloning", "clone_wait", "resizing", "initializing", "starting", "ip_wait",
@@ -486,15 +487,13 @@ class ProvisionScreen(Screen):
             text.append(f"+ clone {plan.template_name} v{plan.template_version} -> "
                         f"{plan.vm_name} on {plan.engine}/{plan.cluster}\n", style=good)
             unchanged = []
-            for label, ordered, planned, shown in (
-                    ("vCPU", order.cpus, plan.cpus, str),
-                    ("RAM", order.memory_mib, plan.memory_mib, format_memory),
-                    ("disk", order.disk_gib, plan.disk_gib, lambda v: f"{v}G")):
-                if ordered is not None and ordered != planned:
-                    text.append(f"~ {label} {shown(ordered)} -> {shown(planned)} "
+            shown = {"vCPU": str, "RAM": format_memory, "disk": lambda gib: f"{gib}G"}
+            for label, ordered, planned, changed in resource_diff(order, plan):
+                if changed:
+                    text.append(f"~ {label} {shown[label](ordered)} -> {shown[label](planned)} "
                                 "(changed from the order)\n", style=warn)
                 else:
-                    unchanged.append(f"{label} {shown(planned)}")
+                    unchanged.append(f"{label} {shown[label](planned)}")
             if unchanged:
                 text.append(f"  {', '.join(unchanged)} as ordered\n")
             text.append(f"  {plan.hostname}, {plan.init_kind} as {plan.admin_user}\n")

@@ -25,8 +25,8 @@ COLUMNS = (("name", "VM"), ("status", "Status"), ("cpu", "CPU"), ("mem", "Mem"),
            ("size", "vCPU/RAM/Disk"), ("ip", "IP"), ("order", "Order"),
            ("template", "Template"), ("cluster", "Cluster"))
 # Engine operations offered here, as (engine method, verb shown to the engineer).
-OPERATIONS = {"start": ("start_vm", "start"), "stop": ("stop_vm", "stop"),
-              "remove": ("remove_vm", "REMOVE (deletes its disks)")}
+# The verb each confirmation dialog asks about.
+VERBS = {"start": "start", "stop": "stop", "remove": "REMOVE (deletes its disks)"}
 
 
 class VmsScreen(Screen):
@@ -77,9 +77,11 @@ class VmsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="vm-operation", exit_on_error=False)
     def run_operation(self, operation: str, vm_id: str, vm_name: str) -> str:
-        method, _ = OPERATIONS[operation]
-        getattr(self.app.context.services.engine(), method)(vm_id)
-        return f"{operation} {vm_name}: sent"
+        from console.flow.vm_power import power
+
+        context = self.app.context
+        return power(context.services.engine(), context.store, context.actor, operation,
+                     vm_id, vm_name, order_id_of(context.config, vm_name))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state not in FINISHED:
@@ -175,7 +177,7 @@ class VmsScreen(Screen):
         if vm is None:
             self.notify("select a VM first", severity="warning")
             return
-        _, verb = OPERATIONS[operation]
+        verb = VERBS[operation]
 
         def answered(yes: bool | None) -> None:
             if yes:
