@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from console.billing.errors import BillingApiError, BillingError
+from console.billing.errors import BillingAccessDenied, BillingApiError, BillingError
 from console.billing.mapping import OrderRequest, apply_mapping, request_from_service
 from console.billing.whmcs import WhmcsClient, WhmcsClientDetails, WhmcsOrder, parse_service
 from console.config import CatalogConfig
@@ -151,11 +151,26 @@ class _Syncer:
                 self.clients[client_id] = None
         return self.clients[client_id]
 
+    def _paid_at(self, order: WhmcsOrder) -> datetime:
+        """Since when the customer waits: the invoice's payment time. If WHMCS cannot tell,
+        the order's own time: a wait overstated is safer than an SLA breach hidden."""
+        paid = None
+        if order.invoice_id is not None:
+            try:
+                paid = self.client.get_invoice_paid_at(order.invoice_id)
+            except (BillingApiError, BillingAccessDenied) as exc:
+                # An API role without GetInvoice must not stop the queue from filling.
+                self.report.warnings.append(f"order {order.id}: invoice {order.invoice_id}: "
+                                            f"{exc.message}; its age counts from the order"
+                                            + (f" ({exc.hint})" if isinstance(
+                                                exc, BillingAccessDenied) else ""))
+        return _local_to_utc(paid) or _local_to_utc(order.date) or utcnow()
+
     def _create(self, order: WhmcsOrder) -> None:
         oid = str(order.id)
         lines = order.product_lines
         row = Order(id=oid, source="whmcs", billing_status=order.status, client_name=order.client_name,
-                    created_at=_local_to_utc(order.date) or utcnow(), paid_at=utcnow(),
+                    created_at=_local_to_utc(order.date) or utcnow(), paid_at=self._paid_at(order),
                     seen_at=utcnow(), notes=order.notes,
                     raw={"order": order.raw}, data={"ordernum": order.ordernum,
                                                     "client_id": order.client_id})

@@ -108,6 +108,7 @@ class WhmcsOrder:
     notes: str
     lines: tuple[OrderLine, ...]
     raw: dict = field(repr=False, compare=False)
+    invoice_id: int | None = None
 
     @property
     def product_lines(self) -> list[OrderLine]:
@@ -197,6 +198,7 @@ def parse_order(raw: Mapping) -> WhmcsOrder:
         date=as_datetime(raw.get("date")), status=as_str(raw.get("status")),
         payment_status=as_str(raw.get("paymentstatus")), amount=as_str(raw.get("amount")),
         notes=as_str(raw.get("notes")), lines=lines, raw=strip_secrets(dict(raw)),
+        invoice_id=as_int(raw.get("invoiceid")) or None,
     )
 
 
@@ -310,6 +312,9 @@ class WhmcsClient:
             body = response.json()
         except ValueError:
             body = None
+        if isinstance(body, dict) and "result" not in body and body.get("status") == "error" \
+                and "message" in body:
+            body = {**body, "result": "error"}  # GetInvoice's "not found" says status, not result
         if not isinstance(body, dict) or "result" not in body:
             raise self._not_api(action, response)
         message = as_str(body.get("message"))
@@ -380,6 +385,13 @@ class WhmcsClient:
             if order.id == int(order_id):
                 return order
         return None
+
+    def get_invoice_paid_at(self, invoice_id: int) -> datetime | None:
+        """When the invoice was paid (WHMCS server-local time), or None while it is unpaid."""
+        body = self.call("GetInvoice", invoiceid=invoice_id)
+        if as_str(body.get("status")).lower() != "paid":
+            return None
+        return as_datetime(body.get("datepaid"))
 
     def get_service(self, service_id: int) -> WhmcsService | None:
         body = self.call("GetClientsProducts", serviceid=service_id)

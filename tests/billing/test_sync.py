@@ -134,3 +134,44 @@ def test_order_accepted_by_staff_before_provisioning_is_flagged(store, catalog, 
         assert sync_orders(store, client, catalog).warnings == []  # said once, not every sync
     row = {r.id: r for r in list_orders(store)}[str(order.id)]
     assert (row.status, row.billing_status) == ("new", "Active")
+
+
+def test_an_order_waits_since_its_invoice_was_paid(store, catalog, whmcs_sim):
+    from datetime import datetime, timedelta, timezone
+
+    placed = datetime.now().replace(microsecond=0) - timedelta(hours=3)
+    early = whmcs_sim.add_order(pid=1, when=placed)
+    late = whmcs_sim.add_order(pid=1, when=placed, paymentstatus="Unpaid")
+    with client_for(whmcs_sim) as client:
+        sync_orders(store, client, catalog)
+        whmcs_sim.world.pay_order(late.id, when=placed + timedelta(hours=2))
+        sync_orders(store, client, catalog)
+    with store.session() as session:
+        rows = {oid: session.get(Order, oid) for oid in (str(early.id), str(late.id))}
+
+    def utc(moment):
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+    paid_early = whmcs_sim.world.orders[early.id].datepaid
+    assert placed < paid_early <= placed + timedelta(minutes=4)
+    assert rows[str(early.id)].paid_at.replace(tzinfo=None) == utc(paid_early)
+    assert rows[str(late.id)].paid_at.replace(tzinfo=None) == utc(placed + timedelta(hours=2))
+
+
+@pytest.mark.parametrize(("fault", "words"), [("error", "Invoice ID Not Found"),
+                                               ("permission", "getinvoice")])
+def test_an_unreadable_invoice_counts_the_wait_from_the_order(store, catalog, whmcs_sim,
+                                                             fault, words):
+    from datetime import datetime, timedelta, timezone
+
+    placed = datetime.now().replace(microsecond=0) - timedelta(hours=1)
+    order = whmcs_sim.add_order(pid=1, when=placed)
+    whmcs_sim.faults.inject(fault, action="GetInvoice", message="Invoice ID Not Found")
+    with client_for(whmcs_sim) as client:
+        report = sync_orders(store, client, catalog)
+    assert str(order.id) in report.created
+    assert any(f"order {order.id}" in warning and words in warning
+               for warning in report.warnings), report.warnings
+    with store.session() as session:
+        row = session.get(Order, str(order.id))
+    assert row.paid_at.replace(tzinfo=None) == placed.astimezone(timezone.utc).replace(tzinfo=None)

@@ -106,3 +106,13 @@ def test_loose_list_shapes():
     assert as_list({"order": []}, "order") == []
     assert as_list("", "order") == [] and as_list([], "order") == []
     assert as_list({"order": {"id": 1}}, "order") == [{"id": 1}]
+
+
+def test_invoice_payment_time_and_an_unknown_invoice(whmcs_client, whmcs_sim):
+    order = whmcs_sim.add_order(pid=1, paymentstatus="Unpaid")
+    assert whmcs_client.get_invoice_paid_at(order.invoiceid) is None
+    whmcs_sim.world.pay_order(order.id)
+    assert whmcs_client.get_invoice_paid_at(order.invoiceid) == whmcs_sim.world.orders[order.id].datepaid
+    with pytest.raises(BillingApiError) as caught:
+        whmcs_client.get_invoice_paid_at(999999)
+    assert "Invoice ID Not Found" in caught.value.message

@@ -122,9 +122,12 @@ def test_two_resumers_of_one_job_one_provisions_the_other_names_the_holder(share
     assert job.owner is None  # the lease was released
     assert len(vms_of(engine_sim, "4101")) == 1 and creates(engine_sim) == 1
     assert engine_sim.vm("vps-4101")["status"] == "up"
-    # Only the winner ever acted on the job.
-    actors = {e.actor for e in repo.job_events(shared.store, job_id) if e.kind != "step_finished"
-              or e.step != "planned"}
+    # Only the winner ever acted on the job (the launcher only planned it).
+    events = repo.job_events(shared.store, job_id)
+    launched = [e for e in events if e.kind == "audit" and e.step == "launch"]
+    assert [e.actor for e in launched] == [shared.actor]
+    actors = {e.actor for e in events if (e.kind, e.step) not in (("step_finished", "planned"),
+                                                                  ("audit", "launch"))}
     assert actors == {winners[0]}, actors
 
 

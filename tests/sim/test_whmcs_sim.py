@@ -96,3 +96,18 @@ def test_same_seed_same_world():
     assert pick(a) == pick(b)
     products = {sim_pid for _, sim_pid, _ in pick(WhmcsSimulator(seed=1, orders=300))}
     assert products == {1, 2, 3, 4, 5, 6, 7}
+
+
+def test_get_invoice_tells_when_an_order_was_paid_and_refuses_an_unknown_one(whmcs_sim):
+    order = whmcs_sim.add_order(pid=1, paymentstatus="Unpaid")
+    invoice = post(whmcs_sim, action="GetInvoice", invoiceid=order.invoiceid).json()
+    assert invoice["result"] == "success" and invoice["status"] == "Unpaid"
+    assert invoice["datepaid"] == "0000-00-00 00:00:00" and invoice["balance"] == order.amount
+    whmcs_sim.world.pay_order(order.id)
+    paid = post(whmcs_sim, action="GetInvoice", invoiceid=order.invoiceid).json()
+    assert paid["status"] == "Paid" and paid["balance"] == "0.00"
+    time.strptime(paid["datepaid"], "%Y-%m-%d %H:%M:%S")
+    assert paid["items"]["item"][0]["relid"] == order.service_ids[0]
+    # getinvoice.php answers this one error with "status" where others say "result"
+    missing = post(whmcs_sim, action="GetInvoice", invoiceid=999999).json()
+    assert missing == {"status": "error", "message": "Invoice ID Not Found"}

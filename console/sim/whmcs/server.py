@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 from .faults import Fault, Faults
-from .world import ApiError, Order, World
+from .world import ApiError, EnvelopeError, Order, World
 
 _log = logging.getLogger(__name__)
 
@@ -166,6 +166,9 @@ class WhmcsSimulator:
             return self._error(call, "Command Not Found")
         try:
             data = self.world.dispatch(action, params)
+        except EnvelopeError as exc:
+            call.result, call.message = "error", str(exc)
+            return _Reply(200, json.dumps(exc.envelope))
         except ApiError as exc:
             return self._error(call, str(exc))
         call.result = "success"

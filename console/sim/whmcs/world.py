@@ -28,6 +28,14 @@ class ApiError(Exception):
     """A business error: WHMCS answers HTTP 200 with ``result: error``."""
 
 
+class EnvelopeError(ApiError):
+    """A business error whose API file answers with an envelope of its own (HTTP 200)."""
+
+    def __init__(self, envelope: dict) -> None:
+        super().__init__(envelope.get("message", ""))
+        self.envelope = envelope
+
+
 def _fmt(ts: datetime) -> str:
     return ts.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -64,6 +72,7 @@ class Order:
     invoiceid: int
     status: str = "Pending"
     paymentstatus: str = "Paid"
+    datepaid: datetime | None = None  # of its invoice
     notes: str = ""
     service_ids: list[int] = field(default_factory=list)
 
@@ -109,7 +118,7 @@ class World:
             # a realistic mix: most are pending and paid, some are not
             roll = self.rng.random()
             if roll < 0.06:
-                order.paymentstatus = "Unpaid"
+                order.paymentstatus, order.datepaid = "Unpaid", None
             elif roll < 0.09:
                 self._set_order_status(order, "Active")
             elif roll < 0.11:
@@ -168,6 +177,10 @@ class World:
                 userid=client_id, date=when, amount=product.price,
                 paymentmethod=self.rng.choice(PAYMENT_METHODS), invoiceid=order_id - 1000,
                 paymentstatus=paymentstatus, service_ids=[service.id],
+                # a card payment lands a minute or so after the order (never in the future)
+                datepaid=(min(when + timedelta(seconds=self.rng.randint(15, 240)),
+                              max(when, datetime.now().replace(microsecond=0)))
+                          if paymentstatus == "Paid" else None),
             )
             self.services[service.id] = service
             self.orders[order.id] = order
@@ -194,6 +207,13 @@ class World:
         for sid in order.service_ids:
             service = self.services[sid]
             service.status = {"Active": "Active", "Cancelled": "Cancelled", "Fraud": "Fraud"}.get(status, "Pending")
+
+    def pay_order(self, order_id: int, when: datetime | None = None) -> None:
+        """What a gateway callback does: the order's invoice is paid."""
+        with self.lock:
+            order = self.orders[order_id]
+            order.paymentstatus = "Paid"
+            order.datepaid = when or datetime.now().replace(microsecond=0)
 
     def cancel_order(self, order_id: int, *, refund: bool = False) -> None:
         """What an admin does by hand: cancel (and maybe refund) an order."""
@@ -270,6 +290,34 @@ class World:
             "paymentstatus": order.paymentstatus, "name": f"{client.firstname} {client.lastname}",
             "currencyprefix": "$", "currencysuffix": "USD",
             "lineitems": {"lineitem": lines},
+        }
+
+    def act_getinvoice(self, params: dict[str, str]) -> dict:
+        text = (params.get("invoiceid") or "").strip()
+        order = next((o for o in self.orders.values() if str(o.invoiceid) == text), None)
+        if order is None:
+            # getinvoice.php answers with "status", not "result", on this one error
+            raise EnvelopeError({"status": "error", "message": "Invoice ID Not Found"})
+        paid = order.paymentstatus == "Paid"
+        service = self.services[order.service_ids[0]] if order.service_ids else None
+        product = product_by_pid(service.pid) if service else None
+        items = [{"id": order.invoiceid * 10, "type": "Hosting", "relid": service.id,
+                  "description": f"{product.name if product else ''} - {service.domain}",
+                  "amount": order.amount, "taxed": 0}] if service else []
+        return {
+            "invoiceid": order.invoiceid, "invoicenum": "", "userid": order.userid,
+            "date": order.date.strftime("%Y-%m-%d"), "duedate": order.date.strftime("%Y-%m-%d"),
+            "datepaid": _fmt(order.datepaid) if paid and order.datepaid else "0000-00-00 00:00:00",
+            "lastcaptureattempt": "0000-00-00 00:00:00", "subtotal": order.amount,
+            "credit": "0.00", "tax": "0.00", "tax2": "0.00", "total": order.amount,
+            "balance": "0.00" if paid else order.amount, "taxrate": "0.00", "taxrate2": "0.00",
+            "status": order.paymentstatus, "paymentmethod": order.paymentmethod, "notes": "",
+            "ccgateway": False, "items": {"item": items},
+            "transactions": {"transaction": [{"id": order.invoiceid, "userid": order.userid,
+                                              "gateway": order.paymentmethod,
+                                              "date": _fmt(order.datepaid),
+                                              "amountin": order.amount}]}
+            if paid and order.datepaid else "",
         }
 
     def act_getclientsproducts(self, params: dict[str, str]) -> dict:
