@@ -33,8 +33,9 @@ def insecure_banner(config: Config) -> str | None:
         return None
     names = ", ".join(engine.name for engine in engines)
     noun = "engine" if len(engines) == 1 else "engines"
-    return (f"!! TLS NOT VERIFIED for {noun} {names}: the connection can be intercepted. "
-            "Set ca_file in the config and remove insecure = true.")
+    # The fix comes first: at 80 columns the end of the line is cut off.
+    return (f"!! TLS NOT VERIFIED for {noun} {names}: set ca_file and remove insecure = true "
+            "in the config; until then the connection can be intercepted.")
 
 
 def warn_if_insecure(config: Config) -> None:

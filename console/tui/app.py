@@ -48,6 +48,7 @@ class ConsoleApp(App):
     billing_label = reactive("billing: -")
     billing_ok: reactive[bool | None] = reactive(None)
     clock_text = reactive("")
+    banner_text = reactive("")  # what must stay in view while it holds (TLS not verified)
 
     def __init__(self, context: ConsoleContext, *, mouse: bool = True) -> None:
         super().__init__()
@@ -83,8 +84,7 @@ class ConsoleApp(App):
             self.billing_loop = None
         if self.context.live and not self.context.read_only:
             self.resume_unfinished_jobs()
-        if self.context.banner:
-            self.notify(self.context.banner, severity="warning", timeout=15)
+        self.banner_text = self.context.banner or ""
 
     def tick_clock(self) -> None:
         self.clock_text = f"{self.context.now():%H:%M} UTC"

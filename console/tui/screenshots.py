@@ -69,6 +69,18 @@ async def jobs(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+async def tls_not_verified(pilot: Pilot) -> None:
+    """The queue of a console whose engine is reached with `insecure = true`."""
+    from console.tui.launch import screen_banner
+    from console.tui.showcase import make_config
+
+    await settle(pilot)
+    pilot.app.banner_text = screen_banner(make_config(engines=[{
+        "name": "lab", "url": "https://lab.example.net/ovirt-engine/api", "insecure": True,
+        "insecure_acknowledged": True}])) or ""
+    await pilot.pause()
+
+
 async def jobs_activity(pilot: Pilot) -> None:
     await jobs(pilot)
     await pilot.press("a")
@@ -199,7 +211,7 @@ async def provision_failed(pilot: Pilot) -> None:
 SCENES: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "queue": queue, "queue-filtered": queue_filtered, "templates": templates, "vms": vms,
     "vm-remove-confirmation": vm_remove_confirmation, "jobs": jobs,
-    "jobs-activity": jobs_activity, "help": help_screen,
+    "jobs-activity": jobs_activity, "tls-not-verified": tls_not_verified, "help": help_screen,
     "provision-form": provision_form, "provision-errors": provision_errors,
     "provision-ready": provision_ready, "provision-running": provision_running,
     "provision-done": provision_done, "provision-failed": provision_failed,
