@@ -40,7 +40,10 @@ class CliContext:
     def store(self):
         from console.store.db import open_store
 
-        return open_store(self.config.store.url)
+        store = open_store(self.config.store.url)
+        if store.migrated is not None and store.migrated[0] is not None:
+            click.echo(store.migration_notice(), err=True)  # an upgrade is worth knowing about
+        return store
 
     @cached_property
     def secrets(self):

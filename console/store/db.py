@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,8 @@ from sqlmodel import Session, create_engine
 from console.errors import ConsoleError
 from console.store import migrate
 
+log = logging.getLogger(__name__)
+
 
 class StoreError(ConsoleError):
     """The store cannot be opened or migrated; the message says what to do."""
@@ -24,6 +27,18 @@ class Store:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        # (revision before, revision after) when opening it changed the schema.
+        self.migrated: tuple[str | None, str] | None = None
+
+    def migration_notice(self) -> str | None:
+        """What opening the store did to its schema, for the engineer; None when nothing."""
+        if self.migrated is None:
+            return None
+        before, after = self.migrated
+        if before is None:
+            return f"store: created {self.url} (schema {after})"
+        return (f"store: upgraded {self.url} from schema {before} to {after}; consoles "
+                "older than this one can no longer open it")
 
     @property
     def url(self) -> str:
@@ -82,10 +97,12 @@ def open_store(url: str, *, migrate_schema: bool = True) -> Store:
     store = Store(engine)
     if migrate_schema:
         try:
-            migrate.upgrade(engine)
+            store.migrated = migrate.upgrade(engine)
         except OperationalError as exc:
             reason = str(exc.orig) if exc.orig else str(exc)
             raise StoreError(f"cannot prepare the store {store.url}: {reason}. Check that the "
                              "file's folder is writable (or the database reachable) and that "
                              "[store] url is right.") from None
+        if store.migrated is not None:
+            log.info("%s", store.migration_notice())
     return store

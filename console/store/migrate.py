@@ -34,6 +34,11 @@ def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
 
 
-def upgrade(engine: Engine) -> None:
-    if not is_current(engine):
-        command.upgrade(alembic_config(engine), "head")
+def upgrade(engine: Engine) -> tuple[str | None, str] | None:
+    """Bring the schema to head; (revision before, head) when it changed anything."""
+    before = current_revision(engine)
+    head = head_revision()
+    if before == head:
+        return None
+    command.upgrade(alembic_config(engine), "head")
+    return before, head

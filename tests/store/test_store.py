@@ -36,6 +36,21 @@ def test_reopening_keeps_the_data(tmp_path):
         assert session.get(Order, "2001").source == "manual"
 
 
+def test_opening_says_what_it_did_to_the_schema(tmp_path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    first = open_store(url)
+    head = migrate.head_revision()
+    assert first.migrated == (None, head)
+    assert first.migration_notice() == f"store: created {first.url} (schema {head})"
+    first.close()
+    again = open_store(url)
+    assert again.migrated is None and again.migration_notice() is None
+    again.migrated = ("0000", head)  # what a newer console finds in an older store
+    assert again.migration_notice().startswith(f"store: upgraded {again.url} from schema 0000 "
+                                               f"to {head}")
+    again.close()
+
+
 def test_an_unwritable_location_is_explained(tmp_path):
     # A file where a folder should be: unwritable even for root, unlike chmod.
     blocker = tmp_path / "not-a-folder"

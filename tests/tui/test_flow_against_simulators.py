@@ -142,7 +142,11 @@ async def test_cancel_a_failed_job_removes_its_vm_and_frees_the_order(sim_contex
         job_id = screen.job_id
     with sim_context.store.session() as session:
         job = session.get(Job, job_id)
+        order = session.get(Order, job.order_id)
     assert job.state == "cancelled"
+    with pytest.raises(KeyError):
+        engine_sim.vm(job.vm_name)  # the VM this job created is gone
+    assert order.status == "new" and order.claimed_by is None  # back in the queue
 
 
 @pytest.mark.parametrize(("product", "pastes", "keys"), [
