@@ -125,6 +125,10 @@ class TemplateRecord(SQLModel, table=True):
     disk_gib: int = 0
     sealed_at: datetime | None = None
     status: str = ""
+    apps: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    is_windows: bool = False
+    storage_domain_ids: list[str] = Field(default_factory=list,
+                                          sa_column=Column(JSON, nullable=False))
     refreshed_at: datetime = Field(default_factory=utcnow)
 
 

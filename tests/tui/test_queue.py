@@ -190,3 +190,21 @@ async def test_billing_failure_marks_the_header_stale(frozen_context):
         assert app.billing_ok is False
         assert app.billing_label.startswith("billing STALE") and "did not answer" in \
             app.billing_label
+
+
+async def test_templates_show_the_cached_catalog_while_the_engine_is_lost(frozen_context):
+    from console.flow.catalog import record_of
+    from console.store.catalog import replace_catalog
+    from console.tui.showcase import FIXED_TEMPLATES
+
+    replace_catalog(frozen_context.store, "lab", [record_of(t) for t in FIXED_TEMPLATES])
+    frozen_context.services._engine.fail = "connection refused"
+    app = ConsoleApp(frozen_context)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        assert isinstance(app.screen, TemplatesScreen)
+        assert sorted(table_keys(app, "#templates")) == sorted(t.id for t in FIXED_TEMPLATES)
+        state = str(app.screen.query_one("#template-state").render())
+        assert "STALE since" in state and "connection refused" in state

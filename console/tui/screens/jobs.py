@@ -257,7 +257,7 @@ class JobsScreen(Screen):
         self.loop.pause(True)
 
     def on_screen_resume(self) -> None:
-        if hasattr(self, "loop") and not False:
+        if hasattr(self, "loop"):
             self.loop.pause(False)
 
     def action_top(self) -> None:

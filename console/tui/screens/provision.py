@@ -146,9 +146,12 @@ class ProvisionScreen(Screen):
     @work(thread=True, exclusive=True, group="provision-load", exit_on_error=False)
     def load(self) -> tuple[Order | None, list[Any], list[Any]]:
         context = self.app.context
+        from console.flow.catalog import refresh_catalog
+
         order = data.get_order(context.store, self.order_id)
         engine = context.services.engine()
-        return order, engine.list_templates(), engine.clusters()
+        templates = refresh_catalog(engine, context.store, context.config.engine().name)
+        return order, templates, engine.clusters()
 
     @work(thread=True, exclusive=True, group="provision-preflight", exit_on_error=False)
     def run_preflight(self, plan: Any, licenses: dict[str, str]) -> list[Any]:

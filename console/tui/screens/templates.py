@@ -1,5 +1,6 @@
 """The template catalog: grouped by OS + app, versions, base resources, age since sealed,
-stale ones flagged, and which billing products map to each."""
+stale ones flagged, and which billing products map to each. The cached catalog shows at
+once (with its age) while the engine is asked, and stays when the engine is unreachable."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ class TemplatesScreen(Screen):
         self.query_text = ""
         self.error: str | None = None
         self.loaded_at = None
+        self.from_cache = False
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -66,17 +68,40 @@ class TemplatesScreen(Screen):
         context = self.app.context
         self.loop = PollLoop(self, self.load_templates,
                              context.refresh_seconds * CATALOG_REFRESH_FACTOR, live=context.live)
+        self.load_cached()
         self.loop.request()
         self.query_one("#templates").focus()
 
+    @work(thread=True, exclusive=True, group="templates-cache", exit_on_error=False)
+    def load_cached(self) -> Any:
+        from console.flow.catalog import catalog_from_cache
+
+        context = self.app.context
+        return catalog_from_cache(context.store, context.config.engine().name)
+
     @work(thread=True, exclusive=True, group="templates", exit_on_error=False)
     def load_templates(self) -> list[Any]:
-        return self.app.context.services.engine().list_templates()
+        from console.flow.catalog import refresh_catalog
+
+        context = self.app.context
+        return refresh_catalog(context.services.engine(), context.store,
+                               context.config.engine().name)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state not in FINISHED or not self.loop.owns(event.worker):
+        if event.state not in FINISHED:
             return
         worker = event.worker
+        if worker.group == "templates-cache":
+            catalog = worker.result
+            # The engine may have answered first: its list always wins over the cache.
+            if catalog is not None and catalog.templates and not self.templates:
+                self.templates = list(catalog.templates)
+                self.loaded_at = catalog.cached_at
+                self.from_cache = True
+                self.show()
+            return
+        if not self.loop.owns(worker):
+            return
         if worker.error is not None:
             self.error = getattr(worker.error, "message", str(worker.error))
             self.app.report_engine(False, self.error)
@@ -84,6 +109,7 @@ class TemplatesScreen(Screen):
             self.templates = list(worker.result)
             self.app.known_templates = self.templates
             self.error = None
+            self.from_cache = False
             self.loaded_at = self.app.context.now()
             self.app.report_engine(True)
         self.show()
@@ -133,6 +159,9 @@ class TemplatesScreen(Screen):
         if self.error:
             since = f" since {self.loaded_at:%H:%M}" if self.loaded_at else ""
             status.append(f"  STALE{since}: {self.error}", style=theme_style(self.app, "error"))
+        elif self.from_cache and self.loaded_at is not None:
+            status.append(f"  cached {format_age(self.loaded_at, now)} ago, asking the engine",
+                          style=theme_style(self.app, "warning"))
         self.query_one("#template-state", Static).update(status)
 
     @on(FilterInput.QueryChanged)
@@ -162,7 +191,7 @@ class TemplatesScreen(Screen):
         self.loop.pause(True)
 
     def on_screen_resume(self) -> None:
-        if hasattr(self, "loop") and not False:
+        if hasattr(self, "loop"):
             self.loop.pause(False)
 
     def action_top(self) -> None:

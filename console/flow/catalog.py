@@ -1,0 +1,59 @@
+"""The template catalog as the console sees it: the engine's list when it answers (which
+refreshes the cache), the cached one with its age when it does not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from console.ovirt import Engine, Template
+from console.store.catalog import cached_catalog, replace_catalog
+from console.store.db import Store
+from console.store.models import TemplateRecord
+
+
+@dataclass(frozen=True)
+class Catalog:
+    templates: list[Template]
+    cached_at: datetime | None = None  # when the engine last gave this list; None: never
+
+
+def refresh_catalog(engine: Engine, store: Store, engine_name: str) -> list[Template]:
+    """Ask the engine, keep the answer in the cache; engine errors go to the caller."""
+    templates = engine.list_templates()
+    replace_catalog(store, engine_name, [record_of(template) for template in templates])
+    return templates
+
+
+def catalog_from_cache(store: Store, engine_name: str) -> Catalog:
+    records = cached_catalog(store, engine_name)
+    if not records:
+        return Catalog([], None)
+    return Catalog([template_of(record) for record in records],
+                   _aware(min(record.refreshed_at for record in records)))
+
+
+def record_of(template: Template) -> TemplateRecord:
+    return TemplateRecord(
+        engine_id=template.id, name=template.name, version_number=template.version_number,
+        version_name=template.version_name, os_type=template.os_type,
+        description=template.description, cpus=template.cpus, memory_mib=template.memory_mib,
+        disk_gib=template.disk_gib, sealed_at=template.created_at, status=template.status,
+        apps=list(template.apps), is_windows=template.is_windows,
+        storage_domain_ids=list(template.storage_domain_ids))
+
+
+def template_of(record: TemplateRecord) -> Template:
+    return Template(
+        id=record.engine_id, name=record.name, version_number=record.version_number,
+        version_name=record.version_name, os_type=record.os_type,
+        description=record.description, apps=tuple(record.apps or ()), cpus=record.cpus,
+        memory_mib=record.memory_mib, disk_gib=record.disk_gib,
+        created_at=_aware(record.sealed_at), status=record.status,
+        is_windows=record.is_windows, storage_domain_ids=tuple(record.storage_domain_ids or ()))
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)  # SQLite hands datetimes back naive (UTC)
