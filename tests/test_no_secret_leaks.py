@@ -2,13 +2,15 @@
 
 A full provisioning and handover of a Windows + Plesk order runs against both simulators
 (engine over HTTPS with its CA) with logging at DEBUG, the simulators logging into the
-same files. Then the database (with its WAL), the log files, the config file, any
-screenshots and everything printed to stdout/stderr are scanned for each secret, in the
-forms it could travel in: zero hits.
+same files; then the console is opened on what it left and its screens are captured. The
+database (with its WAL), the log files, the config file, the repository's screenshots,
+those captures and everything printed to stdout/stderr are scanned for each secret, in
+the forms it could travel in: zero hits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -57,6 +59,29 @@ def world(tmp_path):
     whmcs = WhmcsSimulator(seed=3, orders=2, secret=BILLING_SECRET_VALUE)
     with engine, whmcs:
         yield engine, whmcs
+
+
+async def screenshots_of_the_console(config, store, secrets, services, folder: Path) -> list[Path]:
+    """The console on the store the provisioning left: queue, VMs, jobs, the job's events and
+    the audit trail, as SVG screenshots (what an engineer could paste into a ticket)."""
+    from console.tui.app import ConsoleApp
+    from console.tui.launch import build_context
+    from console.tui.screenshots import settle
+
+    folder.mkdir()
+    context = build_context(config, store, secrets, services=services)
+    app = ConsoleApp(context)
+    shots = []
+    async with app.run_test(size=(200, 60)) as pilot:
+        for name, keys in (("queue", ["1"]), ("vms", ["3"]), ("jobs", ["4"]),
+                           ("activity", ["a"]), ("templates", ["2"])):
+            await pilot.press(*keys)
+            await settle(pilot)
+            path = folder / f"{name}.svg"
+            path.write_text(app.export_screenshot(), encoding="utf-8")
+            shots.append(path)
+    assert "launch" in shots[3].read_text(encoding="utf-8")  # the audit trail was on screen
+    return shots
 
 
 def test_planted_secrets_appear_nowhere_after_provisioning_and_handover(world, tmp_path, capfd):
@@ -119,6 +144,9 @@ url = "sqlite:///{tmp_path / 'console.db'}"
         assert WINDOWS_KEY in init and PLESK_CODE in init and generated_root_password in init
         assert whmcs_sim.calls_for("UpdateClientProduct")
         logging.getLogger("console.test").debug("finished job %s", finished.id)
+        shots = asyncio.run(screenshots_of_the_console(config, store, secrets, services,
+                                                       tmp_path / "screens"))
+        assert len(shots) == 5 and finished.vm_name in shots[2].read_text(encoding="utf-8")
     finally:
         if services is not None:
             services.close()
@@ -131,7 +159,7 @@ url = "sqlite:///{tmp_path / 'console.db'}"
                "generated root password": generated_root_password}
     scanned: dict[str, list[str]] = {}
     files = [*tmp_path.glob("console.db*"), config_path, *log_dir().glob("*"),
-             *(REPO / "screenshots").glob("**/*")]
+             *(REPO / "screenshots").glob("**/*"), *shots]
     assert log_path in files and log_path.stat().st_size > 10_000  # DEBUG really was on
     for path in files:
         if path.is_file():
