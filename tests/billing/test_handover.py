@@ -10,6 +10,7 @@ import pytest
 from console.billing.errors import BillingApiError
 from console.billing.handover import HandoverRefused, handover, record_handover
 from console.billing.sync import sync_orders
+from console.store import audit
 from console.store.orders import get_order
 from tests.plugins.whmcs import client_for
 
@@ -49,6 +50,10 @@ def test_handover_is_recorded_by_billing_and_the_password_stays_out_of_logs_and_
     assert PASSWORD not in caplog.text
     assert PASSWORD.encode() not in db_bytes(store)
     assert get_order(store, row.id).handed_over_at is not None
+    with store.session() as session:
+        (entry,) = [e for e in audit.entries(session, order_id=row.id) if e.step == "handover"]
+    assert entry.data["accepted_now"] is True and entry.actor
+    assert PASSWORD not in entry.message + str(entry.data)
 
 
 def test_second_handover_accepts_nothing_twice(whmcs_sim, synced):

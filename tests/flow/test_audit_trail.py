@@ -3,9 +3,12 @@ masked: claim, launch, resources changed, keys given and applied, retry, cancel,
 
 from __future__ import annotations
 
+import pytest
+
 from console.flow.plan import Overrides
 from console.flow.runner import Runner
 from console.flow.vm_power import power
+from console.ovirt import EngineRejected
 from console.store import audit
 from tests.flow.test_happy_paths import plan_for
 from tests.plugins.flow import FAST, PLESK_CODE, WINDOWS_KEY
@@ -69,11 +72,23 @@ def test_retry_and_cancel_are_audited(flow_services, add_order, engine_sim):
     assert cancel.job_id == job.id and "failed" in cancel.message
 
 
-def test_vm_power_actions_are_audited_once_the_engine_took_them(flow_services, engine_sim):
+@pytest.mark.parametrize(("operation", "status"), [("stop", "up"), ("start", "down"),
+                                                   ("remove", "down")])
+def test_vm_power_actions_are_audited_once_the_engine_took_them(flow_services, engine_sim,
+                                                                operation, status):
+    engine = flow_services.engine()
+    vm = next(vm for vm in engine.list_vms() if vm.status == status)
+    message = power(engine, flow_services.store, "eng@jump1", operation, vm.id, vm.name, "77")
+    assert message == f"{operation} {vm.name}: sent"
+    entries = trail(flow_services.store, "77")
+    assert [(entry.step, entry.actor) for entry in entries] == [(f"vm_{operation}", "eng@jump1")]
+    assert vm.name in entries[0].message
+
+
+def test_a_refused_power_action_leaves_no_line(flow_services, engine_sim):
     engine = flow_services.engine()
     vm = next(vm for vm in engine.list_vms() if vm.status == "up")
-    message = power(engine, flow_services.store, "eng@jump1", "stop", vm.id, vm.name, "77")
-    assert message == f"stop {vm.name}: sent"
-    entries = trail(flow_services.store, "77")
-    assert [(entry.step, entry.actor) for entry in entries] == [("vm_stop", "eng@jump1")]
-    assert vm.name in entries[0].message
+    with pytest.raises(EngineRejected) as refused:
+        power(engine, flow_services.store, "eng@jump1", "remove", vm.id, vm.name, "78")
+    assert "running" in refused.value.message.lower() or "up" in refused.value.message.lower()
+    assert trail(flow_services.store, "78") == []
