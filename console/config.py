@@ -213,10 +213,10 @@ class Config(_Strict):
         if not engines:
             raise ValueError("at least one [[engines]] entry is needed")
         seen: set[str] = set()
-        for engine in engines:
+        for position, engine in enumerate(engines):
             if engine.name in seen:
-                raise ValueError(f"engine name {engine.name!r} is used twice; give each "
-                                 "[[engines]] entry its own name")
+                raise ValueError(f"{position}.name: engine name {engine.name!r} is used twice; "
+                                 "give each [[engines]] entry its own name")
             seen.add(engine.name)
         return engines
 
@@ -355,9 +355,12 @@ def _explain(error: dict, index: _LineIndex, path: Path) -> ConfigError:
     message = error.get("msg", "").removeprefix("Value error, ")
     # Table-level validators start their message with the key they are about ("insecure: …")
     # so the error can point at that key's line rather than at the table header.
-    refined = re.match(r"^([a-z_]+): ", message)
+    # ("2.name: …" points into the list: the third entry's name.)
+    refined = re.match(r"^((?:\d+\.)?[a-z_]+): ", message)
     if refined and kind == "value_error":
-        loc, message = loc + (refined.group(1),), message[refined.end():]
+        extra = tuple(int(part) if part.isdigit() else part
+                      for part in refined.group(1).split("."))
+        loc, message = loc + extra, message[refined.end():]
     dotted = _dotted(loc) or "(top level)"
     line = index.find(loc)
     if kind == "extra_forbidden":

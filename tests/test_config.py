@@ -85,7 +85,8 @@ def test_no_engines_at_all(tmp_path):
 
 def test_duplicate_engine_names(tmp_path):
     result, path = run_check(tmp_path, ENGINE + ENGINE)
-    assert_explained(result, path, "'prod' is used twice", "its own name")
+    assert_explained(result, path, "engines[1].name", "'prod' is used twice", "its own name",
+                     line=7)
 
 
 def test_product_mapped_to_nothing(tmp_path):
