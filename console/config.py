@@ -380,7 +380,8 @@ def _explain(error: dict, index: _LineIndex, path: Path) -> ConfigError:
         text = (f"{dotted}: expected {message.removeprefix('Input should be ')}, "
                 f"got {error.get('input')!r}.")
     else:
-        example = _example(loc)
+        # A validator that names its key also says its fix; a generic example would not help.
+        example = None if refined else _example(loc)
         text = f"{dotted}: {message}" + (f"\nExample:\n{_indent(example)}"
                                          if example and example not in message else "")
     return ConfigError(text, path=path, line=line, key=dotted)
