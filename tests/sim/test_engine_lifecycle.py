@@ -68,6 +68,21 @@ def test_resize_and_memory_validation(engine_sim, sdk_connection):
     assert err.value.code == 409 and "cannot exceed maximum memory size (8192MB)" in err.value.fault.detail
 
 
+def test_update_description_comment_and_initialization(engine_sim, sdk_connection):
+    _, service = ready_vm(sdk_connection, "vps-2014")
+    updated = service.update(types.Vm(
+        description="order 2014 for Acme", comment="order=2014 job=j1",
+        initialization=types.Initialization(host_name="web.example.net", user_name="root",
+                                            root_password="Sim-Init-Pw-1",
+                                            custom_script="#cloud-config\n")))
+    assert (updated.description, updated.comment) == ("order 2014 for Acme", "order=2014 job=j1")
+    assert updated.initialization.host_name == "web.example.net"
+    read = service.get()
+    assert read.comment == "order=2014 job=j1" and read.initialization.host_name == "web.example.net"
+    assert read.initialization.root_password == "******"  # masked, as the engine answers
+    assert engine_sim.vm("vps-2014")["initialization"]["root_password"] == "Sim-Init-Pw-1"
+
+
 def test_next_run_update_on_a_running_vm(engine_sim, sdk_connection):
     _, service = ready_vm(sdk_connection, "vps-2005")
     service.start()
