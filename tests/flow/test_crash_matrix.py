@@ -1,9 +1,13 @@
 """Crash matrix: a real `vps-console jobs resume JOB` subprocess is SIGKILLed at every step
-boundary and in the middle of each engine call that changes something; `jobs resume` then
-finishes every job, and each order ends with exactly one VM and a `done` job.
+boundary and in the middle of each engine or billing call that changes something; `jobs
+resume` then finishes every job, and each order ends with exactly one VM, a `done` job and
+one accepted order in WHMCS.
 
-The simulator runs in this process (time_scale 0.01); the runners are separate processes
-that only know the config file, the engine password (env) and the secret-store passphrase.
+The simulators run in this process (time_scale 0.01); the runners are separate processes
+that only know the config file, the engine password and billing secret (env) and the
+secret-store passphrase. Every call is slowed a little during the boundary cases, so that
+each state lasts long enough to be seen: a case whose runner had already finished when it
+was to be killed fails instead of passing untested.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from console.billing.sync import sync_orders
 from console.flow.plan import Overrides, draft_plan
 from console.flow.services import Services
 from console.flow.timing import ENV_TIME_SCALE
@@ -38,10 +43,13 @@ MID_CALLS = (
     ("store initialization", "PUT", r"^/vms/[^/]+$", 2),
     ("start VM", "POST", r"^/vms/[^/]+/start$", 1),
 )
+# (label, WHMCS action): the billing calls of the handover that change something.
+MID_BILLING_CALLS = (("update service", "UpdateClientProduct"), ("accept order", "AcceptOrder"))
 HOLD_SECONDS = 1.5
+SLOW_CALL_SECONDS = 0.03  # during the boundary cases, so no state passes unseen
 
 
-def write_config(path: Path, engine_sim, store_url: str) -> Path:
+def write_config(path: Path, engine_sim, whmcs_sim, store_url: str) -> Path:
     path.write_text(f"""
 [[engines]]
 name = "sim"
@@ -49,25 +57,28 @@ url = "{engine_sim.url}"
 username = "{engine_sim.username}"
 cluster = "prod-a"
 
+[billing]
+kind = "whmcs"
+url = "{whmcs_sim.url}"
+identifier = "{whmcs_sim.identifier}"
+
 [store]
 url = "{store_url}"
 
 [[catalog.products]]
-billing_product = "VPS Linux"
+billing_product = "VPS Linux Bare"
 template = "alma9"
-cpus = 2
-memory = "2GiB"
-disk = "30GiB"
 """, encoding="utf-8")
     return path
 
 
 @pytest.fixture
-def crash_env(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
+def crash_env(engine_sim, whmcs_sim, tmp_path, keyring_passphrase, monkeypatch):
     store_url = f"sqlite:///{tmp_path / 'console.db'}"
-    config = write_config(tmp_path / "config.toml", engine_sim, store_url)
+    config = write_config(tmp_path / "config.toml", engine_sim, whmcs_sim, store_url)
     monkeypatch.setenv("VPS_CONSOLE_CONFIG", str(config))
     monkeypatch.setenv("VPS_CONSOLE_ENGINE_PASSWORD", engine_sim.password)
+    monkeypatch.setenv("VPS_CONSOLE_BILLING_SECRET", whmcs_sim.secret)
     monkeypatch.setenv(ENV_TIME_SCALE, "0.01")
     from console.config import load_config
 
@@ -78,16 +89,21 @@ def crash_env(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
     store.close()
 
 
-def launch(services: Services, order_id: str) -> str:
-    with services.store.session() as session:
-        session.add(Order(id=order_id, source="manual", product_name="VPS Linux"))
+def launch(services: Services, whmcs_sim) -> tuple[str, str]:
+    """A paid WHMCS order, synced into the queue and launched: (order id, job id)."""
+    placed = whmcs_sim.add_order(pid="VPS Linux Bare", configoptions={
+        "cpu|CPU Cores": "2|2 vCPU", "ram|RAM": "2048|2 GB", "disk|Disk Space": "30|30 GB"})
+    sync_orders(services.store, services.billing(), services.config.catalog)
+    order_id = str(placed.id)
     with services.store.session() as session:
         order = session.get(Order, order_id)
+    assert order is not None and order.status == "new", order
     engine = services.engine()
-    draft = draft_plan(order, services.config.catalog.product_for("VPS Linux"),
+    draft = draft_plan(order, services.config.catalog.product_for(order.product_name),
                        engine.list_templates(), services.config, Overrides())
-    assert draft.problems == []
-    return services.runner().launch(order_id, draft.plan, {}, confirm_warnings=True).id
+    assert draft.problems == [], draft.problems
+    return order_id, services.runner().launch(order_id, draft.plan, {},
+                                              confirm_warnings=True).id
 
 
 CLI = str(Path(sys.executable).with_name("vps-console"))
@@ -119,15 +135,15 @@ def vms_of(engine_sim, order_id: str) -> list[str]:
     return [vm.id for vm in vms if f"order={order_id} " in (vm.comment or "")]
 
 
-def test_sigkill_anywhere_then_resume_finishes_with_exactly_one_vm(crash_env, engine_sim):
+def test_sigkill_anywhere_then_resume_finishes_with_exactly_one_vm(crash_env, engine_sim,
+                                                                  whmcs_sim):
     services = crash_env
     cases: list[tuple[str, str, str]] = []  # (case, order id, job id)
-    order_number = 2101
 
+    engine_sim.faults.add(delay=SLOW_CALL_SECONDS)
+    slow_billing = whmcs_sim.faults.inject("delay", seconds=SLOW_CALL_SECONDS)
     for boundary in BOUNDARIES:
-        order_id = str(order_number)
-        order_number += 1
-        job_id = launch(services, order_id)
+        order_id, job_id = launch(services, whmcs_sim)
         process = runner_process(job_id)
         if boundary == "planned":
             wait_for(lambda: repo.get_job(services.store, job_id).owner is not None, 20,
@@ -135,14 +151,17 @@ def test_sigkill_anywhere_then_resume_finishes_with_exactly_one_vm(crash_env, en
         else:
             wait_for(lambda: repo.get_job(services.store, job_id).state == boundary
                      or process.poll() is not None, 30, f"state {boundary}")
+        # Killed where it was meant to be: a runner that already finished tests nothing.
+        assert process.poll() is None, (boundary, process.stdout.read().decode())
         kill(process)
         assert len(vms_of(engine_sim, order_id)) <= 1
         cases.append((f"at boundary {boundary}", order_id, job_id))
+    engine_sim.faults.clear()
+    whmcs_sim.faults.clear()
+    assert slow_billing.fired > 0
 
     for label, method, path, nth in MID_CALLS:
-        order_id = str(order_number)
-        order_number += 1
-        job_id = launch(services, order_id)
+        order_id, job_id = launch(services, whmcs_sim)
         engine_sim.faults.clear()
         seen_before = len(engine_sim.calls)
         engine_sim.faults.add(method, path, nth=nth, delay=HOLD_SECONDS)
@@ -159,6 +178,19 @@ def test_sigkill_anywhere_then_resume_finishes_with_exactly_one_vm(crash_env, en
         kill(process)
         cases.append((f"in the middle of {label}", order_id, job_id))
         engine_sim.faults.clear()
+
+    for label, action in MID_BILLING_CALLS:
+        order_id, job_id = launch(services, whmcs_sim)
+        seen_before = len(whmcs_sim.calls_for(action))
+        held = whmcs_sim.faults.inject("delay", action=action, seconds=HOLD_SECONDS, count=1)
+        process = runner_process(job_id)
+        # The held call is recorded when it is answered: wait until the sim began holding it.
+        wait_for(lambda: held.fired >= 1 or process.poll() is not None, 60, f"the {label} call")
+        assert process.poll() is None, process.stdout.read().decode()
+        kill(process)
+        cases.append((f"in the middle of {label}", order_id, job_id))
+        assert len(whmcs_sim.calls_for(action)) >= seen_before
+        whmcs_sim.faults.clear()
 
     time.sleep(HOLD_SECONDS)  # let the held calls land on the engine after their callers died
     # Three plain `jobs resume` at once: they share the work through the job leases (a job
@@ -178,3 +210,7 @@ def test_sigkill_anywhere_then_resume_finishes_with_exactly_one_vm(crash_env, en
         assert job.vm_id == vms[0], case
         assert engine_sim.vm(f"vps-{order_id}")["status"] == "up", case
         assert job.ips, case
+        accepted = [call for call in whmcs_sim.calls_for("AcceptOrder")
+                    if call.params.get("orderid") == order_id and call.result == "success"]
+        assert len(accepted) == 1, (case, accepted)
+        assert whmcs_sim.order_status(int(order_id)) == "Active", case
