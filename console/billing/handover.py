@@ -22,7 +22,7 @@ nowhere else: not logged, not in the result, not in the store.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from console.billing.errors import BillingApiError, BillingError, OrderNotPending
@@ -58,8 +58,12 @@ class HandoverResult:
 
 
 def handover(client: WhmcsClient | None, order: Order, ips: Sequence[str], username: str,
-             password: str, *, actor: str | None = None) -> HandoverResult:
-    """Tell billing the server is ready. Idempotent; see the module docstring."""
+             password: str, *, actor: str | None = None,
+             before_first_write: Callable[[], None] | None = None) -> HandoverResult:
+    """Tell billing the server is ready. Idempotent; see the module docstring.
+
+    `before_first_write` runs after the reads and before anything changes in WHMCS; it may
+    raise to stop the handover there (a cancel)."""
     result = HandoverResult(order_id=order.id, service_id=order.service_id)
     if order.source != "whmcs" or client is None:
         result.billing = False
@@ -79,6 +83,8 @@ def handover(client: WhmcsClient | None, order: Order, ips: Sequence[str], usern
                               "the VM is untouched: remove it if it should not exist")
     result.already_accepted = status == "active"
 
+    if before_first_write is not None:
+        before_first_write()
     client.update_client_product(service_id, dedicated_ip=ips[0], assigned_ips=list(ips[1:]) or "",
                                  username=username, password=password, status="Active")
     result.updated_service = True

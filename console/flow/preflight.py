@@ -99,8 +99,16 @@ def check_cluster(engine: Engine, plan: Plan) -> Check:
         return Check("cluster", "fail", f"{plan.cluster} has {format_mib(free)} free; the VM "
                      f"needs {format_mib(plan.memory_mib)}", "pick another cluster or free "
                      "memory (migrate or stop VMs)")
-    return Check("cluster", "ok", f"{plan.cluster}: {format_mib(free)} free, VM needs "
-                 f"{format_mib(plan.memory_mib)}")
+    largest = cluster.largest_host_free_mib
+    if largest is not None and largest < plan.memory_mib:
+        return Check("cluster", "fail", f"no host of {plan.cluster} can run the VM: the "
+                     f"emptiest has {format_mib(largest)} free, the VM needs "
+                     f"{format_mib(plan.memory_mib)} (a VM runs on one host)",
+                     "lower the RAM, pick another cluster, or free a host (migrate or stop "
+                     "VMs)")
+    return Check("cluster", "ok", f"{plan.cluster}: {format_mib(free)} free"
+                 + (f" (at most {format_mib(largest)} on one host)" if largest is not None
+                    else "") + f", VM needs {format_mib(plan.memory_mib)}")
 
 
 def check_name(engine: Engine, plan: Plan) -> Check:

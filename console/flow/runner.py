@@ -179,7 +179,8 @@ class Runner:
             secrets = self.services.secrets
             for kind in plan.key_kinds:
                 secrets.set(license_secret(order_id, kind), licenses[kind])
-            secrets.set(admin_password_secret(order_id), admin_password or generate_password())
+            secrets.set(admin_password_secret(order_id),
+                        self._password_for(job, plan, admin_password))
         except BaseException:
             # Without its secrets the job cannot run: do not leave it to be resumed.
             repo.update_job(self.store, job.id, state="cancelled", finished_at=utcnow(),
@@ -193,6 +194,24 @@ class Runner:
         self._emit(job, "finished", "planned", f"job {job.id} planned: {plan.vm_name} from "
                    f"{plan.template_name} v{plan.template_version}", 0.0)
         return job
+
+    def _password_for(self, job: Job, plan: Plan, offered: str | None) -> str:
+        """The admin password the job will use. A VM of this order already on the engine
+        (after a lost store) keeps the one it was given: a new one would not open it."""
+        vm = self.services.engine(plan.engine).find_vm(plan.vm_name)
+        if vm is None or marks.order_of(vm) != plan.order_id:
+            return offered or generate_password()
+        kept = self.services.secrets.get(admin_password_secret(plan.order_id))
+        if kept:
+            self._record(job, "info", "planned", f"{vm.name} is already on the engine for this "
+                         "order: it is adopted and keeps the admin password it was given")
+            return kept
+        self._record(job, "info", "planned", f"{vm.name} is already on the engine for this "
+                     "order, and its admin password is not in the secret store: if it has "
+                     "booted, the password handed over will not open it; reset it in the "
+                     "guest, then vps-console credentials set admin-password "
+                     f"{plan.order_id}", warning=True)
+        return offered or generate_password()
 
     def _audit(self, action: str, job: Job, message: str, **data: Any) -> None:
         """A line in the audit trail; callers pass masked values only."""
@@ -291,6 +310,9 @@ class Runner:
         if not lease.won:
             return self._job(job_id)
         try:
+            job = self._job(job_id)
+            if State(job.state, job.failed_step).terminal:
+                return job  # the runner that held it rolled back (or finished) in between
             return _Run(self, job_id, None).rollback()
         finally:
             repo.release_lease(self.store, job_id, self.actor)
@@ -465,6 +487,12 @@ class _Run:
                                        f"{self.plan.vm_name}", license=kind)
             if new.name == "done":
                 repo.set_order_status(self.store, self.job.order_id, "done")
+                late = (self.refresh().data or {}).get("cancel_requested")
+                if late:
+                    self.save(data={"cancel_requested": None})
+                    self.record("info", None, f"the cancel asked by {late} came after the "
+                                "handover had begun: the order is handed over and the VM stays "
+                                "(remove it, and cancel the order in WHMCS, by hand if needed)")
                 self.record("finished", None, f"{self.plan.vm_name} is ready: "
                             f"{', '.join(self.job.ips)}")
                 return self.job
@@ -695,8 +723,10 @@ class _Run:
             raise StepFailed("this order came from WHMCS but billing is not configured",
                              'set [billing] kind = "whmcs" with url and identifier, then retry',
                              code="billing_missing")
+        # A cancel is honoured up to the first write to billing; from there the handover
+        # completes, so that WHMCS never holds the credentials of a VM that was removed.
         result = handover(client, order, list(self.job.ips), self.plan.admin_user, password,
-                          actor=self.runner.actor)
+                          actor=self.runner.actor, before_first_write=self.check)
         repo.set_order_status(self.store, order.id, order.status, handed_over_at=utcnow())
         return "; ".join(result.steps), {"data": {"handover": result.to_dict()}}
 

@@ -137,7 +137,8 @@ def cluster(sdk_cluster: types.Cluster, hosts: list[types.Host]) -> Cluster:
             if _enum(h.status) in ("", "up") and h.max_scheduling_memory is not None]
     return Cluster(id=sdk_cluster.id, name=sdk_cluster.name or "",
                    description=sdk_cluster.description or "", host_count=len(mine),
-                   free_memory_mib=(int(sum(free)) // MiB) if free else None)
+                   free_memory_mib=(int(sum(free)) // MiB) if free else None,
+                   largest_host_free_mib=(int(max(free)) // MiB) if free else None)
 
 
 def storage_domain(sdk_domain: types.StorageDomain) -> StorageDomain:

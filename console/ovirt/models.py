@@ -77,6 +77,8 @@ class Cluster:
     description: str = ""
     host_count: int = 0
     free_memory_mib: int | None = None
+    # A VM runs on one host: the most any single host can still take.
+    largest_host_free_mib: int | None = None
 
 
 @dataclass(frozen=True)

@@ -300,3 +300,30 @@ def test_events_and_jobs_carry_the_correlation_id(engine_sim, sdk_connection):
     assert jobs[0].status == types.JobStatus.FINISHED
     listed = system.events_service().list(max=5)
     assert [e.index for e in listed] == sorted((e.index for e in listed), reverse=True)  # newest first
+
+
+def test_a_vm_no_host_can_hold_is_refused_by_the_scheduler(engine_sim, sdk_connection):
+    hosts = sdk_connection.system_service().hosts_service().list(search="cluster=prod-a")
+    assert hosts and all(0 <= h.max_scheduling_memory <= h.memory for h in hosts)
+    largest = max(h.max_scheduling_memory for h in hosts)
+    size = largest + GiB
+    _, service = ready_vm(sdk_connection, "vps-2015", memory=size,
+                          memory_policy=types.MemoryPolicy(guaranteed=GiB, max=size))
+    with pytest.raises(ovirtsdk4.Error) as err:
+        service.start()
+    assert err.value.code == 409 and err.value.fault.reason == "Operation Failed"
+    detail = err.value.fault.detail
+    assert detail.startswith("[Cannot run VM. There is no host that satisfies current scheduling "
+                             "constraints. See below for details:, The host ")
+    for host in hosts:
+        assert (f"The host {host.name} did not satisfy internal filter Memory because its "
+                f"available memory is too low ({host.max_scheduling_memory // 2**20} MB) to run "
+                "the VM.") in detail
+    assert service.get().status == types.VmStatus.DOWN
+    # A VM that fits starts, and its host then has that much less to give.
+    _, small = ready_vm(sdk_connection, "vps-2016", memory=4 * GiB)
+    small.start()
+    up = wait_status(small, types.VmStatus.UP)
+    host = sdk_connection.system_service().hosts_service().host_service(up.host.id).get()
+    before = next(h for h in hosts if h.id == host.id)
+    assert host.max_scheduling_memory == before.max_scheduling_memory - 4 * GiB

@@ -107,6 +107,13 @@ VM_SAVING_RESTORING = ("Cannot {action} VM. VM is in saving/restoring state.\n"
                        "-Please try again when the VM is either up or down.")  # ACTION_TYPE_FAILED_VM_IS_SAVING_RESTORING
 REMOVE_NOT_DOWN = "Cannot remove VM that its state is not down.\n-Please stop the VM first."  # VM_CANNOT_REMOVE_VM_WHEN_STATUS_IS_NOT_DOWN
 LOW_DISK_SPACE = "Cannot {action} {type}. Low disk space on Storage Domain {domain}."
+# SCHEDULING_ALL_HOSTS_FILTERED_OUT, then per host SCHEDULING_HOST_FILTERED_REASON_WITH_DETAIL
+# with VAR__FILTERTYPE__INTERNAL, filter "Memory" (MemoryPolicyUnit) and
+# VAR__DETAIL__NOT_ENOUGH_MEMORY; SchedulingManager lists them in this order.
+NO_HOST_FITS = ("Cannot {action} {type}. There is no host that satisfies current scheduling "
+                "constraints. See below for details:")
+HOST_MEMORY_TOO_LOW = ("The host {host} did not satisfy internal filter Memory because its "
+                       "available memory is too low ({available} MB) to run the VM.")
 DISKS_LOCKED = "Cannot {action} {type}: The following disks are locked: {aliases}. Please try again in a few minutes."
 GUARANTEED_OVER_MEMORY = "Cannot {action} VM. Physical Memory Guaranteed cannot exceed Memory Size."
 MEMORY_OVER_MAX = "Cannot {action} VM. Memory size ({memory}MB) cannot exceed maximum memory size ({max}MB)."

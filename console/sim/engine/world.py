@@ -20,7 +20,8 @@ from ovirtsdk4 import types
 from . import faults as msg
 from .clock import Scheduler, utcnow
 from .faults import EngineFault, backend_failed, incomplete, not_found
-from .model import GiB, MiB, Cluster, Disk, Event, GuestBehaviour, Job, Nic, StorageDomain, Tag, Template, Vm
+from .model import (GiB, MiB, Cluster, Disk, Event, GuestBehaviour, Host, Job, Nic, StorageDomain, Tag,
+                    Template, Vm)
 from .seed import BLANK_ID, populate
 
 USER = "admin@internal-authz"
@@ -381,6 +382,13 @@ class World:
             return disk
 
     # ---------------------------------------------------------------- actions
+    def host_free_memory(self, host: Host) -> int:
+        """Bytes a host can still give a VM: its memory less what its running VMs have
+        (the engine's max_scheduling_memory, without overcommit or reserved memory)."""
+        used = sum(vm.memory for vm in self.vms.values()
+                   if vm.host_id == host.id and vm.status in JAVA_RUNNING)
+        return max(0, host.memory - used)
+
     def start(self, vm_id: str, action: types.Action, correlation_id: str | None) -> Job:
         with self.lock:
             vm = self.get_vm(vm_id)
@@ -405,6 +413,18 @@ class World:
             if vm.status == "suspended":
                 return self._restore(vm, correlation_id)
 
+            # SchedulingManager runs before anything of the VM changes: MemoryPolicyUnit keeps
+            # the hosts that can still give the VM its memory.
+            hosts = [h for h in self.hosts.values() if h.cluster_id == vm.cluster_id]
+            fitting = [h for h in hosts if self.host_free_memory(h) >= vm.memory]
+            if not fitting:
+                refusal = [msg.NO_HOST_FITS.format(action="run", type="VM")] + [
+                    msg.HOST_MEMORY_TOO_LOW.format(host=h.name,
+                                                   available=self.host_free_memory(h) // MiB)
+                    for h in sorted(hosts, key=lambda h: h.name)]
+                self.emit(54, f"Failed to run VM {vm.name} due to a failed validation: "
+                          f"[{', '.join(refusal)}] (User: {USER}).", "error", correlation_id, vm=vm)
+                raise backend_failed(409, *refusal)
             run_once = action.vm.initialization if action.vm is not None else None
             explicit_off = action.use_cloud_init is False and action.use_sysprep is False
             if run_once is not None:
@@ -422,8 +442,7 @@ class World:
             else:
                 vm.run_once_type = "cloud_init"
 
-            hosts = [h for h in self.hosts.values() if h.cluster_id == vm.cluster_id]
-            vm.host_id = self.rng.choice(hosts).id
+            vm.host_id = self.rng.choice(fitting).id
             host = self.hosts[vm.host_id]
             self._set_status(vm, "wait_for_launch")
             job = self.start_job(f"Launching VM {vm.name}", correlation_id)

@@ -165,6 +165,7 @@ class Converter:
     def host(self, h: Any, follow: Follow | None = None) -> types.Host:
         return mk(types.Host, id=h.id, href=href("hosts", h.id), name=h.name, address=h.address,
                           status=types.HostStatus.UP, type=types.HostType.RHEL, memory=h.memory,
+                          max_scheduling_memory=self.w.host_free_memory(h),
                           cpu=types.Cpu(topology=types.CpuTopology(sockets=h.cpu_sockets, cores=h.cpu_cores, threads=2)),
                           cluster=ref(types.Cluster, "clusters", h.cluster_id))
 

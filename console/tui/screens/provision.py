@@ -167,7 +167,11 @@ class ProvisionScreen(Screen):
         runner = self.app.progress.runner
         job = runner.launch(self.order_id, plan, licenses, admin_password=password,
                             confirm_warnings=confirm_warnings)
-        self.app.call_from_thread(self._launched, job)
+        from console.secrets import admin_password_secret
+
+        # An adopted VM keeps the password it was given: show that one at the end.
+        kept = self.app.context.services.secrets.get(admin_password_secret(self.order_id))
+        self.app.call_from_thread(self._launched, job, kept)
         return runner.run(job.id)
 
     @work(thread=True, exclusive=True, group="provision-run", exit_on_error=False)
@@ -575,9 +579,11 @@ class ProvisionScreen(Screen):
                 field.control.focus()
                 return
 
-    def _launched(self, job) -> None:
+    def _launched(self, job, password: str | None = None) -> None:
         self.job = job
         self.job_id = job.id
+        if password:
+            self.admin_password = password
         self.query_one("#log", Log).write_line(f"job {job.id} launched for order {self.order_id}")
 
     # ---- progress ------------------------------------------------------------------------
