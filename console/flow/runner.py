@@ -114,6 +114,14 @@ def hostname_matches(reported: str | None, plan: Plan) -> bool:
     return reported == plan.hostname.split(".")[0][:15]
 
 
+# What to do instead of retrying a job that has not failed.
+RETRY_HINTS = {
+    "done": "nothing to retry: the VM is up and handed over (vps-console jobs show shows it)",
+    "cancelled": "a cancelled job stays cancelled: provision the order again "
+                 "(vps-console provision ORDER, or p in the console)",
+}
+
+
 class Runner:
     """Launches, runs, resumes, retries and cancels provisioning jobs."""
 
@@ -284,7 +292,8 @@ class Runner:
         job = self._job(job_id)
         if job.state != "failed":
             raise BadInput(f"job {job_id} is {job.state}; only failed jobs can be retried",
-                           "use vps-console jobs resume for unfinished jobs")
+                           RETRY_HINTS.get(job.state, "an unfinished job goes on with "
+                                           "vps-console jobs resume"))
         state = transition(State("failed", job.failed_step), "retry")
         repo.update_job(self.store, job_id, state=state.name, failed_step=None,
                         error_code=None, error_message=None, error_hint=None,
