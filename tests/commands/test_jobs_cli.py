@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -20,14 +18,13 @@ from console.config import load_config
 from console.flow.plan import draft_plan
 from console.flow.runner import Runner
 from console.flow.services import Services
-from console.flow.timing import ENV_TIME_SCALE
 from console.secrets import admin_password_secret, license_secret, open_secret_store
 from console.store import jobs as repo
 from console.store.db import open_store
 from console.store.models import Order
 from tests.plugins.flow import FAST, PLESK_CODE
+from tests.plugins.cli import CLI, point_cli_at, write_cli_config
 
-CLI = str(Path(sys.executable).with_name("vps-console"))
 START = r"^/vms/[^/]+/start$"
 LOW_SPACE = "[Cannot run VM. Low disk space on Storage Domain data-ssd.]"
 JOB_KEYS = {"id", "order_id", "engine", "state", "failed_step", "vm_id", "vm_name",
@@ -39,17 +36,7 @@ JOB_KEYS = {"id", "order_id", "engine", "state", "failed_step", "vm_id", "vm_nam
 def env(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
     """(store, in-process services) sharing the CLI's config, store and secret store."""
     store_url = f"sqlite:///{tmp_path / 'console.db'}"
-    config_file = tmp_path / "config.toml"
-    config_file.write_text(f"""
-[[engines]]
-name = "sim"
-url = "{engine_sim.url}"
-username = "{engine_sim.username}"
-cluster = "prod-a"
-
-[store]
-url = "{store_url}"
-
+    config_file = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, """
 [[catalog.products]]
 billing_product = "VPS Linux Plesk"
 template = "ubuntu2204-plesk"
@@ -64,10 +51,8 @@ template = "alma9"
 cpus = 2
 memory = "2GiB"
 disk = "30GiB"
-""", encoding="utf-8")
-    monkeypatch.setenv("VPS_CONSOLE_CONFIG", str(config_file))
-    monkeypatch.setenv("VPS_CONSOLE_ENGINE_PASSWORD", engine_sim.password)
-    monkeypatch.setenv(ENV_TIME_SCALE, "0.01")
+""")
+    point_cli_at(monkeypatch, config_file, engine_sim)
     store = open_store(store_url)
     services = Services(load_config(str(config_file)), store, open_secret_store())
     yield store, services

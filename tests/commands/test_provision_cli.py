@@ -6,35 +6,22 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from console.flow.timing import ENV_TIME_SCALE
 from console.secrets import license_secret, open_secret_store
 from console.store import jobs as repo
 from console.store.db import open_store
 from console.store.models import Order
 from tests.plugins.flow import PLESK_CODE, WINDOWS_KEY
+from tests.plugins.cli import CLI, point_cli_at, write_cli_config
 
-CLI = str(Path(sys.executable).with_name("vps-console"))
 
 
 @pytest.fixture
 def cli_env(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
     store_url = f"sqlite:///{tmp_path / 'console.db'}"
-    config = tmp_path / "config.toml"
-    config.write_text(f"""
-[[engines]]
-name = "sim"
-url = "{engine_sim.url}"
-username = "{engine_sim.username}"
-cluster = "prod-a"
-
-[store]
-url = "{store_url}"
-
+    config = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, """
 [[catalog.products]]
 billing_product = "VPS Windows Plesk"
 template = "win2022-plesk"
@@ -50,10 +37,8 @@ template = "alma9"
 cpus = 2
 memory = "2GiB"
 disk = "30GiB"
-""", encoding="utf-8")
-    monkeypatch.setenv("VPS_CONSOLE_CONFIG", str(config))
-    monkeypatch.setenv("VPS_CONSOLE_ENGINE_PASSWORD", engine_sim.password)
-    monkeypatch.setenv(ENV_TIME_SCALE, "0.01")
+""")
+    point_cli_at(monkeypatch, config, engine_sim)
     store = open_store(store_url)
     yield store
     store.close()

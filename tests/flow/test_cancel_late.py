@@ -12,59 +12,10 @@ import time
 
 import pytest
 
-from console.billing.sync import sync_orders
-from console.config import (BillingConfig, CatalogConfig, Config, EngineConfig, ProductMapping,
-                            StoreConfig)
-from console.flow.plan import Overrides, draft_plan
 from console.flow.runner import Runner
-from console.flow.services import Services
-from console.secrets import BILLING_SECRET, MemorySecretStore
 from console.store import jobs as repo
 from console.store.orders import get_order
-from tests.plugins.flow import FAST
-
-PRODUCTS = (ProductMapping(billing_product="VPS Linux cPanel", template="alma9-cpanel",
-                           license_kinds=("cpanel",)),)
-
-
-@pytest.fixture
-def billing_services(engine_sim, whmcs_sim, store, tmp_path, monkeypatch):
-    monkeypatch.setenv("VPS_CONSOLE_ENGINE_PASSWORD", engine_sim.password)
-    config = Config(
-        engines=(EngineConfig(name="sim", url=engine_sim.url, username=engine_sim.username,
-                              cluster="prod-a"),),
-        billing=BillingConfig(kind="whmcs", url=whmcs_sim.url, identifier=whmcs_sim.identifier,
-                              timeout_seconds=5.0),
-        catalog=CatalogConfig(products=PRODUCTS),
-        store=StoreConfig(url=f"sqlite:///{tmp_path / 'console.db'}"))
-    services = Services(config, store, MemorySecretStore(initial={BILLING_SECRET:
-                                                                   whmcs_sim.secret}))
-    yield services
-    services.close()
-
-
-def synced_order(services, whmcs_sim, hostname):
-    whmcs_order = whmcs_sim.add_order(pid=1, hostname=hostname, configoptions={
-        "cpu|CPU Cores": "2|2 vCPU", "ram|RAM": "4096|4 GB", "disk|Disk Space": "80|80 GB"})
-    sync_orders(services.store, services.billing(), services.config.catalog)
-    row = get_order(services.store, str(whmcs_order.id))
-    assert row is not None and row.source == "whmcs" and row.status == "new", row
-    return whmcs_order, row
-
-
-def launch(services, runner, row):
-    product = services.config.catalog.product_for(row.product_name)
-    draft = draft_plan(row, product, services.engine().list_templates(), services.config,
-                       Overrides())
-    assert draft.problems == [], draft.problems
-    return runner.launch(row.id, draft.plan, {}, confirm_warnings=True)
-
-
-def vms_of(engine_sim, order_id):
-    with engine_sim.world.lock:
-        vms = list(engine_sim.world.vms.values())
-    return [vm for vm in vms if f"order={order_id} " in (vm.comment or "")]
-
+from tests.plugins.flow import FAST, launch_synced as launch, marked_vms as vms_of, synced_order
 
 def reads_of(engine_sim, vm_id) -> int:
     return sum(1 for method, path, _ in engine_sim.calls

@@ -15,20 +15,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from console.billing.sync import sync_orders
 from console.flow.plan import Overrides, draft_plan
 from console.flow.services import Services
-from console.flow.timing import ENV_TIME_SCALE
 from console.secrets import open_secret_store
 from console.store import jobs as repo
 from console.store.db import open_store
 from console.store.models import Order
+from tests.plugins.cli import CLI, point_cli_at, write_cli_config
 
 pytestmark = pytest.mark.slow
 
@@ -49,37 +47,19 @@ HOLD_SECONDS = 1.5
 SLOW_CALL_SECONDS = 0.03  # during the boundary cases, so no state passes unseen
 
 
-def write_config(path: Path, engine_sim, whmcs_sim, store_url: str) -> Path:
-    path.write_text(f"""
-[[engines]]
-name = "sim"
-url = "{engine_sim.url}"
-username = "{engine_sim.username}"
-cluster = "prod-a"
-
-[billing]
-kind = "whmcs"
-url = "{whmcs_sim.url}"
-identifier = "{whmcs_sim.identifier}"
-
-[store]
-url = "{store_url}"
-
+PRODUCTS = """
 [[catalog.products]]
 billing_product = "VPS Linux Bare"
 template = "alma9"
-""", encoding="utf-8")
-    return path
+"""
 
 
 @pytest.fixture
 def crash_env(engine_sim, whmcs_sim, tmp_path, keyring_passphrase, monkeypatch):
     store_url = f"sqlite:///{tmp_path / 'console.db'}"
-    config = write_config(tmp_path / "config.toml", engine_sim, whmcs_sim, store_url)
-    monkeypatch.setenv("VPS_CONSOLE_CONFIG", str(config))
-    monkeypatch.setenv("VPS_CONSOLE_ENGINE_PASSWORD", engine_sim.password)
-    monkeypatch.setenv("VPS_CONSOLE_BILLING_SECRET", whmcs_sim.secret)
-    monkeypatch.setenv(ENV_TIME_SCALE, "0.01")
+    config = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, PRODUCTS,
+                              whmcs_sim=whmcs_sim)
+    point_cli_at(monkeypatch, config, engine_sim, whmcs_sim=whmcs_sim)
     from console.config import load_config
 
     store = open_store(store_url)
@@ -106,7 +86,6 @@ def launch(services: Services, whmcs_sim) -> tuple[str, str]:
                                               confirm_warnings=True).id
 
 
-CLI = str(Path(sys.executable).with_name("vps-console"))
 
 
 def runner_process(*job_ids: str) -> subprocess.Popen:

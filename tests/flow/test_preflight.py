@@ -12,25 +12,22 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from console.flow.plan import Overrides, draft_plan
 from console.flow.preflight import blocking, preflight, warnings
 from console.flow.runner import PreflightBlocked, Runner
-from console.flow.timing import ENV_TIME_SCALE
 from console.store import jobs as repo
 from console.store.claims import claim_order
 from console.store.db import open_store
 from console.store.models import Order
 from tests.plugins.flow import FAST
+from tests.plugins.cli import CLI, point_cli_at, write_cli_config
 
 STALE_AFTER = 90  # the catalog default
-CLI = str(Path(sys.executable).with_name("vps-console"))
 
 
 def plan_for(services, order_id, **overrides):
@@ -209,17 +206,7 @@ def test_a_vm_bigger_than_any_single_host_does_not_pass_the_cluster_check(
 @pytest.fixture
 def cli_store(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
     store_url = f"sqlite:///{tmp_path / 'console.db'}"
-    config = tmp_path / "config.toml"
-    config.write_text(f"""
-[[engines]]
-name = "sim"
-url = "{engine_sim.url}"
-username = "{engine_sim.username}"
-cluster = "prod-a"
-
-[store]
-url = "{store_url}"
-
+    config = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, """
 [[catalog.products]]
 billing_product = "VPS Legacy CentOS cPanel"
 template = "centos7-cpanel"
@@ -227,10 +214,8 @@ cpus = 2
 memory = "2GiB"
 disk = "30GiB"
 license_kinds = ["cpanel"]
-""", encoding="utf-8")
-    monkeypatch.setenv("VPS_CONSOLE_CONFIG", str(config))
-    monkeypatch.setenv("VPS_CONSOLE_ENGINE_PASSWORD", engine_sim.password)
-    monkeypatch.setenv(ENV_TIME_SCALE, "0.01")
+""")
+    point_cli_at(monkeypatch, config, engine_sim)
     store = open_store(store_url)
     yield store
     store.close()

@@ -7,53 +7,36 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from console.config import load_config
 from console.flow.plan import Overrides, draft_plan
 from console.flow.services import Services
-from console.flow.timing import ENV_TIME_SCALE
 from console.secrets import admin_password_secret, open_secret_store
 from console.store import jobs as repo
 from console.store.db import open_store
 from console.store.models import Order
+from tests.plugins.cli import CLI, point_cli_at, write_cli_config
 
-CLI = str(Path(sys.executable).with_name("vps-console"))
 HOLD_SECONDS = 3.0  # the engine takes this long to answer the clone: the winner is mid-run
 
 
-def write_config(path: Path, engine_sim, store_url: str) -> Path:
-    path.write_text(f"""
-[[engines]]
-name = "sim"
-url = "{engine_sim.url}"
-username = "{engine_sim.username}"
-cluster = "prod-a"
-
-[store]
-url = "{store_url}"
-
+PRODUCTS = """
 [[catalog.products]]
 billing_product = "VPS Linux"
 template = "alma9"
 cpus = 2
 memory = "2GiB"
 disk = "30GiB"
-""", encoding="utf-8")
-    return path
+"""
 
 
 @pytest.fixture
 def shared(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
     store_url = f"sqlite:///{tmp_path / 'console.db'}"
-    config = write_config(tmp_path / "config.toml", engine_sim, store_url)
-    monkeypatch.setenv("VPS_CONSOLE_CONFIG", str(config))
-    monkeypatch.setenv("VPS_CONSOLE_ENGINE_PASSWORD", engine_sim.password)
-    monkeypatch.setenv(ENV_TIME_SCALE, "0.01")
+    config = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, PRODUCTS)
+    point_cli_at(monkeypatch, config, engine_sim)
     store = open_store(store_url)
     services = Services(load_config(config), store, open_secret_store())
     yield services
