@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from console.config import CatalogConfig, ProductMapping
 from console.store.models import Order
-from console.units import SizeError, parse_gib, parse_mib
+from console.units import SizeError, parse_mib
 
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$",
                        re.IGNORECASE)

@@ -13,7 +13,7 @@ import pytest
 
 from console import secrets
 from console.errors import BadInput
-from console.secrets import (MemorySecretStore, SecretStoreError, billing_secret,
+from console.secrets import (SecretStoreError, billing_secret,
                              engine_env_variable, engine_password, generate_password, mask,
                              open_secret_store)
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import ovirtsdk4
 import ovirtsdk4.types as types
-import pytest
 
 from console.sim.engine import EngineSimulator
 from console.sim.engine.world import World

@@ -10,7 +10,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
@@ -18,6 +17,7 @@ from console.store.models import Job
 from console.tui import data
 from console.tui.formatting import format_age, status_text, theme_style
 from console.tui.polling import FINISHED, PollLoop
+from console.tui.screens.listing import ListScreen
 from console.tui.progress import JobProgress
 from console.tui.widgets.confirm import ConfirmDialog
 from console.tui.widgets.filter_input import FilterInput, matches
@@ -33,7 +33,8 @@ EVENT_LINES = 40
 AUDIT_LINES = 200
 
 
-class JobsScreen(Screen):
+class JobsScreen(ListScreen):
+    TABLE_ID = "jobs"
     TITLE_TEXT = "Jobs / Activity"
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="jobs.filter"),
@@ -210,15 +211,6 @@ class JobsScreen(Screen):
     def _highlighted(self) -> None:
         self.show_detail()
 
-    @on(FilterInput.QueryChanged)
-    def _filter(self, event: FilterInput.QueryChanged) -> None:
-        self.query_text = event.query
-        self.show()
-
-    @on(FilterInput.Closed)
-    def _filter_done(self) -> None:
-        self.query_one("#jobs").focus()
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("retry", "cancel_job") and self.app.context.read_only:
             return None
@@ -245,24 +237,3 @@ class JobsScreen(Screen):
         self.app.push_screen(ConfirmDialog(
             f"Cancel job {job.id[:8]} for order {job.order_id}?",
             "Rollback removes only a VM this job created."), answered)
-
-    def action_filter(self) -> None:
-        self.query_one("#filter", FilterInput).open()
-
-    def action_refresh(self) -> None:
-        self.loop.request()
-
-    # A screen in the background stops polling: its pane is not on anyone's screen.
-    def on_screen_suspend(self) -> None:
-        self.loop.pause(True)
-
-    def on_screen_resume(self) -> None:
-        if hasattr(self, "loop"):
-            self.loop.pause(False)
-
-    def action_top(self) -> None:
-        self.query_one("#jobs", KeyedTable).move_cursor(row=0)
-
-    def action_bottom(self) -> None:
-        table = self.query_one("#jobs", KeyedTable)
-        table.move_cursor(row=max(0, table.row_count - 1))

@@ -24,8 +24,7 @@ from textual.worker import Worker
 
 from console.store.models import Order
 from console.tui import data
-from console.tui.formatting import (format_age, format_elapsed, format_memory, status_text,
-                                    theme_style)
+from console.tui.formatting import format_age, format_elapsed, format_memory, theme_style
 from console.tui.polling import FINISHED
 from console.tui.progress import JobProgress
 from console.tui.widgets.confirm import ConfirmDialog

@@ -16,8 +16,8 @@ from textual.worker import Worker
 
 from console.store.models import Job, Order
 from console.tui import data
-from console.tui.formatting import (age_text, format_age, format_elapsed, format_memory,
-                                    format_percent, format_resources, status_text, theme_style)
+from console.tui.formatting import (age_text, format_age, format_elapsed, format_percent,
+                                    format_resources, status_text, theme_style)
 from console.tui.managed import names_search
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.widgets.filter_input import FilterInput, matches

@@ -8,15 +8,15 @@ from datetime import timedelta
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from console.tui.formatting import format_age, format_resources, theme_style
 from console.tui.polling import FINISHED, PollLoop
+from console.tui.screens.listing import ListScreen
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
 from console.tui.widgets.keyed_table import KeyedTable
@@ -36,7 +36,8 @@ def group_of(template: Any) -> str:
     return f"{template.os_type}" + (f" + {apps}" if apps else "")
 
 
-class TemplatesScreen(Screen):
+class TemplatesScreen(ListScreen):
+    TABLE_ID = "templates"
     TITLE_TEXT = "Templates"
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="templates.filter"),
@@ -163,40 +164,3 @@ class TemplatesScreen(Screen):
             status.append(f"  cached {format_age(self.loaded_at, now)} ago, asking the engine",
                           style=theme_style(self.app, "warning"))
         self.query_one("#template-state", Static).update(status)
-
-    @on(FilterInput.QueryChanged)
-    def _filter(self, event: FilterInput.QueryChanged) -> None:
-        self.query_text = event.query
-        self.show()
-
-    @on(FilterInput.Closed)
-    def _filter_done(self) -> None:
-        self.query_one("#templates").focus()
-
-    def show_filter(self, text: str) -> None:
-        box = self.query_one("#filter", FilterInput)
-        box.value = text
-        box.add_class("-shown")
-        self.query_text = text
-        self.show()
-
-    def action_filter(self) -> None:
-        self.query_one("#filter", FilterInput).open()
-
-    def action_refresh(self) -> None:
-        self.loop.request()
-
-    # A screen in the background stops polling: its pane is not on anyone's screen.
-    def on_screen_suspend(self) -> None:
-        self.loop.pause(True)
-
-    def on_screen_resume(self) -> None:
-        if hasattr(self, "loop"):
-            self.loop.pause(False)
-
-    def action_top(self) -> None:
-        self.query_one("#templates", KeyedTable).move_cursor(row=0)
-
-    def action_bottom(self) -> None:
-        table = self.query_one("#templates", KeyedTable)
-        table.move_cursor(row=max(0, table.row_count - 1))

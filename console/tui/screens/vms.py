@@ -9,13 +9,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
 from console.tui.formatting import (format_memory, format_percent, status_text, theme_style)
 from console.tui.managed import managed_search, order_id_of
 from console.tui.polling import FINISHED, PollLoop
+from console.tui.screens.listing import ListScreen
 from console.tui.widgets.confirm import ConfirmDialog
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
@@ -29,7 +29,8 @@ COLUMNS = (("name", "VM"), ("status", "Status"), ("cpu", "CPU"), ("mem", "Mem"),
 VERBS = {"start": "start", "stop": "stop", "remove": "REMOVE (deletes its disks)"}
 
 
-class VmsScreen(Screen):
+class VmsScreen(ListScreen):
+    TABLE_ID = "vms"
     TITLE_TEXT = "VMs"
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="vms.filter"),
@@ -151,22 +152,6 @@ class VmsScreen(Screen):
     def _highlighted(self) -> None:
         self.show_detail()
 
-    @on(FilterInput.QueryChanged)
-    def _filter(self, event: FilterInput.QueryChanged) -> None:
-        self.query_text = event.query
-        self.show()
-
-    @on(FilterInput.Closed)
-    def _filter_done(self) -> None:
-        self.query_one("#vms").focus()
-
-    def show_filter(self, text: str) -> None:
-        box = self.query_one("#filter", FilterInput)
-        box.value = text
-        box.add_class("-shown")
-        self.query_text = text
-        self.show()
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "operate" and self.app.context.read_only:
             return None
@@ -195,28 +180,7 @@ class VmsScreen(Screen):
         self.app.copy_to_clipboard(vm.ips[0])
         self.notify(f"copied {vm.ips[0]} (if your terminal blocks OSC 52, select it here)")
 
-    def action_filter(self) -> None:
-        self.query_one("#filter", FilterInput).open()
-
-    def action_refresh(self) -> None:
-        self.loop.request()
-
-    # A screen in the background stops polling: its pane is not on anyone's screen.
-    def on_screen_suspend(self) -> None:
-        self.loop.pause(True)
-
-    def on_screen_resume(self) -> None:
-        if hasattr(self, "loop") and not self.paused:
-            self.loop.pause(False)
-
     def action_pause(self) -> None:
         self.paused = not self.paused
         self.loop.pause(self.paused)
         self.show()
-
-    def action_top(self) -> None:
-        self.query_one("#vms", KeyedTable).move_cursor(row=0)
-
-    def action_bottom(self) -> None:
-        table = self.query_one("#vms", KeyedTable)
-        table.move_cursor(row=max(0, table.row_count - 1))
