@@ -15,7 +15,8 @@ from console.errors import BadInput
 from console.flow.events import ProgressEvent
 from console.flow.licenses import KIND_LABELS
 from console.flow.plan import Overrides, draft_plan
-from console.flow.runner import PreflightBlocked
+from console.flow.preflight import Check
+from console.flow.runner import PreflightBlocked, resource_changes
 from console.flow.services import Services
 from console.store.orders import get_order
 from console.units import SizeError, parse_gib, parse_mib
@@ -173,6 +174,8 @@ def command(ctx, order_id, template, cluster, cpus, memory, guaranteed_memory, d
         given = "given" if keys.get(kind) else ("licensed by IP, no key" if kind == "cpanel"
                                                  else "MISSING")
         click.echo(f"  {'license':<15} {KIND_LABELS[kind]}: {given}")
+    for change in resource_changes(order, plan):
+        click.echo(f"  {'changed':<15} {change} (from the order)")
     runner = services.runner(on_event=ProgressPrinter())
     try:
         job = runner.launch(order_id, plan, keys, confirm_warnings=yes)
@@ -184,6 +187,10 @@ def command(ctx, order_id, template, cluster, cpus, memory, guaranteed_memory, d
                 and click.confirm("launch despite these warnings?", default=False)):
             raise
         job = runner.launch(order_id, plan, keys, confirm_warnings=True)
+    else:
+        # What the preflight found, also when nothing stood in the way.
+        click.echo("preflight:")
+        print_checks([Check(**check) for check in (job.data or {}).get("preflight", [])])
     click.echo(f"job {job.id} launched for order {order_id}")
     if no_wait:
         click.echo(f"run it with: vps-console jobs resume   (show: vps-console jobs show {job.id})")

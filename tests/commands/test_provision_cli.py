@@ -44,10 +44,10 @@ disk = "30GiB"
     store.close()
 
 
-def add_order(store, order_id: str, product: str) -> None:
+def add_order(store, order_id: str, product: str, **resources) -> None:
     with store.session() as session:
         session.add(Order(id=order_id, source="manual", product_name=product,
-                          client_name="Test Client"))
+                          client_name="Test Client", **resources))
 
 
 def vps_console(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
@@ -64,7 +64,7 @@ def assert_bad_input(result: subprocess.CompletedProcess, *words: str) -> None:
 
 def test_provision_a_windows_plesk_order_with_keys_from_a_file_and_stdin(
         cli_env, engine_sim, tmp_path):
-    add_order(cli_env, "5101", "VPS Windows Plesk")
+    add_order(cli_env, "5101", "VPS Windows Plesk", memory_mib=4096)
     key_file = tmp_path / "windows.key"
     key_file.write_text(WINDOWS_KEY.lower() + "\n", encoding="utf-8")
     result = vps_console("provision", "5101", "--memory", "8GiB", "--yes",
@@ -74,6 +74,11 @@ def test_provision_a_windows_plesk_order_with_keys_from_a_file_and_stdin(
     assert "done" in result.stdout and "vps-5101" in result.stdout
     # The plan said what it would do, with the changed memory; keys are never printed.
     assert "memory          8GiB (guaranteed 8GiB)" in result.stdout, result.stdout
+    assert "changed         RAM 4GiB -> 8GiB (from the order)" in result.stdout
+    # ...and what the preflight found, though nothing stood in the way.
+    preflight = result.stdout.split("preflight:\n", 1)[1].split("job ", 1)[0]
+    assert "[ok  ] storage" in preflight and "[ok  ] name" in preflight, result.stdout
+    assert "[ok  ] license.windows" in preflight
     assert "8192 MiB" in result.stdout  # the resize step reports what it set
     for secret in (WINDOWS_KEY, WINDOWS_KEY.lower(), PLESK_CODE):
         assert secret not in result.stdout + result.stderr
