@@ -44,7 +44,7 @@ def test_missing_file_points_to_example_and_demo(tmp_path):
 
 def test_toml_syntax_error_names_the_line(tmp_path):
     result, path = run_check(tmp_path, ENGINE + 'cluster = "prod-a\n')
-    assert_explained(result, path, "not valid TOML", line=5)
+    assert_explained(result, path, "not valid TOML", "Check quotes, brackets", line=5)
 
 
 def test_unknown_key_suggests_the_right_one(tmp_path):
