@@ -36,9 +36,9 @@ log = logging.getLogger(__name__)
 API_PATH = "/includes/api.php"
 HINT_IP = ("add it under Setup > General Settings > Security > API IP Access Restriction "
            "(single IPs only, no CIDR)")
-HINT_AUTH = ("check the API identifier in the [billing] config and the secret in the keyring "
-             "(or VPS_CONSOLE_BILLING_SECRET); credentials live in WHMCS under "
-             "System Settings > Manage API Credentials")
+HINT_AUTH = ("check the API identifier in the [billing] config, and store the secret again "
+             "with vps-console credentials set billing (or VPS_CONSOLE_BILLING_SECRET); "
+             "credentials live in WHMCS under System Settings > Manage API Credentials")
 HINT_PERMISSION = "give the API credential's role this action (System Settings > API Roles)"
 SECRET_PARAM_WORDS = ("password", "secret", "pass", "accesskey", "customfields")
 

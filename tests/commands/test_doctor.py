@@ -118,6 +118,28 @@ def test_wrong_ca_is_a_tls_failure_with_the_ca_fix(setup, tmp_path, tls_engine, 
     assert "fix: set ca_file" in tls
 
 
+def test_no_ca_file_for_a_private_ca_is_refused_with_the_ca_fix(setup, tmp_path, tls_engine,
+                                                                whmcs):
+    config = write_config(tmp_path / "no-ca.toml", tls_engine, whmcs, ca_file=None,
+                          store=tmp_path / "console.db")
+    code, output = doctor(config)
+    assert code == 1
+    tls = line(output, "engine sim TLS")
+    assert tls.startswith("✘") and "certificate" in tls
+    assert "fix: set ca_file" in tls
+
+
+def test_wrong_billing_secret_names_the_credential_and_the_fix(setup, monkeypatch, whmcs):
+    monkeypatch.setenv("VPS_CONSOLE_BILLING_SECRET", "not-the-secret")
+    code, output = doctor(setup)
+    assert code == 1
+    failed = [text for text in output.splitlines() if text.startswith("✘")]
+    assert any("billing" in text and "credentials" in text.lower() for text in failed), output
+    assert any("vps-console credentials set billing" in text for text in failed), output
+    assert "not-the-secret" not in output
+    assert line(output, "engine sim login").startswith("✔")
+
+
 def test_billing_down_is_named_with_the_fix(setup, whmcs):
     whmcs.stop()
     code, output = doctor(setup)
