@@ -54,3 +54,15 @@ async def test_the_header_names_the_secrets_backend_and_warns_when_nothing_is_sa
     async with app.run_test(size=(160, 30)) as pilot:
         await settle(pilot)
         assert "secrets: memory (not saved)" in header_lines(app)[0]
+
+
+async def test_help_says_why_the_secrets_backend_was_chosen(frozen_context):
+    saved = MemorySecretStore(BackendInfo(name="encrypted file", persistent=True,
+                                          reason="no desktop keyring over SSH"))
+    app = ConsoleApp(replace(frozen_context, secrets=saved))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = str(app.screen.query_one("#help-text").render())
+        assert "Secrets: encrypted file (no desktop keyring over SSH)" in text

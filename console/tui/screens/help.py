@@ -51,6 +51,10 @@ class HelpScreen(ModalScreen):
             for keys, description in rows:
                 text.append(f"  {keys:<14}", style="bold")
                 text.append(f"{description}\n")
+        describe = getattr(self.app.context.secrets, "describe", None)
+        if describe is not None:
+            # The header names the backend; here is why it was chosen (as `doctor` says).
+            text.append(f"\n{describe().status_line()}\n")
         text.append("\nesc closes this help", style="dim")
         with VerticalScroll():
             yield Static(text, id="help-text")
