@@ -117,10 +117,11 @@ class ProvisionScreen(Screen):
             yield FormField("Guaranteed", Input(compact=True, id="guaranteed",
                                                 placeholder="same as RAM"))
             yield FormField("Disk", Input(compact=True, id="disk"))
-            yield FormField("Hostname", Input(compact=True, id="hostname"))
+            yield FormField("Hostname", Input(compact=True, id="hostname"), classes="-wide")
             yield Vertical(id="licenses")
             yield FormField("SSH keys", Input(compact=True, id="ssh_keys",
-                                              placeholder="ssh-ed25519 AAAA... (; between keys)"))
+                                              placeholder="ssh-ed25519 AAAA... (; between keys)"),
+                            classes="-wide")
             yield FormField("Admin pass", Static("", id="password"),
                             note="generated; shown once at the end (ctrl+g: new one)")
             yield Static(id="preflight")
@@ -321,7 +322,8 @@ class ProvisionScreen(Screen):
                                     Input(password=True, compact=True, id=f"license-{kind}",
                                           classes="license-input",
                                           placeholder=f"paste the {kind} key"),
-                                    note="required", id=f"field-license-{kind}"))
+                                    note="required", id=f"field-license-{kind}",
+                                    classes="-wide"))
         finally:
             self._filling = False
         self.show_order_marks()

@@ -20,6 +20,9 @@ class FormField(Horizontal):
     FormField { height: auto; min-height: 1; }
     FormField > .field-label { width: 13; padding: 0 1 0 0; color: $text-muted; }
     FormField > Input { width: 24; }
+    /* a host name, SSH keys and a license key are read whole where there is room (the
+       screens widen it at 120 columns); at 80 the note beside them needs the space more */
+    FormField.-wide > Input { width: 31; }
     FormField > Select { width: 44; }
     FormField > .field-note { width: 1fr; padding: 0 0 0 1; max-height: 2; }
     """
