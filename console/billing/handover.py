@@ -59,11 +59,13 @@ class HandoverResult:
 
 def handover(client: WhmcsClient | None, order: Order, ips: Sequence[str], username: str,
              password: str, *, actor: str | None = None,
-             before_first_write: Callable[[], None] | None = None) -> HandoverResult:
+             before_first_write: Callable[[], None] | None = None,
+             after_service_update: Callable[[], None] | None = None) -> HandoverResult:
     """Tell billing the server is ready. Idempotent; see the module docstring.
 
     `before_first_write` runs after the reads and before anything changes in WHMCS; it may
-    raise to stop the handover there (a cancel)."""
+    raise to stop the handover there (a cancel). `after_service_update` runs once WHMCS holds
+    the VM's IP and credentials, so that a later cancel knows to withdraw them."""
     result = HandoverResult(order_id=order.id, service_id=order.service_id)
     if order.source != "whmcs" or client is None:
         result.billing = False
@@ -88,6 +90,8 @@ def handover(client: WhmcsClient | None, order: Order, ips: Sequence[str], usern
     client.update_client_product(service_id, dedicated_ip=ips[0], assigned_ips=list(ips[1:]) or "",
                                  username=username, password=password, status="Active")
     result.updated_service = True
+    if after_service_update is not None:
+        after_service_update()
     result.steps.append(f"service {service_id}: IP {ips[0]}"
                         + (f" (+{len(ips) - 1} more)" if len(ips) > 1 else "")
                         + f", user {username}, password set")
@@ -117,6 +121,22 @@ def handover(client: WhmcsClient | None, order: Order, ips: Sequence[str], usern
         result.warnings.append(f"could not log the handover in WHMCS: {exc.message}")
     log.info("handover of order %s done (accepted now: %s)", order.id, result.accepted_now)
     return result
+
+
+def withdraw_handover(client: WhmcsClient, order: Order) -> str:
+    """Undo step 2 for a VM that is being removed before its order was accepted: the
+    service loses the IPs and goes back to Pending (the password it was given opens
+    nothing once the VM is gone). An order accepted meanwhile keeps its service as it is
+    (someone in billing decided)."""
+    if not order.service_id:
+        return "no WHMCS service to withdraw"
+    status = _billing_status(client, int(order.id))
+    if status == "active":
+        return (f"order {order.id} is accepted in WHMCS already: its service keeps the IP and "
+                "credentials; cancel the order in WHMCS if the customer should not have it")
+    client.update_client_product(int(order.service_id), dedicated_ip="", assigned_ips="",
+                                 status="Pending")
+    return f"WHMCS service {order.service_id}: IPs withdrawn, status back to Pending"
 
 
 def _billing_status(client: WhmcsClient, order_id: int) -> str:

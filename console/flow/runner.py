@@ -735,7 +735,9 @@ class _Run:
         # A cancel is honoured up to the first write to billing; from there the handover
         # completes, so that WHMCS never holds the credentials of a VM that was removed.
         result = handover(client, order, list(self.job.ips), self.plan.admin_user, password,
-                          actor=self.runner.actor, before_first_write=self.check)
+                          actor=self.runner.actor, before_first_write=self.check,
+                          after_service_update=lambda: self.save(
+                              data={"billing_service_updated": True}))
         repo.set_order_status(self.store, order.id, order.status, handed_over_at=utcnow())
         return "; ".join(result.steps), {"data": {"handover": result.to_dict()}}
 
@@ -754,6 +756,7 @@ class _Run:
         if vm is None:
             vm = self.call("look up VM", lambda: self.engine.find_vm(
                 self.plan.vm_name, correlation_id=job.correlation_id), changes=False)
+        billing_note = self.withdraw_billing(job)
         if vm is not None and marks.job_of(vm) == self.job_id:
             self.remove(vm)
             note = f"removed {vm.name}, which this job created"
@@ -761,6 +764,8 @@ class _Run:
             note = f"left {vm.name} alone: this job did not create it"
         else:
             note = "no VM to remove"
+        if billing_note:
+            note += f"; {billing_note}"
         state = transition(State(job.state, job.failed_step), "cancel")
         self.save(state=state.name, failed_step=None, finished_at=utcnow(),
                   data={"cancel_requested": None, "cancelled_at_step": step})
@@ -768,6 +773,28 @@ class _Run:
         self.record("finished", step, f"cancelled: {note}; order {job.order_id} is back in "
                     "the queue")
         return self.job
+
+    def withdraw_billing(self, job: Job) -> str | None:
+        """A handover that wrote to WHMCS but never finished leaves the service pointing at
+        this VM: take that back before the VM goes. A failure here does not stop the cancel."""
+        if not (job.data or {}).get("billing_service_updated"):
+            return None
+        from console.billing.errors import BillingError
+        from console.billing.handover import withdraw_handover
+
+        with self.store.session() as session:
+            order = session.get(Order, job.order_id)
+        try:
+            client = self.runner.services.billing()
+            if order is None or client is None:
+                return None
+            note = withdraw_handover(client, order)
+        except (BillingError, ConsoleError) as error:
+            note = (f"could not withdraw the handover from WHMCS ({error.message}): clear the "
+                    f"IP and password of service {order.service_id if order else '?'} by hand")
+        self.record("info", job.state, note)
+        self.save(data={"billing_service_updated": None})
+        return note
 
     def remove(self, vm: Vm) -> None:
         deadline = time.monotonic() + self.timing.retry_budget_seconds

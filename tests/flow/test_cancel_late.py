@@ -61,6 +61,10 @@ def assert_rolled_back(services, engine_sim, whmcs_sim, whmcs_order, row, job, s
     assert whmcs_sim.order_status(whmcs_order.id) == "Pending"
     messages = [e.message for e in repo.job_events(services.store, job.id)]
     assert any("removed vps-" in m and "which this job created" in m for m in messages), messages
+    # Billing does not keep pointing at the removed VM, whatever the handover had written.
+    service = whmcs_sim.service(whmcs_order.service_ids[0])
+    assert (service.dedicatedip, service.status) == ("", "Pending"), \
+        (service.dedicatedip, service.status)
 
 
 def test_cancel_while_waiting_for_the_ip_removes_the_vm_and_accepts_nothing(
@@ -107,6 +111,11 @@ def test_cancel_of_a_job_failed_at_handover_removes_the_vm_and_accepts_nothing(
     if action == "GetOrders":
         assert whmcs_sim.calls_for("AcceptOrder") == []
         assert whmcs_sim.calls_for("UpdateClientProduct") == []
+    else:  # the service had been given the VM's IP and password: the cancel took them back
+        withdrawn = whmcs_sim.calls_for("UpdateClientProduct")[-1].params
+        assert (withdrawn["dedicatedip"], withdrawn["status"]) == ("", "Pending")
+        notes = [e.message for e in repo.job_events(billing_services.store, job.id)]
+        assert any("IPs withdrawn, status back to Pending" in note for note in notes), notes
     # The order can be provisioned again from the queue.
     again = launch(billing_services, runner, get_order(billing_services.store, row.id))
     assert again.state == "planned" and again.id != job.id
