@@ -167,3 +167,43 @@ def test_a_failed_provisioning_exits_1_with_the_step_the_hint_and_what_next(cli_
 def _engine_vms(engine_sim):
     with engine_sim.world.lock:
         return [{"name": vm.name} for vm in engine_sim.world.vms.values()]
+
+
+def test_every_plan_option_reaches_the_job_and_no_wait_leaves_it_to_resume(cli_env,
+                                                                            engine_sim):
+    add_order(cli_env, "5107", "VPS Linux")
+    result = vps_console("provision", "5107", "--template", "alma9:1", "--cluster", "prod-b",
+                         "--cpus", "4", "--memory", "6GiB", "--guaranteed-memory", "3GiB",
+                         "--disk", "50GiB", "--hostname", "five.example.net",
+                         "--ssh-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOPT opt@ws",
+                         "--yes", "--no-wait")
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert "run it with: vps-console jobs resume" in result.stdout
+    (job,) = repo.list_jobs(cli_env, order_id="5107")
+    assert job.state == "planned"  # --no-wait: launched, not run
+    plan = job.plan
+    assert (plan["template_name"], plan["template_version"], plan["cluster"]) == \
+        ("alma9", 1, "prod-b")
+    assert (plan["cpus"], plan["memory_mib"], plan["guaranteed_mib"], plan["disk_gib"]) == \
+        (4, 6144, 3072, 50)
+    assert plan["hostname"] == "five.example.net"
+    assert plan["ssh_keys"] == ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOPT opt@ws"]
+    assert not [c for c in engine_sim.calls if c[0] == "POST" and c[1] == "/vms"]
+
+    resumed = vps_console("jobs", "resume", job.id)
+    assert resumed.returncode == 0, (resumed.stdout, resumed.stderr)
+    vm = engine_sim.vm("vps-5107")
+    assert vm["status"] == "up" and vm["memory"] == 6 * 1024 ** 3
+    assert vm["memory_guaranteed"] == 3 * 1024 ** 3
+    assert vm["disks"][0]["provisioned_size"] == 50 * 1024 ** 3
+    assert vm["initialization"]["host_name"] == "five.example.net"
+
+
+def test_an_unknown_template_version_is_refused_with_the_versions_there_are(cli_env,
+                                                                           engine_sim):
+    add_order(cli_env, "5108", "VPS Linux")
+    result = vps_console("provision", "5108", "--template", "alma9-cpanel:9", "--yes")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "alma9-cpanel" in result.stderr and "Traceback" not in result.stderr
+    assert "fix:" in result.stderr or "hint:" in result.stderr
+    assert repo.list_jobs(cli_env, order_id="5108") == []
