@@ -82,3 +82,29 @@ def test_windows_plesk_order_carries_sysprep_hostname_and_both_keys(
     for event in repo.job_events(flow_services.store, job.id):
         assert WINDOWS_KEY not in event.message and PLESK_CODE not in str(event.data)
     assert WINDOWS_KEY not in str(done.plan) and PLESK_CODE not in str(done.data)
+
+
+def test_windows_mssql_order_upgrades_sql_server_with_its_key_at_first_boot(
+        flow_services, add_order, engine_sim):
+    from console.config import ProductMapping
+
+    mssql_key = "QDR6B-GVGMK-7DDHR-FV9C4-JQW3C"  # a product-key-shaped test value
+    mapping = ProductMapping(billing_product="VPS Windows MSSQL", template="win2022-mssql",
+                             cpus=4, memory_mib=16384, disk_gib=200,
+                             license_kinds=("windows", "mssql"))
+    catalog = flow_services.config.catalog
+    flow_services.config = flow_services.config.model_copy(update={"catalog": catalog.model_copy(
+        update={"products": (*catalog.products, mapping)})})
+    add_order("2003", "VPS Windows MSSQL")
+    runner = Runner(flow_services, timing=FAST)
+    plan = plan_for(flow_services, "2003", Overrides(hostname="sql-2003.example.net"))
+    assert plan.key_kinds == ("windows", "mssql") and plan.init_kind == "sysprep"
+    job = runner.launch("2003", plan, {"windows": WINDOWS_KEY, "mssql": mssql_key},
+                        confirm_warnings=True)
+    done = runner.run(job.id)
+    assert done.state == "done", (done.error_message, done.error_hint)
+    init = engine_sim.vm("vps-2003")["initialization"]
+    assert init["windows_license_key"] == WINDOWS_KEY
+    assert f"/PID={mssql_key}" in init["custom_script"]
+    assert "/ACTION=EditionUpgrade" in init["custom_script"]
+    assert done.plan["license_masks"]["mssql"] == "…-JQW3C"
