@@ -71,6 +71,9 @@ def test_windows_plesk_order_carries_sysprep_hostname_and_both_keys(
     assert done.state == "done", (done.error_message, done.error_hint)
     vm = engine_sim.vm("vps-2002")
     assert vm["status"] == "up"
+    assert vm["memory"] == plan.memory_mib * 1024 ** 2  # resized as planned
+    assert vm["sockets"] * vm["cores"] * vm["threads"] == plan.cpus
+    assert vm["disks"][0]["provisioned_size"] == plan.disk_gib * 1024 ** 3
     assert vm["run_initialization_type"] == "sysprep"
     init = vm["initialization"]
     assert init["windows_license_key"] == WINDOWS_KEY
