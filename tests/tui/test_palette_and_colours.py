@@ -7,6 +7,7 @@ from rich.color import ColorType
 from console.tui.app import ConsoleApp
 from console.tui.formatting import status_text
 from console.tui.screens.queue import QueueScreen
+from console.tui.screens.templates import TemplatesScreen
 from console.tui.screens.vms import VmsScreen
 from console.tui.showcase import make_config
 from tests.tui.helpers import settle, table_keys
@@ -30,6 +31,20 @@ async def test_palette_goes_to_an_order_and_to_a_vm(frozen_context):
         await settle(pilot)
         assert isinstance(app.screen, VmsScreen)
         assert table_keys(app, "#vms") == ["vps-903"]
+
+
+async def test_palette_goes_to_a_template(frozen_context):
+    app = ConsoleApp(frozen_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "1")  # the catalog is read once; the palette offers it after
+        await settle(pilot)
+        await pilot.press("colon", *"template ubuntu2204-plesk")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TemplatesScreen)
+        assert table_keys(app, "#templates") == ["t-ubu-1"]
 
 
 async def test_statuses_use_the_terminal_16_colours_in_the_ansi_theme(frozen_context):
