@@ -98,3 +98,16 @@ def test_context_manager_and_random_password():
     with EngineSimulator(vms=1) as one, EngineSimulator(vms=1) as two:
         assert one.password != two.password and one.port != two.port
         assert one.ca_file is None
+
+
+def test_all_content_adds_the_device_backed_attributes(engine_sim, sdk_connection):
+    vms = sdk_connection.system_service().vms_service()
+    vm = vms.list(search="name=vps-1*", max=1)[0]
+    plain = vms.vm_service(vm.id).get()
+    assert plain.console is None and plain.virtio_scsi is None and plain.soundcard_enabled is None
+    full = vms.vm_service(vm.id).get(all_content=True)
+    assert full.console.enabled is False and full.virtio_scsi.enabled is True
+    assert full.soundcard_enabled is False
+    assert full.name == plain.name and full.memory == plain.memory
+    listed = vms.list(search=f"name={vm.name}", all_content=True)
+    assert listed[0].virtio_scsi.enabled is True

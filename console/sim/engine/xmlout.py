@@ -308,6 +308,13 @@ class Converter:
             host=ref(types.Host, "hosts", vm.host_id),
             cpu_profile=ref(types.CpuProfile, "cpuprofiles", _stable_id("cpuprofile", cluster.id)),
             initialization=masked(vm.initialization))
+        if all_content:
+            # BackendVmsResource.doPopulate: the device-backed attributes (console, virtio-scsi,
+            # sound card) come only with all_content; the OVF configuration it also adds is
+            # not modelled.
+            obj.console = types.Console(enabled=False)
+            obj.virtio_scsi = types.VirtioScsi(enabled=True)
+            obj.soundcard_enabled = False
         if "cluster" in follow:
             obj.cluster = self.cluster(cluster)
         if "template" in follow:
