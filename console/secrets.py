@@ -5,12 +5,13 @@ getpass in the middle of the TUI, or a locked desktop keyring that hangs while t
 unlock. So `open_secret_store` decides itself, in this order, and says why:
 
 1. `PYTHON_KEYRING_BACKEND`, when the user named a real backend (the fail and null
-   backends only mean "no system keyring here", so the choice goes on);
+   backends mean "no system keyring here": the Secret Service is then passed over and
+   the choice goes on with the encrypted file);
 2. the Secret Service, only with a D-Bus session whose default collection is already
    unlocked (it is never unlocked from here: that needs a desktop prompt);
 3. an encrypted file (keyrings.cryptfile: Argon2 + AES-GCM) in the user data dir, mode
    0600, opened with a master passphrase from VPS_CONSOLE_KEYRING_PASSPHRASE or asked by
-   the caller's own prompt (a modal in the TUI, a hidden prompt in the CLI);
+   the caller's own prompt (a hidden prompt on the terminal, before the console opens);
 4. memory, for this session only.
 
 Secret names: `engine:<name>`, `billing:secret`, `license:<order_id>:<kind>`,
@@ -232,14 +233,18 @@ def keyring_file_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME)) / KEYRING_FILE_NAME
 
 
+NO_SYSTEM_KEYRING = "no-system-keyring"
+
+
 def _backend_from_env(rejected: list[str]) -> SecretStore | None | str:
-    """The store PYTHON_KEYRING_BACKEND asks for; "cryptfile" when it names ours."""
+    """The store PYTHON_KEYRING_BACKEND asks for; "cryptfile" when it names ours,
+    NO_SYSTEM_KEYRING when it names the fail or null backend."""
     wanted = os.environ.get(ENV_KEYRING_BACKEND, "").strip()
     if not wanted:
         return None
     if wanted in NO_KEYRING_BACKENDS:
         rejected.append(f"system keyring: {ENV_KEYRING_BACKEND}={wanted} turns it off")
-        return None
+        return NO_SYSTEM_KEYRING
     if wanted == CRYPTFILE_BACKEND:
         return "cryptfile"
     import keyring.core
@@ -362,7 +367,7 @@ def open_secret_store(*, passphrase_prompt: Callable[[], str | None] | None = No
         passphrase = passphrase_prompt()
         source = "passphrase entered"
     if passphrase and passphrase.strip():
-        why = ("no usable system keyring; " if chosen is None
+        why = ("no usable system keyring; " if chosen in (None, NO_SYSTEM_KEYRING)
                else f"chosen by {ENV_KEYRING_BACKEND}; ") + source
         return _encrypted_file(passphrase, rejected, why)
     rejected.append(f"encrypted file: no passphrase ({ENV_PASSPHRASE} unset, none entered)")

@@ -163,6 +163,13 @@ def find_mapping(catalog: CatalogConfig, request: OrderRequest,
                   'with template = "<template name>" to the config')
 
 
+def mapping_for_order(catalog: CatalogConfig, order) -> ProductMapping | None:
+    """The catalog entry an order in the store maps to, found the way the intake found it
+    (by product name or pid, and "Product / OS" when the order has an OS choice)."""
+    request = OrderRequest(product_id=order.product_id, product_name=order.product_name or "")
+    return find_mapping(catalog, request, order.os_choice)[0]
+
+
 def map_order(request: OrderRequest, catalog: CatalogConfig) -> MappingResult:
     problems: list[str] = []
     found: dict[str, tuple[str, str]] = {}  # kind -> (option name, value); first wins

@@ -97,7 +97,7 @@ def show(ctx, order_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
 @click.pass_obj
 def import_(ctx, file: Path, as_json: bool) -> None:
-    """Import orders from a JSON or CSV file (format: see README, "Orders without WHMCS")."""
+    """Import orders from a JSON or CSV file (format: see README, "Orders", "Import files")."""
     report = fileintake.import_orders(ctx.store, file, ctx.config.catalog)
     if as_json:
         _emit_json(report.to_dict())

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from console.billing.mapping import mapping_for_order
 from console.commands._secret_store import cli_secret_store
 from console.errors import BadInput
 from console.flow.events import ProgressEvent
@@ -154,7 +155,7 @@ def command(ctx, order_id, template, cluster, cpus, memory, guaranteed_memory, d
     engine = services.engine()
     if not engine.tls_verified and engine.config.url.startswith("https"):
         click.echo("warning: TLS verification of the engine is OFF (insecure = true)", err=True)
-    product = ctx.config.catalog.product_for(order.product_name)
+    product = mapping_for_order(ctx.config.catalog, order)
     draft = draft_plan(order, product, engine.list_templates(), ctx.config, overrides,
                        clusters=engine.clusters())
     if draft.problems or draft.plan is None:

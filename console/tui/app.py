@@ -67,8 +67,9 @@ class ConsoleApp(App):
 
     def on_mount(self) -> None:
         self.engine_label = f"{self.engine_name}: connecting"
-        self.billing_label = ("billing: none" if self.context.config.billing.kind == "none"
-                              else "billing: not synced yet")
+        kind = self.context.config.billing.kind
+        self.billing_label = {"none": "billing: none",
+                              "file": "billing: file intake"}.get(kind, "billing: not synced yet")
         self.tick_clock()
         if self.context.live:
             self.set_interval(30, self.tick_clock)
@@ -85,6 +86,11 @@ class ConsoleApp(App):
         if self.context.live and not self.context.read_only:
             self.resume_unfinished_jobs()
         self.banner_text = self.context.banner or ""
+        wanted = self.context.config.ui.theme
+        if wanted and wanted not in self.available_themes:
+            self.notify(f"[ui] theme {wanted!r} is not a theme here; using {self.theme}. "
+                        f"Themes: {', '.join(sorted(self.available_themes))}",
+                        severity="warning", timeout=15)
 
     def tick_clock(self) -> None:
         self.clock_text = f"{self.context.now():%H:%M} UTC"

@@ -207,3 +207,46 @@ def test_an_unknown_template_version_is_refused_with_the_versions_there_are(cli_
     assert "alma9-cpanel has no version 9" in result.stderr and "Traceback" not in result.stderr
     assert "fix:" in result.stderr
     assert repo.list_jobs(cli_env, order_id="5108") == []
+
+
+def test_an_order_mapped_by_its_os_choice_or_pid_is_provisioned_like_the_queue_shows_it(
+        engine_sim, tmp_path, keyring_passphrase, monkeypatch):
+    """config.example maps "VPS Linux Bare / AlmaLinux 9" and products by pid: provision
+    finds the same catalog entry the intake did, not only exact product names."""
+    store_url = f"sqlite:///{tmp_path / 'console.db'}"
+    config = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, """
+[[catalog.products]]
+billing_product = "VPS Linux Bare / AlmaLinux 9"
+template = "alma9"
+max_cpus = 2
+
+[[catalog.products]]
+billing_product = "7"
+template = "ubuntu2204"
+""")
+    point_cli_at(monkeypatch, config, engine_sim)
+    store = open_store(store_url)
+    try:
+        with store.session() as session:
+            session.add(Order(id="5201", source="whmcs", product_name="VPS Linux Bare",
+                              os_choice="AlmaLinux 9", client_name="OS Choice"))
+            session.add(Order(id="5202", source="whmcs", product_id="7",
+                              product_name="Renamed in WHMCS", client_name="By Pid"))
+        by_os = vps_console("provision", "5201", "--yes", "--no-wait")
+        assert by_os.returncode == 0, (by_os.stdout, by_os.stderr)
+        (job,) = repo.list_jobs(store, order_id="5201")
+        assert job.plan["template_name"] == "alma9"
+        by_pid = vps_console("provision", "5202", "--yes", "--no-wait")
+        assert by_pid.returncode == 0, (by_pid.stdout, by_pid.stderr)
+        (job,) = repo.list_jobs(store, order_id="5202")
+        assert job.plan["template_name"] == "ubuntu2204"
+        # The entry's limits come with it: 4 vCPU is more than max_cpus = 2.
+        with store.session() as session:
+            session.add(Order(id="5203", source="whmcs", product_name="VPS Linux Bare",
+                              os_choice="AlmaLinux 9", client_name="Too Big"))
+        too_big = vps_console("provision", "5203", "--cpus", "4", "--yes")
+        assert too_big.returncode == 2, (too_big.stdout, too_big.stderr)
+        assert "cpus" in too_big.stderr and "fix:" in too_big.stderr
+        assert repo.list_jobs(store, order_id="5203") == []
+    finally:
+        store.close()

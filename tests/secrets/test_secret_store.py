@@ -74,13 +74,15 @@ def test_engine_password_prefers_keyring_then_named_then_generic_env(memory_secr
     assert billing_secret(memory_secrets) == "env-billing"
 
 
-def test_headless_without_passphrase_falls_back_to_memory_and_says_why():
-    store = open_secret_store()
+def test_headless_without_passphrase_falls_back_to_memory_and_says_why(monkeypatch):
+    store = open_secret_store()  # the fail backend is forced for every test
     info = store.describe()
     assert (info.name, info.persistent) == ("memory", False)
     assert "VPS_CONSOLE_KEYRING_PASSPHRASE" in info.reason
     assert any("turns it off" in r for r in info.rejected)
-    assert any("no D-Bus session" in r for r in info.rejected)
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND")  # left to choose: no D-Bus over SSH
+    info = open_secret_store().describe()
+    assert info.name == "memory" and any("no D-Bus session" in r for r in info.rejected)
 
 
 def test_empty_prompt_answer_means_memory_not_a_blank_passphrase():
@@ -119,6 +121,24 @@ def test_locked_desktop_keyring_is_passed_over_never_unlocked(monkeypatch):
     store = open_secret_store()
     assert store.describe().name == "memory"
     assert any("locked" in reason for reason in store.describe().rejected)
+
+
+def test_fail_backend_passes_over_an_unlocked_desktop_keyring(monkeypatch, keyring_passphrase):
+    """PYTHON_KEYRING_BACKEND=fail means "no system keyring here": even an unlocked Secret
+    Service is not asked, and the encrypted file is chosen."""
+    import secretstorage
+
+    def no_bus():
+        raise AssertionError("the Secret Service must not be asked")
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+    monkeypatch.setattr(secretstorage, "dbus_init", no_bus)
+    store = open_secret_store()
+    info = store.describe()
+    assert info.name == "encrypted file" and info.persistent
+    assert "no usable system keyring" in info.reason
+    assert any("turns it off" in reason for reason in info.rejected)
 
 
 def _cli(*args: str, stdin: str | None = None, env_extra: dict | None = None):

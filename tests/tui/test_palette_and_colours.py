@@ -67,3 +67,13 @@ async def test_no_color_keeps_every_status_as_a_word(frozen_context, monkeypatch
         assert app.no_color
         statuses = [cell.plain for cell in app.screen.query_one("#orders").get_column("status")]
         assert sorted(statuses) == ["clone_wait", "failed", "needs_mapping", "new", "new", "new"]
+
+
+async def test_an_unknown_theme_is_named_with_the_themes_there_are(frozen_context):
+    frozen_context.config = make_config(ui={"theme": "textual-ansi", "refresh_seconds": 5})
+    app = ConsoleApp(frozen_context)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert any("'textual-ansi' is not a theme here" in m and "ansi-dark" in m
+                   for m in messages), messages

@@ -31,6 +31,7 @@ from console.tui.widgets.confirm import ConfirmDialog
 from console.tui.widgets.form_field import FormField
 from console.tui.widgets.header import StatusHeader
 from console.flow.licenses import KEY_KINDS
+from console.billing.mapping import mapping_for_order
 from console.flow.plan import resource_diff
 from console.units import SizeError, parse_gib, parse_mib
 
@@ -237,7 +238,7 @@ class ProvisionScreen(Screen):
         self.app.known_templates = self.templates
         self.cluster_objects = list(clusters)
         self.clusters = [cluster.name for cluster in clusters]
-        self.mapping = config.catalog.product_for(order.product_name or "")
+        self.mapping = mapping_for_order(config.catalog, order)
         self.admin_password = generate_password()
         self.query_one("#password", Static).update("*" * 12 + " (generated)")
         self.draft = self.make_draft(None)

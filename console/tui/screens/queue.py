@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
+from console.billing.mapping import mapping_for_order
 from console.store.models import Job, Order
 from console.tui import data
 from console.tui.formatting import (age_text, format_age, format_elapsed, format_percent,
@@ -149,7 +150,7 @@ class QueueScreen(Screen):
     def template_for(self, order: Order) -> str:
         if order.template_name:
             return order.template_name
-        mapping = self.app.context.config.catalog.product_for(order.product_name or "")
+        mapping = mapping_for_order(self.app.context.config.catalog, order)
         return mapping.template if mapping else "(no mapping)"
 
     def status_for(self, order: Order) -> str:
@@ -254,7 +255,7 @@ class QueueScreen(Screen):
                           "the queue is empty: new paid orders appear here as billing syncs")
             return
         now = self.app.context.now()
-        mapping = self.app.context.config.catalog.product_for(order.product_name or "")
+        mapping = mapping_for_order(self.app.context.config.catalog, order)
         text = Text(no_wrap=False)
         text.append(f"#{order.id} ", style="bold")
         text.append(f"{order.client_name}")
