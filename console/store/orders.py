@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from console.store.db import Store
 from console.store.models import TERMINAL_JOB_STATES, Job, Order, SyncState, utcnow
@@ -24,14 +24,16 @@ def get_order(store: Store, order_id: str) -> Order | None:
 
 def list_orders(store: Store, *, statuses: Iterable[str] | None = QUEUE_STATUSES,
                 source: str | None = None, limit: int | None = None) -> list[Order]:
-    """Orders oldest first (the engineer takes the oldest paid order next)."""
+    """Orders oldest first, by when they were paid as the queue's age is (the engineer takes
+    the order that has waited longest next)."""
     with store.session() as session:
         query = select(Order)
         if statuses is not None:
             query = query.where(col(Order.status).in_(list(statuses)))
         if source is not None:
             query = query.where(Order.source == source)
-        query = query.order_by(col(Order.created_at), col(Order.id))
+        query = query.order_by(func.coalesce(col(Order.paid_at), col(Order.created_at)),
+                               col(Order.id))
         if limit:
             query = query.limit(limit)
         return list(session.exec(query))

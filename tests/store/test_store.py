@@ -135,3 +135,13 @@ def test_the_same_store_on_postgresql(pg_url):
                 session.add(Job(id="b", order_id="2001"))
     finally:
         store.close()
+
+
+def test_the_queue_lists_who_has_waited_longest_since_paying_first(store):
+    from console.store.orders import list_orders
+
+    now = utcnow()
+    add_order(store, "3001", created_at=now - timedelta(days=3), paid_at=now - timedelta(hours=1))
+    add_order(store, "3002", created_at=now - timedelta(days=1), paid_at=now - timedelta(hours=20))
+    add_order(store, "3003", created_at=now - timedelta(hours=5))  # no payment time known
+    assert [o.id for o in list_orders(store)] == ["3002", "3003", "3001"]
