@@ -168,9 +168,16 @@ class VmsScreen(ListScreen):
             if yes:
                 self.run_operation(operation, vm.id, vm.name)
 
+        from console.flow.marks import order_of
+
+        order = order_of(vm)
+        # The list holds every VM named like ours; one without our mark was not made here.
+        origin = (f"provisioned for order {order}" if order else
+                  "NOT provisioned by this console (no order mark)")
         self.app.push_screen(ConfirmDialog(f"{verb} VM {vm.name}?",
                                            f"status {vm.status}, ips "
-                                           f"{', '.join(vm.ips or []) or '-'}"), answered)
+                                           f"{', '.join(vm.ips or []) or '-'}; {origin}"),
+                             answered)
 
     def action_copy_ip(self) -> None:
         vm = self.selected_vm()
