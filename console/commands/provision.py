@@ -61,6 +61,11 @@ def finish(job) -> None:
             click.echo(f"hint: {job.error_hint}", err=True)
         click.echo(f"then: vps-console jobs retry {job.id}   (or jobs cancel {job.id})", err=True)
         sys.exit(1)
+    if job.state == "cancelled":
+        # Nothing was provisioned: a script must not take this for a server handed over.
+        click.echo(f"job {job.id}: cancelled; order {job.order_id} is back in the queue",
+                   err=True)
+        sys.exit(1)
     click.echo(f"job {job.id}: {job.state}")
     sys.exit(0 if job.state == "cancelled" else 1)
 

@@ -250,3 +250,33 @@ template = "ubuntu2204"
         assert repo.list_jobs(store, order_id="5203") == []
     finally:
         store.close()
+
+
+def test_a_provisioning_cancelled_from_elsewhere_exits_1_not_0(cli_env, engine_sim):
+    """Another engineer cancels the job while `provision` runs it: the script is told that
+    nothing was provisioned."""
+    import time
+
+    from console.config import load_config
+    from console.flow.runner import Runner
+    from console.flow.services import Services
+
+    add_order(cli_env, "5110", "VPS Linux")
+    engine_sim.faults.add("POST", r"^/vms$", delay=2.0)
+    process = subprocess.Popen([CLI, "provision", "5110", "--yes"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    deadline = time.monotonic() + 30
+    while not repo.list_jobs(cli_env, order_id="5110"):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    (job,) = repo.list_jobs(cli_env, order_id="5110")
+    services = Services(load_config(os.environ["VPS_CONSOLE_CONFIG"]), cli_env,
+                        open_secret_store())
+    try:
+        Runner(services).cancel(job.id)  # the CLI's runner holds it and rolls back itself
+    finally:
+        services.close()
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, (out, err)
+    assert f"job {job.id}: cancelled; order 5110 is back in the queue" in err
+    assert repo.get_job(cli_env, job.id).state == "cancelled"
