@@ -26,13 +26,16 @@ FULL_SCREEN_COMMANDS = (None, "run", "demo")
 class CliContext:
     """What subcommands share: the config path given, and lazily opened resources."""
 
-    def __init__(self, config_path: str | None, verbose: int):
+    def __init__(self, config_path: str | None, verbose: int, engine: str | None = None):
         self.config_path = config_path
         self.verbose = verbose
+        self.engine = engine
 
     @cached_property
     def config(self) -> Config:
         config = load_config(self.config_path)
+        if self.engine:
+            config = config.with_default_engine(self.engine)
         warn_if_insecure(config)
         return config
 
@@ -72,16 +75,18 @@ class _Root(click.Group):
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="PATH", type=click.Path(dir_okay=False),
               help="Config file (default: $VPS_CONSOLE_CONFIG, then the user config dir).")
+@click.option("--engine", "engine", metavar="NAME",
+              help="Work on this [[engines]] entry (default: the first).")
 @click.option("-v", "--verbose", count=True, help="More detail in logs (secrets stay masked).")
 @click.version_option(__version__, "-V", "--version", prog_name="vps-console")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+def main(ctx: click.Context, config_path: str | None, engine: str | None, verbose: int) -> None:
     """Turn paid billing orders into running, licensed oVirt VMs.
 
     Without a subcommand, opens the console on the configured engines and billing.
     Try it with no set-up at all: `vps-console demo`.
     """
-    ctx.obj = CliContext(config_path, verbose)
+    ctx.obj = CliContext(config_path, verbose, engine)
     setup_logging(verbose, stderr=ctx.invoked_subcommand not in FULL_SCREEN_COMMANDS)
     if ctx.invoked_subcommand is None:
         run = main.get_command(ctx, "run")

@@ -229,6 +229,15 @@ class Config(_Strict):
         raise ConfigError(f"no engine named {name!r}; configured: "
                           + ", ".join(e.name for e in self.engines))
 
+    def with_default_engine(self, name: str) -> "Config":
+        """The same config with engine `name` first: the one the console, provision and
+        jobs use when no engine is named."""
+        chosen = self.engine(name)
+        copy = self.model_copy(update={"engines": (chosen, *(e for e in self.engines
+                                                             if e.name != name))})
+        copy._path = self._path
+        return copy
+
     @property
     def path(self) -> Path | None:
         """The file this configuration was read from, if any."""

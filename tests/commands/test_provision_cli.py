@@ -280,3 +280,47 @@ def test_a_provisioning_cancelled_from_elsewhere_exits_1_not_0(cli_env, engine_s
     assert process.returncode == 1, (out, err)
     assert f"job {job.id}: cancelled; order 5110 is back in the queue" in err
     assert repo.get_job(cli_env, job.id).state == "cancelled"
+
+
+def test_engine_option_picks_another_engines_entry(engine_sim, tmp_path, keyring_passphrase,
+                                                    monkeypatch):
+    store_url = f"sqlite:///{tmp_path / 'console.db'}"
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[[engines]]
+name = "offline"
+url = "http://127.0.0.1:9/ovirt-engine/api"
+
+[[engines]]
+name = "sim"
+url = "{engine_sim.url}"
+username = "{engine_sim.username}"
+cluster = "prod-a"
+
+[store]
+url = "{store_url}"
+
+[[catalog.products]]
+billing_product = "VPS Linux"
+template = "alma9"
+""", encoding="utf-8")
+    point_cli_at(monkeypatch, config, engine_sim)
+    monkeypatch.setenv("VPS_CONSOLE_ENGINE_SIM_PASSWORD", engine_sim.password)
+    store = open_store(store_url)
+    try:
+        with store.session() as session:
+            session.add(Order(id="5301", source="manual", product_name="VPS Linux",
+                              client_name="Second Engine"))
+        launched = vps_console("--engine", "sim", "provision", "5301", "--yes", "--no-wait")
+        assert launched.returncode == 0, (launched.stdout, launched.stderr)
+        (job,) = repo.list_jobs(store, order_id="5301")
+        assert job.engine == "sim" and job.plan["engine"] == "sim"
+        # The job remembers its engine: resuming it needs no --engine.
+        resumed = vps_console("jobs", "resume", job.id)
+        assert resumed.returncode == 0, (resumed.stdout, resumed.stderr)
+        assert engine_sim.vm("vps-5301")["status"] == "up"
+        unknown = vps_console("--engine", "nope", "provision", "5301")
+        assert unknown.returncode == 2 and "no engine named 'nope'" in unknown.stderr
+        assert "offline, sim" in unknown.stderr and "Traceback" not in unknown.stderr
+    finally:
+        store.close()
