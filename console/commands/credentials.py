@@ -16,7 +16,8 @@ import click
 from console.commands._secret_store import cli_secret_store
 from console.errors import BadInput, ConsoleError
 from console.identity import current_actor
-from console.secrets import (BILLING_SECRET, ENV_BILLING_SECRET, ENV_PASSPHRASE, LICENSE_KINDS,
+from console.secrets import (BILLING_SECRET, ENV_BILLING_SECRET, ENV_ENGINE_PASSWORD,
+                             ENV_PASSPHRASE, LICENSE_KINDS,
                              SecretStore, SecretStoreError, admin_password_secret,
                              check_name, engine_env_variable, engine_secret, license_secret,
                              mask)
@@ -49,8 +50,19 @@ def _env_fallback(ctx, name: str) -> tuple[str, str | None]:
     if name == BILLING_SECRET:
         return ENV_BILLING_SECRET, os.environ.get(ENV_BILLING_SECRET)
     if name.startswith("engine:"):
-        variable = engine_env_variable(name.split(":", 1)[1])
-        return variable, os.environ.get(variable)
+        engine = name.split(":", 1)[1]
+        variable = engine_env_variable(engine)
+        if os.environ.get(variable):
+            return variable, os.environ[variable]
+        # The generic variable stands for the engine when it is the only one configured.
+        try:
+            engines = ctx.config.engines
+            single = len(engines) == 1 and engines[0].name == engine
+        except ConsoleError:
+            single = False
+        if single and os.environ.get(ENV_ENGINE_PASSWORD):
+            return ENV_ENGINE_PASSWORD, os.environ[ENV_ENGINE_PASSWORD]
+        return variable, None
     return "", None
 
 

@@ -73,3 +73,17 @@ def test_bad_targets_are_usage_errors_with_the_forms(config, target):
     result = run(config, "show", *target)
     assert result.exit_code == 2
     assert "hint:" in result.output
+
+
+def test_show_names_the_environment_variable_an_engine_password_comes_from(
+        config, keyring_passphrase, monkeypatch):
+    monkeypatch.setenv("VPS_CONSOLE_ENGINE_PASSWORD", "Generic-Env-Pw-77")
+    shown = run(config, "show", "engine", "prod")
+    assert shown.exit_code == 0, shown.output
+    assert "(from VPS_CONSOLE_ENGINE_PASSWORD)" in shown.output
+    assert "Generic-Env-Pw-77" not in shown.output
+    other = run(config, "show", "engine", "other")  # not the configured engine
+    assert other.exit_code != 0 and "is not stored" in other.output
+    monkeypatch.setenv("VPS_CONSOLE_ENGINE_PROD_PASSWORD", "Named-Env-Pw-78")
+    assert "(from VPS_CONSOLE_ENGINE_PROD_PASSWORD)" in run(config, "show", "engine",
+                                                             "prod").output
