@@ -71,6 +71,8 @@ class EngineConfig(_Strict):
     insecure_acknowledged: bool = False
     cluster: str | None = None
     storage_domain: str | None = None
+    # Seconds one engine call may take before it counts as failed (and is retried).
+    timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 60
 
     @field_validator("url")
     @classmethod

@@ -40,7 +40,7 @@ class Services:
                         f"vps-console credentials set engine {engine_config.name}, or set "
                         f"{engine_env_variable(engine_config.name)} / "
                         "VPS_CONSOLE_ENGINE_PASSWORD")
-                engine = Engine(engine_config, password)
+                engine = Engine(engine_config, password, timeout=engine_config.timeout_seconds)
                 self._engines[engine_config.name] = engine
             return engine
 

@@ -86,6 +86,27 @@ def test_transient_locks_are_retried_without_failing(flow_services, engine_sim):
     assert sum("retrying" in m for m in messages) == 2
 
 
+def test_an_engine_call_that_times_out_is_retried_and_lands_once(flow_services, engine_sim,
+                                                                 memory_secrets):
+    """The resize answer comes after the client gave up (the engine applied it anyway): the
+    runner retries after reading the VM again, and the job finishes with one VM."""
+    engine = flow_services.config.engines[0].model_copy(update={"timeout_seconds": 1})
+    config = flow_services.config.model_copy(update={"engines": (engine,)})
+    services = Services(config, flow_services.store, memory_secrets)
+    try:
+        runner = Runner(services, timing=replace(FAST, retry_budget_seconds=15.0))
+        job = launch(services, "2206", runner)
+        slow = engine_sim.faults.add("PUT", r"^/vms/[^/]+$", nth=1, delay=2.5)
+        done = runner.run(job.id)
+    finally:
+        services.close()
+    assert done.state == "done", (done.failed_step, done.error_message)
+    assert slow.fired == 1
+    messages = [e.message for e in repo.job_events(flow_services.store, job.id)]
+    assert any("timed out" in m and "retrying" in m for m in messages), messages
+    assert len(marked_vms(engine_sim, "2206")) == 1
+
+
 def test_cancel_leaves_a_vm_this_job_did_not_create(flow_services, engine_sim):
     runner = Runner(flow_services, timing=FAST)
     first = launch(flow_services, "2203", runner)
