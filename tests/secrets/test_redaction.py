@@ -67,6 +67,13 @@ def test_ids_and_dates_are_not_mistaken_for_keys():
     assert redact(text) == text
 
 
+def remove_console_handlers() -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_vps_console_handler", False)]:
+        root.removeHandler(handler)
+        handler.close()
+
+
 def test_log_file_is_private_and_masked_even_when_verbose(tmp_path):
     register_secret("Verbose-Does-Not-Unmask-1")
     path = setup_logging(verbose=3, stderr=False)
@@ -79,7 +86,26 @@ def test_log_file_is_private_and_masked_even_when_verbose(tmp_path):
         assert "secret is " + HIDDEN in content
         assert "Verbose-Does-Not-Unmask-1" not in content
     finally:
-        root = logging.getLogger()
-        for handler in [h for h in root.handlers if getattr(h, "_vps_console_handler", False)]:
-            root.removeHandler(handler)
-            handler.close()
+        remove_console_handlers()
+
+
+def test_log_files_rotate_and_every_file_stays_private(monkeypatch):
+    from console import logs
+
+    monkeypatch.setattr(logs, "MAX_BYTES", 4096)
+    monkeypatch.setattr(logs, "BACKUPS", 2)
+    path = setup_logging(verbose=1, stderr=False)
+    try:
+        log = logging.getLogger("console.test")
+        for number in range(400):
+            log.info("line %04d of a long provisioning day", number)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        rotated = sorted(path.parent.glob(path.name + ".*"))
+        assert [p.name for p in rotated] == [path.name + ".1", path.name + ".2"]  # 2 kept
+        for file in (path, *rotated):
+            assert file.stat().st_size <= 4096 + 200
+            assert stat.S_IMODE(file.stat().st_mode) == 0o600
+        assert "line 0399" in path.read_text()
+    finally:
+        remove_console_handlers()
