@@ -16,6 +16,7 @@ import click
 from console.errors import BadInput
 from console.redaction import redact
 from console.store import audit
+from console.store.models import ensure_aware
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -39,12 +40,8 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _as_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def entry_dict(event) -> dict:
-    return {"at": _as_utc(event.at).isoformat(), "action": event.step, "actor": event.actor,
+    return {"at": ensure_aware(event.at).isoformat(), "action": event.step, "actor": event.actor,
             "order_id": event.order_id, "job_id": event.job_id,
             "message": redact(event.message or ""),
             "data": json.loads(redact(json.dumps(event.data or {}, default=str)))}

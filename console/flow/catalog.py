@@ -4,12 +4,12 @@ refreshes the cache), the cached one with its age when it does not."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from console.ovirt import Engine, Template
 from console.store.catalog import cached_catalog, replace_catalog
 from console.store.db import Store
-from console.store.models import TemplateRecord
+from console.store.models import TemplateRecord, ensure_aware
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def catalog_from_cache(store: Store, engine_name: str) -> Catalog:
     if not records:
         return Catalog([], None)
     return Catalog([template_of(record) for record in records],
-                   _aware(min(record.refreshed_at for record in records)))
+                   ensure_aware(min(record.refreshed_at for record in records)))
 
 
 def record_of(template: Template) -> TemplateRecord:
@@ -49,11 +49,5 @@ def template_of(record: TemplateRecord) -> Template:
         version_name=record.version_name, os_type=record.os_type,
         description=record.description, apps=tuple(record.apps or ()), cpus=record.cpus,
         memory_mib=record.memory_mib, disk_gib=record.disk_gib,
-        created_at=_aware(record.sealed_at), status=record.status,
+        created_at=ensure_aware(record.sealed_at), status=record.status,
         is_windows=record.is_windows, storage_domain_ids=tuple(record.storage_domain_ids or ()))
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=timezone.utc)  # SQLite hands datetimes back naive (UTC)

@@ -28,6 +28,7 @@ from console.flow.preflight import blocking, preflight, warnings
 from console.flow.timing import Timing
 from console.ovirt import Engine, EngineError, EngineNotFound, EngineRejected, Vm
 from console.secrets import (admin_password_secret, generate_password, license_secret, mask)
+from console.store import audit
 from console.store import jobs as repo
 from console.store.claims import claim_order
 from console.store.models import Job, Order, utcnow
@@ -223,22 +224,28 @@ class Runner:
 
     def _audit(self, action: str, job: Job, message: str, **data: Any) -> None:
         """A line in the audit trail; callers pass masked values only."""
-        repo.add_event(self.store, job_id=job.id, order_id=job.order_id, kind="audit",
-                       step=action, actor=self.actor, message=message, **data)
+        with self.store.session() as session:
+            audit.record(session, action, actor=self.actor, order_id=job.order_id,
+                         job_id=job.id, message=message, **data)
 
     def _audit_launch(self, job: Job, plan: Plan) -> None:
-        self._audit("launch", job, f"{plan.vm_name} from {plan.template_name} "
-                    f"v{plan.template_version} on {plan.engine}/{plan.cluster}: {plan.cpus} "
-                    f"vCPU, {format_mib(plan.memory_mib)}, {plan.disk_gib} GiB",
-                    template=plan.template_name, version=plan.template_version)
+        """The launch, what it changed from the order and the keys given: one commit."""
         with self.store.session() as session:
+            def record(action: str, message: str, **data: Any) -> None:
+                audit.record(session, action, actor=self.actor, order_id=job.order_id,
+                             job_id=job.id, message=message, **data)
+
+            record("launch", f"{plan.vm_name} from {plan.template_name} "
+                   f"v{plan.template_version} on {plan.engine}/{plan.cluster}: {plan.cpus} "
+                   f"vCPU, {format_mib(plan.memory_mib)}, {plan.disk_gib} GiB",
+                   template=plan.template_name, version=plan.template_version)
             order = session.get(Order, job.order_id)
-        changes = resource_changes(order, plan) if order is not None else []
-        if changes:
-            self._audit("resources_changed", job, "; ".join(changes))
-        for kind in plan.key_kinds:
-            self._audit("license_given", job, f"{kind} key {plan.license_masks.get(kind, '')}",
-                        license=kind)
+            changes = resource_changes(order, plan) if order is not None else []
+            if changes:
+                record("resources_changed", "; ".join(changes))
+            for kind in plan.key_kinds:
+                record("license_given", f"{kind} key {plan.license_masks.get(kind, '')}",
+                       license=kind)
 
     @staticmethod
     def _busy_with(existing: Job) -> JobBusy:

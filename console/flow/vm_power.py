@@ -4,7 +4,7 @@ trail: a power action on a customer's server must always be traceable to someone
 from __future__ import annotations
 
 from console.ovirt import Engine
-from console.store import jobs as repo
+from console.store import audit
 from console.store.db import Store
 
 ENGINE_CALLS = {"start": "start_vm", "stop": "stop_vm", "remove": "remove_vm"}
@@ -17,6 +17,7 @@ def power(engine: Engine, store: Store, actor: str, operation: str, vm_id: str, 
     if call is None:
         raise ValueError(f"unknown VM operation {operation!r}; one of {', '.join(ENGINE_CALLS)}")
     getattr(engine, call)(vm_id)
-    repo.add_event(store, job_id=None, order_id=order_id, kind="audit", step=f"vm_{operation}",
-                   actor=actor, message=f"{operation} {vm_name} ({vm_id})", vm=vm_name)
+    with store.session() as session:
+        audit.record(session, f"vm_{operation}", actor=actor, order_id=order_id,
+                     message=f"{operation} {vm_name} ({vm_id})", vm=vm_name)
     return f"{operation} {vm_name}: sent"

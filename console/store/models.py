@@ -18,6 +18,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def ensure_aware(moment: datetime | None) -> datetime | None:
+    """SQLite may hand back naive datetimes; the store writes UTC, so read them as UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
+
+
 ORDER_STATUSES = ("new", "needs_mapping", "provisioning", "done", "failed", "cancelled")
 JOB_STATES = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
               "ip_wait", "handover", "done", "failed", "cancelled")

@@ -8,8 +8,7 @@ from sqlmodel import col, or_, select
 
 from console.store import audit
 from console.store.db import Store
-from console.store.models import Job, JobEvent, Order
-from console.tui.formatting import ensure_aware
+from console.store.models import Job, JobEvent, Order, ensure_aware
 
 QUEUE_STATUSES = ("new", "needs_mapping", "provisioning", "failed")
 RECENT_DONE = timedelta(hours=24)

@@ -107,12 +107,3 @@ def format_resources(cpus: int | None, memory_mib: int | None, disk_gib: int | N
 
 def format_percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}%"
-
-
-def ensure_aware(moment: datetime | None) -> datetime | None:
-    """SQLite may hand back naive datetimes; the store writes UTC, so read them as UTC."""
-    from datetime import timezone
-
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=timezone.utc)
