@@ -235,10 +235,8 @@ class Config(_Strict):
         """The same config with engine `name` first: the one the console, provision and
         jobs use when no engine is named."""
         chosen = self.engine(name)
-        copy = self.model_copy(update={"engines": (chosen, *(e for e in self.engines
+        return self.model_copy(update={"engines": (chosen, *(e for e in self.engines
                                                              if e.name != name))})
-        copy._path = self._path
-        return copy
 
     @property
     def path(self) -> Path | None:

@@ -67,7 +67,7 @@ def finish(job) -> None:
                    err=True)
         sys.exit(1)
     click.echo(f"job {job.id}: {job.state}")
-    sys.exit(0 if job.state == "cancelled" else 1)
+    sys.exit(1)
 
 
 def _template_option(value: str | None) -> tuple[str | None, int | None]:

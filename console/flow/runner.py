@@ -115,6 +115,13 @@ def hostname_matches(reported: str | None, plan: Plan) -> bool:
     return reported == plan.hostname.split(".")[0][:15]
 
 
+def resource_changes(order: Order, plan: Plan) -> list[str]:
+    """What the engineer changed from what the customer ordered, e.g. 'RAM 4GiB -> 8GiB'."""
+    shown = {"vCPU": str, "RAM": format_mib, "disk": lambda gib: f"{gib} GiB"}
+    return [f"{label} {shown[label](ordered)} -> {shown[label](planned)}"
+            for label, ordered, planned, changed in resource_diff(order, plan) if changed]
+
+
 # What to do instead of retrying a job that has not failed.
 RETRY_HINTS = {
     "done": "nothing to retry: the VM is up and handed over (vps-console jobs show shows it)",
@@ -798,7 +805,8 @@ class _Run:
             note = withdraw_handover(client, order)
         except (BillingError, ConsoleError) as error:
             note = (f"could not withdraw the handover from WHMCS ({error.message}): clear the "
-                    f"IP and password of service {order.service_id if order else '?'} by hand")
+                    f"IPs of service {order.service_id if order else '?'} and set it Pending "
+                    "by hand")
         self.record("info", job.state, note)
         self.save(data={"billing_service_updated": None})
         return note
@@ -829,12 +837,4 @@ class _Run:
             pass
 
 
-__all__ = ["JobBusy", "PreflightBlocked", "Runner", "StepFailed", "STEPS"]
-
-
-
-def resource_changes(order: Order, plan: Plan) -> list[str]:
-    """What the engineer changed from what the customer ordered, e.g. 'RAM 4GiB -> 8GiB'."""
-    shown = {"vCPU": str, "RAM": format_mib, "disk": lambda gib: f"{gib} GiB"}
-    return [f"{label} {shown[label](ordered)} -> {shown[label](planned)}"
-            for label, ordered, planned, changed in resource_diff(order, plan) if changed]
+__all__ = ["JobBusy", "PreflightBlocked", "Runner", "StepFailed", "STEPS", "resource_changes"]

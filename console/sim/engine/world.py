@@ -416,11 +416,11 @@ class World:
             # SchedulingManager runs before anything of the VM changes: MemoryPolicyUnit keeps
             # the hosts that can still give the VM its memory.
             hosts = [h for h in self.hosts.values() if h.cluster_id == vm.cluster_id]
-            fitting = [h for h in hosts if self.host_free_memory(h) >= vm.memory]
+            free = {h.id: self.host_free_memory(h) for h in hosts}
+            fitting = [h for h in hosts if free[h.id] >= vm.memory]
             if not fitting:
                 refusal = [msg.NO_HOST_FITS.format(action="run", type="VM")] + [
-                    msg.HOST_MEMORY_TOO_LOW.format(host=h.name,
-                                                   available=self.host_free_memory(h) // MiB)
+                    msg.HOST_MEMORY_TOO_LOW.format(host=h.name, available=free[h.id] // MiB)
                     for h in sorted(hosts, key=lambda h: h.name)]
                 self.emit(54, f"Failed to run VM {vm.name} due to a failed validation: "
                           f"[{', '.join(refusal)}] (User: {USER}).", "error", correlation_id, vm=vm)
