@@ -20,10 +20,9 @@ from console.flow.runner import Runner
 from console.flow.services import Services
 from console.secrets import admin_password_secret, license_secret, open_secret_store
 from console.store import jobs as repo
-from console.store.db import open_store
 from console.store.models import Order
 from tests.plugins.flow import FAST, PLESK_CODE
-from tests.plugins.cli import CLI, point_cli_at, write_cli_config
+from tests.plugins.cli import CLI, cli_setup
 
 START = r"^/vms/[^/]+/start$"
 LOW_SPACE = "[Cannot run VM. Low disk space on Storage Domain data-ssd.]"
@@ -35,8 +34,7 @@ JOB_KEYS = {"id", "order_id", "engine", "state", "failed_step", "vm_id", "vm_nam
 @pytest.fixture
 def env(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
     """(store, in-process services) sharing the CLI's config, store and secret store."""
-    store_url = f"sqlite:///{tmp_path / 'console.db'}"
-    config_file = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, """
+    config_file, store = cli_setup(tmp_path, engine_sim, monkeypatch, """
 [[catalog.products]]
 billing_product = "VPS Linux Plesk"
 template = "ubuntu2204-plesk"
@@ -52,8 +50,6 @@ cpus = 2
 memory = "2GiB"
 disk = "30GiB"
 """)
-    point_cli_at(monkeypatch, config_file, engine_sim)
-    store = open_store(store_url)
     services = Services(load_config(str(config_file)), store, open_secret_store())
     yield store, services
     services.close()

@@ -13,15 +13,13 @@ from console.secrets import license_secret, open_secret_store
 from console.store import jobs as repo
 from console.store.db import open_store
 from console.store.models import Order
+from tests.plugins.cli import CLI, cli_setup, point_cli_at
 from tests.plugins.flow import PLESK_CODE, WINDOWS_KEY
-from tests.plugins.cli import CLI, point_cli_at, write_cli_config
-
 
 
 @pytest.fixture
 def cli_env(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
-    store_url = f"sqlite:///{tmp_path / 'console.db'}"
-    config = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, """
+    config, store = cli_setup(tmp_path, engine_sim, monkeypatch, """
 [[catalog.products]]
 billing_product = "VPS Windows Plesk"
 template = "win2022-plesk"
@@ -38,8 +36,6 @@ cpus = 2
 memory = "2GiB"
 disk = "30GiB"
 """)
-    point_cli_at(monkeypatch, config, engine_sim)
-    store = open_store(store_url)
     yield store
     store.close()
 
@@ -213,8 +209,7 @@ def test_an_order_mapped_by_its_os_choice_or_pid_is_provisioned_like_the_queue_s
         engine_sim, tmp_path, keyring_passphrase, monkeypatch):
     """config.example maps "VPS Linux Bare / AlmaLinux 9" and products by pid: provision
     finds the same catalog entry the intake did, not only exact product names."""
-    store_url = f"sqlite:///{tmp_path / 'console.db'}"
-    config = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, """
+    config, store = cli_setup(tmp_path, engine_sim, monkeypatch, """
 [[catalog.products]]
 billing_product = "VPS Linux Bare / AlmaLinux 9"
 template = "alma9"
@@ -224,8 +219,6 @@ max_cpus = 2
 billing_product = "7"
 template = "ubuntu2204"
 """)
-    point_cli_at(monkeypatch, config, engine_sim)
-    store = open_store(store_url)
     try:
         with store.session() as session:
             session.add(Order(id="5201", source="whmcs", product_name="VPS Linux Bare",

@@ -51,6 +51,19 @@ def run_in_thread(runner, job_id):
     return thread, result
 
 
+def held_at_ip_wait(services, engine_sim, whmcs_sim, hostname):
+    """A synced order's job running in a thread, waiting for an IP the guest never reports:
+    (WHMCS order, store row, job, thread, result)."""
+    whmcs_order, row = synced_order(services, whmcs_sim, hostname)
+    engine_sim.set_guest_behaviour(f"vps-{row.id}", never_ip=True)
+    reached, listener = at_step("ip_wait")
+    runner = Runner(services, timing=FAST, on_event=listener)
+    job = launch(services, runner, row)
+    thread, result = run_in_thread(runner, job.id)
+    assert reached.wait(15), result
+    return whmcs_order, row, job, thread, result
+
+
 def assert_rolled_back(services, engine_sim, whmcs_sim, whmcs_order, row, job, step):
     assert job.state == "cancelled", (job.state, job.failed_step, job.error_message)
     assert job.data.get("cancelled_at_step") == step
@@ -69,13 +82,8 @@ def assert_rolled_back(services, engine_sim, whmcs_sim, whmcs_order, row, job, s
 
 def test_cancel_while_waiting_for_the_ip_removes_the_vm_and_accepts_nothing(
         billing_services, engine_sim, whmcs_sim):
-    whmcs_order, row = synced_order(billing_services, whmcs_sim, "noip.example.net")
-    engine_sim.set_guest_behaviour(f"vps-{row.id}", never_ip=True)
-    reached, listener = at_step("ip_wait")
-    runner = Runner(billing_services, timing=FAST, on_event=listener)
-    job = launch(billing_services, runner, row)
-    thread, result = run_in_thread(runner, job.id)
-    assert reached.wait(15), result
+    whmcs_order, row, job, thread, result = held_at_ip_wait(
+        billing_services, engine_sim, whmcs_sim, "noip.example.net")
     vm_id = repo.get_job(billing_services.store, job.id).vm_id
     polled = reads_of(engine_sim, vm_id)
     wait_until(lambda: reads_of(engine_sim, vm_id) >= polled + 3)  # really waiting there
@@ -144,13 +152,8 @@ def test_cancel_requested_while_the_handover_is_in_flight_accepts_nothing(
 
 def test_cancel_racing_the_runners_own_rollback_returns_the_cancelled_job(
         billing_services, engine_sim, whmcs_sim):
-    whmcs_order, row = synced_order(billing_services, whmcs_sim, "race.example.net")
-    engine_sim.set_guest_behaviour(f"vps-{row.id}", never_ip=True)
-    reached, listener = at_step("ip_wait")
-    runner = Runner(billing_services, timing=FAST, on_event=listener)
-    job = launch(billing_services, runner, row)
-    thread, result = run_in_thread(runner, job.id)
-    assert reached.wait(15), result
+    whmcs_order, row, job, thread, result = held_at_ip_wait(
+        billing_services, engine_sim, whmcs_sim, "race.example.net")
 
     def let_the_runner_finish_first(event):
         # Called by cancel() right after it recorded the request, before it takes the

@@ -24,9 +24,8 @@ from console.flow.plan import Overrides, draft_plan
 from console.flow.services import Services
 from console.secrets import open_secret_store
 from console.store import jobs as repo
-from console.store.db import open_store
 from console.store.models import Order
-from tests.plugins.cli import CLI, point_cli_at, write_cli_config
+from tests.plugins.cli import CLI, cli_setup
 
 pytestmark = pytest.mark.slow
 
@@ -56,13 +55,9 @@ template = "alma9"
 
 @pytest.fixture
 def crash_env(engine_sim, whmcs_sim, tmp_path, keyring_passphrase, monkeypatch):
-    store_url = f"sqlite:///{tmp_path / 'console.db'}"
-    config = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, PRODUCTS,
-                              whmcs_sim=whmcs_sim)
-    point_cli_at(monkeypatch, config, engine_sim, whmcs_sim=whmcs_sim)
+    config, store = cli_setup(tmp_path, engine_sim, monkeypatch, PRODUCTS, whmcs_sim=whmcs_sim)
     from console.config import load_config
 
-    store = open_store(store_url)
     services = Services(load_config(config), store, open_secret_store())
     yield services
     services.close()

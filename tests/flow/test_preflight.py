@@ -22,10 +22,9 @@ from console.flow.preflight import blocking, preflight, warnings
 from console.flow.runner import PreflightBlocked, Runner
 from console.store import jobs as repo
 from console.store.claims import claim_order
-from console.store.db import open_store
 from console.store.models import Order
 from tests.plugins.flow import FAST
-from tests.plugins.cli import CLI, point_cli_at, write_cli_config
+from tests.plugins.cli import CLI, cli_setup
 
 STALE_AFTER = 90  # the catalog default
 
@@ -205,8 +204,7 @@ def test_a_vm_bigger_than_any_single_host_does_not_pass_the_cluster_check(
 # ----------------------------------------------------------------------------- CLI
 @pytest.fixture
 def cli_store(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
-    store_url = f"sqlite:///{tmp_path / 'console.db'}"
-    config = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, """
+    config, store = cli_setup(tmp_path, engine_sim, monkeypatch, """
 [[catalog.products]]
 billing_product = "VPS Legacy CentOS cPanel"
 template = "centos7-cpanel"
@@ -215,8 +213,6 @@ memory = "2GiB"
 disk = "30GiB"
 license_kinds = ["cpanel"]
 """)
-    point_cli_at(monkeypatch, config, engine_sim)
-    store = open_store(store_url)
     yield store
     store.close()
 

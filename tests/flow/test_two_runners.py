@@ -15,9 +15,8 @@ from console.flow.plan import Overrides, draft_plan
 from console.flow.services import Services
 from console.secrets import admin_password_secret, open_secret_store
 from console.store import jobs as repo
-from console.store.db import open_store
 from console.store.models import Order
-from tests.plugins.cli import CLI, point_cli_at, write_cli_config
+from tests.plugins.cli import CLI, cli_setup
 
 HOLD_SECONDS = 3.0  # the engine takes this long to answer the clone: the winner is mid-run
 
@@ -34,10 +33,7 @@ disk = "30GiB"
 
 @pytest.fixture
 def shared(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
-    store_url = f"sqlite:///{tmp_path / 'console.db'}"
-    config = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, PRODUCTS)
-    point_cli_at(monkeypatch, config, engine_sim)
-    store = open_store(store_url)
+    config, store = cli_setup(tmp_path, engine_sim, monkeypatch, PRODUCTS)
     services = Services(load_config(config), store, open_secret_store())
     yield services
     services.close()

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from console.flow.timing import ENV_TIME_SCALE
+from console.store.db import Store, open_store
 
 CLI = str(Path(sys.executable).with_name("vps-console"))
 
@@ -38,3 +39,15 @@ def point_cli_at(monkeypatch, config: Path, engine_sim, *, whmcs_sim=None,
     if whmcs_sim is not None:
         monkeypatch.setenv("VPS_CONSOLE_BILLING_SECRET", whmcs_sim.secret)
     monkeypatch.setenv(ENV_TIME_SCALE, time_scale)
+
+
+def cli_setup(tmp_path: Path, engine_sim, monkeypatch, products: str = "", *,
+              whmcs_sim=None) -> tuple[Path, Store]:
+    """Everything a test needs before it starts `vps-console` children: the config (with a
+    store in tmp_path), their environment, and that store opened for the test to read and
+    seed (the caller closes it)."""
+    store_url = f"sqlite:///{tmp_path / 'console.db'}"
+    config = write_cli_config(tmp_path / "config.toml", engine_sim, store_url, products,
+                              whmcs_sim=whmcs_sim)
+    point_cli_at(monkeypatch, config, engine_sim, whmcs_sim=whmcs_sim)
+    return config, open_store(store_url)
