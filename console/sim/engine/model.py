@@ -8,6 +8,9 @@ from typing import Any
 
 GiB = 1024**3
 MiB = 1024**2
+USER = "admin@internal-authz"
+# VMStatus.isRunning() (common/businessentities/VMStatus.java).
+JAVA_RUNNING = {"up", "powering_down", "powering_up", "migrating", "wait_for_launch", "reboot_in_progress"}
 
 
 @dataclass
