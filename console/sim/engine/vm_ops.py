@@ -10,7 +10,6 @@ from . import faults as msg
 from .clock import CLONE_SECONDS_PER_GIB, THIN_CREATE_SECONDS, THIN_OVERLAY_BYTES, utcnow
 from .faults import backend_failed, incomplete, not_found
 from .model import USER, GiB, MiB, Disk, Nic, Vm
-from .seed import BLANK_ID
 
 
 class VmOps:
@@ -19,6 +18,8 @@ class VmOps:
     # --------------------------------------------------------------- add a VM
     def add_vm(self, spec: types.Vm, clone: bool, correlation_id: str | None) -> Vm:
         with self.lock:
+            if spec.snapshots:  # BackendVmsResource.add with snapshots: AddVmFromSnapshot
+                return self.clone_from_snapshot(spec, spec.snapshots[0].id, correlation_id)
             missing = []
             if not spec.name:
                 missing.append("name")
@@ -63,11 +64,13 @@ class VmOps:
                 if sd.id in self.full_domains or sd.available < need:
                     raise backend_failed(409, msg.LOW_DISK_SPACE.format(action="add", type="VM", domain=sd.name))
 
-            vm = Vm(self.new_id(), spec.name, cluster.id, template.id, template.os_type, memory, guaranteed,
+            os_type = spec.os.type if spec.os is not None and spec.os.type else template.os_type
+            vm = Vm(self.new_id(), spec.name, cluster.id, template.id, os_type, memory, guaranteed,
                     maximum, sockets, cores, threads, utcnow(), status="image_locked",
                     description=spec.description or "", comment=spec.comment or "",
                     initialization=copy.copy(spec.initialization) if spec.initialization else None,
                     use_latest_template_version=bool(spec.use_latest_template_version))
+            keep_unmodelled(vm.extra, spec)
             total_size = 0
             for n, (disk_id, sd_id) in enumerate(targets.items(), start=1):
                 source = self.disks[disk_id]
@@ -80,11 +83,12 @@ class VmOps:
                 sd.used += disk.actual_size
                 sd.committed += disk.provisioned_size
                 total_size += source.provisioned_size
-            if template.id != BLANK_ID:
-                nic = Nic(self.new_id(), "nic1", self.new_mac(), vm.id)
+            for name, interface, profile_id in template.nics:
+                nic = Nic(self.new_id(), name, self.new_mac(), vm.id, interface, vnic_profile_id=profile_id)
                 self.nics[nic.id] = nic
                 vm.nic_ids.append(nic.id)
             self.add_vm_record(vm)
+            self.add_active_snapshot(vm)
 
             cluster_name = cluster.name
             job = self.start_job(f"Creating VM {vm.name} from Template {template.name} in Cluster {cluster_name}"
@@ -163,6 +167,9 @@ class VmOps:
                 vm.comment = patch.comment
             if patch.initialization is not None:
                 vm.initialization = copy.copy(patch.initialization)
+            if patch.os is not None and patch.os.type:
+                vm.os_type = patch.os.type
+            keep_unmodelled(vm.extra, patch)
             job = self.start_job(f"Editing VM {vm.name} properties", correlation_id)
             self.end_job(job)
             self.emit(35, f"VM {vm.name} configuration was updated by {USER}.", correlation_id=correlation_id, vm=vm)
@@ -183,7 +190,7 @@ class VmOps:
 
 
     # ----------------------------------------------------------------- remove
-    def remove_vm(self, vm_id: str, correlation_id: str | None) -> None:
+    def remove_vm(self, vm_id: str, correlation_id: str | None, detach_only: bool = False) -> None:
         with self.lock:
             vm = self.get_vm(vm_id)
             # RemoveVmCommand.validate: status switch, then locked disks, then vmNotLocked().
@@ -201,7 +208,13 @@ class VmOps:
             del self.vm_ids_by_name[vm.name]
             for nic_id in vm.nic_ids:
                 self.nics.pop(nic_id, None)
+            for snapshot_id in [vm.active_snapshot_id, *vm.snapshot_ids]:
+                self.snapshots.pop(snapshot_id, None)
             disks = [self.disks[d] for d in vm.disk_ids]
+            if detach_only:  # RemoveVm with removeDisks=false: the disks stay, floating
+                for disk in disks:
+                    disk.vm_id, disk.bootable = None, False
+                disks = []
             for disk in disks:
                 disk.status = "locked"
 
@@ -217,3 +230,21 @@ class VmOps:
 
             self.scheduler.after(1.0, purge)
 
+
+
+# types.Vm attributes the world models itself (or that only the engine sets); every other
+# attribute a client sends is kept as sent and returned on every GET.
+MODELLED = {"id", "href", "name", "description", "comment", "cluster", "template", "memory", "memory_policy",
+            "cpu", "os", "initialization", "use_latest_template_version", "status", "host", "disk_attachments",
+            "nics", "tags", "snapshots", "statistics", "reported_devices", "creation_time", "start_time",
+            "stop_time", "fqdn", "next_run_configuration_exists", "run_once", "original_template",
+            "cpu_profile", "permissions", "cdroms", "watchdogs", "graphics_consoles", "numa_nodes",
+            "host_devices", "sessions", "katello_errata", "applications", "affinity_labels",
+            "large_icon", "small_icon", "guest_operating_system", "guest_time_zone", "status_detail"}
+
+
+def keep_unmodelled(extra: dict, spec: types.Vm) -> None:
+    for key, value in vars(spec).items():
+        name = key.lstrip("_")
+        if value is not None and name not in MODELLED:
+            extra[name] = copy.deepcopy(value)

@@ -19,16 +19,20 @@ from ovirtsdk4 import types
 from . import faults as msg
 from .clock import Scheduler, utcnow
 from .faults import EngineFault, backend_failed, incomplete, not_found
-from .model import USER, GiB, Cluster, Disk, Event, GuestBehaviour, Job, Nic, StorageDomain, Tag, Template, Vm
-from .seed import populate
-from .vm_ops import VmOps
-from .power import PowerOps
+from .model import (USER, GiB, Cluster, Disk, Event, GuestBehaviour, Job, Network, Nic, Snapshot, StorageDomain, Tag,
+                    Template, Vm, VnicProfile)
 from .disk_ops import DiskOps
+from .net_ops import NetOps
+from .power import PowerOps
+from .seed import populate, stable_id
+from .snapshot_ops import SnapshotOps
+from .template_ops import TemplateOps
+from .vm_ops import VmOps
 
 SEVERITY_ORDER = {"normal": 0, "warning": 1, "error": 2, "alert": 3}
 
 
-class World(VmOps, PowerOps, DiskOps):
+class World(VmOps, PowerOps, DiskOps, NetOps, SnapshotOps, TemplateOps):
     def __init__(self, time_scale: float = 1.0, vms: int = 300, seed: int = 1) -> None:
         self.lock = threading.RLock()
         self.scheduler = Scheduler(time_scale)
@@ -40,6 +44,9 @@ class World(VmOps, PowerOps, DiskOps):
         self.templates: dict[str, Template] = {}
         self.disks: dict[str, Disk] = {}
         self.nics: dict[str, Nic] = {}
+        self.networks: dict[str, Network] = {}
+        self.vnic_profiles: dict[str, VnicProfile] = {}
+        self.snapshots: dict[str, Snapshot] = {}
         self.vms: dict[str, Vm] = {}
         self.vm_ids_by_name: dict[str, str] = {}
         self.tags: dict[str, Tag] = {}
@@ -71,6 +78,13 @@ class World(VmOps, PowerOps, DiskOps):
     def add_vm_record(self, vm: Vm) -> None:
         self.vms[vm.id] = vm
         self.vm_ids_by_name[vm.name] = vm.id
+
+    def add_active_snapshot(self, vm: Vm) -> Snapshot:
+        """Every VM has the "Active VM" snapshot: its current configuration and disk images."""
+        snapshot = Snapshot(stable_id("active-snapshot", vm.id), vm.id, "Active VM", vm.creation_time, type="active")
+        self.snapshots[snapshot.id] = snapshot
+        vm.active_snapshot_id = snapshot.id
+        return snapshot
 
     def run_due(self) -> None:
         with self.lock:
@@ -126,6 +140,13 @@ class World(VmOps, PowerOps, DiskOps):
             raise EngineFault(404, None)
         return vm
 
+    def get(self, table: dict[str, Any], entity_id: str) -> Any:
+        """A record by id, or the REST layer's bare 404."""
+        record = table.get(entity_id)
+        if record is None:
+            raise EngineFault(404, None)
+        return record
+
     def vm_by_name(self, name: str) -> Vm | None:
         vm_id = self.vm_ids_by_name.get(name)
         return self.vms.get(vm_id) if vm_id else None
@@ -153,6 +174,19 @@ class World(VmOps, PowerOps, DiskOps):
         if not candidates:
             raise not_found("GetVmTemplate")
         return max(candidates, key=lambda t: t.version_number)
+
+    def resolve(self, table: dict[str, Any], ref: Any, kind: str, name_attr: str = "name") -> Any:
+        """The record a reference names by id or by name; the REST layer's 404 otherwise."""
+        if ref.id:
+            record = table.get(ref.id)
+            if record is None:
+                raise not_found(f"{kind}: id={ref.id}")
+            return record
+        name = getattr(ref, name_attr, None) if name_attr != "name" else ref.name
+        for record in table.values():
+            if getattr(record, name_attr) == name:
+                return record
+        raise not_found(f"{kind}: name={name}")
 
     def _resolve_tag(self, ref: types.Tag) -> Tag:
         if ref.id:
