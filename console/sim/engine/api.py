@@ -32,6 +32,24 @@ class RestApi(VmApi, InventoryApi):
         self.router.add("GET", "", self.root)
         self.register_vms()
         self.register_inventory()
+        self._register_items()
+
+    def _register_items(self) -> None:
+        """GET of one item for every sub-collection that has no route of its own: the engine's
+        sub-resource locators answer ``/{parent}/{id}/{rel}/{item}`` for each of them."""
+        known = {r.template for r in self.router.routes if r.method == "GET"}
+        for route in list(self.router.routes):
+            parts = route.template.split("/")
+            if (route.method == "GET" and len(parts) >= 4 and not parts[-1].startswith("{")
+                    and f"{route.template}/{{item}}" not in known):
+                self._route("GET", f"{route.template}/{{item}}", self._item_of(route.handler))
+
+    def _item_of(self, list_handler: Callable[..., ApiResponse]) -> Callable[..., ApiResponse]:
+        def handler(request: ApiRequest, item: str, **ids: str) -> ApiResponse:
+            listed = list_handler(request, **ids)
+            found = [o for o in listed.objects or [] if getattr(o, "id", None) == item]
+            return self._one(found[0] if found else None, lambda obj: obj)
+        return handler
 
     def _route(self, method: str, template: str, handler: Callable[..., ApiResponse], is_action: bool = False) -> None:
         self.router.add(method, template, handler, is_action)
@@ -93,10 +111,11 @@ class RestApi(VmApi, InventoryApi):
         elif size is not None:
             items = items[:size]
         follow = parse_follow(request.query.get("follow"))
-        return ApiResponse(200, render_many((convert(item, follow) for item in items), root))
+        return self._many([convert(item, follow) for item in items], root)
 
     def _many(self, objs: Iterable[Any], root: str) -> ApiResponse:
-        return ApiResponse(200, render_many(objs, root))
+        objs = list(objs)
+        return ApiResponse(200, render_many(objs, root), objects=objs)
 
     def _empty(self, root: str) -> Callable[..., ApiResponse]:
         """A sub-collection the engine has nothing in for the simulated inventory."""

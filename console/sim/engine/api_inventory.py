@@ -52,6 +52,7 @@ class InventoryApi:
         for collection, key in PERMISSION_OWNERS:
             r("GET", f"/{collection}/{{{key}}}/permissions", self.permissions)
         r("GET", "/permissions", self.permissions)
+        r("GET", "/permissions/{item}", self._item_of(self.permissions))
         r("GET", "/users", self.users)
         r("GET", "/users/{uid}", self.user)
         r("GET", "/users/{uid}/permissions", self.permissions)

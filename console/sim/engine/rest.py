@@ -37,6 +37,7 @@ class ApiResponse:
     body: bytes = b""
     content_type: str | None = XML
     headers: dict[str, str] = field(default_factory=dict)
+    objects: list[Any] | None = None  # what a sub-collection listed, for the GET of one of its items
 
 
 def parse_body(body: bytes, expected: type) -> Any:

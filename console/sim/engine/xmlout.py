@@ -98,8 +98,8 @@ def links_for(obj: Any) -> list[tuple[str, str]]:
         return []
     if isinstance(obj, types.Nic):
         return [("reporteddevices", f"{base}/reporteddevices")] if obj.vm is not None else []
-    if isinstance(obj, types.Vm) and "/snapshots/" in base:
-        return []  # a snapshot's inline VM
+    if base.count("/") > API.count("/") + 2:
+        return []  # an item of a sub-collection (a cluster's network, a template's NIC ...): no links
     return [(rel, f"{base}/{rel}") for rel in SUBRESOURCES.get(type(obj), ())]
 
 
