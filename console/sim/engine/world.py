@@ -115,6 +115,14 @@ class World(VmOps, PowerOps, DiskOps, NetOps, SnapshotOps, TemplateOps):
         self.events.append(event)
         return event
 
+    def session_event(self, logged_in: bool, session_id: str, source_ip: str) -> None:
+        """CreateUserSessionCommand / LogoutSessionCommand audit lines (the SSO token's engine session)."""
+        with self.lock:
+            if logged_in:
+                self.emit(30, f"User {USER} connecting from '{source_ip}' using session '{session_id}' logged in.")
+            else:
+                self.emit(31, f"User {USER} connected from '{source_ip}' using session '{session_id}' logged out.")
+
     def start_job(self, description: str, correlation_id: str | None) -> Job:
         now = utcnow()
         job = Job(self.new_id(), description, now, last_updated=now, correlation_id=correlation_id)
