@@ -236,6 +236,10 @@ class InventoryApi:
         return self._one(next((e for e in self.w.events if str(e.index) == id), None), self.conv.event)
 
     # ----------------------------------------------------- search field maps
+    # "Object.field" conditions are the cross-references each entity's *CrossRefAutoCompleter
+    # (searchbackend) allows: a data center's Clusters/Storage/Network, a disk's Datacenter/Storage,
+    # a template's Vms/Storage, a cluster's Datacenter, an event's Vm. Anything else is a syntax
+    # error, which the engine answers with an empty list.
     def _template_fields(self, t: Any, name: str) -> Iterable[str] | None:
         w = self.w
         cluster = w.clusters.get(t.cluster_id) if t.cluster_id else None
@@ -243,16 +247,18 @@ class InventoryApi:
                   "status": [t.status], "os": [t.os_type], "version": [str(t.version_number)],
                   "cluster": [cluster.name] if cluster else [],
                   "datacenter": [w.datacenters[cluster.data_center_id].name] if cluster else [],
-                  # Templates: "Vms.name=" - the VMs based on the template.
                   "vm.name": [vm.name for vm in w.vms.values() if vm.template_id == t.id],
-                  "vms.name": [vm.name for vm in w.vms.values() if vm.template_id == t.id]}
+                  "vms.name": [vm.name for vm in w.vms.values() if vm.template_id == t.id],
+                  "storage.name": sorted({w.storage_domains[w.disks[d].storage_domain_id].name
+                                          for d in t.disk_ids if d in w.disks})}
         return values.get(name)
 
     def _dc_fields(self, dc: Any, name: str) -> Iterable[str] | None:
         clusters = [c.name for c in self.w.clusters.values() if c.data_center_id == dc.id]
         sds = [s.name for s in self.w.storage_domains.values() if s.data_center_id == dc.id]
+        networks = [n.name for n in self.w.networks.values() if n.data_center_id == dc.id]
         return {"name": [dc.name], "id": [dc.id], "description": [dc.description], "clusters.name": clusters,
-                "cluster": clusters, "storage.name": sds, "storage": sds}.get(name)
+                "cluster.name": clusters, "storage.name": sds, "network.name": networks}.get(name)
 
     def _cluster_fields(self, c: Any, name: str) -> Iterable[str] | None:
         dc = self.w.datacenters[c.data_center_id].name
@@ -261,21 +267,19 @@ class InventoryApi:
 
     def _host_fields(self, h: Any, name: str) -> Iterable[str] | None:
         cluster = self.w.clusters[h.cluster_id].name
-        return {"name": [h.name], "id": [h.id], "address": [h.address], "status": ["up"], "cluster": [cluster],
-                "cluster.name": [cluster]}.get(name)
+        return {"name": [h.name], "id": [h.id], "address": [h.address], "status": ["up"],
+                "cluster": [cluster]}.get(name)
 
     def _disk_fields(self, d: Any, name: str) -> Iterable[str] | None:
-        sd = self.w.storage_domains[d.storage_domain_id].name
-        vm = self.w.vms.get(d.vm_id) if d.vm_id else None
+        sd = self.w.storage_domains[d.storage_domain_id]
         return {"name": [d.alias], "alias": [d.alias], "id": [d.id], "status": [d.status],
                 "provisioned_size": [str(d.provisioned_size)], "description": [d.description],
-                "storage": [sd], "storage.name": [sd], "vm.name": [vm.name] if vm else [],
-                "vms.name": [vm.name] if vm else []}.get(name)
+                "storage.name": [sd.name], "datacenter.name": [self.w.datacenters[sd.data_center_id].name]}.get(name)
 
     def _network_fields(self, n: Any, name: str) -> Iterable[str] | None:
         dc = self.w.datacenters[n.data_center_id].name
         return {"name": [n.name], "id": [n.id], "description": [n.description], "datacenter": [dc],
-                "datacenter.name": [dc], "vlanid": [str(n.vlan)] if n.vlan is not None else []}.get(name)
+                "vlanid": [str(n.vlan)] if n.vlan is not None else []}.get(name)
 
     def _event_fields(self, e: Any, name: str) -> Iterable[str] | None:
         values = {"type": [str(e.code)], "severity": [e.severity], "message": [e.description],

@@ -190,15 +190,23 @@ class PowerOps:
 
         self._later(vm, STOP_SECONDS, down)
 
+    def _begin_stop(self, vm: Vm, job_text: str, action_name: str, action: str,
+                    correlation_id: str | None) -> tuple[Job, bool]:
+        """StopVmCommandBase's common part: (job, finished) - finished when nothing more is to do."""
+        if vm.status == "down":
+            return self._skip_down(vm, job_text, action_name, correlation_id), True
+        self._check_stoppable(vm, action)
+        job = self.start_job(job_text, correlation_id)
+        if vm.status == "suspended":
+            self._clear_suspended(vm, job, correlation_id)
+            return job, True
+        return job, False
+
     def stop(self, vm_id: str, correlation_id: str | None) -> Job:
         with self.lock:
             vm = self.get_vm(vm_id)
-            if vm.status == "down":
-                return self._skip_down(vm, f"Stopping VM {vm.name}", "Stop VM", correlation_id)
-            self._check_stoppable(vm, "stop")
-            job = self.start_job(f"Stopping VM {vm.name}", correlation_id)
-            if vm.status == "suspended":
-                self._clear_suspended(vm, job, correlation_id)
+            job, finished = self._begin_stop(vm, f"Stopping VM {vm.name}", "Stop VM", "stop", correlation_id)
+            if finished:
                 return job
             host = self.hosts.get(vm.host_id)
             self.emit(33, f"VM {vm.name} powered off by {USER} (Host: {host.name if host else '<UNKNOWN>'}).",
@@ -209,12 +217,9 @@ class PowerOps:
     def shutdown(self, vm_id: str, correlation_id: str | None) -> Job:
         with self.lock:
             vm = self.get_vm(vm_id)
-            if vm.status == "down":
-                return self._skip_down(vm, f"Shutting down VM {vm.name}", "Shutdown VM", correlation_id)
-            self._check_stoppable(vm, "shutdown")
-            job = self.start_job(f"Shutting down VM {vm.name}", correlation_id)
-            if vm.status == "suspended":
-                self._clear_suspended(vm, job, correlation_id)
+            job, finished = self._begin_stop(vm, f"Shutting down VM {vm.name}", "Shutdown VM", "shutdown",
+                                             correlation_id)
+            if finished:
                 return job
             host = self.hosts.get(vm.host_id)
             host_name = host.name if host else "<UNKNOWN>"
