@@ -292,25 +292,23 @@ class Converter:
                   vnic_profile=ref(types.VnicProfile, "vnicprofiles", profile_id))
 
     def host_statistics(self, h: Any) -> list[types.Statistic]:
-        """HostStatisticalQuery's rows that the simulated host can fill (memory from the running VMs)."""
+        """HostStatisticalQuery's rows, in its order; memory from the running VMs, no swap, no KSM."""
         free = self.w.host_free_memory(h)
         used = h.memory - free
+        busy = round(100 * used / h.memory / 4, 1)  # a guess at CPU load from memory use
         rows = [("memory.total", "Total memory", "gauge", "integer", "bytes", h.memory),
                 ("memory.used", "Used memory", "gauge", "integer", "bytes", used),
                 ("memory.free", "Free memory", "gauge", "integer", "bytes", free),
-                ("memory.shared", "Shared memory", "gauge", "integer", "bytes", 0),
-                ("memory.buffers", "IO buffers", "gauge", "integer", "bytes", 0),
-                ("memory.cached", "OS caches", "gauge", "integer", "bytes", 0),
+                ("memory.shared", "The amount of memory, in bytes, shared among Virtual-Machines on this Host by "
+                                  "Kernel Same-page Merging (KSM)", "gauge", "integer", "bytes", 0),
                 ("swap.total", "Total swap", "gauge", "integer", "bytes", 0),
                 ("swap.free", "Free swap", "gauge", "integer", "bytes", 0),
                 ("swap.used", "Used swap", "gauge", "integer", "bytes", 0),
-                ("swap.cached", "Swap also cached", "gauge", "integer", "bytes", 0),
                 ("ksm.cpu.current", "KSM CPU usage", "gauge", "decimal", "percent", 0),
-                ("cpu.current.user", "User CPU usage", "gauge", "decimal", "percent", round(100 * used / h.memory / 4, 1)),
+                ("cpu.current.user", "User CPU usage", "gauge", "decimal", "percent", busy),
                 ("cpu.current.system", "System CPU usage", "gauge", "decimal", "percent", 1.0),
-                ("cpu.current.idle", "Idle CPU usage", "gauge", "decimal", "percent",
-                 round(99 - 100 * used / h.memory / 4, 1)),
-                ("cpu.load.avg.5m", "CPU 5 minute load average", "gauge", "decimal", "none", 0.5),
+                ("cpu.current.idle", "Idle CPU usage", "gauge", "decimal", "percent", round(99 - busy, 1)),
+                ("cpu.load.avg.5m", "CPU 5 minute load average", "gauge", "decimal", "percent", busy / 100),
                 ("boot.time", "Boot time of the machine", "gauge", "integer", "none", 0)]
         return [mk(types.Statistic, id=_stable_id("host-statistic", name),
                    href=href("hosts", h.id, "statistics", _stable_id("host-statistic", name)), name=name,
