@@ -78,3 +78,21 @@ class Ticker(threading.Thread):
 
     def stop(self) -> None:
         self._halt.set()
+
+
+# Simulated durations in seconds at time_scale 1.0.
+CLONE_SECONDS_PER_GIB = 0.7  # full copy: a 40 GiB disk takes ~28 s
+THIN_CREATE_SECONDS = 3.0
+LAUNCH_SECONDS = 2.0
+POWERING_UP_SECONDS = 12.0
+IP_REPORT_SECONDS = 4.0
+SHUTDOWN_SECONDS = 5.0
+STOP_SECONDS = 1.0
+REBOOT_SECONDS = 8.0
+SUSPEND_SECONDS = 4.0
+RESTORE_SECONDS = 4.0
+EXTEND_SECONDS = 3.0
+DISK_CREATE_SECONDS = 2.0
+SNAPSHOT_SECONDS = 2.0
+TEMPLATE_SECONDS_PER_GIB = 0.1
+THIN_OVERLAY_BYTES = 1 * 1024**3

@@ -130,6 +130,22 @@ LOCALIZED_STATUS = {
 }
 # VMStatus.name() (used by VM_ALREADY_IN_REQUESTED_STATUS's ${VmStatus}).
 JAVA_STATUS = {"down": "Down"}
+# Disks, NICs, snapshots, templates (AppErrors.properties; ${type} from VAR__TYPE__DISK "Virtual Disk",
+# VAR__TYPE__SNAPSHOT "Snapshot", VAR__TYPE__VM_TEMPLATE "Template", VAR__TYPE__INTERFACE "Interface").
+DISK_ALREADY_ATTACHED = "Cannot {action} {type}. The disk is already attached to VM."
+DISK_BOOT_IN_USE = "Cannot {action} {type}. Disk {disk} in VM {vm} is already marked as boot."
+VMS_NOT_DOWN = "Cannot {action} {type}. At least one of the VMs is not down."  # ACTION_TYPE_FAILED_VM_IS_NOT_DOWN
+OBJECT_LOCKED = "Cannot {action} {type}. Related operation is currently in progress. Please try again later."
+SNAPSHOT_NOT_FOUND = "Cannot {action} {type}. VM's Snapshot does not exist."
+TEMPLATE_NAME_IN_USE = "Cannot {action} {type}. Template name {name} already used."  # ACTION_TYPE_FAILED_TEMPLATE_NAME_IS_USED
+TEMPLATE_IN_USE = "Cannot delete Template. Template is being used by the following VMs: {vms}."  # VMT_CANNOT_REMOVE_DETECTED_DERIVED_VM
+BASE_WITH_VERSIONS = ("Cannot delete Base Template that has Template Versions, please first remove all Template "
+                      "Versions for this Template: {versions}.")  # VMT_CANNOT_REMOVE_BASE_WITH_VERSIONS
+BLANK_TEMPLATE = "Cannot {action} {type}. Removing Blank Template is not allowed."  # VMT_CANNOT_REMOVE_BLANK_TEMPLATE
+TEMPLATE_FROM_RUNNING_VM = ("Cannot {action} {type}. VM is locked or still running, try again once VM is in the "
+                            "Down state.")  # VMT_CANNOT_CREATE_TEMPLATE_FROM_DOWN_VM
+NIC_NAME_IN_USE = "Network interface name is already in use"  # NETWORK_INTERFACE_NAME_ALREADY_IN_USE
+MAC_IN_USE = "MAC Address {mac} is already in use by VM or snapshot: {vm}."  # NETWORK_MAC_ADDRESS_IN_USE
 MIXED_INIT = "Cannot use multiple initialization tags simultaneously when running VM."
 
 

@@ -8,6 +8,9 @@ from typing import Any
 
 GiB = 1024**3
 MiB = 1024**2
+USER = "admin@internal-authz"
+# VMStatus.isRunning() (common/businessentities/VMStatus.java).
+JAVA_RUNNING = {"up", "powering_down", "powering_up", "migrating", "wait_for_launch", "reboot_in_progress"}
 
 
 @dataclass
@@ -66,6 +69,9 @@ class Disk:
     bootable: bool = True
     vm_id: str | None = None
     template_id: str | None = None
+    active: bool = True  # the attachment's plug state
+    description: str = ""
+    created: bool = True  # False while an add is still copying: not yet counted in /disks
 
 
 @dataclass
@@ -86,6 +92,9 @@ class Template:
     creation_time: datetime
     disk_ids: list[str] = field(default_factory=list)
     status: str = "ok"
+    vm_id: str | None = None  # the VM it was made from
+    nics: list[tuple[str, str, str | None]] = field(default_factory=list)  # (name, interface, vnic profile id)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,6 +106,39 @@ class Nic:
     interface: str = "virtio"
     plugged: bool = True
     linked: bool = True
+    vnic_profile_id: str | None = None  # None: an empty profile ("<No network>")
+
+
+@dataclass
+class Network:
+    id: str
+    name: str
+    data_center_id: str
+    description: str = ""
+    vlan: int | None = None
+    mtu: int = 0  # 0: the default MTU
+    vm_network: bool = True
+
+
+@dataclass
+class VnicProfile:
+    id: str
+    name: str
+    network_id: str
+    description: str = ""
+
+
+@dataclass
+class Snapshot:
+    id: str
+    vm_id: str
+    description: str
+    date: datetime
+    type: str = "regular"  # active | regular | preview | stateless
+    status: str = "ok"  # ok | locked | in_preview
+    persist_memorystate: bool = False
+    config: dict[str, Any] = field(default_factory=dict)  # the VM's configuration when taken
+    disks: dict[str, int] = field(default_factory=dict)  # disk id -> provisioned size when taken
 
 
 @dataclass
@@ -141,6 +183,12 @@ class Vm:
     generation: int = 0  # bumped on every state change so stale scheduled steps do nothing
     cpu_usage: float = 0.0
     memory_usage: float = 0.0
+    cdrom_file: str | None = None
+    snapshot_ids: list[str] = field(default_factory=list)  # regular snapshots, oldest first
+    active_snapshot_id: str = ""
+    # Attributes of types.Vm a client set that the simulator does not model (serial number,
+    # placement policy, custom properties ...): kept as given, returned as the engine would.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

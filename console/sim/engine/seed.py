@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from .clock import utcnow
-from .model import GiB, Cluster, DataCenter, Disk, Host, Nic, StorageDomain, Tag, Template, Vm
+from .model import GiB, Cluster, DataCenter, Disk, Host, Network, Nic, StorageDomain, Tag, Template, Vm, VnicProfile
 
 if TYPE_CHECKING:
     from .world import World
@@ -58,12 +58,25 @@ def customer_vm_names(count: int) -> list[str]:
     return names
 
 
+def stable_id(*parts: str) -> str:
+    """An id derived from names, for records added without disturbing the seeded random sequence."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)))
+
+
 def populate(world: World, vm_count: int) -> None:
     rng = world.rng
     now = utcnow()
 
     dc = DataCenter(_uuid(rng), "dc1", "Main datacenter")
     world.datacenters[dc.id] = dc
+    # Every data center has the management network, with a vNIC profile of the same name
+    # (AddNetworkCommand adds one by default); "customers" is the VLAN the VPSes sit on.
+    for name, vlan, description in (("ovirtmgmt", None, "Management Network"), ("customers", 100, "Customer VLAN")):
+        network = Network(stable_id("network", dc.id, name), name, dc.id, description, vlan)
+        world.networks[network.id] = network
+        profile = VnicProfile(stable_id("vnicprofile", network.id), name, network.id)
+        world.vnic_profiles[profile.id] = profile
+    mgmt_profile = stable_id("vnicprofile", stable_id("network", dc.id, "ovirtmgmt"))
     clusters = [Cluster(_uuid(rng), name, dc.id, desc) for name, desc in
                 (("prod-a", "Production A (SSD)"), ("prod-b", "Production B (HDD)"))]
     for c in clusters:
@@ -94,11 +107,13 @@ def populate(world: World, vm_count: int) -> None:
                         int(spec.disk_gib * GiB * rng.uniform(0.25, 0.45)), ssd.id, template_id=tid)
             world.disks[disk.id] = disk
             tpl.disk_ids.append(disk.id)
+            tpl.nics.append(("nic1", "virtio", mgmt_profile))
             world.templates[tid] = tpl
             ssd.used += disk.actual_size
             ssd.committed += disk.provisioned_size
         customer_templates.append(tpl)  # newest version of each
 
+    world.tags[BLANK_ID] = Tag(BLANK_ID, "root", "root")  # the engine lists its root tag among the tags
     tags = [Tag(_uuid(rng), name, f"{name} customers") for name in CUSTOMER_TAGS]
     for t in tags:
         world.tags[t.id] = t
@@ -124,7 +139,7 @@ def populate(world: World, vm_count: int) -> None:
         vm.disk_ids.append(disk.id)
         domain.used += disk.actual_size
         domain.committed += disk.provisioned_size
-        nic = Nic(_uuid(rng), "nic1", world.new_mac(), vm.id)
+        nic = Nic(_uuid(rng), "nic1", world.new_mac(), vm.id, vnic_profile_id=mgmt_profile)
         world.nics[nic.id] = nic
         vm.nic_ids.append(nic.id)
         if status in ("up", "paused"):
@@ -135,6 +150,7 @@ def populate(world: World, vm_count: int) -> None:
         if rng.random() < 0.15:
             vm.tag_ids.append(rng.choice(tags).id)
         world.add_vm_record(vm)
+        world.add_active_snapshot(vm)
 
     # Finite space: whatever is in use plus a fixed headroom.
     ssd.total = ssd.used + 6 * 1024 * GiB

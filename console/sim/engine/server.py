@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 SSO_TOKEN_PATH = "/ovirt-engine/sso/oauth/token"
 SSO_LOGOUT_PATH = "/ovirt-engine/services/sso-logout"
+PKI_PATH = "/ovirt-engine/services/pki-resource"
+HEALTH_PATH = "/ovirt-engine/services/health"
+# PKIResourceServlet: the resources and formats it knows, and each format's content type (PKIResources.Format).
+PKI_FORMATS = {"X509-PEM-CA": "application/x-x509-ca-cert", "X509-PEM": "application/x-x509-cert"}
 # What the servlet container (sendError 401) answers when the engine's auth filter refuses a request.
 UNAUTHORIZED_BODY = b"<html><head><title>Error</title></head><body>Unauthorized</body></html>"
 
@@ -104,6 +108,24 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
         if body and self.command != "HEAD":
             self.wfile.write(body)
 
+    def _send_pki(self, query: dict[str, str]) -> None:
+        """PKIResourceServlet: the engine CA's certificate; a bad parameter is a 400 (sendError)."""
+        resource, fmt = query.get("resource"), query.get("format", "X509-PEM-CA")
+        ca_file = self.server.simulator.ca_file
+        if resource is None:
+            error = "Missing resource name"
+        elif resource != "ca-certificate" or ca_file is None:
+            # Without TLS the simulator has no CA; the engine has one only because it has PKI.
+            error = f"Resource '{resource}' is invalid"
+        elif fmt not in PKI_FORMATS:
+            error = f"Format '{fmt}' is invalid"
+        else:
+            with open(ca_file, "rb") as f:
+                self._send(200, f.read(), PKI_FORMATS[fmt])
+            return
+        self._send(400, f"<html><head><title>Error</title></head><body>{error}</body></html>".encode(),
+                   "text/html;charset=UTF-8")
+
     def _send_json(self, status: int, payload: dict) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json")
 
@@ -148,11 +170,18 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
         if path == SSO_LOGOUT_PATH and self.command == "POST":
             self._send_json(*sim.sso.revoke(body))
             return
+        if path == HEALTH_PATH and self.command == "GET":
+            # HealthStatus servlet: runs a DB query, prints its verdict, then the greeting.
+            self._send(200, b"DB Up!Welcome to Health Status!", "text/html;charset=ISO-8859-1")
+            return
+        if path == PKI_PATH and self.command == "GET":
+            self._send_pki(query)
+            return
         if not is_api:
             self._send(404, b"<html><head><title>Error</title></head><body>Not Found</body></html>",
                        "text/html;charset=UTF-8")
             return
-        if sim.sso.authenticate(self.headers.get("Authorization")) is None:
+        if sim.sso.authenticate(self.headers.get("Authorization"), self.client_address[0]) is None:
             self._send(401, UNAUTHORIZED_BODY, "text/html;charset=UTF-8", {"WWW-Authenticate": "Bearer"})
             return
         headers = {k.lower(): v for k, v in self.headers.items()}

@@ -37,7 +37,7 @@ class EngineSimulator:
         self.password = password or secrets.token_urlsafe(12)
         self.world = World(time_scale=time_scale, vms=vms, seed=seed)
         self.api = RestApi(self.world)
-        self.sso = SsoService(username, self.password, token_lifetime)
+        self.sso = SsoService(username, self.password, token_lifetime, on_session=self.world.session_event)
         self.faults = FaultInjector(self)
         self._calls: list[tuple[str, str, dict[str, str]]] = []
         self._calls_lock = threading.Lock()

@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import parse_qs
 
 SCOPE = "ovirt-app-api"
@@ -22,10 +23,16 @@ class Token:
     user: str
     expires_at: float | None  # time.monotonic() deadline; None = until logout
     revoked: bool = False
+    # The engine session the REST API opens on the token's first use (CreateUserSessionCommand).
+    session_id: str | None = None
+    source_ip: str | None = None
 
 
 class SsoService:
-    def __init__(self, username: str, password: str, token_lifetime: float | None = None) -> None:
+    def __init__(self, username: str, password: str, token_lifetime: float | None = None,
+                 on_session: Callable[[bool, str, str], None] | None = None) -> None:
+        # on_session(logged_in, session_id, source_ip): the engine logs USER_VDC_LOGIN/LOGOUT.
+        self.on_session = on_session
         self.username = username
         self.password = password
         self.token_lifetime = token_lifetime
@@ -60,7 +67,7 @@ class SsoService:
             return token
 
     # ----------------------------------------------------------------- checks
-    def authenticate(self, authorization: str | None) -> str | None:
+    def authenticate(self, authorization: str | None, source_ip: str = "") -> str | None:
         """The user behind an Authorization header, or None (engine then answers 401)."""
         if not authorization:
             return None
@@ -71,7 +78,12 @@ class SsoService:
                     return None
                 if token.expires_at is not None and time.monotonic() >= token.expires_at:
                     return None
-                return token.user
+                opened = token.session_id is None
+                if opened:
+                    token.session_id, token.source_ip = secrets.token_urlsafe(48), source_ip
+            if opened and self.on_session is not None:
+                self.on_session(True, token.session_id, source_ip)
+            return token.user
         if authorization.startswith("Basic "):
             try:
                 user, _, password = base64.b64decode(authorization[6:]).decode().partition(":")
@@ -86,6 +98,8 @@ class SsoService:
             token = self._tokens.pop(form.get("token", ""), None)
             if token:
                 token.revoked = True
+        if token is not None and token.session_id is not None and self.on_session is not None:
+            self.on_session(False, token.session_id, token.source_ip or "")
         return 200, {}
 
     def expire_all(self) -> None:
