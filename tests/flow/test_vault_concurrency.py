@@ -3,7 +3,6 @@ two orders; and racing reservations for one order end with one key. SQLite and P
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from console.flow import vault
 from console.secrets import MemorySecretStore
 from console.store.db import open_store
+from tests.plugins.races import race
 from tests.plugins.vault import product_key
 
 RACERS = 100
@@ -32,19 +32,6 @@ def _race(url: str, order_id: str, barrier, results) -> None:
         store.close()
 
 
-def race(url: str, order_ids: list[str]) -> list[tuple[str, str]]:
-    ctx = multiprocessing.get_context("fork")
-    barrier, results = ctx.Barrier(len(order_ids)), ctx.Queue()
-    racers = [ctx.Process(target=_race, args=(url, order_id, barrier, results))
-              for order_id in order_ids]
-    for process in racers:
-        process.start()
-    outcomes = [results.get(timeout=180) for _ in racers]
-    for process in racers:
-        process.join(timeout=30)
-    return outcomes
-
-
 def stocked(url: str, count: int) -> None:
     store = open_store(url)
     report = vault.import_keys(store, MemorySecretStore(),
@@ -57,7 +44,7 @@ def stocked(url: str, count: int) -> None:
 @pytest.mark.slow
 def test_hundred_reservations_on_twenty_keys(store_url):
     stocked(store_url, KEYS)
-    outcomes = race(store_url, [f"o{i}" for i in range(RACERS)])
+    outcomes = race(_race, [(store_url, f"o{i}") for i in range(RACERS)])
     assert not [o for o in outcomes if o[1].startswith("error")], outcomes
     winners = {order: key for order, key in outcomes if key.startswith("lk-")}
     assert len(outcomes) == RACERS and len(winners) == KEYS
@@ -78,7 +65,7 @@ def test_hundred_reservations_on_twenty_keys(store_url):
 @pytest.mark.slow
 def test_racing_reservations_for_one_order_share_one_key(store_url):
     stocked(store_url, 5)
-    outcomes = race(store_url, ["4242"] * 12)
+    outcomes = race(_race, [(store_url, "4242")] * 12)
     assert not [o for o in outcomes if not o[1].startswith("lk-")], outcomes
     assert len({key for _, key in outcomes}) == 1
     store = open_store(store_url, migrate_schema=False)
