@@ -16,6 +16,7 @@ import click
 from console.commands._secret_store import cli_secret_store
 from console.errors import BadInput
 from console.flow import vault
+from console.flow.vault_import import import_keys
 from console.flow.licenses import KEY_KINDS
 from console.identity import current_actor
 from console.secrets import ENV_PASSPHRASE
@@ -77,7 +78,7 @@ def import_(ctx, file: str, kind: str | None, product: str, note: str, as_json: 
                        "be lost when this command ends",
                        f"set {ENV_PASSPHRASE} (or run in a terminal and enter the passphrase) "
                        "so the keys go to the encrypted file")
-    report = vault.import_keys(ctx.store, secrets, text, actor=current_actor(), kind=kind,
+    report = import_keys(ctx.store, secrets, text, actor=current_actor(), kind=kind,
                                product=product, note=note)
     if as_json:
         _emit_json({"imported": [key_to_dict(key) for key in report.imported],

@@ -11,6 +11,7 @@ engineer may still release a bound or retired key by hand, with a reason (audite
 The keys themselves are only in the secret store (one entry per key, named by its
 reference); the database holds the reference, kind, product, masked tail, a fingerprint
 to refuse duplicates, the state and, in the audit trail, every change with who made it.
+Putting keys in stock is console.flow.vault_import.
 
 Hooks for the provisioning flow (each idempotent, each safe to call again after a crash):
   keys_for_plan   when a plan is drafted or launched: the order's keys, reserved now or
@@ -23,18 +24,14 @@ Hooks for the provisioning flow (each idempotent, each safe to call again after 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import secrets as _random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy.exc import IntegrityError
-
 from console.errors import BadInput, ConsoleError
-from console.flow.licenses import KEY_KINDS, KIND_LABELS, check_license, normalise_license
+from console.flow.licenses import KEY_KINDS, KIND_LABELS, normalise_license
 from console.secrets import SecretStore, mask
 from console.store import audit
 from console.store import licenses as repo
@@ -42,10 +39,10 @@ from console.store.db import Store
 from console.store.licenses import ACTIVE_STATES, LicenseKey, LicenseState
 from console.store.models import utcnow
 
-__all__ = ["ACTIVE_STATES", "BadLine", "ImportReport", "LicenseAction", "LicenseKey",
-           "LicenseState", "NoStock", "StockLine", "VaultError", "import_keys", "keys_for_plan",
-           "list_keys", "LowStock", "low_stock", "on_boot", "on_cancel", "on_handover", "on_launch", "release",
-           "reserve", "retire", "stock"]
+__all__ = ["ACTIVE_STATES", "LicenseAction", "LicenseKey", "LicenseState", "LowStock", "NoStock",
+           "StockLine", "VaultError", "describe", "find_key", "history", "keys_for_plan",
+           "list_keys", "low_stock", "on_boot", "on_cancel", "on_handover", "on_launch",
+           "release", "reserve", "reserved_for", "retire", "stock"]
 
 
 class LicenseAction(StrEnum):
@@ -94,8 +91,10 @@ def fingerprint(key: str) -> str:
     return hashlib.sha256(key.encode("ascii", "replace")).hexdigest()
 
 
-def _record(session, action: LicenseAction, key: LicenseKey, *, actor: str, message: str = "",
-            **data) -> None:
+def record(session, action: LicenseAction, key: LicenseKey, *, actor: str, message: str = "",
+           **data) -> None:
+    """The key's line in the audit trail (masked key, order, VM, who), in `session`'s
+    transaction so that a change never stands without its record."""
     audit.record(session, action.value, actor=actor, order_id=key.order_id,
                  message=message or f"{key.kind} key {key.masked}",
                  license=key.id, kind=key.kind, product=key.product, masked=key.masked,
@@ -115,124 +114,6 @@ def describe(key: LicenseKey) -> str:
     return f"retired{last}"
 
 
-# ------------------------------------------------------------------------ import
-@dataclass(frozen=True)
-class BadLine:
-    number: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.number}: {self.reason}"
-
-
-@dataclass
-class ImportReport:
-    imported: list[LicenseKey] = field(default_factory=list)
-    bad: list[BadLine] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Entry:
-    number: int
-    key: str
-    kind: str
-    product: str
-    note: str
-
-
-_HEADER = ("key", "kind", "product", "note")
-
-
-def parse_key_file(text: str, *, kind: str | None = None, product: str = "",
-                   note: str = "") -> tuple[list[_Entry], list[BadLine]]:
-    """One key per line, or CSV rows `key, kind, product, note` (an optional header row;
-    empty columns take --kind / --product / --note). Blank lines and `#` comments are
-    skipped. Reasons never quote the key."""
-    if kind is not None and kind not in KEY_KINDS:
-        raise VaultError(f"--kind {kind!r} is not a kind the vault keeps",
-                         "use one of: " + ", ".join(KEY_KINDS))
-    entries: list[_Entry] = []
-    bad: list[BadLine] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if "," in line:
-            row = [cell.strip() for cell in next(csv.reader(io.StringIO(line)))]
-            if [cell.lower() for cell in row[:len(_HEADER)]] == list(_HEADER[:len(row)]):
-                continue  # the header row
-            if len(row) > len(_HEADER):
-                bad.append(BadLine(number, f"{len(row)} columns; expected at most 4: "
-                                           "key, kind, product, note"))
-                continue
-            row += [""] * (len(_HEADER) - len(row))
-            value, line_kind, line_product, line_note = row
-            line_kind = line_kind.lower() or (kind or "")
-            line_product = line_product or product
-            line_note = line_note or note
-        else:
-            value, line_kind, line_product, line_note = line, kind or "", product, note
-        if not line_kind:
-            bad.append(BadLine(number, "no kind: give --kind, or a kind column (windows, "
-                                       "mssql or plesk)"))
-            continue
-        if line_kind not in KEY_KINDS:
-            bad.append(BadLine(number, f"kind {line_kind[:20]!r} is not one the vault keeps "
-                                       f"(use {', '.join(KEY_KINDS)})"))
-            continue
-        problem = check_license(line_kind, value)
-        if problem is not None:
-            bad.append(BadLine(number, problem.message))
-            continue
-        entries.append(_Entry(number, normalise_license(line_kind, value), line_kind,
-                              line_product, line_note))
-    return entries, bad
-
-
-def import_keys(store: Store, secrets: SecretStore, text: str, *, actor: str,
-                kind: str | None = None, product: str = "", note: str = "") -> ImportReport:
-    """Validate every line, refuse duplicates (in the file, or already in the vault in any
-    state), keep the good keys: each in the secret store, its reference in the database."""
-    entries, bad = parse_key_file(text, kind=kind, product=product, note=note)
-    report = ImportReport(bad=bad)
-    first_seen: dict[str, int] = {}
-    with store.session() as session:
-        known = repo.by_fingerprint(session, [fingerprint(e.key) for e in entries])
-    for entry in entries:
-        print_ = fingerprint(entry.key)
-        if print_ in first_seen:
-            report.bad.append(BadLine(entry.number, f"the same key as line {first_seen[print_]}"))
-            continue
-        first_seen[print_] = entry.number
-        if print_ in known:
-            existing = known[print_]
-            report.bad.append(BadLine(entry.number, f"already in the vault as {existing.id} "
-                                                    f"({describe(existing)})"))
-            continue
-        key = LicenseKey(id=new_reference(), kind=entry.kind, product=entry.product,
-                         masked=mask(entry.key), fingerprint=print_, note=entry.note,
-                         secret_name="", imported_by=actor)
-        key.secret_name = secret_name(key.id, key.kind)
-        # The secret first: a row whose key is missing would be handed out; a key whose row
-        # is missing is only an unused entry.
-        secrets.set(key.secret_name, entry.key)
-        try:
-            with store.session() as session:
-                session.add(key)
-                session.flush()
-                _record(session, LicenseAction.IMPORTED, key, actor=actor,
-                        message=f"{key.kind} key {key.masked} imported"
-                                + (f" for {key.product}" if key.product else ""))
-        except IntegrityError:  # imported meanwhile by someone else
-            secrets.delete(key.secret_name)
-            report.bad.append(BadLine(entry.number, "already in the vault (imported "
-                                                    "meanwhile by another run)"))
-            continue
-        report.imported.append(key)
-    report.bad.sort(key=lambda line: line.number)
-    return report
-
-
 # ---------------------------------------------------------------- reservations
 def reserve(store: Store, order_id: str, kind: str, *, actor: str,
             product: str | None = None) -> LicenseKey:
@@ -248,8 +129,8 @@ def reserve(store: Store, order_id: str, kind: str, *, actor: str,
         return held
 
     def audited(session, key: LicenseKey) -> None:
-        _record(session, LicenseAction.RESERVED, key, actor=actor,
-                message=f"{key.kind} key {key.masked} reserved to order {order_id}")
+        record(session, LicenseAction.RESERVED, key, actor=actor,
+               message=f"{key.kind} key {key.masked} reserved to order {order_id}")
 
     taken = repo.take_one(store, kind=kind, order_id=order_id, product=product,
                           on_taken=audited)
@@ -298,7 +179,7 @@ def reserved_for(store: Store, order_id: str) -> dict[str, LicenseKey]:
 def _release_in(session, key: LicenseKey, *, actor: str, message: str, **data) -> None:
     repo.set_state(session, key, LicenseState.AVAILABLE, expect=tuple(LicenseState),
                    order_id=None, vm_name=None, reserved_at=None, booted_at=None)
-    _record(session, LicenseAction.RELEASED, key, actor=actor, message=message, **data)
+    record(session, LicenseAction.RELEASED, key, actor=actor, message=message, **data)
 
 
 def on_launch(store: Store, secrets: SecretStore, order_id: str, licenses: dict[str, str], *,
@@ -340,9 +221,9 @@ def on_launch(store: Store, secrets: SecretStore, order_id: str, licenses: dict[
                                      "taken from the vault by another order",
                                      "paste another key, or leave the field to the vault")
                 same.order_id = order_id
-                _record(session, LicenseAction.RESERVED, same, actor=actor,
-                        message=f"{kind} key {same.masked} (pasted) reserved to order "
-                                f"{order_id}")
+                record(session, LicenseAction.RESERVED, same, actor=actor,
+                       message=f"{kind} key {same.masked} (pasted) reserved to order "
+                               f"{order_id}")
 
 
 # --------------------------------------------------------------- the flow's hooks
@@ -356,8 +237,8 @@ def on_boot(store: Store, order_id: str, vm_name: str, *, actor: str) -> list[Li
                 continue
             key.booted_at, key.vm_name, key.updated_at = utcnow(), vm_name, utcnow()
             session.add(key)
-            _record(session, LicenseAction.BOOTED, key, actor=actor,
-                    message=f"{key.kind} key {key.masked} applied at first boot of {vm_name}")
+            record(session, LicenseAction.BOOTED, key, actor=actor,
+                   message=f"{key.kind} key {key.masked} applied at first boot of {vm_name}")
             changed.append(key)
     return changed
 
@@ -373,8 +254,8 @@ def on_handover(store: Store, order_id: str, vm_name: str, *, actor: str) -> lis
             if repo.set_state(session, key, LicenseState.BOUND, expect=ACTIVE_STATES,
                               vm_name=vm_name, booted_at=booted):
                 key.state, key.vm_name, key.booted_at = LicenseState.BOUND.value, vm_name, booted
-                _record(session, LicenseAction.BOUND, key, actor=actor,
-                        message=f"{key.kind} key {key.masked} bound to {vm_name}")
+                record(session, LicenseAction.BOUND, key, actor=actor,
+                       message=f"{key.kind} key {key.masked} bound to {vm_name}")
                 changed.append(key)
     return changed
 
@@ -394,9 +275,9 @@ def on_cancel(store: Store, order_id: str, *, actor: str, why: str = "cancelled"
             else:
                 repo.set_state(session, key, LicenseState.RETIRED, expect=ACTIVE_STATES)
                 key.state = LicenseState.RETIRED.value
-                _record(session, LicenseAction.RETIRED, key, actor=actor,
-                        message=f"{key.kind} key {key.masked} retired: order {order_id} {why} "
-                                f"after {key.vm_name or 'its VM'} was started with it")
+                record(session, LicenseAction.RETIRED, key, actor=actor,
+                       message=f"{key.kind} key {key.masked} retired: order {order_id} {why} "
+                               f"after {key.vm_name or 'its VM'} was started with it")
             changed.append(key)
     return changed
 
@@ -451,9 +332,9 @@ def retire(store: Store, reference: str, *, actor: str, reason: str | None = Non
     reason = (reason or "").strip()
     with store.session() as session:
         repo.set_state(session, key, LicenseState.RETIRED, expect=(LicenseState(key.state),))
-        _record(session, LicenseAction.RETIRED, key, actor=actor, reason=reason,
-                was=key.state, message=f"{key.kind} key {key.masked} retired by hand from "
-                                       f"{describe(key)}" + (f": {reason}" if reason else ""))
+        record(session, LicenseAction.RETIRED, key, actor=actor, reason=reason,
+               was=key.state, message=f"{key.kind} key {key.masked} retired by hand from "
+                                      f"{describe(key)}" + (f": {reason}" if reason else ""))
     return find_key(store, key.id)
 
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from console.flow import vault
+from console.flow.vault_import import import_keys
 from console.flow.vault import LicenseState, NoStock, VaultError
 from console.secrets import MemorySecretStore
 from console.store.db import open_store
@@ -18,7 +19,7 @@ ACTOR = "eng@desk"
 
 def stock_up(store, secrets, kind: str, seeds, product: str = "") -> list[str]:
     keys = [product_key(s) if kind != "plesk" else plesk_code(s) for s in seeds]
-    report = vault.import_keys(store, secrets, "\n".join(keys), actor=ACTOR, kind=kind,
+    report = import_keys(store, secrets, "\n".join(keys), actor=ACTOR, kind=kind,
                                product=product)
     assert not report.bad and len(report.imported) == len(keys)
     return keys
@@ -44,7 +45,7 @@ def test_import_keeps_good_lines_names_bad_ones_and_stores_no_key(vault_store):
         f"{good_mssql},mssql,2022 Standard",           # 10
         "B2C3D-F4G6H",                                 # 11 too short
     ])
-    report = vault.import_keys(vault_store, secrets, text_in, actor=ACTOR, kind="windows")
+    report = import_keys(vault_store, secrets, text_in, actor=ACTOR, kind="windows")
     assert [(key.kind, key.product) for key in report.imported] == [
         ("windows", ""), ("plesk", "Web Pro"), ("mssql", "2022 Standard")]
     reasons = {bad.number: bad.reason for bad in report.bad}
@@ -71,7 +72,7 @@ def test_duplicates_are_refused_in_stock_in_use_and_retired(vault_store):
     keys = stock_up(vault_store, secrets, "windows", range(3))
     vault.reserve(vault_store, "500", "windows", actor=ACTOR)          # keys[0] in use
     vault.retire(vault_store, vault.find_key(vault_store, keys[2][-5:]).id, actor=ACTOR)
-    report = vault.import_keys(vault_store, secrets, "\n".join(keys), actor=ACTOR,
+    report = import_keys(vault_store, secrets, "\n".join(keys), actor=ACTOR,
                                kind="mssql")
     assert report.imported == []
     assert [(bad.number, bad.reason.split(" (")[1]) for bad in report.bad] == [

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from console.flow import vault
+from console.flow.vault_import import import_keys
 from console.secrets import MemorySecretStore
 from console.store.db import open_store
 from tests.plugins.races import race
@@ -34,7 +35,7 @@ def _race(url: str, order_id: str, barrier, results) -> None:
 
 def stocked(url: str, count: int) -> None:
     store = open_store(url)
-    report = vault.import_keys(store, MemorySecretStore(),
+    report = import_keys(store, MemorySecretStore(),
                                "\n".join(product_key(i) for i in range(count)),
                                actor="stock@desk", kind="windows")
     assert len(report.imported) == count

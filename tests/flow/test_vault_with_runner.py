@@ -14,6 +14,7 @@ import pytest
 
 from console.config import ProductMapping
 from console.flow import vault
+from console.flow.vault_import import import_keys
 from console.flow.plan import Overrides, draft_plan
 from console.flow.runner import Runner
 from console.store import jobs as repo
@@ -35,7 +36,7 @@ def services(flow_services):
     for kind, keys in (("windows", [product_key(i) for i in range(4)]),
                        ("mssql", [product_key(i) for i in range(10, 12)]),
                        ("plesk", [plesk_code(i) for i in range(3)])):
-        report = vault.import_keys(flow_services.store, secrets, "\n".join(keys), actor=ACTOR,
+        report = import_keys(flow_services.store, secrets, "\n".join(keys), actor=ACTOR,
                                    kind=kind)
         assert len(report.imported) == len(keys)
     return flow_services
