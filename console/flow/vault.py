@@ -17,6 +17,7 @@ Hooks for the provisioning flow (each idempotent, each safe to call again after 
   keys_for_plan   when a plan is drafted or launched: the order's keys, reserved now or
                   already (a crash between reserve and bind keeps them with the order);
   on_launch       with the keys the launch will use: a pasted key overrides the vault's;
+  on_draft_abandoned  the form closed without a launch: the draft's keys go back;
   on_boot         just before the VM is first started with the keys;
   on_handover     when the job hands over: the keys are bound to the VM;
   on_cancel       on cancel or rollback: back to stock before first boot, retired after.
@@ -34,15 +35,17 @@ from console.errors import BadInput, ConsoleError
 from console.flow.licenses import KEY_KINDS, KIND_LABELS, normalise_license
 from console.secrets import SecretStore, mask
 from console.store import audit
+from console.store import jobs as jobs_repo
 from console.store import licenses as repo
 from console.store.db import Store
 from console.store.licenses import ACTIVE_STATES, LicenseKey, LicenseState
 from console.store.models import utcnow
 
 __all__ = ["ACTIVE_STATES", "LicenseAction", "LicenseKey", "LicenseState", "LowStock", "NoStock",
-           "StockLine", "VaultError", "describe", "find_key", "history", "keys_for_plan",
-           "list_keys", "low_stock", "on_boot", "on_cancel", "on_handover", "on_launch",
-           "release", "reserve", "reserved_for", "retire", "stock"]
+           "StockLine", "VaultError", "describe", "find_key", "form_label", "history",
+           "keys_for_plan", "list_keys", "low_stock", "on_boot", "on_cancel",
+           "on_draft_abandoned", "on_handover", "on_launch", "release", "reserve",
+           "reserved_for", "retire", "stock"]
 
 
 class LicenseAction(StrEnum):
@@ -224,6 +227,33 @@ def on_launch(store: Store, secrets: SecretStore, order_id: str, licenses: dict[
                 record(session, LicenseAction.RESERVED, same, actor=actor,
                        message=f"{kind} key {same.masked} (pasted) reserved to order "
                                f"{order_id}")
+
+
+def on_draft_abandoned(store: Store, order_id: str, *, actor: str) -> list[LicenseKey]:
+    """The form was closed without a launch: keys reserved when the plan was drafted go
+    back to stock, unless a job of the order holds them (launched, running, failed) or a VM
+    was started with them."""
+    order_id = str(order_id)
+    if jobs_repo.open_job_for_order(store, order_id) is not None:
+        return []
+    changed = []
+    with store.session() as session:
+        for key in repo.keys_of_order(session, order_id):
+            if key.state == LicenseState.RESERVED and key.booted_at is None:
+                _release_in(session, key, actor=actor,
+                            message=f"{key.kind} key {key.masked} back in stock: order "
+                                    f"{order_id} was not launched")
+                key.state = LicenseState.AVAILABLE.value
+                changed.append(key)
+    return changed
+
+
+def form_label(store: Store, order_id: str, kind: str) -> str | None:
+    """What the form shows in a key's field: `vault: …-3V66T, 14 left`; None without one."""
+    key = reserved_for(store, order_id).get(kind)
+    if key is None:
+        return None
+    return f"vault: {key.masked}, {available_of(store, kind)} left"
 
 
 # --------------------------------------------------------------- the flow's hooks

@@ -272,3 +272,26 @@ def test_stock_per_kind_and_product_and_low_stock(vault_store):
     assert low[0].message() == "Plesk activation codes: 3 left in stock (fewer than 5)"
     assert vault.low_stock(vault_store, 0) == []
     assert [item.kind for item in vault.low_stock(vault_store, 6)] == ["plesk", "windows"]
+
+
+def test_a_draft_closed_without_launch_gives_its_keys_back_but_a_launched_one_keeps_them(
+        vault_store):
+    from console.store import jobs as jobs_repo
+    from console.store.models import Order
+
+    secrets = MemorySecretStore()
+    stock_up(vault_store, secrets, "windows", range(3))
+    vault.keys_for_plan(vault_store, secrets, "9101", ("windows",), actor=ACTOR)
+    assert vault.form_label(vault_store, "9101", "windows") == \
+        f"vault: …-{product_key(0)[-5:]}, 2 left"
+    [back] = vault.on_draft_abandoned(vault_store, "9101", actor=ACTOR)
+    assert back.state == LicenseState.AVAILABLE and vault.form_label(
+        vault_store, "9101", "windows") is None
+
+    with vault_store.session() as session:
+        session.add(Order(id="9102", source="manual"))
+    vault.keys_for_plan(vault_store, secrets, "9102", ("windows",), actor=ACTOR)
+    jobs_repo.create_job(vault_store, order_id="9102", plan={}, engine="sim",
+                         created_by=ACTOR)
+    assert vault.on_draft_abandoned(vault_store, "9102", actor=ACTOR) == []
+    assert vault.reserved_for(vault_store, "9102")["windows"].state == LicenseState.RESERVED
