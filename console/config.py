@@ -200,6 +200,12 @@ class NamingConfig(_Strict):
         return value
 
 
+class LicensesConfig(_Strict):
+    # The console and doctor warn when fewer keys than this are left of a kind the vault
+    # holds; 0 turns the warning off.
+    low_stock: Annotated[int, Field(ge=0, le=100000)] = 5
+
+
 class Config(_Strict):
     engines: tuple[EngineConfig, ...]
     billing: BillingConfig = BillingConfig()
@@ -207,6 +213,7 @@ class Config(_Strict):
     store: StoreConfig = StoreConfig()
     ui: UiConfig = UiConfig()
     naming: NamingConfig = NamingConfig()
+    licenses: LicensesConfig = LicensesConfig()
     _path: Path | None = PrivateAttr(default=None)
 
     @field_validator("engines")
@@ -253,6 +260,7 @@ EXAMPLES = {
     "catalog.products.billing_product": 'billing_product = "VPS Linux cPanel"',
     "catalog.products.template": 'template = "alma9-cpanel"',
     "store.url": 'url = "sqlite:////var/lib/vps-console/console.db"',
+    "licenses.low_stock": "low_stock = 5",
 }
 
 

@@ -160,3 +160,11 @@ def test_example_config_loads_as_shipped():
     config = load_config(example)
     assert {p.billing_product for p in config.catalog.products} >= {"VPS Linux cPanel", "VPS Windows Plesk"}
     assert all(p.template for p in config.catalog.products)
+
+
+def test_licenses_low_stock_defaults_to_five_and_refuses_a_negative(tmp_path):
+    path = tmp_path / "plain.toml"
+    path.write_text(ENGINE)
+    assert load_config(path).licenses.low_stock == 5
+    result, path = run_check(tmp_path, ENGINE + '\n[licenses]\nlow_stock = -1\n')
+    assert_explained(result, path, "licenses.low_stock", "low_stock = 5", line=7)

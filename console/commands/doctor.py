@@ -279,6 +279,15 @@ def check_logs() -> Iterator[Check]:
                     "make the folder writable, or set XDG_STATE_HOME to a writable place")
 
 
+# ----------------------------------------------------------------- license vault
+def check_license_stock(config: Config) -> Iterator[Check]:
+    from console.commands.licenses import stock_warnings
+
+    for low in stock_warnings(config):
+        yield Check(WARN, f"licenses {low.kind}", low.message(),
+                    f"vps-console licenses import FILE --kind {low.kind}")
+
+
 # ------------------------------------------------------------------------ runner
 def run_checks(ctx) -> Iterator[Check]:
     try:
@@ -303,6 +312,7 @@ def run_checks(ctx) -> Iterator[Check]:
             yield from check_engine(config, engine_config, store)
         yield from check_billing(config, store)
         yield from check_store(config)
+        yield from check_license_stock(config)
     yield from check_logs()
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import multiprocessing
-
 import pytest
 
 from console.billing.sync import sync_orders
 from console.store.claims import claim_order
 from console.store.db import open_store
 from console.store.orders import get_order
+from tests.plugins.races import race
 from tests.plugins.whmcs import client_for
 
 RACERS = 100
@@ -27,16 +26,7 @@ def _race(url: str, order_id: str, owner: str, barrier, results) -> None:
 
 
 def race_for_one_order(url: str, order_id: str) -> list[tuple[str, object]]:
-    ctx = multiprocessing.get_context("fork")
-    barrier, results = ctx.Barrier(RACERS), ctx.Queue()
-    racers = [ctx.Process(target=_race, args=(url, order_id, f"eng{i}@host{i}", barrier, results))
-              for i in range(RACERS)]
-    for process in racers:
-        process.start()
-    outcomes = [results.get(timeout=120) for _ in racers]
-    for process in racers:
-        process.join(timeout=30)
-    return outcomes
+    return race(_race, [(url, order_id, f"eng{i}@host{i}") for i in range(RACERS)])
 
 
 def synced_order(url: str, whmcs_sim, catalog) -> str:
