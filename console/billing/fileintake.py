@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from console.billing.errors import ImportFileError
-from console.billing.mapping import HOSTNAME_RE, OrderRequest, apply_mapping, map_order
+from console.billing.mapping import OrderRequest, apply_mapping, map_order, valid_hostname
 from console.config import CatalogConfig
 from console.errors import BadInput
 from console.identity import current_actor
@@ -176,7 +176,7 @@ def validate_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str
                     raise SizeError(f"{clean[key]!r} is not a whole number of GiB")
             except SizeError as exc:
                 errors.append((key, str(exc)))
-    if clean["hostname"] and not HOSTNAME_RE.match(str(clean["hostname"])):
+    if clean["hostname"] and not valid_hostname(str(clean["hostname"])):
         errors.append(("hostname", f"{clean['hostname']!r} is not a valid host name"))
     return clean, errors
 
