@@ -147,6 +147,12 @@ def _gib_strict(text: str) -> int:
     return mib // 1024
 
 
+def _shown(value) -> str:
+    """A value for a problem text: quoted, and short (a customer may type a novel)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:36] + "…" + text[-1]
+
+
 def _entry_hint(key: str) -> str:
     return f'[[catalog.products]] billing_product = "{key}"'
 
@@ -209,19 +215,23 @@ def map_order(request: OrderRequest, catalog: CatalogConfig) -> MappingResult:
 
     def resolve(kind: str, explicit, reader, default, config_key: str):
         if explicit not in (None, ""):
-            label, value = f"{kind} {explicit!r}", explicit
+            label, value = f"{kind} {_shown(explicit)}", explicit
         elif kind in named and _norm(named[kind]) in fields_by_name:
             field_name, value = fields_by_name[_norm(named[kind])]
-            label = f'custom field "{field_name}" = {value!r}'
+            label = f'{kind}: custom field "{field_name}" = {_shown(value)}'
         elif kind in found:
             opt_name, value = found[kind]
-            label = f'option "{_halves(opt_name)[0]}" = {value!r}'
+            label = f'{kind}: option "{_halves(opt_name)[0]}" = {_shown(value)}'
         else:
             return default  # the product has no such option: the catalog default applies
         try:
             if str(value).strip() == "":
                 raise ValueError("it is empty")
             return reader(value)
+        except OverflowError:  # "9" * 400 GB: a float that is infinite
+            problems.append(f"{label} is not a size any VM can have; correct the order in "
+                            "billing")
+            return None
         except ValueError as exc:
             problems.append(f"{label} cannot be read ({exc}); fix it in billing, or drop the option "
                             f"and set {config_key} under {_entry_hint(entry_key)}")
