@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -277,7 +278,7 @@ class WhmcsClient:
     READ_ONLY_PREFIX = "get"
 
     def __init__(self, url: str, identifier: str, secret: str, *, timeout: float = 15.0,
-                 retries: int = 2, backoff: float = 0.5, verify: bool = True,
+                 retries: int = 2, backoff: float = 0.5, verify: "bool | ssl.SSLContext" = True,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.api_url = api_url_for(url)
         self.identifier = identifier
@@ -548,6 +549,8 @@ def open_billing_client(billing, secret: str | None) -> WhmcsClient:
         raise BillingError("no WHMCS API secret",
                            "store it with `vps-console credentials set billing` or set "
                            "VPS_CONSOLE_BILLING_SECRET")
-    verify = str(billing.ca_file.expanduser()) if getattr(billing, "ca_file", None) else True
+    verify: ssl.SSLContext | bool = True
+    if billing.ca_file is not None:  # a private CA, like the engines' ca_file
+        verify = ssl.create_default_context(cafile=str(billing.ca_file.expanduser()))
     return WhmcsClient(billing.url, billing.identifier, secret, timeout=billing.timeout_seconds,
                        verify=verify)
