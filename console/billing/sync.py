@@ -155,28 +155,28 @@ class _Syncer:
                 self._create(order, replace=row is not None)
             else:
                 self._refresh(row)
-        if not self._guarded(oid, take):
-            self._keep_failed(order, oid)
+        reason = self._guarded(oid, take)
+        if reason is not None:
+            self._keep_failed(order, oid, reason)
 
-    def _guarded(self, oid: str, work) -> bool:
+    def _guarded(self, oid: str, work) -> str | None:
         """Run one order's work; a failure of that order alone is reported, not raised.
         Billing that is down and a store that cannot write stop the sync (every order
         would fail the same way): their own messages say what to do."""
         try:
             work()
-            return True
+            return None
         except (BillingUnreachable, BillingAuthError, BillingAccessDenied, StoreError):
             raise
         except Exception as exc:  # noqa: BLE001 - one order's failure is that order's
-            reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            reason = safe_text(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")
             log.warning("sync: order %s not taken in: %s", oid, reason)
-            self.report.rejected.append(f"order {oid}: {safe_text(reason)}")
-            return False
+            self.report.rejected.append(f"order {oid}: {reason}")
+            return reason
 
-    def _keep_failed(self, order: WhmcsOrder, oid: str) -> None:
+    def _keep_failed(self, order: WhmcsOrder, oid: str, reason: str) -> None:
         """An order that could not be taken in stays visible, as needs mapping with why;
         the next sync tries it again from WHMCS."""
-        reason = self.report.rejected[-1].split(": ", 1)[-1]
         row = Order(id=oid, source="whmcs", billing_status=order.status, status="needs_mapping",
                     client_name=order.client_name, product_name="",
                     created_at=_local_to_utc(order.date) or utcnow(), paid_at=utcnow(),

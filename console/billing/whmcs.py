@@ -20,7 +20,7 @@ import logging
 import re
 import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -221,7 +221,9 @@ def strip_secrets(data: Any) -> Any:
 def parse_order(raw: Mapping) -> WhmcsOrder:
     lines = tuple(
         OrderLine(type=as_str(li.get("type")),
-                  service_id=as_id(li.get("relid"), "service") if li.get("relid") not in (None, "", 0, "0") else None,
+                  # a line with no service (a domain, an addon) has relid 0 or none
+                  service_id=(as_id(li.get("relid"), "service")
+                              if li.get("relid") not in (None, "", 0, "0") else None),
                   product=as_str(li.get("product")), domain=as_str(li.get("domain")),
                   status=as_str(li.get("status")))
         for li in as_list(raw.get("lineitems"), "lineitem")
@@ -400,7 +402,7 @@ class WhmcsClient:
         short page, a page seen before, or past ``max_pages`` (then BillingBadResponse).
         A record that cannot be read is listed in ``rejected``; the others are kept."""
         listing = OrderListing()
-        seen: dict[int, int] = {}
+        seen: set[int] = set()
         pages: set[tuple] = set()
         start = 0
         for _ in range(max_pages):
@@ -424,7 +426,7 @@ class WhmcsClient:
                     listing.rejected.append(f"WHMCS sent order {order.id} twice in one answer; "
                                             "the first copy was kept")
                     continue
-                seen[order.id] = 1
+                seen.add(order.id)
                 listing.orders.append(order)
             start += len(page)
             total = as_int(body.get("totalresults"))

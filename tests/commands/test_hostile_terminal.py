@@ -14,6 +14,7 @@ import subprocess
 import termios
 import time
 
+import ovirtsdk4.types as types
 import pytest
 from click.testing import CliRunner
 
@@ -108,8 +109,18 @@ def hostile_shop():
 
 
 @pytest.fixture
-def console_env(tmp_path, engine_sim, monkeypatch, hostile_shop):
+def console_env(tmp_path, engine_sim, sdk_connection, monkeypatch, hostile_shop):
     shop, ids = hostile_shop
+    # The engine's side: a VM named like ours whose description and comment an engine user
+    # filled with what the engine's XML can carry (C1 controls, bidi overrides, markup; XML
+    # 1.0 has no ESC), shown on the VMs screen.
+    def engine_plant(label: str) -> str:
+        return "".join(c for c in hostile_text(label) if ord(c) >= 0x20)[:200]
+
+    vms = sdk_connection.system_service().vms_service()
+    vm = vms.list(search="name=vps-1000")[0]
+    vms.vm_service(vm.id).update(types.Vm(description=engine_plant("vmdesc"),
+                                          comment=engine_plant("vmcomment")))
     config, store = cli_setup(tmp_path, engine_sim, monkeypatch, PRODUCTS, whmcs_sim=shop)
     store.close()
     env = {**user_env(tmp_path), "VPS_CONSOLE_CONFIG": str(config),
@@ -148,7 +159,7 @@ def test_the_console_renders_every_screen_without_a_planted_sequence_or_a_crash(
     try:
         term.wait_for(b"billing ok")
         term.wait_for(VISIBLE_ESC)  # a hostile name is on screen, made visible
-        for key in ("G", "g", "j", "2", "3", "4", "a", "a", "1", "/", "o", "o", "p", "s", "\r",
+        for key in ("G", "g", "j", "2", "3", "g", "j", "4", "a", "a", "1", "/", "o", "o", "p", "s", "\r",
                     "\x1b", "p"):  # every screen, the filter, the last order's provision form
             term.send(key, settle=0.8)
         term.send("\x1b", settle=1.0)
