@@ -43,6 +43,7 @@ from console.identity import current_actor
 from console.store import audit
 from console.store.db import Store
 from console.store.models import Order, utcnow
+from console.text_safety import safe_text
 from console.units import SizeError, parse_mib
 
 COLUMNS = ("id", "client_name", "client_email", "client_company", "product", "cpus", "memory",
@@ -151,7 +152,9 @@ def validate_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str
         errors.append((str(key), f"unknown field; allowed: {', '.join(COLUMNS)}"))
     for key in COLUMNS:
         value = raw.get(key)
-        clean[key] = "" if value is None else (value.strip() if isinstance(value, str) else value)
+        # customer data, whoever typed the file: made safe for display as it enters
+        clean[key] = "" if value is None else (safe_text(value.strip()) if isinstance(value, str)
+                                               else value)
     for key in REQUIRED:
         if clean[key] in ("", None):
             errors.append((key, "required, but empty"))

@@ -206,3 +206,17 @@ def test_an_order_that_cannot_be_taken_in_is_recorded_and_the_rest_go_on(shop, s
     assert again.created == [str(orders[1])]
     assert get_order(store, str(orders[1])).status == "new"
     assert str(orders[1]) in json.loads(json.dumps(report.to_dict()))["rejected"][0]
+
+
+def test_an_import_file_is_customer_data_too(tmp_path, store, catalog):
+    from console.billing.fileintake import import_orders
+
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps([{"id": "F-1", "client_name": hostile_text("Imported"),
+                                 "client_company": "[/]oops", "product": "VPS Linux cPanel",
+                                 "notes": hostile_text("note")}]), encoding="utf-8")
+    report = import_orders(store, path, catalog)
+    assert report.imported == ["F-1"], report.to_dict()
+    row = get_order(store, "F-1")
+    assert is_safe(row.client_name) and is_safe(row.notes) and "␛]52;" in row.client_name
+    assert all(is_safe(text) for text in walk_strings(order_to_dict(row, full=True)))
