@@ -62,6 +62,25 @@ def _check_url(value: str, *, schemes: tuple[str, ...], example: str) -> str:
     return value.rstrip("/")
 
 
+def plain_http_over_network(url: str | None) -> bool:
+    """An http:// URL to another machine: passwords and customer data would cross the
+    network in clear. Loopback (the embedded simulators, an SSH tunnel) stays on this host."""
+    if not url:
+        return False
+    parsed = urlparse(url)
+    if parsed.scheme != "http":
+        return False
+    host = (parsed.hostname or "").lower()
+    return not (host == "localhost" or host == "::1" or host.startswith("127."))
+
+
+def _refuse_plain_http(url: str | None, acknowledged: bool, what: str) -> None:
+    if plain_http_over_network(url) and not acknowledged:
+        raise ValueError(
+            f"url: {url} is plain http: the {what} would travel in clear; use https:// (with "
+            "ca_file for a private CA), or set insecure_acknowledged = true to accept that risk")
+
+
 class EngineConfig(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     url: str
@@ -82,6 +101,7 @@ class EngineConfig(_Strict):
 
     @model_validator(mode="after")
     def _insecure_needs_ack(self) -> "EngineConfig":
+        _refuse_plain_http(self.url, self.insecure_acknowledged, "engine password")
         if self.insecure and not self.insecure_acknowledged:
             raise ValueError(
                 "insecure: insecure = true turns off TLS verification of the engine; to accept that "
@@ -94,6 +114,10 @@ class BillingConfig(_Strict):
     kind: Literal["whmcs", "file", "none"] = "none"
     url: str | None = None
     identifier: str | None = None
+    # The CA that signed WHMCS's certificate (a private CA); default: the system CAs.
+    ca_file: Path | None = None
+    # Plain http:// to another host is refused unless this is set (then shown in red).
+    insecure_acknowledged: bool = False
     timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
     sync_interval_seconds: Annotated[int, Field(ge=5)] = 60
     claim_timeout_minutes: Annotated[int, Field(ge=1)] = 30
@@ -110,6 +134,11 @@ class BillingConfig(_Strict):
         if self.kind == "whmcs" and (not self.url or not self.identifier):
             raise ValueError('kind = "whmcs" needs url and identifier, e.g. '
                              'url = "https://billing.example.net", identifier = "AbC123..."')
+        _refuse_plain_http(self.url, self.insecure_acknowledged,
+                           "API secret and the customers' passwords")
+        if self.ca_file is not None and not self.ca_file.expanduser().is_file():
+            raise ValueError(f"ca_file: {self.ca_file} is not a file; give the PEM file of the "
+                             "CA that signed WHMCS's certificate")
         return self
 
 
@@ -126,6 +155,18 @@ class ProductMapping(_Strict):
     max_memory_mib: int = 64 * 1024
     max_disk_gib: int = 1000
     license_kinds: tuple[Literal["windows", "mssql", "plesk", "cpanel"], ...] = ()
+    # Custom fields (free text the customer types) read for this product, by exact name,
+    # e.g. fields = {disk = "Disk GB"}; none is read otherwise.
+    # Kept as (kind, field name) pairs: the model is frozen and hashable.
+    fields: tuple[tuple[Literal["cpus", "memory", "disk", "os", "hostname"],
+                        Annotated[str, Field(min_length=1)]], ...] = ()
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _fields(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return tuple(sorted(value.items()))
+        return value
 
     @model_validator(mode="before")
     @classmethod

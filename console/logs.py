@@ -38,6 +38,9 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """Log files are readable by their owner only: shared jump hosts have other users."""
 
     def _open(self):
+        # Created 0600 before the stdlib opens it: never readable by others, not even for
+        # the moment between creating it and a chmod, whatever the umask.
+        os.close(os.open(self.baseFilename, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600))
         stream = super()._open()
         os.chmod(self.baseFilename, 0o600)
         return stream

@@ -41,6 +41,11 @@ class BillingBadResponse(BillingError):
     """An answer that is not the WHMCS API: HTML (maintenance, wrong URL), 5xx, junk."""
 
 
+class BadRecord(BillingBadResponse):
+    """One record of an answer that cannot be taken in (an id that is not an id); the rest
+    of the answer is good."""
+
+
 class BillingApiError(BillingError):
     """``result: error`` from WHMCS; ``whmcs_message`` is its text, verbatim."""
 

@@ -36,13 +36,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from console.billing.errors import ImportFileError
-from console.billing.mapping import HOSTNAME_RE, OrderRequest, apply_mapping, map_order
+from console.billing.mapping import OrderRequest, apply_mapping, map_order, valid_hostname
 from console.config import CatalogConfig
 from console.errors import BadInput
 from console.identity import current_actor
 from console.store import audit
 from console.store.db import Store
 from console.store.models import Order, utcnow
+from console.text_safety import safe_text
 from console.units import SizeError, parse_mib
 
 COLUMNS = ("id", "client_name", "client_email", "client_company", "product", "cpus", "memory",
@@ -151,7 +152,9 @@ def validate_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str
         errors.append((str(key), f"unknown field; allowed: {', '.join(COLUMNS)}"))
     for key in COLUMNS:
         value = raw.get(key)
-        clean[key] = "" if value is None else (value.strip() if isinstance(value, str) else value)
+        # customer data, whoever typed the file: made safe for display as it enters
+        clean[key] = "" if value is None else (safe_text(value.strip()) if isinstance(value, str)
+                                               else value)
     for key in REQUIRED:
         if clean[key] in ("", None):
             errors.append((key, "required, but empty"))
@@ -176,7 +179,7 @@ def validate_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str
                     raise SizeError(f"{clean[key]!r} is not a whole number of GiB")
             except SizeError as exc:
                 errors.append((key, str(exc)))
-    if clean["hostname"] and not HOSTNAME_RE.match(str(clean["hostname"])):
+    if clean["hostname"] and not valid_hostname(str(clean["hostname"])):
         errors.append(("hostname", f"{clean['hostname']!r} is not a valid host name"))
     return clean, errors
 

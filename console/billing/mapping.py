@@ -15,6 +15,13 @@ Which catalog entry applies (``[[catalog.products]] billing_product``):
      fallback to the plain entry.
 Matching ignores case and repeated spaces.
 
+Resources come from what was billed: the product's configurable options (a name with
+"CPU", "RAM", "Disk" … in it), else the catalog entry's defaults. A custom field is free
+text the customer types, so it counts only where the entry names that exact field
+(``fields = {disk = "Disk GB"}``); a custom field is never read because of words in its
+name. Every size is bounded twice, by the entry's ``max_*`` and by absolute sanity bounds,
+before it is stored: out of range makes the order "needs mapping" with the reason.
+
 Option names and values may use the ``key|Display`` convention
 (``cpu|CPU Cores`` = ``2|2 vCPU``); both halves are tried, the display half
 first since it usually carries the unit. RAM and disk need a unit ("4 GB",
@@ -30,8 +37,16 @@ from console.config import CatalogConfig, ProductMapping
 from console.store.models import Order
 from console.units import SizeError, parse_mib
 
-HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$",
-                       re.IGNORECASE)
+# Used with fullmatch (and \Z, not $, which also matches before a trailing newline).
+HOSTNAME_RE = re.compile(r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)"
+                         r"(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?\Z", re.IGNORECASE | re.ASCII)
+# Whatever a product allows, nothing beyond these reaches the store (or the engine).
+SANITY_BOUNDS = {"cpus": 512, "memory": 16 * 1024 * 1024, "disk": 64 * 1024}  # MiB, GiB
+
+
+def valid_hostname(name: str) -> bool:
+    """RFC 1123 host name, the whole string (a trailing newline is not a host name)."""
+    return isinstance(name, str) and HOSTNAME_RE.fullmatch(name) is not None
 _CPU_VALUE = re.compile(r"^\s*(\d{1,3})\s*(x\s*)?(v?cpus?|v?cores?|vcpus?|threads?)?\s*$", re.IGNORECASE)
 
 
@@ -132,6 +147,12 @@ def _gib_strict(text: str) -> int:
     return mib // 1024
 
 
+def _shown(value) -> str:
+    """A value for a problem text: quoted, and short (a customer may type a novel)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:36] + "…" + text[-1]
+
+
 def _entry_hint(key: str) -> str:
     return f'[[catalog.products]] billing_product = "{key}"'
 
@@ -173,13 +194,15 @@ def mapping_for_order(catalog: CatalogConfig, order) -> ProductMapping | None:
 def map_order(request: OrderRequest, catalog: CatalogConfig) -> MappingResult:
     problems: list[str] = []
     found: dict[str, tuple[str, str]] = {}  # kind -> (option name, value); first wins
-    for source in (request.custom_fields, request.options):
-        for name, value in source:
-            kind = _kind_of(name)
-            if kind and kind not in found:
-                found[kind] = (name, value)
-
-    os_choice = request.os_choice or (found["os"][1] if "os" in found and found["os"][1] else None)
+    for name, value in request.options:  # billed: the shop's own configurable options
+        kind = _kind_of(name)
+        if kind and kind not in found:
+            found[kind] = (name, value)
+    # A custom field may only choose among the product's own per-OS entries, never a size.
+    guessed_os = next((value for name, value in request.custom_fields
+                       if _kind_of(name) == "os" and value), None)
+    os_choice = request.os_choice or (found["os"][1] if "os" in found and found["os"][1]
+                                      else guessed_os)
     if os_choice:
         os_choice = _halves(os_choice)[0]
     mapping, problem = find_mapping(catalog, request, os_choice)
@@ -187,18 +210,28 @@ def map_order(request: OrderRequest, catalog: CatalogConfig) -> MappingResult:
         problems.append(problem)
     entry_key = mapping.billing_product if mapping else (request.product_name or request.product_id or "?")
 
+    named = dict(mapping.fields) if mapping is not None else {}
+    fields_by_name = {_norm(name): (name, value) for name, value in request.custom_fields}
+
     def resolve(kind: str, explicit, reader, default, config_key: str):
         if explicit not in (None, ""):
-            label, value = f"{kind} {explicit!r}", explicit
+            label, value = f"{kind} {_shown(explicit)}", explicit
+        elif kind in named and _norm(named[kind]) in fields_by_name:
+            field_name, value = fields_by_name[_norm(named[kind])]
+            label = f'{kind}: custom field "{field_name}" = {_shown(value)}'
         elif kind in found:
             opt_name, value = found[kind]
-            label = f'option "{_halves(opt_name)[0]}" = {value!r}'
+            label = f'{kind}: option "{_halves(opt_name)[0]}" = {_shown(value)}'
         else:
             return default  # the product has no such option: the catalog default applies
         try:
             if str(value).strip() == "":
                 raise ValueError("it is empty")
             return reader(value)
+        except OverflowError:  # "9" * 400 GB: a float that is infinite
+            problems.append(f"{label} is not a size any VM can have; correct the order in "
+                            "billing")
+            return None
         except ValueError as exc:
             problems.append(f"{label} cannot be read ({exc}); fix it in billing, or drop the option "
                             f"and set {config_key} under {_entry_hint(entry_key)}")
@@ -210,17 +243,29 @@ def map_order(request: OrderRequest, catalog: CatalogConfig) -> MappingResult:
     disk = resolve("disk", request.disk, lambda v: _read_size(v, _gib_strict),
                    mapping.disk_gib if mapping else None, 'disk = "80GiB"')
 
-    if mapping is not None:
-        for value, limit, name in ((cpus, mapping.max_cpus, "max_cpus"),
-                                   (memory, mapping.max_memory_mib, "max_memory"),
-                                   (disk, mapping.max_disk_gib, "max_disk")):
-            if value is not None and value > limit:
-                problems.append(f"{name.removeprefix('max_')} {value} is above the limit {limit} "
-                                f"({name} under {_entry_hint(mapping.billing_product)})")
+    sizes = {"cpus": cpus, "memory": memory, "disk": disk}
+    limits = {"cpus": (mapping.max_cpus, "max_cpus"), "memory": (mapping.max_memory_mib, "max_memory"),
+              "disk": (mapping.max_disk_gib, "max_disk")} if mapping is not None else {}
+    units = {"cpus": "", "memory": " MiB", "disk": " GiB"}
+    for kind, value in sizes.items():
+        if value is None:
+            continue
+        if value < 1 or value > SANITY_BOUNDS[kind]:
+            problems.append(f"{kind} {value}{units[kind]} is not a size any VM can have (1 to "
+                            f"{SANITY_BOUNDS[kind]}{units[kind]}); correct the order in billing")
+            sizes[kind] = None
+        elif kind in limits and value > limits[kind][0]:
+            limit, name = limits[kind]
+            problems.append(f"{kind} {value} is above the limit {limit} "
+                            f"({name} under {_entry_hint(mapping.billing_product)})")
+    cpus, memory, disk = sizes["cpus"], sizes["memory"], sizes["disk"]
 
+    hostname_field = _norm(named.get("hostname", ""))
     hostname = request.hostname.strip() or next(
-        (v.strip() for n, v in request.custom_fields if _norm(n) in ("hostname", "host name")), "")
-    if hostname and not HOSTNAME_RE.match(hostname):
+        (v.strip() for n, v in request.custom_fields
+         if _norm(n) in (("hostname", "host name") + ((hostname_field,) if hostname_field else ()))),
+        "")
+    if hostname and not valid_hostname(hostname):
         problems.append(f"hostname {hostname!r} is not a valid host name; correct it in billing "
                         "(service domain) or on the order")
 

@@ -12,6 +12,12 @@ One call of :func:`sync_orders`:
 The same order seen twice stays one row (primary key = WHMCS order id; a
 concurrent sync that inserts first wins and the other one just moves on).
 
+One bad order never stops a sync: each is validated and stored on its own. A record
+WHMCS sends that is not an order (an id that is not a positive number, an order sent
+twice) is reported in ``rejected``; an order that cannot be taken in (its service cannot
+be read, it cannot be stored) is kept as "needs mapping" with the reason when even that
+is possible, else reported, and the next sync tries it again.
+
 When WHMCS cannot be reached the error propagates unchanged (its message says
 what to do) after recording ``billing.stale_since`` in SyncState; the queue in
 the store is left as it was. Scheduling (every N seconds) is the caller's job.
@@ -29,13 +35,15 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from console.billing.errors import BillingAccessDenied, BillingApiError, BillingError
+from console.billing.errors import (BadRecord, BillingAccessDenied, BillingApiError, BillingAuthError,
+                                   BillingError, BillingUnreachable)
 from console.billing.mapping import OrderRequest, apply_mapping, request_from_service
 from console.billing.whmcs import WhmcsClient, WhmcsClientDetails, WhmcsOrder, parse_service
 from console.config import CatalogConfig
 from console.identity import current_actor
+from console.text_safety import safe_text
 from console.store import audit
-from console.store.db import Store
+from console.store.db import Store, StoreError
 from console.store.models import Order, SyncState, utcnow
 from console.store.orders import delete_sync_state, get_sync_state, open_job, set_sync_state
 
@@ -60,6 +68,7 @@ class SyncReport:
     needs_mapping: list[str] = field(default_factory=list)
     skipped_unpaid: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,14 +78,16 @@ class SyncReport:
             "pending_in_billing": self.pending_in_billing, "created": self.created,
             "remapped": self.remapped, "unchanged": self.unchanged,
             "needs_mapping": self.needs_mapping, "skipped_unpaid": self.skipped_unpaid,
-            "cancelled": self.cancelled, "warnings": self.warnings,
+            "cancelled": self.cancelled, "rejected": self.rejected, "warnings": self.warnings,
         }
 
     def summary(self) -> str:
         text = (f"{self.pending_in_billing} pending in WHMCS: {len(self.created)} new, "
                 f"{len(self.needs_mapping)} need mapping, {len(self.cancelled)} cancelled, "
-                f"{len(self.skipped_unpaid)} unpaid (waiting)")
-        return text + "".join(f"\nwarning: {w}" for w in self.warnings)
+                f"{len(self.skipped_unpaid)} unpaid (waiting)"
+                + (f", {len(self.rejected)} rejected" if self.rejected else ""))
+        return text + "".join(f"\nrejected: {r}" for r in self.rejected) \
+            + "".join(f"\nwarning: {w}" for w in self.warnings)
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,10 @@ class _Syncer:
         self.report = SyncReport(started_at=utcnow())
 
     def run(self) -> SyncReport:
-        pending = list(self.client.iter_orders("Pending"))
+        listing = self.client.read_orders("Pending")
+        pending = listing.orders
+        self.report.rejected += listing.rejected
+        self.report.warnings += listing.warnings
         self.report.pending_in_billing = len(pending)
         with self.store.session() as session:
             known = {o.id: o for o in session.exec(select(Order).where(Order.source == "whmcs"))}
@@ -120,24 +134,61 @@ class _Syncer:
         for order in sorted(pending, key=lambda o: o.id):
             oid = str(order.id)
             pending_ids.add(oid)
-            row = known.get(oid)
-            if order.payment_status.lower() == "refunded":
-                if row is not None:
-                    self._end(row, order.status, "refunded")
-                continue
-            if row is None:
-                if order.payment_status.lower() != "paid":
-                    self.report.skipped_unpaid.append(oid)
-                    continue
-                self._create(order)
-            else:
-                self._refresh(row)
+            self._one(order, oid, known.get(oid))
         for oid, row in known.items():
             if oid not in pending_ids and row.status in OPEN \
                     and (row.billing_status or "Pending") == "Pending":
-                self._check_left_pending(row)
+                self._guarded(oid, lambda row=row: self._check_left_pending(row))
         self.report.finished_at = utcnow()
         return self.report
+
+    def _one(self, order: WhmcsOrder, oid: str, row: Order | None) -> None:
+        def take() -> None:
+            if order.payment_status.lower() == "refunded":
+                if row is not None:
+                    self._end(row, order.status, "refunded")
+                return
+            if row is None or (row.data or {}).get("intake_failed"):
+                if order.payment_status.lower() != "paid":
+                    self.report.skipped_unpaid.append(oid)
+                    return
+                self._create(order, replace=row is not None)
+            else:
+                self._refresh(row)
+        reason = self._guarded(oid, take)
+        if reason is not None:
+            self._keep_failed(order, oid, reason)
+
+    def _guarded(self, oid: str, work) -> str | None:
+        """Run one order's work; a failure of that order alone is reported, not raised.
+        Billing that is down and a store that cannot write stop the sync (every order
+        would fail the same way): their own messages say what to do."""
+        try:
+            work()
+            return None
+        except (BillingUnreachable, BillingAuthError, BillingAccessDenied, StoreError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one order's failure is that order's
+            reason = safe_text(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")
+            log.warning("sync: order %s not taken in: %s", oid, reason)
+            self.report.rejected.append(f"order {oid}: {reason}")
+            return reason
+
+    def _keep_failed(self, order: WhmcsOrder, oid: str, reason: str) -> None:
+        """An order that could not be taken in stays visible, as needs mapping with why;
+        the next sync tries it again from WHMCS."""
+        row = Order(id=oid, source="whmcs", billing_status=order.status, status="needs_mapping",
+                    client_name=order.client_name, product_name="",
+                    created_at=_local_to_utc(order.date) or utcnow(), paid_at=utcnow(),
+                    seen_at=utcnow(), problem=f"could not take the order in ({reason}); "
+                    "correct it in WHMCS, it is read again on the next sync",
+                    raw={"order": order.raw}, data={"intake_failed": True})
+        try:
+            with self.store.session() as session:
+                if session.get(Order, oid) is None:
+                    session.add(row)
+        except Exception as exc:  # noqa: BLE001 - already reported in `rejected`
+            log.warning("sync: order %s not recorded either: %s", oid, exc)
 
     # ----------------------------------------------------------- new orders
     def _client(self, client_id: int | None) -> WhmcsClientDetails | None:
@@ -166,7 +217,7 @@ class _Syncer:
                                                 exc, BillingAccessDenied) else ""))
         return _local_to_utc(paid) or _local_to_utc(order.date) or utcnow()
 
-    def _create(self, order: WhmcsOrder) -> None:
+    def _create(self, order: WhmcsOrder, *, replace: bool = False) -> None:
         oid = str(order.id)
         lines = order.product_lines
         row = Order(id=oid, source="whmcs", billing_status=order.status, client_name=order.client_name,
@@ -204,7 +255,10 @@ class _Syncer:
         apply_mapping(row, request, self.catalog, extra)
         try:
             with self.store.session() as session:
-                session.add(row)
+                if replace:  # an order whose intake failed before: this one takes its place
+                    session.merge(row)
+                else:
+                    session.add(row)
                 audit.record(session, "intake", actor=self.actor, order_id=oid,
                              message=f"from WHMCS: {row.product_name} ({row.status})")
         except IntegrityError:
@@ -246,7 +300,7 @@ class _Syncer:
     def _check_left_pending(self, row: Order) -> None:
         try:
             order = self.client.get_order(int(row.id))
-        except (ValueError, BillingApiError) as exc:
+        except (ValueError, BillingApiError, BadRecord) as exc:
             self.report.warnings.append(f"order {row.id}: cannot read it from WHMCS ({exc})")
             return
         if order is None:

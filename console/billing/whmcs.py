@@ -17,16 +17,20 @@ the action and its non-secret parameters only.
 from __future__ import annotations
 
 import logging
+import re
+import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 
+from console.text_safety import safe_data, safe_text
+
 from .errors import (
-    BillingAccessDenied, BillingApiError, BillingAuthError, BillingBadResponse,
+    BadRecord, BillingAccessDenied, BillingApiError, BillingAuthError, BillingBadResponse,
     BillingUnreachable, OrderNotPending,
 )
 from .phpserialize import dumps_base64
@@ -43,6 +47,10 @@ HINT_PERMISSION = "give the API credential's role this action (System Settings >
 SECRET_PARAM_WORDS = ("password", "secret", "pass", "accesskey", "customfields")
 
 NOT_PENDING = "order id not found or status not pending"
+# Pages of GetOrders one sync reads at most: 1000 pages of 100 is far more pending orders
+# than any shop has; a billing (or proxy) that never stops sending pages is stopped here.
+MAX_PAGES = 1000
+_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit a 64-bit column
 
 
 # ----------------------------------------------------------------- loose types
@@ -57,7 +65,23 @@ def as_int(value: Any, default: int | None = None) -> int | None:
 
 
 def as_str(value: Any) -> str:
-    return "" if value is None else str(value)
+    """Text from WHMCS, with control and bidi characters made visible: every string that
+    enters the console from billing passes here (console.text_safety)."""
+    return "" if value is None else safe_text(value)
+
+
+def as_id(value: Any, what: str) -> int:
+    """An order, service or client id: a positive integer, else BadRecord naming the raw
+    value (``"abc"``, ``""`` or ``null`` must not all become order 0)."""
+    text = str(value).strip() if isinstance(value, (int, str)) \
+        and not isinstance(value, bool) else None
+    if text is None or not _ID.fullmatch(text) or int(text) == 0:
+        shown = "null" if value is None else repr(safe_text(value) if isinstance(value, str)
+                                                   else value)
+        raise BadRecord(f"WHMCS sent {what} id {shown}, which is not a positive whole number",
+                        "look at that record in WHMCS (or whatever sits between it and the "
+                        "console); the other records are read anyway")
+    return int(text)
 
 
 def as_datetime(value: Any) -> datetime | None:
@@ -166,6 +190,15 @@ class WhmcsClientDetails:
         return f"{self.firstname} {self.lastname}".strip()
 
 
+@dataclass
+class OrderListing:
+    """What one read of the orders gave: the good ones, and why the others were left."""
+
+    orders: list[WhmcsOrder] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
 def strip_secrets(data: Any) -> Any:
     """A copy of an API payload with every password-like value replaced."""
     if isinstance(data, Mapping):
@@ -187,17 +220,20 @@ def strip_secrets(data: Any) -> Any:
 
 def parse_order(raw: Mapping) -> WhmcsOrder:
     lines = tuple(
-        OrderLine(type=as_str(li.get("type")), service_id=as_int(li.get("relid")),
+        OrderLine(type=as_str(li.get("type")),
+                  # a line with no service (a domain, an addon) has relid 0 or none
+                  service_id=(as_id(li.get("relid"), "service")
+                              if li.get("relid") not in (None, "", 0, "0") else None),
                   product=as_str(li.get("product")), domain=as_str(li.get("domain")),
                   status=as_str(li.get("status")))
         for li in as_list(raw.get("lineitems"), "lineitem")
     )
     return WhmcsOrder(
-        id=as_int(raw.get("id"), 0) or 0, ordernum=as_str(raw.get("ordernum")),
+        id=as_id(raw.get("id"), "order"), ordernum=as_str(raw.get("ordernum")),
         client_id=as_int(raw.get("userid")), client_name=as_str(raw.get("name")),
         date=as_datetime(raw.get("date")), status=as_str(raw.get("status")),
         payment_status=as_str(raw.get("paymentstatus")), amount=as_str(raw.get("amount")),
-        notes=as_str(raw.get("notes")), lines=lines, raw=strip_secrets(dict(raw)),
+        notes=as_str(raw.get("notes")), lines=lines, raw=safe_data(strip_secrets(dict(raw))),
         invoice_id=as_int(raw.get("invoiceid")) or None,
     )
 
@@ -214,14 +250,15 @@ def parse_service(raw: Mapping) -> WhmcsService:
         for c in as_list(raw.get("customfields"), "customfield")
     )
     return WhmcsService(
-        id=as_int(raw.get("id"), 0) or 0, client_id=as_int(raw.get("clientid")),
+        id=as_id(raw.get("id"), "service"), client_id=as_int(raw.get("clientid")),
         order_id=as_int(raw.get("orderid")), pid=as_int(raw.get("pid")),
         name=as_str(raw.get("name")), groupname=as_str(raw.get("groupname")),
         domain=as_str(raw.get("domain")).strip(), status=as_str(raw.get("status")),
         dedicated_ip=as_str(raw.get("dedicatedip")), assigned_ips=as_str(raw.get("assignedips")),
         username=as_str(raw.get("username")), regdate=as_datetime(raw.get("regdate")),
-        configoptions=options, customfields=fields_, password=as_str(raw.get("password")),
-        raw=strip_secrets(dict(raw)),
+        configoptions=options, customfields=fields_,
+        password="" if raw.get("password") is None else str(raw.get("password")),
+        raw=safe_data(strip_secrets(dict(raw))),
     )
 
 
@@ -243,7 +280,7 @@ class WhmcsClient:
     READ_ONLY_PREFIX = "get"
 
     def __init__(self, url: str, identifier: str, secret: str, *, timeout: float = 15.0,
-                 retries: int = 2, backoff: float = 0.5, verify: bool = True,
+                 retries: int = 2, backoff: float = 0.5, verify: "bool | ssl.SSLContext" = True,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.api_url = api_url_for(url)
         self.identifier = identifier
@@ -358,24 +395,51 @@ class WhmcsClient:
             + (f" ({title})" if title else ""), hint, action=action)
 
     # --------------------------------------------------------------- actions
-    def iter_orders(self, status: str | None = None, *, page_size: int = 100,
-                    order_id: int | None = None) -> Iterator[WhmcsOrder]:
-        """GetOrders, following pagination until WHMCS says there are no more."""
+    def read_orders(self, status: str | None = None, *, page_size: int = 100,
+                    max_pages: int = MAX_PAGES) -> "OrderListing":
+        """GetOrders, page by page. The offset is our own (a server that ignores
+        ``limitstart`` or lies in ``startnumber`` cannot make us loop); reading stops on a
+        short page, a page seen before, or past ``max_pages`` (then BillingBadResponse).
+        A record that cannot be read is listed in ``rejected``; the others are kept."""
+        listing = OrderListing()
+        seen: set[int] = set()
+        pages: set[tuple] = set()
         start = 0
-        while True:
-            body = self.call("GetOrders", status=status, id=order_id, limitstart=start,
-                             limitnum=page_size)
+        for _ in range(max_pages):
+            body = self.call("GetOrders", status=status, limitstart=start, limitnum=page_size)
             page = as_list(body.get("orders"), "order")
+            signature = tuple(str(raw.get("id")) for raw in page)
+            if signature in pages:
+                listing.warnings.append(
+                    f"WHMCS sent the same page of orders again at offset {start} (it, or a "
+                    "proxy in front of it, ignores limitstart); read the first "
+                    f"{len(seen)} orders only")
+                return listing
+            pages.add(signature)
             for raw in page:
-                yield parse_order(raw)
-            total = as_int(body.get("totalresults"), 0) or 0
-            returned = as_int(body.get("numreturned"), len(page)) or 0
-            start = (as_int(body.get("startnumber"), start) or 0) + returned
-            if returned == 0 or not page or start >= total:
-                return
+                try:
+                    order = parse_order(raw)
+                except BadRecord as exc:
+                    listing.rejected.append(exc.message)
+                    continue
+                if order.id in seen:
+                    listing.rejected.append(f"WHMCS sent order {order.id} twice in one answer; "
+                                            "the first copy was kept")
+                    continue
+                seen.add(order.id)
+                listing.orders.append(order)
+            start += len(page)
+            total = as_int(body.get("totalresults"))
+            if len(page) < page_size or (total is not None and start >= total):
+                return listing
+        raise BillingBadResponse(
+            f"WHMCS GetOrders: still sending full pages after {max_pages} pages "
+            f"({max_pages * page_size} orders)",
+            "check that WHMCS honours limitstart/limitnum (and any proxy in front of it); "
+            "the queue keeps what it had", action="GetOrders")
 
     def get_orders(self, status: str | None = None, *, page_size: int = 100) -> list[WhmcsOrder]:
-        return list(self.iter_orders(status, page_size=page_size))
+        return self.read_orders(status, page_size=page_size).orders
 
     def get_order(self, order_id: int) -> WhmcsOrder | None:
         body = self.call("GetOrders", id=order_id)
@@ -405,15 +469,18 @@ class WhmcsClient:
                              page_size: int = 100) -> list[WhmcsService]:
         services: list[WhmcsService] = []
         start = 0
-        while True:
+        for _ in range(MAX_PAGES):
             body = self.call("GetClientsProducts", clientid=client_id, pid=pid, limitstart=start,
                              limitnum=page_size)
             page = as_list(body.get("products"), "product")
             services.extend(parse_service(raw) for raw in page)
             total = as_int(body.get("totalresults"), 0) or 0
             start += len(page)
-            if not page or start >= total:
+            if len(page) < page_size or start >= total:
                 return services
+        raise BillingBadResponse(f"WHMCS GetClientsProducts: still sending full pages after "
+                                 f"{MAX_PAGES} pages", "check that WHMCS honours limitstart",
+                                 action="GetClientsProducts")
 
     def get_client(self, client_id: int) -> WhmcsClientDetails:
         body = self.call("GetClientsDetails", clientid=client_id)
@@ -484,4 +551,8 @@ def open_billing_client(billing, secret: str | None) -> WhmcsClient:
         raise BillingError("no WHMCS API secret",
                            "store it with `vps-console credentials set billing` or set "
                            "VPS_CONSOLE_BILLING_SECRET")
-    return WhmcsClient(billing.url, billing.identifier, secret, timeout=billing.timeout_seconds)
+    verify: ssl.SSLContext | bool = True
+    if billing.ca_file is not None:  # a private CA, like the engines' ca_file
+        verify = ssl.create_default_context(cafile=str(billing.ca_file.expanduser()))
+    return WhmcsClient(billing.url, billing.identifier, secret, timeout=billing.timeout_seconds,
+                       verify=verify)

@@ -15,6 +15,7 @@ import click
 
 from console.commands._secret_store import cli_secret_store
 from console.errors import BadInput, ConsoleError
+from console.flow.licenses import validated_license
 from console.identity import current_actor
 from console.secrets import (BILLING_SECRET, ENV_BILLING_SECRET, ENV_ENGINE_PASSWORD,
                              ENV_PASSPHRASE, LICENSE_KINDS,
@@ -132,6 +133,8 @@ def set_(ctx, target: tuple[str, ...], from_stdin: bool) -> None:
     _warn_unknown_engine(ctx, name)
     store = _persistent(cli_secret_store(ctx))
     value = _read_value(name, from_stdin)
+    if target[0] == "license":  # a key goes into a script run as root: only a valid one
+        value = validated_license(target[2], value)
     store.set(name, value)
     _audit(ctx, "credential_set", name)
     info = store.describe()

@@ -14,22 +14,67 @@ The result carries secrets: it goes to the engine and nowhere else.
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
+from dataclasses import replace
 from xml.sax.saxutils import escape
 
-from console.flow.plan import Plan
+from console.errors import ConsoleError
+from console.flow.licenses import check_license, normalise_license
+from console.flow.plan import Plan, check_hostname
 from console.ovirt.models import Initialization
 
 SQL_SETUP = r"C:\SQLServerSetup\setup.exe"
+# What may stand in a `cmd` line as an argument: cmd has no quoting that holds against
+# &, |, <, >, ^, % and ", so a value is checked against this, never escaped.
+_CMD_SAFE = re.compile(r"[A-Za-z0-9._-]+")
+
+
+class FirstBootRefused(ConsoleError):
+    """A key or hostname that must not go into a first-boot script."""
+
+    code = "unsafe_first_boot_value"
+
+
+def checked(plan: Plan, licenses: dict[str, str]) -> tuple[Plan, dict[str, str]]:
+    """The plan and keys as the builders may use them: every key of the plan's kinds valid
+    for its kind (canonical spelling), the hostname valid. Re-checked here, right before
+    use, whatever checked them when they were entered: a key stored by another path (the
+    secrets store, an old job) reaches the guest only through this."""
+    problem = check_hostname(plan.hostname, windows=plan.init_kind == "sysprep")
+    if problem is not None:
+        raise FirstBootRefused(f"hostname: {problem.message}", problem.fix)
+    clean: dict[str, str] = {}
+    for kind in plan.key_kinds:
+        value = normalise_license(kind, licenses.get(kind, ""))
+        problem = check_license(kind, value)
+        if problem is not None:
+            raise FirstBootRefused(
+                f"{problem.field}: {problem.message}; it is not put into the first-boot "
+                "script", f"store a valid key with vps-console credentials set license "
+                f"{plan.order_id} {kind}, then retry the job")
+        clean[kind] = value
+    return replace(plan, hostname=plan.hostname.rstrip(".").lower()), clean
+
+
+def _cmd_arg(value: str) -> str:
+    if not _CMD_SAFE.fullmatch(value):
+        raise FirstBootRefused(f"{value!r} cannot be passed safely on a Windows command line",
+                               "check the key")
+    return value
 
 
 def _quote_yaml(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    # A JSON string is a YAML double-quoted scalar; ensure_ascii escapes every control
+    # and non-ASCII character, so nothing can end the scalar or the line.
+    return json.dumps(value, ensure_ascii=True)
 
 
 def linux_commands(plan: Plan, licenses: dict[str, str]) -> list[str]:
     commands = []
     if "plesk" in plan.license_kinds and licenses.get("plesk"):
-        commands.append(f"plesk bin license --install {licenses['plesk']}")
+        commands.append(shlex.join(["plesk", "bin", "license", "--install", licenses["plesk"]]))
     if "cpanel" in plan.license_kinds:
         commands.append("/usr/local/cpanel/cpkeyclt --force-no-tty-check || true")
     return commands
@@ -38,15 +83,16 @@ def linux_commands(plan: Plan, licenses: dict[str, str]) -> list[str]:
 def windows_commands(plan: Plan, licenses: dict[str, str]) -> list[str]:
     commands = []
     if "plesk" in plan.license_kinds and licenses.get("plesk"):
-        commands.append(f"cmd /c plesk bin license --install {licenses['plesk']}")
+        commands.append(f"cmd /c plesk bin license --install {_cmd_arg(licenses['plesk'])}")
     if "mssql" in plan.license_kinds and licenses.get("mssql"):
         commands.append(f"{SQL_SETUP} /q /ACTION=EditionUpgrade /INSTANCENAME=MSSQLSERVER "
-                        f"/PID={licenses['mssql']} /IACCEPTSQLSERVERLICENSETERMS")
+                        f"/PID={_cmd_arg(licenses['mssql'])} /IACCEPTSQLSERVERLICENSETERMS")
     return commands
 
 
 def cloud_config(plan: Plan, licenses: dict[str, str]) -> str:
-    lines = ["#cloud-config", f"fqdn: {plan.hostname}", "preserve_hostname: false"]
+    plan, licenses = checked(plan, licenses)
+    lines = ["#cloud-config", f"fqdn: {_quote_yaml(plan.hostname)}", "preserve_hostname: false"]
     commands = linux_commands(plan, licenses)
     if commands:
         lines.append("runcmd:")
@@ -55,6 +101,10 @@ def cloud_config(plan: Plan, licenses: dict[str, str]) -> str:
 
 
 def unattend_xml(plan: Plan, licenses: dict[str, str], admin_password: str) -> str:
+    plan, licenses = checked(plan, licenses)
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in admin_password):
+        raise FirstBootRefused("the admin password has control characters, which sysprep's "
+                               "XML cannot carry", "generate a new one (ctrl+g) and launch again")
     computer = plan.hostname.split(".")[0][:15].upper()
     key = licenses.get("windows", "")
     commands = windows_commands(plan, licenses)
@@ -81,6 +131,7 @@ def unattend_xml(plan: Plan, licenses: dict[str, str], admin_password: str) -> s
 
 
 def initialization(plan: Plan, licenses: dict[str, str], admin_password: str) -> Initialization:
+    plan, licenses = checked(plan, licenses)
     if plan.init_kind == "sysprep":
         return Initialization(kind="sysprep", host_name=plan.hostname.split(".")[0][:15],
                               user_name=plan.admin_user, root_password=admin_password,

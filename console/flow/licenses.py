@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from console.errors import BadInput
+
 PRODUCT_KEY_ALPHABET = "BCDFGHJKMPQRTVWXY2346789"
 KEYLESS_KINDS = ("cpanel",)
 KEY_KINDS = ("windows", "mssql", "plesk")
@@ -78,3 +80,14 @@ def check_license(kind: str, value: str | None) -> FieldProblem | None:
                             "letters or digits", "enter it like A00Q00-XXXXXX-XXXXXX-XXXXXX-"
                             "XXXXXX, as shown in the license e-mail or Partner Central")
     return None
+
+
+def validated_license(kind: str, value: str) -> str:
+    """A key as it may be stored (canonical spelling), or BadInput naming the field and the
+    fix. Every entry (CLI flags, the TUI form, `credentials set license`) goes through it;
+    the first-boot builders check again before use."""
+    key = normalise_license(kind, value)
+    problem = check_license(kind, key)
+    if problem is not None:
+        raise BadInput(f"{problem.field}: {problem.message}", problem.fix)
+    return key

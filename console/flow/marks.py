@@ -29,14 +29,36 @@ def description(order_id: str, service_id: str | None, job_id: str) -> str:
 
 
 def order_of(vm: Vm) -> str | None:
-    """The order a VM was provisioned for, from its comment, else from its tags."""
+    """The order a VM was provisioned for, from the mark in its comment. A tag alone does
+    not count: anyone who can tag a VM on the engine could otherwise hand it to an order,
+    and the console would adopt and change it."""
     match = _MARK.search(vm.comment or "")
-    if match:
-        return match.group("order")
+    return match.group("order") if match else None
+
+
+def tagged_order(vm: Vm) -> str | None:
     for tag in vm.tags:
         if tag.startswith("order-"):
             return tag[len("order-"):]
     return None
+
+
+def ownership(vm: Vm) -> str:
+    """How a VM that is not the order's reads, for a refusal: whose it is, or why unknown."""
+    owner = order_of(vm)
+    if owner:
+        return f"belongs to order {owner}"
+    tagged = tagged_order(vm)
+    if tagged:
+        return (f"carries the tag order-{tagged} but no vps-console order mark in its comment "
+                "(a tag alone does not make it this console's)")
+    return "carries no order mark"
+
+
+def not_ours_fix(vm: Vm, order_id: str) -> str:
+    return (f"rename or remove VM {vm.name} on the engine, or change [naming] vm_name; if it "
+            f"really is order {order_id}'s VM made by hand, put \"vps-console order={order_id}\" "
+            "in its comment so it is adopted")
 
 
 def job_of(vm: Vm) -> str | None:

@@ -17,9 +17,10 @@ from console.flow.licenses import (KEY_KINDS, FieldProblem, check_license,  # no
 from console.ovirt.models import Cluster, Template
 from console.units import format_mib
 
-_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_SSH_KEY = re.compile(r"^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-[a-z0-9@.-]+) "
-                      r"[A-Za-z0-9+/=]+( .*)?$")
+# Always fullmatch: `$` also matches before a trailing newline, which would let one through.
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", re.ASCII)
+_SSH_KEY = re.compile(r"(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-[a-z0-9@.-]+) "
+                      r"[A-Za-z0-9+/=]+( [^\x00-\x1f\x7f]*)?", re.ASCII)
 WINDOWS_NAME_MAX = 15  # NetBIOS: sysprep's ComputerName is at most 15 characters
 
 
@@ -125,7 +126,7 @@ def check_hostname(hostname: str, *, windows: bool = False) -> FieldProblem | No
         return FieldProblem("hostname", f"the host name has {len(hostname)} characters; "
                             "at most 253 are allowed", "shorten it")
     for label in hostname.rstrip(".").split("."):
-        if not _LABEL.match(label.lower()):
+        if not _LABEL.fullmatch(label.lower()):
             why = ("an empty label (two dots in a row)" if not label else
                    f"label {label!r} is longer than 63 characters" if len(label) > 63 else
                    f"label {label!r} starts or ends with a hyphen" if
@@ -262,7 +263,7 @@ def draft_plan(order: Any, product: ProductMapping | None, templates: list[Templ
     if problem:
         problems.append(problem)
     for number, key in enumerate(overrides.ssh_keys):
-        if not _SSH_KEY.match(key.strip()):
+        if not _SSH_KEY.fullmatch(key.strip()):
             problems.append(FieldProblem(f"ssh_keys[{number}]", "this is not an OpenSSH public "
                                          "key", "paste one line like 'ssh-ed25519 AAAA… user@host'"))
             break

@@ -119,9 +119,8 @@ def check_name(engine: Engine, plan: Plan) -> Check:
     if owner == plan.order_id:
         return Check("name", "ok", f"{plan.vm_name} exists and belongs to order {owner}; it "
                      "will be adopted, not created again")
-    said = f"belongs to order {owner}" if owner else "carries no order mark"
     return Check("name", "fail", f"a VM named {plan.vm_name} already exists on the engine and "
-                 f"{said}", "rename it on the engine or change [naming] vm_name")
+                 f"{marks.ownership(vm)}", marks.not_ours_fix(vm, plan.order_id))
 
 
 def check_licenses(plan: Plan, licenses: dict[str, str]) -> list[Check]:

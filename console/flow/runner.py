@@ -538,10 +538,10 @@ class _Run:
     def _ours(self, vm: Vm) -> None:
         owner = marks.order_of(vm)
         if owner != self.plan.order_id:
-            said = f"belongs to order {owner}" if owner else "carries no order mark"
-            raise StepFailed(f"a VM named {vm.name} already exists on the engine and {said}; "
-                             "it is not touched", "rename or remove that VM on the engine, or "
-                             "change [naming] vm_name, then retry", code="name_collision")
+            raise StepFailed(f"a VM named {vm.name} already exists on the engine and "
+                             f"{marks.ownership(vm)}; it is not touched",
+                             marks.not_ours_fix(vm, self.plan.order_id) + ", then retry",
+                             code="name_collision")
 
     def ensure_vm(self) -> tuple[Vm, str]:
         """The job's VM: found by name and marks, else created. Never a second one."""

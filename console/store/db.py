@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,37 @@ log = logging.getLogger(__name__)
 
 class StoreError(ConsoleError):
     """The store cannot be opened or migrated; the message says what to do."""
+
+
+class StoreUnavailable(StoreError):
+    """The store could not read or write (disk full, I/O error, read-only, unreachable).
+    Nothing of the failed change was kept; what was committed before stays, so a job
+    stopped by it is resumed once the cause is fixed."""
+
+
+# Words in the database's own message -> what the engineer should do about it.
+_IO_HINTS = (
+    ("disk is full", "free space on the disk that holds the store"),
+    ("disk i/o error", "check the disk that holds the store (dmesg, its health)"),
+    ("readonly database", "make the store file and its folder writable by this user"),
+    ("read-only", "make the store writable by this user"),
+    ("unable to open database", "check that the store's folder exists and is writable"),
+    ("no space left", "free space on the disk that holds the store"),
+    ("could not connect", "check that the database server is up and [store] url is right"),
+    ("connection", "check that the database server is up and reachable"),
+)
+
+
+def _unavailable(exc: OperationalError, url: str) -> StoreUnavailable | None:
+    reason = str(exc.orig) if exc.orig is not None else str(exc)
+    lowered = reason.lower()
+    for words, hint in _IO_HINTS:
+        if words in lowered:
+            return StoreUnavailable(
+                f"the store {url} could not be written or read: {reason.splitlines()[0]}",
+                f"{hint}; nothing of the interrupted change was kept, then run `vps-console "
+                "jobs resume` to go on where it stopped")
+    return None
 
 
 class Store:
@@ -55,12 +87,41 @@ class Store:
             try:
                 yield session
                 session.commit()
+            except OperationalError as exc:
+                _rollback_quietly(session)
+                clear = _unavailable(exc, self.url)
+                if clear is None:
+                    raise
+                raise clear from None
             except BaseException:
-                session.rollback()
+                _rollback_quietly(session)
                 raise
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _rollback_quietly(session: Session) -> None:
+    try:
+        session.rollback()
+    except SQLAlchemyError:  # the connection is gone: nothing left to roll back
+        pass
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The store holds customer data: its folder 0700 (when we make it) and its file 0600,
+    whatever the umask. SQLite gives its -wal and -shm files the database file's mode."""
+    path = path.expanduser()
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.chmod(side, 0o600)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -80,7 +141,7 @@ def create_db_engine(url: str) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(parsed.database))
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

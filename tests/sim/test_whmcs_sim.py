@@ -111,3 +111,54 @@ def test_get_invoice_tells_when_an_order_was_paid_and_refuses_an_unknown_one(whm
     # getinvoice.php answers this one error with "status" where others say "result"
     missing = post(whmcs_sim, action="GetInvoice", invoiceid=999999).json()
     assert missing == {"status": "error", "message": "Invoice ID Not Found"}
+
+
+# ------------------------------------------------ AddClient and AddOrder (a shop front)
+def test_a_shop_front_adds_a_client_and_an_order_as_whmcs_takes_them(whmcs_sim):
+    from console.billing.phpserialize import dumps_base64
+
+    client = post(whmcs_sim, action="AddClient", firstname="Zoë", lastname="Ørsted",
+                  companyname="Fjord AS", email="zoe@example.net", address1="1 Main St",
+                  city="Oslo", state="Oslo", postcode="0150", country="NO",
+                  phonenumber="+47.22000000", password2="x").json()
+    assert client["result"] == "success"
+    # PHP arrays as http_build_query sends them; custom fields and options keyed by id
+    order = post(whmcs_sim, action="AddOrder", clientid=client["clientid"],
+                 paymentmethod="stripe", **{"pid[0]": "2", "hostname[0]": "srv.fjord.example",
+                                            "rootpw[0]": "Init-1234",
+                                            "customfields[0]": dumps_base64({201: "6 cores pls"}),
+                                            "configoptions[0]": dumps_base64({22: 2202})}).json()
+    assert order["result"] == "success" and order["serviceids"] and order["invoiceid"]
+    listed = post(whmcs_sim, action="GetOrders", id=order["orderid"]).json()["orders"]["order"][0]
+    assert (listed["status"], listed["paymentstatus"], listed["name"]) == \
+        ("Pending", "Unpaid", "Zoë Ørsted")
+    service = post(whmcs_sim, action="GetClientsProducts",
+                   serviceid=order["serviceids"]).json()["products"]["product"][0]
+    assert service["domain"] == "srv.fjord.example" and service["password"] == "Init-1234"
+    fields = {f["name"]: f["value"] for f in service["customfields"]["customfield"]}
+    options = {o["option"]: o["value"] for o in service["configoptions"]["configoption"]}
+    assert fields["Anything else? (cores, RAM, storage wishes)"] == "6 cores pls"
+    assert options["Memory"] == "8 GB" and options["vCPU"] == "2"  # chosen; default
+    paid = post(whmcs_sim, action="AddInvoicePayment", invoiceid=order["invoiceid"],
+                transid="tx-9", gateway="stripe").json()
+    assert paid["result"] == "success"
+    listed = post(whmcs_sim, action="GetOrders", id=order["orderid"]).json()["orders"]["order"][0]
+    assert listed["paymentstatus"] == "Paid"
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"action": "AddClient", "lastname": "x", "email": "a@b.c"}, "You did not enter your first name"),
+    ({"action": "AddClient", "firstname": "a", "lastname": "b", "email": "nope",
+      "skipvalidation": "true"}, "The email address you entered was not valid"),
+    ({"action": "AddOrder", "clientid": "999", "paymentmethod": "stripe", "pid[0]": "1"},
+     "Client ID Not Found"),
+    ({"action": "AddOrder", "clientid": "1", "paymentmethod": "cash", "pid[0]": "1"},
+     "Invalid Payment Method. Valid options include"),
+    ({"action": "AddOrder", "clientid": "1", "paymentmethod": "stripe"},
+     "No items added to cart so order cannot proceed"),
+    ({"action": "AddOrder", "clientid": "1", "paymentmethod": "stripe", "pid[0]": "1",
+      "customfields[0]": "not base64!"}, "Invalid customfields"),
+])
+def test_add_client_and_add_order_refuse_what_whmcs_refuses(whmcs_sim, params, message):
+    body = post(whmcs_sim, **params).json()
+    assert body["result"] == "error" and body["message"].startswith(message), body

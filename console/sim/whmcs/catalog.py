@@ -67,6 +67,11 @@ PRODUCTS: tuple[ProductDef, ...] = (
             OptionDef(22, "Memory", ("4 GB", "8 GB", "16 GB")),
             OptionDef(23, "Disk Space", ("80 GB", "160 GB", "320 GB")),
         ),
+        # Free text the customer types at checkout: what a shop asks for, not what it bills.
+        customfields=(
+            CustomFieldDef(201, "Anything else? (cores, RAM, storage wishes)"),
+            CustomFieldDef(202, "Disk size wanted"),
+        ),
         weight=15,
     ),
     ProductDef(
@@ -129,6 +134,12 @@ LAST_NAMES = ("Novak", "Schmidt", "Rossi", "Kowalski", "Dubois", "Silva", "Yilma
 COMPANIES = ("", "", "Acme Hosting Ltd", "Blue Fjord AS", "Nordwind GmbH", "Pixel & Co",
              "", "Lakeside Studio")
 PAYMENT_METHODS = ("stripe", "paypal", "banktransfer")
+
+
+def choice_id(option: OptionDef, index: int) -> int:
+    """The id of an option's index-th choice, what AddOrder's ``configoptions`` carries
+    (WHMCS numbers them in tblproductconfigoptionssub; the simulator derives them)."""
+    return option.id * 100 + index + 1
 
 
 def product_by_pid(pid: int) -> ProductDef | None:

@@ -9,6 +9,7 @@ included: ids are ints in GetOrders but strings in GetClientsProducts,
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 
 from .catalog import (
     COMPANIES, FIRST_NAMES, LAST_NAMES, MALFORMED_RAM, PAYMENT_METHODS, PRODUCTS,
-    Client, ProductDef, product_by_name, product_by_pid,
+    Client, ProductDef, choice_id, product_by_name, product_by_pid,
 )
 from .phpunserialize import UnserializeError, loads_base64
 
@@ -463,3 +464,112 @@ class World:
         statuses = [{"title": n, "color": "#888", "count": sum(o.status == n for o in self.orders.values())}
                     for n in names]
         return {"totalresults": len(names), "statuses": {"status": statuses}}
+
+    # ------------------------------------------------- what a shop front calls
+    def act_addclient(self, params: dict[str, str]) -> dict:
+        """AddClient: the fields a checkout form sends, checked as WHMCS checks them."""
+        required = (("firstname", "You did not enter your first name"),
+                    ("lastname", "You did not enter your last name"),
+                    ("email", "You did not enter your email address"),
+                    ("address1", "You did not enter your  address line 1"),
+                    ("city", "You did not enter your city"),
+                    ("state", "You did not enter your state"),
+                    ("postcode", "You did not enter your postcode"),
+                    ("country", "You did not enter your country"),
+                    ("phonenumber", "You did not enter your phone number"))
+        skip = _truthy(params.get("skipvalidation"))
+        for key, message in required:
+            if key in ("firstname", "lastname", "email") or not skip:
+                if not (params.get(key) or "").strip():
+                    raise ApiError(message)
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", params["email"].strip()):
+            raise ApiError("The email address you entered was not valid")
+        if any(c.email.lower() == params["email"].strip().lower() for c in self.clients.values()):
+            raise ApiError("A user already exists with that email address")
+        client_id = max(self.clients, default=0) + 1
+        self.clients[client_id] = Client(
+            id=client_id, firstname=params["firstname"], lastname=params["lastname"],
+            email=params["email"].strip(), companyname=params.get("companyname", ""))
+        return {"clientid": client_id}
+
+    def act_addorder(self, params: dict[str, str]) -> dict:
+        """AddOrder: products with their hostname, root password, custom fields and
+        configurable options, each of the last two base64(serialize(array)) keyed by the
+        field's or option's id (an option's value: the id of the chosen choice). The order
+        is Pending with an Unpaid invoice, as after a checkout; AddInvoicePayment pays it."""
+        raw_client = (params.get("clientid") or "").strip()
+        client = self.clients.get(int(raw_client)) if raw_client.isdigit() else None
+        if client is None:
+            raise ApiError("Client ID Not Found")
+        method = (params.get("paymentmethod") or "").strip()
+        if method not in PAYMENT_METHODS:
+            raise ApiError("Invalid Payment Method. Valid options include "
+                           + ",".join(PAYMENT_METHODS))
+        pids = _array(params, "pid")
+        if not pids:
+            raise ApiError("No items added to cart so order cannot proceed")
+        if len(pids) != 1:
+            raise ApiError("the simulator takes one product per AddOrder")
+        product = product_by_pid(int(pids[0])) if pids[0].strip().isdigit() else None
+        if product is None:
+            raise ApiError("No items added to cart so order cannot proceed")
+        hostname = (_array(params, "domain") or _array(params, "hostname") or [""])[0]
+        fields = self._decoded(params, "customfields")
+        options = self._decoded(params, "configoptions")
+        chosen_fields = {cf.name: str(fields[cf.id]) for cf in product.customfields
+                         if cf.id in fields}
+        chosen_options = {}
+        for opt in product.options:
+            picked = options.get(opt.id)
+            for index, value in enumerate(opt.values):
+                if str(picked) == str(choice_id(opt, index)):
+                    chosen_options[opt.name] = value
+        order = self.add_order(client_id=client.id, pid=product.pid, hostname=hostname,
+                               configoptions=chosen_options, customfields=chosen_fields,
+                               paymentstatus="Unpaid",
+                               rootpw=(_array(params, "rootpw") or [""])[0])
+        order.paymentmethod = method
+        return {"orderid": order.id, "serviceids": ",".join(map(str, order.service_ids)),
+                "addonids": "", "domainids": "", "invoiceid": order.invoiceid}
+
+    @staticmethod
+    def _decoded(params: dict[str, str], name: str) -> dict:
+        encoded = (_array(params, name) or [""])[0]
+        if not encoded:
+            return {}
+        try:
+            values = loads_base64(encoded)
+        except UnserializeError as exc:
+            raise ApiError(f"Invalid {name}: {exc}") from None
+        if not isinstance(values, dict):
+            raise ApiError(f"Invalid {name}: expected an array")
+        return {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in values.items()}
+
+    def act_addinvoicepayment(self, params: dict[str, str]) -> dict:
+        """AddInvoicePayment: what the gateway's callback records; the order is then paid."""
+        raw = (params.get("invoiceid") or "").strip()
+        order = next((o for o in self.orders.values() if str(o.invoiceid) == raw), None)
+        if order is None:
+            raise ApiError("Invoice ID Not Found")
+        if not params.get("transid") or not params.get("gateway"):
+            raise ApiError("Transaction ID and gateway are required")
+        order.paymentstatus = "Paid"
+        order.datepaid = datetime.now().replace(microsecond=0)
+        return {}
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "on", "yes")
+
+
+def _array(params: dict[str, str], name: str) -> list[str]:
+    """A PHP array parameter as http_build_query sends it (``pid[0]=1&pid[1]=2``), or the
+    plain ``pid=1`` WHMCS also takes for one item."""
+    if name in params:
+        return [params[name]]
+    indexed = []
+    for key, value in params.items():
+        match = re.fullmatch(re.escape(name) + r"\[(\d*)\]", key)
+        if match:
+            indexed.append((int(match.group(1) or len(indexed)), value))
+    return [value for _, value in sorted(indexed)]

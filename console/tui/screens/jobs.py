@@ -107,7 +107,7 @@ class JobsScreen(ListScreen):
                 error = worker.error
                 hint = getattr(error, "hint", None)
                 self.notify(getattr(error, "message", str(error)) + (f"\nhint: {hint}" if hint else ""),
-                            severity="error", timeout=10)
+                            severity="error", timeout=10, markup=False)
             elif worker.result:
                 self.notify(worker.result)
             self.loop.request()
@@ -121,7 +121,7 @@ class JobsScreen(ListScreen):
             self.audit = audit
             self.show()
         elif worker.error is not None:
-            self.notify(f"cannot read jobs: {worker.error}", severity="error")
+            self.notify(f"cannot read jobs: {worker.error}", severity="error", markup=False)
         self.loop.finished()
 
     def show(self) -> None:
@@ -153,9 +153,9 @@ class JobsScreen(ListScreen):
         job = self.selected_job()
         detail = self.query_one("#job-detail", Static)
         if job is None:
-            detail.update(f"no job matches {self.query_text!r} (/ then esc clears the filter)"
-                          if self.query_text and self.jobs else
-                          "no jobs yet: press 1, pick an order, press p")
+            detail.update(Text(f"no job matches {self.query_text!r} (/ then esc clears the "
+                               "filter)" if self.query_text and self.jobs else
+                               "no jobs yet: press 1, pick an order, press p"))
             return
         text = Text()
         text.append(f"job {job.id}  order {job.order_id}  vm {job.vm_name or '-'}  ")

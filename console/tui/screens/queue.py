@@ -130,7 +130,8 @@ class QueueScreen(Screen):
                 if self.vms_loop.worker is None:
                     self.vms_loop.request()
             elif worker.error is not None:
-                self.notify(f"cannot read the store: {worker.error}", severity="error")
+                self.notify(f"cannot read the store: {worker.error}", severity="error",
+                            markup=False)
             self.orders_loop.finished()
         elif self.vms_loop.owns(worker):
             if worker.error is not None:

@@ -93,7 +93,7 @@ class VmsScreen(ListScreen):
                 error = worker.error
                 hint = getattr(error, "hint", None)
                 self.notify(getattr(error, "message", str(error)) + (f"\nhint: {hint}" if hint else ""),
-                            title="engine refused", severity="error", timeout=10)
+                            title="engine refused", severity="error", timeout=10, markup=False)
             elif worker.result:
                 self.notify(worker.result)
             self.loop.request()
@@ -144,9 +144,9 @@ class VmsScreen(ListScreen):
         if vm is None:
             detail.update("")
             return
-        detail.update(f"{vm.name}  {vm.fqdn or ''}  ips: {', '.join(vm.ips or []) or '-'}  "
-                      f"guaranteed {format_memory(vm.guaranteed_mib)}\n"
-                      f"{vm.description or ''} {vm.comment or ''}".rstrip())
+        detail.update(Text(f"{vm.name}  {vm.fqdn or ''}  ips: {', '.join(vm.ips or []) or '-'}  "
+                           f"guaranteed {format_memory(vm.guaranteed_mib)}\n"
+                           f"{vm.description or ''} {vm.comment or ''}".rstrip()))
 
     @on(DataTable.RowHighlighted, "#vms")
     def _highlighted(self) -> None:

@@ -26,9 +26,10 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.question, id="confirm-question")
+            # VM names, IPs and statuses come from the engine: plain text, never markup
+            yield Static(self.question, id="confirm-question", markup=False)
             if self.detail:
-                yield Static(self.detail, id="confirm-detail")
+                yield Static(self.detail, id="confirm-detail", markup=False)
             yield Static("y: yes, do it    n / esc: no", id="confirm-keys")
 
     def action_answer(self, answer: bool) -> None:

@@ -38,9 +38,10 @@ class FormField(Horizontal):
         if hasattr(self.control, "cursor_blink"):
             # Over SSH every blink is a redraw; a steady cursor is as easy to find.
             self.control.cursor_blink = False
-        yield Label(self.label, classes="field-label")
+        # Notes show the order's values (customer data): plain text, never markup.
+        yield Label(self.label, classes="field-label", markup=False)
         yield self.control
-        yield Static(self.base_note, classes="field-note")
+        yield Static(self.base_note, classes="field-note", markup=False)
 
     def _note(self) -> Static:
         return self.query_one(".field-note", Static)

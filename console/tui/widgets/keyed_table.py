@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
@@ -41,6 +42,12 @@ class KeyedTable(DataTable):
     def keys_in_order(self) -> list[str]:
         return [row.key.value for row in self.ordered_rows]
 
+    @staticmethod
+    def _plain(cells: tuple) -> tuple:
+        # DataTable reads a str cell as markup: a client named "[/]oops" would crash the
+        # screen and "[bold red]x" restyle it. Every cell here is plain text.
+        return tuple(Text(cell) if isinstance(cell, str) else cell for cell in cells)
+
     def sync(self, rows: Sequence[tuple[str, tuple]],
              sort_key: Callable[[str], Any] | None = None, reverse: bool = False,
              resort: bool = False) -> None:
@@ -58,13 +65,13 @@ class KeyedTable(DataTable):
         for key, cells in rows:
             previous = self._values.get(key)
             if previous is None:
-                self.add_row(*cells, key=key)
+                self.add_row(*self._plain(cells), key=key)
                 changed = True
             elif previous is not cells and previous != cells:
                 changed = True
                 for column, old, new in zip(columns, previous, cells):
                     if old != new:
-                        self.update_cell(key, column, new)
+                        self.update_cell(key, column, self._plain((new,))[0])
             self._values[key] = cells
         if sort_key is not None and self.row_count and changed:
             self.sort(columns[0], key=lambda cell: sort_key(self._key_of_first_cell(cell)),
