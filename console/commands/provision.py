@@ -20,6 +20,7 @@ from console.flow.preflight import Check
 from console.flow.runner import PreflightBlocked, resource_changes
 from console.flow.services import Services
 from console.store.orders import get_order
+from console.store.states import JobState
 from console.units import SizeError, parse_gib, parse_mib
 
 
@@ -52,16 +53,16 @@ def services_for(ctx) -> Services:
 
 def finish(job) -> None:
     """Print the outcome of a run and exit with its code."""
-    if job.state == "done":
+    if job.state == JobState.DONE:
         click.echo(f"job {job.id}: done — {job.vm_name} at {', '.join(job.ips)}")
         sys.exit(0)
-    if job.state == "failed":
+    if job.state == JobState.FAILED:
         click.echo(f"job {job.id}: failed({job.failed_step}): {job.error_message}", err=True)
         if job.error_hint:
             click.echo(f"hint: {job.error_hint}", err=True)
         click.echo(f"then: vps-console jobs retry {job.id}   (or jobs cancel {job.id})", err=True)
         sys.exit(1)
-    if job.state == "cancelled":
+    if job.state == JobState.CANCELLED:
         # Nothing was provisioned: a script must not take this for a server handed over.
         click.echo(f"job {job.id}: cancelled; order {job.order_id} is back in the queue",
                    err=True)

@@ -22,7 +22,7 @@ from console.errors import BadInput, ConsoleError
 from console.flow import firstboot, marks
 from console.flow.events import ProgressEvent
 from console.flow.licenses import KIND_LABELS, check_license, normalise_license
-from console.flow.machine import STEPS, State, transition
+from console.flow.machine import STEPS, Event, State, transition
 from console.flow.plan import Plan, resource_diff
 from console.flow.preflight import blocking, preflight, warnings
 from console.flow.timing import Timing
@@ -31,7 +31,10 @@ from console.secrets import (admin_password_secret, generate_password, license_s
 from console.store import audit
 from console.store import jobs as repo
 from console.store.claims import claim_order
-from console.store.models import Job, Order, utcnow
+from console.store.models import (BILLING_SERVICE_UPDATED, CANCEL_REQUESTED, Job, Order,
+                                    since_key, utcnow)
+from console.store.orders import set_order_status
+from console.store.states import UNFINISHED_JOB_STATES, JobState, OrderStatus, Step
 from console.units import format_mib
 
 if TYPE_CHECKING:
@@ -40,15 +43,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-STEP_TITLES = {
-    "planned": "checking the job's keys and password are in the secret store",
-    "cloning": "creating the VM as a full clone of the template",
-    "clone_wait": "waiting for the engine to copy the template's disks",
-    "resizing": "setting vCPU and memory, growing the disk",
-    "initializing": "storing hostname, password, keys and first-boot script on the VM",
-    "starting": "booting the VM with cloud-init / sysprep",
-    "ip_wait": "waiting for the guest agent to report the IP and hostname",
-    "handover": "handing the server over to billing",
+STEP_TITLES: dict[Step, str] = {
+    Step.PLANNED: "checking the job's keys and password are in the secret store",
+    Step.CLONING: "creating the VM as a full clone of the template",
+    Step.CLONE_WAIT: "waiting for the engine to copy the template's disks",
+    Step.RESIZING: "setting vCPU and memory, growing the disk",
+    Step.INITIALIZING: "storing hostname, password, keys and first-boot script on the VM",
+    Step.STARTING: "booting the VM with cloud-init / sysprep",
+    Step.IP_WAIT: "waiting for the guest agent to report the IP and hostname",
+    Step.HANDOVER: "handing the server over to billing",
 }
 RUNNING_STATUSES = ("up", "powering_up", "wait_for_launch", "reboot_in_progress")
 
@@ -124,8 +127,8 @@ def resource_changes(order: Order, plan: Plan) -> list[str]:
 
 # What to do instead of retrying a job that has not failed.
 RETRY_HINTS = {
-    "done": "nothing to retry: the VM is up and handed over (vps-console jobs show shows it)",
-    "cancelled": "a cancelled job stays cancelled: provision the order again "
+    JobState.DONE: "nothing to retry: the VM is up and handed over (vps-console jobs show shows it)",
+    JobState.CANCELLED: "a cancelled job stays cancelled: provision the order again "
                  "(vps-console provision ORDER, or p in the console)",
 }
 
@@ -288,9 +291,9 @@ class Runner:
 
     def resume_unfinished(self) -> list[str]:
         """Run every job left unfinished (crash, closed console); returns the ids run."""
-        candidates = repo.list_jobs(self.store, states=repo.UNFINISHED_STATES)
-        candidates += [j for j in repo.list_jobs(self.store, states=("failed",))
-                       if (j.data or {}).get("cancel_requested")]
+        candidates = repo.list_jobs(self.store, states=UNFINISHED_JOB_STATES)
+        candidates += [j for j in repo.list_jobs(self.store, states=(JobState.FAILED,))
+                       if j.cancel_requested_by]
         ran = []
         for job in sorted(candidates, key=lambda j: j.created_at):
             try:
@@ -304,15 +307,15 @@ class Runner:
     def retry(self, job_id: str, *, run: bool = True) -> Job:
         """Put a failed job back at the step that failed, and (by default) run it."""
         job = self._job(job_id)
-        if job.state != "failed":
+        if job.state != JobState.FAILED:
             raise BadInput(f"job {job_id} is {job.state}; only failed jobs can be retried",
                            RETRY_HINTS.get(job.state, "an unfinished job goes on with "
                                            "vps-console jobs resume"))
-        state = transition(State("failed", job.failed_step), "retry")
+        state = transition(State(JobState.FAILED, job.failed_step), Event.RETRY)
         repo.update_job(self.store, job_id, state=state.name, failed_step=None,
                         error_code=None, error_message=None, error_hint=None,
-                        data={f"since_{state.name}": None})
-        repo.set_order_status(self.store, job.order_id, "provisioning")
+                        data={since_key(state.name): None})
+        set_order_status(self.store, job.order_id, OrderStatus.PROVISIONING)
         self._record(job, "info", state.name, f"retry from {state.name} by {self.actor}")
         self._audit("retry", job, f"retry from {state.name} (failed: "
                     f"{(job.error_message or '')[:120]})")
@@ -324,7 +327,7 @@ class Runner:
         job = self._job(job_id)
         if State(job.state, job.failed_step).terminal:
             raise BadInput(f"job {job_id} is {job.state}; there is nothing to cancel")
-        repo.update_job(self.store, job_id, data={"cancel_requested": self.actor})
+        repo.update_job(self.store, job_id, data={CANCEL_REQUESTED: self.actor})
         self._record(job, "info", job.state, f"cancel requested by {self.actor}")
         self._audit("cancel", job, f"cancel at {job.state}" + (f" ({job.failed_step})"
                                                                if job.failed_step else ""))
@@ -405,7 +408,7 @@ class _Run:
         """Between engine calls: stop if the lease was lost or a cancel was asked for."""
         if self.heart is not None and self.heart.lost:
             raise _LeaseLost()
-        if not self.rolling_back and (self.refresh().data or {}).get("cancel_requested"):
+        if not self.rolling_back and self.refresh().cancel_requested_by:
             raise _Cancelled()
 
     def sleep(self, seconds: float) -> None:
@@ -415,11 +418,10 @@ class _Run:
 
     def since(self, step: str) -> float:
         """Seconds since `step` first began (persisted, so a resume keeps the clock)."""
-        key = f"since_{step}"
-        stamp = (self.job.data or {}).get(key)
+        stamp = self.job.step_began_at(step)
         if stamp is None:
             now = utcnow()
-            self.save(data={key: now.isoformat()})
+            self.save(data={since_key(step): now.isoformat()})
             return 0.0
         return (utcnow() - datetime.fromisoformat(stamp)).total_seconds()
 
@@ -476,13 +478,13 @@ class _Run:
     def go(self) -> Job:
         while True:
             job = self.refresh()
-            if (job.data or {}).get("cancel_requested"):
+            if job.cancel_requested_by:
                 return self.rollback()
             state = State(job.state, job.failed_step)
-            if state.terminal or state.name == "failed":
+            if state.terminal or state.name == JobState.FAILED:
                 return job
-            step = state.name
-            resumed = bool((job.data or {}).get(f"since_{step}")) or step != "planned" and \
+            step = Step(state.name)
+            resumed = bool(job.step_began_at(step)) or step != Step.PLANNED and \
                 any(e.step == step and e.kind == "step_started"
                     for e in repo.job_events(self.store, self.job_id, limit=6))
             self.record("started", step, ("resuming: " if resumed else "") + STEP_TITLES[step])
@@ -495,24 +497,24 @@ class _Run:
                               "one was stalled", "check `vps-console jobs show` for who runs it")
             except ConsoleError as error:
                 return self.fail(state, error)
-            new = transition(state, "advance")
+            new = transition(state, Event.ADVANCE)
             extra = dict(values)
             data = dict(extra.pop("data", {}) or {})
-            data[f"since_{step}"] = None
-            if new.name == "done":
+            data[since_key(step)] = None
+            if new.name == JobState.DONE:
                 extra["finished_at"] = utcnow()
             self.save(state=new.name, failed_step=None, data=data, **extra)
             self.record("finished", step, message)
-            if step == "initializing":
+            if step == Step.INITIALIZING:
                 for kind in self.plan.key_kinds:
                     self.runner._audit("license_applied", self.job, f"{kind} key "
                                        f"{self.plan.license_masks.get(kind, '')} on "
                                        f"{self.plan.vm_name}", license=kind)
-            if new.name == "done":
-                repo.set_order_status(self.store, self.job.order_id, "done")
-                late = (self.refresh().data or {}).get("cancel_requested")
+            if new.name == JobState.DONE:
+                set_order_status(self.store, self.job.order_id, OrderStatus.DONE)
+                late = self.refresh().cancel_requested_by
                 if late:
-                    self.save(data={"cancel_requested": None})
+                    self.save(data={CANCEL_REQUESTED: None})
                     self.record("info", None, f"the cancel asked by {late} came after the "
                                 "handover had begun: the order is handed over and the VM stays "
                                 "(remove it, and cancel the order in WHMCS, by hand if needed)")
@@ -521,11 +523,11 @@ class _Run:
                 return self.job
 
     def fail(self, state: State, error: ConsoleError) -> Job:
-        failed = transition(state, "fail")
+        failed = transition(state, Event.FAIL)
         code = getattr(error, "code", None) or type(error).__name__
         self.save(state=failed.name, failed_step=failed.failed_step, error_code=str(code),
                   error_message=error.message, error_hint=error.hint)
-        repo.set_order_status(self.store, self.job.order_id, "failed")
+        set_order_status(self.store, self.job.order_id, OrderStatus.FAILED)
         self.record("failed", state.name, error.message, hint=error.hint, code=str(code))
         return self.job
 
@@ -589,7 +591,7 @@ class _Run:
         vm = self.current_vm(detail=False)
         limit = self.timing.clone_limit(self.plan.disk_gib)
         while vm.status == "image_locked":
-            waited = self.since("clone_wait")
+            waited = self.since(Step.CLONE_WAIT)
             if waited > limit:
                 raise StepFailed(
                     f"{vm.name} is still image_locked after {waited:.0f}s; a {self.plan.disk_gib} "
@@ -637,7 +639,7 @@ class _Run:
                 disk.id, correlation_id=self.job.correlation_id), changes=False)
             if current.status != "locked" and current.provisioned_gib >= plan.disk_gib:
                 break
-            waited = self.since("resizing")
+            waited = self.since(Step.RESIZING)
             if waited > self.timing.disk_extend_seconds:
                 raise StepFailed(f"disk {disk.alias} is still {current.status} at "
                                  f"{current.provisioned_gib} GiB after {waited:.0f}s",
@@ -686,7 +688,7 @@ class _Run:
                 raise StepFailed(f"{vm.name} went down while booting", "open the VM's console "
                                  "and the engine's events (VM_DOWN_ERROR); fix and retry",
                                  code="boot_failed")
-            waited = self.since("starting")
+            waited = self.since(Step.STARTING)
             if waited > self.timing.boot_seconds:
                 raise StepFailed(f"{vm.name} is still {vm.status} after {waited:.0f}s",
                                  "check the host it runs on and the VM's console",
@@ -703,7 +705,7 @@ class _Run:
                                  "check its console and the engine's events, then retry "
                                  "(the starting step runs again)", code="vm_stopped")
             ips = usable_ips(vm.ips)
-            waited = self.since("ip_wait")
+            waited = self.since(Step.IP_WAIT)
             if ips and hostname_matches(vm.fqdn, plan):
                 return (f"guest reports {', '.join(ips)} as {vm.fqdn}",
                         {"ips": list(ips)})
@@ -751,8 +753,8 @@ class _Run:
         result = handover(client, order, list(self.job.ips), self.plan.admin_user, password,
                           actor=self.runner.actor, before_first_write=self.check,
                           after_service_update=lambda: self.save(
-                              data={"billing_service_updated": True}))
-        repo.set_order_status(self.store, order.id, order.status, handed_over_at=utcnow())
+                              data={BILLING_SERVICE_UPDATED: True}))
+        set_order_status(self.store, order.id, order.status, handed_over_at=utcnow())
         return "; ".join(result.steps), {"data": {"handover": result.to_dict()}}
 
     # ----------------------------------------------------------- cancelling
@@ -780,10 +782,10 @@ class _Run:
             note = "no VM to remove"
         if billing_note:
             note += f"; {billing_note}"
-        state = transition(State(job.state, job.failed_step), "cancel")
+        state = transition(State(job.state, job.failed_step), Event.CANCEL)
         self.save(state=state.name, failed_step=None, finished_at=utcnow(),
-                  data={"cancel_requested": None, "cancelled_at_step": step})
-        repo.set_order_status(self.store, job.order_id, "new", release=True)
+                  data={CANCEL_REQUESTED: None, "cancelled_at_step": step})
+        set_order_status(self.store, job.order_id, OrderStatus.NEW, release=True)
         self.record("finished", step, f"cancelled: {note}; order {job.order_id} is back in "
                     "the queue")
         return self.job
@@ -791,7 +793,7 @@ class _Run:
     def withdraw_billing(self, job: Job) -> str | None:
         """A handover that wrote to WHMCS but never finished leaves the service pointing at
         this VM: take that back before the VM goes. A failure here does not stop the cancel."""
-        if not (job.data or {}).get("billing_service_updated"):
+        if not job.billing_service_updated:
             return None
         from console.billing.errors import BillingError
         from console.billing.handover import withdraw_handover
@@ -808,7 +810,7 @@ class _Run:
                     f"IPs of service {order.service_id if order else '?'} and set it Pending "
                     "by hand")
         self.record("info", job.state, note)
-        self.save(data={"billing_service_updated": None})
+        self.save(data={BILLING_SERVICE_UPDATED: None})
         return note
 
     def remove(self, vm: Vm) -> None:

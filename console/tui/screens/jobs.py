@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
 from console.store.models import Job
+from console.store.states import UNFINISHED_JOB_STATES, JobState
 from console.tui import data
 from console.tui.formatting import format_age, status_text, theme_style
 from console.tui.polling import FINISHED, PollLoop
@@ -26,9 +27,10 @@ from console.tui.widgets.keyed_table import KeyedTable
 
 COLUMNS = (("job", "Job"), ("order", "Order"), ("state", "State"), ("step", "Step"),
            ("tries", "Try"), ("updated", "Updated"), ("reason", "Reason"))
-RETRYABLE = ("failed",)
-CANCELLABLE = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
-               "ip_wait", "failed")
+RETRYABLE = (JobState.FAILED,)
+# Not at handover: from the first write to billing the handover finishes, whatever is asked.
+CANCELLABLE = (*(state for state in UNFINISHED_JOB_STATES if state != JobState.HANDOVER),
+               JobState.FAILED)
 EVENT_LINES = 40
 AUDIT_LINES = 200
 
@@ -137,7 +139,7 @@ class JobsScreen(ListScreen):
                 rows.append((job.id, cells))
         table = self.query_one("#jobs", KeyedTable)
         table.sync(rows)
-        failed = sum(1 for job in self.jobs.values() if job.state == "failed")
+        failed = sum(1 for job in self.jobs.values() if job.state == JobState.FAILED)
         table.border_title = f"jobs {len(rows)}, failed {failed}"
         self.show_detail()
 

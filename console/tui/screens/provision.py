@@ -23,6 +23,7 @@ from textual.widgets import Footer, Input, Log, Select, Static
 from textual.worker import Worker
 
 from console.store.models import Order
+from console.store.states import JobState, Step
 from console.tui import data
 from console.tui.formatting import format_age, format_elapsed, format_memory, theme_style
 from console.tui.polling import FINISHED
@@ -35,11 +36,12 @@ from console.billing.mapping import mapping_for_order
 from console.flow.plan import resource_diff
 from console.units import SizeError, parse_gib, parse_mib
 
-STEPS = ("cloning", "clone_wait", "resizing", "initializing", "starting", "ip_wait",
-         "handover")
-STEP_WORDS = {"cloning": "clone from template", "clone_wait": "wait for disks",
-              "resizing": "set CPU / RAM / disk", "initializing": "licenses + init",
-              "starting": "start VM", "ip_wait": "wait for IP", "handover": "hand over to billing"}
+# The steps shown as the run ticks by (planned is over before the run pane opens).
+SHOWN_STEPS = tuple(step for step in Step if step != Step.PLANNED)
+STEP_WORDS = {Step.CLONING: "clone from template", Step.CLONE_WAIT: "wait for disks",
+              Step.RESIZING: "set CPU / RAM / disk", Step.INITIALIZING: "licenses + init",
+              Step.STARTING: "start VM", Step.IP_WAIT: "wait for IP",
+              Step.HANDOVER: "hand over to billing"}
 LICENSE_LABELS = {"windows": "Windows key", "mssql": "MSSQL key", "plesk": "Plesk key",
                   "cpanel": "cPanel key"}
 PREFLIGHT_DELAY = 0.4  # seconds of quiet typing before the preflight asks the engine
@@ -617,9 +619,9 @@ class ProvisionScreen(Screen):
         current = (state or "planned").split("(")[0]
         if current == "failed" and state and "(" in state:
             self.current_step = state.split("(", 1)[1].rstrip(")")
-        reached = STEPS.index(current) if current in STEPS else (
-            len(STEPS) if current == "done" else -1)
-        for index, step in enumerate(STEPS):
+        reached = SHOWN_STEPS.index(current) if current in SHOWN_STEPS else (
+            len(SHOWN_STEPS) if current == JobState.DONE else -1)
+        for index, step in enumerate(SHOWN_STEPS):
             elapsed = format_elapsed(self.step_times.get(step))
             if current == "failed" and step == self.current_step:
                 mark, style = "[!]", theme_style(self.app, "error", bold=True)
