@@ -735,7 +735,7 @@ class _Run:
             self.sleep(self.timing.poll_seconds)
 
     def step_handover(self) -> tuple[str, dict]:
-        from console.billing.handover import handover
+        from console.billing.handover import handover, record_handover
 
         _, password = self.secrets()
         with self.store.session() as session:
@@ -754,7 +754,8 @@ class _Run:
                           actor=self.runner.actor, before_first_write=self.check,
                           after_service_update=lambda: self.save(
                               data={BILLING_SERVICE_UPDATED: True}))
-        set_order_status(self.store, order.id, order.status, handed_over_at=utcnow())
+        # The order's handover time, its billing status (Active) and the audit line.
+        record_handover(self.store, result, actor=self.runner.actor)
         return "; ".join(result.steps), {"data": {"handover": result.to_dict()}}
 
     # ----------------------------------------------------------- cancelling

@@ -21,8 +21,6 @@ from console.tui.screens.queue import QueueScreen
 from console.tui.screens.templates import TemplatesScreen
 from console.tui.screens.vms import VmsScreen
 
-SCREEN_NAMES = {"queue": "Orders", "templates": "Templates", "vms": "VMs", "jobs": "Jobs"}
-
 
 class ConsoleApp(App):
     TITLE = "vps-console"

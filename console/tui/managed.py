@@ -12,10 +12,6 @@ def managed_search(config: Config) -> str:
     return "name=" + config.naming.vm_name.replace("{order_id}", "*")
 
 
-def vm_name_for(config: Config, order_id: str) -> str:
-    return config.naming.vm_name.format(order_id=order_id)
-
-
 def order_id_of(config: Config, vm_name: str) -> str | None:
     prefix, _, suffix = config.naming.vm_name.partition("{order_id}")
     match = re.fullmatch(re.escape(prefix) + r"(.+)" + re.escape(suffix), vm_name)
