@@ -26,7 +26,7 @@ from console.flow.errors import Cancelled, JobBusy, LeaseLost, PreflightBlocked,
 from console.flow.events import ProgressEvent
 from console.flow.licenses import check_license, normalise_license
 from console.flow.machine import STEPS, Event, State, transition
-from console.flow.plan import Plan, resource_diff
+from console.flow.plan import Plan, resource_changes
 from console.flow.preflight import blocking, preflight, warnings
 from console.flow.rollback import rollback
 from console.flow.steps import STEP_ACTIONS, STEP_TITLES
@@ -44,13 +44,6 @@ if TYPE_CHECKING:
     from console.flow.services import Services
 
 log = logging.getLogger(__name__)
-
-
-def resource_changes(order: Order, plan: Plan) -> list[str]:
-    """What the engineer changed from what the customer ordered, e.g. 'RAM 4GiB -> 8GiB'."""
-    shown = {"vCPU": str, "RAM": format_mib, "disk": lambda gib: f"{gib} GiB"}
-    return [f"{label} {shown[label](ordered)} -> {shown[label](planned)}"
-            for label, ordered, planned, changed in resource_diff(order, plan) if changed]
 
 
 # What to do instead of retrying a job that has not failed.

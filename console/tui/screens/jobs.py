@@ -15,6 +15,7 @@ from textual.worker import Worker
 
 from console.store.models import Job
 from console.store.states import UNFINISHED_JOB_STATES, JobState
+from console.tui.errors import notify_error
 from console.tui import data
 from console.tui.formatting import format_age, status_text, theme_style
 from console.tui.polling import FINISHED, PollLoop
@@ -106,10 +107,7 @@ class JobsScreen(ListScreen):
         worker = event.worker
         if worker.group == "job-action":
             if worker.error is not None:
-                error = worker.error
-                hint = getattr(error, "hint", None)
-                self.notify(getattr(error, "message", str(error)) + (f"\nhint: {hint}" if hint else ""),
-                            severity="error", timeout=10)
+                notify_error(self, worker.error)
             elif worker.result:
                 self.notify(worker.result)
             self.loop.request()
@@ -123,7 +121,7 @@ class JobsScreen(ListScreen):
             self.audit = audit
             self.show()
         elif worker.error is not None:
-            self.notify(f"cannot read jobs: {worker.error}", severity="error")
+            notify_error(self, worker.error, title="cannot read jobs")
         self.loop.finished()
 
     def show(self) -> None:

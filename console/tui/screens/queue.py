@@ -17,10 +17,11 @@ from textual.worker import Worker
 from console.billing.mapping import mapping_for_order
 from console.store.models import Job, Order
 from console.store.states import UNFINISHED_JOB_STATES, JobState, OrderStatus
+from console.tui.errors import error_message, notify_error
 from console.tui import data
 from console.tui.formatting import (age_text, format_age, format_elapsed, format_percent,
                                     format_resources, status_text, theme_style)
-from console.tui.managed import names_search
+from console.flow.naming import names_search
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
@@ -129,11 +130,11 @@ class QueueScreen(Screen):
                 if self.vms_loop.worker is None:
                     self.vms_loop.request()
             elif worker.error is not None:
-                self.notify(f"cannot read the store: {worker.error}", severity="error")
+                notify_error(self, worker.error, title="cannot read the store")
             self.orders_loop.finished()
         elif self.vms_loop.owns(worker):
             if worker.error is not None:
-                self.vms_error = getattr(worker.error, "message", str(worker.error))
+                self.vms_error = error_message(worker.error)
                 self.app.report_engine(False, self.vms_error)
             elif worker.result is not None:
                 self.vms = {vm.name: vm for vm in worker.result}

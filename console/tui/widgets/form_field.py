@@ -40,7 +40,8 @@ class FormField(Horizontal):
             self.control.cursor_blink = False
         yield Label(self.label, classes="field-label")
         yield self.control
-        yield Static(self.base_note, classes="field-note")
+        # Notes and errors quote what billing sent (a hostname, a size): never markup.
+        yield Static(self.base_note, classes="field-note", markup=False)
 
     def _note(self) -> Static:
         return self.query_one(".field-note", Static)

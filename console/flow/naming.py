@@ -1,10 +1,16 @@
-"""Which engine VMs this console manages: those named by the configured VM name pattern."""
+"""VM names: the name a job gives its VM (`[naming] vm_name`), and which engine VMs this
+console manages (those named by that pattern), for the CLI and the console alike."""
 
 from __future__ import annotations
 
 import re
 
 from console.config import Config
+
+
+def vm_name_for(config: Config, order_id: str) -> str:
+    """The deterministic name of an order's VM, by which a retry or a lost store finds it."""
+    return config.naming.vm_name.format(order_id=order_id)
 
 
 def managed_search(config: Config) -> str:
