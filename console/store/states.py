@@ -24,7 +24,10 @@ class Step(StrEnum):
 
 
 class JobState(StrEnum):
-    """Where a job is: at one of its steps, or ended (done, failed at a step, cancelled)."""
+    """Where a job is: at one of its steps, or ended (done, failed at a step, cancelled).
+
+    The steps are spelled out again (an enum cannot extend another) so that a type checker
+    sees every member; tests/store/test_states.py holds the two in step."""
 
     PLANNED = "planned"
     CLONING = "cloning"
