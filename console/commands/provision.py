@@ -196,7 +196,7 @@ def command(ctx, order_id, template, cluster, cpus, memory, guaranteed_memory, d
     else:
         # What the preflight found, also when nothing stood in the way.
         click.echo("preflight:")
-        print_checks([Check(**check) for check in (job.data or {}).get("preflight", [])])
+        print_checks([Check(**check) for check in job.preflight_checks])
     click.echo(f"job {job.id} launched for order {order_id}")
     if no_wait:
         click.echo(f"run it with: vps-console jobs resume   (show: vps-console jobs show {job.id})")

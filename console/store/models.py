@@ -130,6 +130,11 @@ class Job(SQLModel, table=True):
     def runner_host(self) -> str | None:
         return (self.data or {}).get(RUNNER_HOST)
 
+    @property
+    def preflight_checks(self) -> list[dict[str, Any]]:
+        """The preflight the launch saw (name, level, message, fix of each check)."""
+        return list((self.data or {}).get(PREFLIGHT, []))
+
     def step_began_at(self, step: str) -> str | None:
         """When `step` first began (ISO time), kept across resumes for its time limits."""
         return (self.data or {}).get(since_key(step))
@@ -139,6 +144,7 @@ class Job(SQLModel, table=True):
 CANCEL_REQUESTED = "cancel_requested"
 BILLING_SERVICE_UPDATED = "billing_service_updated"
 RUNNER_HOST = "runner_host"
+PREFLIGHT = "preflight"
 
 
 def since_key(step: str) -> str:
