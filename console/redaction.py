@@ -52,18 +52,6 @@ def register_secret(value: str | None) -> None:
         _known_pattern = re.compile("|".join(re.escape(item) for item in alternatives))
 
 
-def forget_registered_secrets() -> None:
-    """For tests only: start from an empty registry."""
-    global _known_pattern
-    with _lock:
-        _known.clear()
-        _known_pattern = None
-
-
-def registered_count() -> int:
-    return len(_known)
-
-
 # A license key: 4+ groups of 4–6 letters/digits, e.g. Windows XXXXX-XXXXX-XXXXX-XXXXX-XXXXX
 # or Plesk A00C00-XXXXXX-XXXXXX-XXXXXX-XXXXXX. UUIDs (8-4-4-4-12) do not match.
 LICENSE_KEY = re.compile(r"(?<![A-Za-z0-9-])[A-Za-z0-9]{4,6}(?:-[A-Za-z0-9]{4,6}){3,}(?![A-Za-z0-9-])")

@@ -45,5 +45,15 @@ def parse_gib(value: str | int | float) -> int:
     return mib // 1024
 
 
+# What a bare number means where an engineer types a size (the CLI's options, the console's
+# fields): GiB for memory and disk alike, since nobody sells an 8 MiB server.
+SIZE_HINT = "a bare number is GiB"
+
+
+def parse_memory(value: str | int | float) -> int:
+    """Memory as an engineer types it, in MiB: 8GiB, 8G, 8192M, or 8 (GiB)."""
+    return parse_mib(value, bare_unit="g")
+
+
 def format_mib(mib: int) -> str:
     return f"{mib // 1024}GiB" if mib % 1024 == 0 else f"{mib}MiB"

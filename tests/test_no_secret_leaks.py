@@ -66,7 +66,7 @@ async def screenshots_of_the_console(config, store, secrets, services, folder: P
     the audit trail, as SVG screenshots (what an engineer could paste into a ticket)."""
     from console.tui.app import ConsoleApp
     from console.tui.launch import build_context
-    from console.tui.screenshots import settle
+    from tests.showcase.screenshots import settle
 
     folder.mkdir()
     context = build_context(config, store, secrets, services=services)

@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from console.units import SizeError, format_mib, parse_gib, parse_mib
+from console.units import SizeError, format_mib, parse_gib, parse_memory, parse_mib
 
 
 @pytest.mark.parametrize("text, mib", [("4GiB", 4096), ("4 GB", 4096), ("4096MiB", 4096),
@@ -28,3 +28,10 @@ def test_bare_numbers_for_disks_are_gib():
 @given(st.integers(min_value=1, max_value=10**7))
 def test_format_and_parse_round_trip(mib):
     assert parse_mib(format_mib(mib)) == mib
+
+
+@pytest.mark.parametrize("text, mib", [("8", 8192), ("8G", 8192), ("8GiB", 8192),
+                                       ("8192M", 8192), ("4096 MB", 4096), ("1.5", 1536)])
+def test_memory_as_engineers_type_it_in_the_cli_and_the_console(text, mib):
+    # One rule for both fronts: a bare number is GiB (the fields' hints say so).
+    assert parse_memory(text) == mib

@@ -43,6 +43,7 @@ from console.identity import current_actor
 from console.store import audit
 from console.store.db import Store
 from console.store.models import Order, utcnow
+from console.store.states import OrderStatus
 from console.text_safety import safe_text
 from console.units import SizeError, parse_mib
 
@@ -245,7 +246,7 @@ def import_orders(store: Store, path: str | Path, catalog: CatalogConfig, *,
             report.skipped_existing.append(row.id)
             continue
         report.imported.append(row.id)
-        if row.status == "needs_mapping":
+        if row.status == OrderStatus.NEEDS_MAPPING:
             report.needs_mapping.append(row.id)
     return report
 

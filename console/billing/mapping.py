@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 from console.config import CatalogConfig, ProductMapping
 from console.store.models import Order
+from console.store.states import OrderStatus
 from console.units import SizeError, parse_mib
 
 # Used with fullmatch (and \Z, not $, which also matches before a trailing newline).
@@ -298,6 +299,7 @@ def apply_mapping(row: Order, request: OrderRequest, catalog: CatalogConfig,
     row.cpus, row.memory_mib, row.disk_gib = result.cpus, result.memory_mib, result.disk_gib
     row.os_choice, row.hostname = result.os_choice, result.hostname
     row.problem = "; ".join(problems) if problems else None
-    row.status = "needs_mapping" if problems or not result.template else "new"
+    row.status = (OrderStatus.NEEDS_MAPPING if problems or not result.template
+                  else OrderStatus.NEW)
     row.data = {**row.data, "template_version": result.template_version,
                 "license_kinds": list(result.license_kinds)}

@@ -46,14 +46,15 @@ from console.store import audit
 from console.store.db import Store, StoreError
 from console.store.models import Order, SyncState, utcnow
 from console.store.orders import delete_sync_state, get_sync_state, open_job, set_sync_state
+from console.store.states import IN_QUEUE_STATUSES, OrderStatus
 
 log = logging.getLogger(__name__)
 
 STALE_SINCE = "billing.stale_since"
 LAST_ERROR = "billing.last_error"
 LAST_SYNC = "billing.last_sync_at"
-WAITING = ("new", "needs_mapping")                  # re-mapped on every sync
-OPEN = ("new", "needs_mapping", "provisioning", "failed")
+WAITING = (OrderStatus.NEW, OrderStatus.NEEDS_MAPPING)  # re-mapped on every sync
+OPEN = IN_QUEUE_STATUSES
 ENDED_IN_BILLING = ("cancelled", "fraud", "refunded")
 
 
@@ -177,7 +178,7 @@ class _Syncer:
     def _keep_failed(self, order: WhmcsOrder, oid: str, reason: str) -> None:
         """An order that could not be taken in stays visible, as needs mapping with why;
         the next sync tries it again from WHMCS."""
-        row = Order(id=oid, source="whmcs", billing_status=order.status, status="needs_mapping",
+        row = Order(id=oid, source="whmcs", billing_status=order.status, status=OrderStatus.NEEDS_MAPPING,
                     client_name=order.client_name, product_name="",
                     created_at=_local_to_utc(order.date) or utcnow(), paid_at=utcnow(),
                     seen_at=utcnow(), problem=f"could not take the order in ({reason}); "
@@ -266,7 +267,7 @@ class _Syncer:
             self.report.unchanged += 1
             return
         self.report.created.append(oid)
-        if row.status == "needs_mapping":
+        if row.status == OrderStatus.NEEDS_MAPPING:
             self.report.needs_mapping.append(oid)
 
     # ------------------------------------------------------- known orders
@@ -291,7 +292,7 @@ class _Syncer:
                     self.report.remapped.append(row.id)
                 else:
                     self.report.unchanged += 1
-                if row.status == "needs_mapping":
+                if row.status == OrderStatus.NEEDS_MAPPING:
                     self.report.needs_mapping.append(row.id)
             else:
                 self.report.unchanged += 1
@@ -324,14 +325,14 @@ class _Syncer:
     def _end(self, known: Order, billing_status: str, why: str) -> None:
         with self.store.session() as session:
             row = session.get(Order, known.id)
-            if row is None or row.status == "cancelled":
+            if row is None or row.status == OrderStatus.CANCELLED:
                 return
             job = open_job(session, row.id)
-            row.status, row.billing_status, row.updated_at = "cancelled", billing_status, utcnow()
+            row.status, row.billing_status, row.updated_at = OrderStatus.CANCELLED, billing_status, utcnow()
             row.problem = f"{why} in WHMCS"
             session.add(row)
             message = f"order {row.id} was {why} in WHMCS"
-            if job is not None or known.status == "provisioning":
+            if job is not None or known.status == OrderStatus.PROVISIONING:
                 warning = (f"{message} but job {job.id if job else '?'} is running for it "
                            f"(VM {job.vm_name if job and job.vm_name else 'not created yet'}); "
                            "stop or cancel the job and remove the VM if it should not exist")

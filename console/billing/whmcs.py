@@ -465,23 +465,6 @@ class WhmcsClient:
                 return service
         return None
 
-    def get_clients_products(self, *, client_id: int | None = None, pid: int | None = None,
-                             page_size: int = 100) -> list[WhmcsService]:
-        services: list[WhmcsService] = []
-        start = 0
-        for _ in range(MAX_PAGES):
-            body = self.call("GetClientsProducts", clientid=client_id, pid=pid, limitstart=start,
-                             limitnum=page_size)
-            page = as_list(body.get("products"), "product")
-            services.extend(parse_service(raw) for raw in page)
-            total = as_int(body.get("totalresults"), 0) or 0
-            start += len(page)
-            if len(page) < page_size or start >= total:
-                return services
-        raise BillingBadResponse(f"WHMCS GetClientsProducts: still sending full pages after "
-                                 f"{MAX_PAGES} pages", "check that WHMCS honours limitstart",
-                                 action="GetClientsProducts")
-
     def get_client(self, client_id: int) -> WhmcsClientDetails:
         body = self.call("GetClientsDetails", clientid=client_id)
         # current WHMCS nests the fields under "client"; older ones only at the top level
@@ -509,10 +492,6 @@ class WhmcsClient:
                   assignedips=assigned_ips, serviceusername=username, servicepassword=password,
                   status=status, domain=domain, notes=notes,
                   customfields=dumps_base64(customfields) if customfields else None)
-
-    def add_client_note(self, client_id: int, text: str, *, sticky: bool = False) -> int | None:
-        body = self.call("AddClientNote", userid=client_id, notes=text, sticky=sticky)
-        return as_int(body.get("noteid"))
 
     def log_activity(self, description: str, *, client_id: int | None = None) -> None:
         self.call("LogActivity", description=description, clientid=client_id)

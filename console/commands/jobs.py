@@ -11,6 +11,7 @@ from console.commands.provision import ProgressPrinter, finish, services_for
 from console.errors import BadInput
 from console.store import jobs as repo
 from console.store.models import Job
+from console.store.states import UNFINISHED_JOB_STATES, JobState, job_state_text
 
 
 def job_to_dict(job: Job, *, events=None) -> dict:
@@ -32,7 +33,7 @@ def job_to_dict(job: Job, *, events=None) -> dict:
 
 
 def _state(job: Job) -> str:
-    return f"failed({job.failed_step})" if job.state == "failed" else job.state
+    return job_state_text(job.state, job.failed_step)
 
 
 def _find(ctx, job_id: str) -> Job:
@@ -53,7 +54,7 @@ def command() -> None:
 @click.pass_obj
 def list_command(ctx, show_all: bool, as_json: bool) -> None:
     """Jobs, newest first (unfinished and failed ones unless --all)."""
-    states = None if show_all else repo.UNFINISHED_STATES + ("failed",)
+    states = None if show_all else (*UNFINISHED_JOB_STATES, JobState.FAILED)
     jobs = repo.list_jobs(ctx.store, states=states)
     if as_json:
         click.echo(json.dumps([job_to_dict(j) for j in jobs], indent=2))
@@ -118,7 +119,7 @@ def resume_command(ctx, job_ids: tuple[str, ...]) -> None:
     for job_id in ran:
         job = repo.get_job(ctx.store, job_id)
         click.echo(f"job {job.id} (order {job.order_id}): {_state(job)}")
-        if job.state == "failed":
+        if job.state == JobState.FAILED:
             failed.append(job)
     sys.exit(1 if failed else 0)
 
@@ -141,7 +142,7 @@ def cancel_command(ctx, job_id: str) -> None:
     job = _find(ctx, job_id)
     runner = services_for(ctx).runner(on_event=ProgressPrinter())
     job = runner.cancel(job.id)
-    if job.state == "cancelled":
+    if job.state == JobState.CANCELLED:
         click.echo(f"job {job.id} cancelled; order {job.order_id} is back in the queue")
         return
     click.echo(f"job {job.id}: cancel requested; {job.owner or 'its runner'} rolls it back at "

@@ -15,7 +15,8 @@ from console.errors import BadInput
 from console.identity import current_actor
 from console.secrets import billing_secret
 from console.store.claims import claim_order, release_order
-from console.store.orders import QUEUE_STATUSES, get_order, list_orders, order_to_dict
+from console.store.orders import get_order, list_orders, order_to_dict
+from console.store.states import IN_QUEUE_STATUSES
 from console.units import format_mib
 
 
@@ -55,7 +56,7 @@ def sync(ctx, as_json: bool) -> None:
 @click.pass_obj
 def list_(ctx, show_all: bool, as_json: bool) -> None:
     """Orders waiting to be provisioned, oldest first."""
-    orders = list_orders(ctx.store, statuses=None if show_all else QUEUE_STATUSES)
+    orders = list_orders(ctx.store, statuses=None if show_all else IN_QUEUE_STATUSES)
     if as_json:
         _emit_json([order_to_dict(order) for order in orders])
         return

@@ -15,12 +15,13 @@ from console.commands._secret_store import cli_secret_store
 from console.errors import BadInput
 from console.flow.events import ProgressEvent
 from console.flow.licenses import KIND_LABELS
-from console.flow.plan import Overrides, draft_plan
-from console.flow.preflight import Check
-from console.flow.runner import PreflightBlocked, resource_changes
+from console.flow.plan import Overrides, draft_plan, resource_changes
+from console.flow.preflight import CHECK_MARKS, Check
+from console.flow.runner import PreflightBlocked
 from console.flow.services import Services
 from console.store.orders import get_order
-from console.units import SizeError, parse_gib, parse_mib
+from console.store.states import JobState
+from console.units import SIZE_HINT, SizeError, parse_gib, parse_memory
 
 
 class ProgressPrinter:
@@ -52,16 +53,16 @@ def services_for(ctx) -> Services:
 
 def finish(job) -> None:
     """Print the outcome of a run and exit with its code."""
-    if job.state == "done":
+    if job.state == JobState.DONE:
         click.echo(f"job {job.id}: done — {job.vm_name} at {', '.join(job.ips)}")
         sys.exit(0)
-    if job.state == "failed":
+    if job.state == JobState.FAILED:
         click.echo(f"job {job.id}: failed({job.failed_step}): {job.error_message}", err=True)
         if job.error_hint:
             click.echo(f"hint: {job.error_hint}", err=True)
         click.echo(f"then: vps-console jobs retry {job.id}   (or jobs cancel {job.id})", err=True)
         sys.exit(1)
-    if job.state == "cancelled":
+    if job.state == JobState.CANCELLED:
         # Nothing was provisioned: a script must not take this for a server handed over.
         click.echo(f"job {job.id}: cancelled; order {job.order_id} is back in the queue",
                    err=True)
@@ -115,13 +116,12 @@ def _size(option: str, value: str | None, parse):
     try:
         return parse(value)
     except SizeError as exc:
-        raise BadInput(f"{option}: {exc}", f"e.g. {option} 4GiB") from None
+        raise BadInput(f"{option}: {exc}", f"e.g. {option} 4GiB ({SIZE_HINT})") from None
 
 
 def print_checks(checks) -> None:
-    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
     for check in checks:
-        click.echo(f"  [{marks[check.level]}] {check.name:<16} {check.message}")
+        click.echo(f"  [{CHECK_MARKS[check.level]}] {check.name:<16} {check.message}")
         if check.level != "ok" and check.fix:
             click.echo(f"  {'':23}fix: {check.fix}")
 
@@ -131,9 +131,9 @@ def print_checks(checks) -> None:
 @click.option("--template", "template", metavar="NAME[:VERSION]", help="Template (and version).")
 @click.option("--cluster", metavar="NAME", help="Cluster to create the VM in.")
 @click.option("--cpus", type=click.IntRange(1, 256), help="vCPUs.")
-@click.option("--memory", metavar="SIZE", help="Memory, e.g. 4GiB.")
-@click.option("--guaranteed-memory", metavar="SIZE", help="Guaranteed memory (default: all).")
-@click.option("--disk", metavar="SIZE", help="Disk size, e.g. 80GiB (only grows).")
+@click.option("--memory", metavar="SIZE", help="Memory, e.g. 4GiB or 4096MiB; a bare number is GiB.")
+@click.option("--guaranteed-memory", metavar="SIZE", help="Guaranteed memory (default: all); a bare number is GiB.")
+@click.option("--disk", metavar="SIZE", help="Disk size, e.g. 80GiB (only grows); a bare number is GiB.")
 @click.option("--hostname", metavar="FQDN", help="Guest host name.")
 @click.option("--ssh-key", "ssh_keys", multiple=True, metavar="KEY", help="SSH public key.")
 @click.option("--license", "licenses", multiple=True, metavar="KIND=@FILE|KIND=-",
@@ -151,9 +151,9 @@ def command(ctx, order_id, template, cluster, cpus, memory, guaranteed_memory, d
                        "sync billing (vps-console orders sync) or add it (vps-console orders add)")
     name, version = _template_option(template)
     overrides = Overrides(template=name, version=version, cluster=cluster, cpus=cpus,
-                          memory_mib=_size("--memory", memory, parse_mib),
+                          memory_mib=_size("--memory", memory, parse_memory),
                           guaranteed_mib=_size("--guaranteed-memory", guaranteed_memory,
-                                               parse_mib),
+                                               parse_memory),
                           disk_gib=_size("--disk", disk, parse_gib), hostname=hostname,
                           ssh_keys=tuple(ssh_keys))
     keys = read_licenses(licenses)
@@ -196,7 +196,7 @@ def command(ctx, order_id, template, cluster, cpus, memory, guaranteed_memory, d
     else:
         # What the preflight found, also when nothing stood in the way.
         click.echo("preflight:")
-        print_checks([Check(**check) for check in (job.data or {}).get("preflight", [])])
+        print_checks([Check(**check) for check in job.preflight_checks])
     click.echo(f"job {job.id} launched for order {order_id}")
     if no_wait:
         click.echo(f"run it with: vps-console jobs resume   (show: vps-console jobs show {job.id})")

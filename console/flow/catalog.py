@@ -18,6 +18,16 @@ class Catalog:
     cached_at: datetime | None = None  # when the engine last gave this list; None: never
 
 
+def rank_templates(templates: list[Template], recommended: list[str]) -> list[Template]:
+    """The templates to offer for an order: the recommended ones first (in their order),
+    then the others by name, each name's newest version first."""
+    def rank(template: Template) -> tuple[int, str, int]:
+        name = template.name
+        return (recommended.index(name) if name in recommended else len(recommended),
+                name, -template.version_number)
+    return sorted(templates, key=rank)
+
+
 def refresh_catalog(engine: Engine, store: Store, engine_name: str) -> list[Template]:
     """Ask the engine, keep the answer in the cache; engine errors go to the caller."""
     templates = engine.list_templates()

@@ -13,74 +13,85 @@ not a job left in a state nobody can leave.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-STEPS = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
-         "ip_wait", "handover")
-DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
-STATES = STEPS + (DONE, FAILED, CANCELLED)
-TERMINAL = (DONE, CANCELLED)
-EVENTS = ("advance", "fail", "retry", "cancel")
+from console.store.states import STEPS, TERMINAL_JOB_STATES, JobState, Step, step_of
+
+
+class Event(StrEnum):
+    ADVANCE = "advance"
+    FAIL = "fail"
+    RETRY = "retry"
+    CANCEL = "cancel"
 
 
 class IllegalTransition(ValueError):
     """A move the machine does not allow from this state."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class State:
-    name: str
-    failed_step: str | None = None
+    name: JobState
+    failed_step: Step | None = None
 
-    def __post_init__(self) -> None:
-        if self.name not in STATES:
-            raise IllegalTransition(f"unknown state {self.name!r}")
-        if (self.name == FAILED) != (self.failed_step is not None):
+    def __init__(self, name: JobState | str, failed_step: Step | str | None = None) -> None:
+        # Rows and tests hand in plain strings: they are checked here, once.
+        if name not in JobState._value2member_map_:
+            raise IllegalTransition(f"unknown state {name!r}")
+        if failed_step is not None and failed_step not in Step._value2member_map_:
+            raise IllegalTransition(f"unknown step {failed_step!r}")
+        object.__setattr__(self, "name", JobState(name))
+        object.__setattr__(self, "failed_step",
+                           Step(failed_step) if failed_step is not None else None)
+        if (self.name == JobState.FAILED) != (self.failed_step is not None):
             raise IllegalTransition("failed_step is set exactly when the state is failed")
-        if self.failed_step is not None and self.failed_step not in STEPS:
-            raise IllegalTransition(f"unknown step {self.failed_step!r}")
 
     @property
     def terminal(self) -> bool:
-        return self.name in TERMINAL
+        return self.name in TERMINAL_JOB_STATES
 
     @property
-    def step(self) -> str | None:
+    def step(self) -> Step | None:
         """The step this state is at (or failed at); None when terminal."""
-        return self.failed_step if self.name == FAILED else (
-            self.name if self.name in STEPS else None)
+        return self.failed_step if self.name == JobState.FAILED else step_of(self.name)
 
     def __str__(self) -> str:
-        return f"failed({self.failed_step})" if self.name == FAILED else self.name
+        return f"failed({self.failed_step})" if self.name == JobState.FAILED else str(self.name)
 
 
-def next_step(step: str) -> str:
+def next_step(step: Step) -> JobState:
     index = STEPS.index(step)
-    return STEPS[index + 1] if index + 1 < len(STEPS) else DONE
+    return JobState(STEPS[index + 1]) if index + 1 < len(STEPS) else JobState.DONE
 
 
-def transition(state: State, event: str) -> State:
-    """The state after `event` ("advance", "fail", "retry", "cancel") in `state`."""
-    if event not in EVENTS:
+def transition(state: State, event: Event | str) -> State:
+    """The state after `event` (advance, fail, retry, cancel) in `state`."""
+    if event not in Event._value2member_map_:
         raise IllegalTransition(f"unknown event {event!r}")
     if state.terminal:
         raise IllegalTransition(f"the job is {state}; nothing more can happen to it")
-    if event == "cancel":
-        return State(CANCELLED)
-    if state.name == FAILED:
-        if event == "retry":
-            return State(state.failed_step)
+    if event == Event.CANCEL:
+        return State(JobState.CANCELLED)
+    if state.name == JobState.FAILED:
+        if event == Event.RETRY:
+            return State(JobState(state.failed_step))
         raise IllegalTransition(f"the job is {state}; retry or cancel it first")
-    if event == "advance":
-        return State(next_step(state.name))
-    if event == "fail":
-        return State(FAILED, state.name)
+    step = Step(state.name)
+    if event == Event.ADVANCE:
+        return State(next_step(step))
+    if event == Event.FAIL:
+        return State(JobState.FAILED, step)
     raise IllegalTransition(f"only a failed job can be retried; this one is {state}")
 
 
 def progress(state: State) -> tuple[int, int]:
     """(steps finished, steps in all) for a progress bar."""
     total = len(STEPS)
-    if state.name == DONE:
+    if state.name == JobState.DONE:
         return total, total
     step = state.step
     return (STEPS.index(step) if step else 0), total
+
+
+__all__ = ["STEPS", "Event", "IllegalTransition", "State", "next_step", "progress",
+           "transition"]

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from console.config import Config, ProductMapping
+from console.flow.naming import vm_name_for
 from console.flow.licenses import (KEY_KINDS, FieldProblem, check_license,  # noqa: F401
                                    normalise_license)
 from console.ovirt.models import Cluster, Template
@@ -103,6 +104,33 @@ def resource_diff(order: Any, plan: Plan) -> list[tuple[str, int | None, int, bo
                                     ("disk", order.disk_gib, plan.disk_gib)):
         rows.append((label, ordered, planned, ordered is not None and ordered != planned))
     return rows
+
+
+# How each resource reads in a plan diff, in the CLI, the console and the audit trail.
+RESOURCE_SHOWN = {"vCPU": str, "RAM": format_mib, "disk": lambda gib: f"{gib}GiB"}
+
+
+@dataclass(frozen=True)
+class PlanDiff:
+    changed: list[str]      # what the engineer changed, e.g. "RAM 4GiB -> 8GiB"
+    as_ordered: list[str]   # what is as the customer bought it, e.g. "vCPU 2"
+
+
+def plan_diff(order: Any, plan: Plan) -> PlanDiff:
+    """The plan against the order, as both fronts and the audit trail write it."""
+    diff = PlanDiff([], [])
+    for label, ordered, planned, changed in resource_diff(order, plan):
+        shown = RESOURCE_SHOWN[label]
+        if changed:
+            diff.changed.append(f"{label} {shown(ordered)} -> {shown(planned)}")
+        else:
+            diff.as_ordered.append(f"{label} {shown(planned)}")
+    return diff
+
+
+def resource_changes(order: Any, plan: Plan) -> list[str]:
+    """What the engineer changed from what the customer ordered, e.g. 'RAM 4GiB -> 8GiB'."""
+    return plan_diff(order, plan).changed
 
 
 @dataclass
@@ -273,7 +301,7 @@ def draft_plan(order: Any, product: ProductMapping | None, templates: list[Templ
 
     plan = None
     if template is not None and cluster:
-        plan = Plan(order_id=order_id, vm_name=config.naming.vm_name.format(order_id=order_id),
+        plan = Plan(order_id=order_id, vm_name=vm_name_for(config, order_id),
                     engine=engine_name, template_name=template.name, template_id=template.id,
                     template_version=template.version_number, cluster=cluster, cpus=cpus,
                     memory_mib=memory, guaranteed_mib=guaranteed, disk_gib=disk,

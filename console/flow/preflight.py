@@ -15,7 +15,8 @@ from console.flow.plan import Plan
 from console.ovirt import Engine, EngineError, Template
 from console.units import format_mib
 
-LEVELS = ("ok", "warn", "fail")
+# How a check's level is marked in the CLI and the console, the same width each.
+CHECK_MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 # A full clone writes the whole disk; keep some room so the domain does not hit the
 # engine's low-space blocker right after.
 SPACE_HEADROOM = 1.10

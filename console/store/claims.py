@@ -16,9 +16,8 @@ from sqlmodel import select
 
 from console.store import audit
 from console.store.db import Store
-from console.store.models import TERMINAL_JOB_STATES, Job, Order, utcnow
-
-CLAIMABLE = ("new", "failed", "provisioning")
+from console.store.models import Job, Order, utcnow
+from console.store.states import CLAIMABLE_STATUSES, TERMINAL_JOB_STATES, JobState
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class ClaimResult:
 
 def _live_job(order_id: str, cutoff: datetime):
     return exists().where(and_(Job.order_id == order_id,
-                               Job.state.not_in(TERMINAL_JOB_STATES + ("failed",)),
+                               Job.state.not_in([*TERMINAL_JOB_STATES, JobState.FAILED]),
                                Job.heartbeat_at.is_not(None), Job.heartbeat_at > cutoff))
 
 
@@ -42,7 +41,7 @@ def claim_order(store: Store, order_id: str, owner: str, *,
     with store.session() as session:
         fresh = session.execute(
             update(Order)
-            .where(Order.id == order_id, Order.status.in_(CLAIMABLE),
+            .where(Order.id == order_id, Order.status.in_(CLAIMABLE_STATUSES),
                    or_(Order.claimed_by.is_(None), Order.claimed_by == owner))
             .values(claimed_by=owner, claimed_at=now, updated_at=now))
         if fresh.rowcount == 1:
@@ -53,7 +52,7 @@ def claim_order(store: Store, order_id: str, owner: str, *,
         order = session.exec(select(Order).where(Order.id == order_id)).first()
         if order is None:
             return ClaimResult(False, None, None, reason=f"no order {order_id!r} in the queue")
-        if order.status not in CLAIMABLE:
+        if order.status not in CLAIMABLE_STATUSES:
             return ClaimResult(False, order.claimed_by, order.claimed_at,
                                reason=f"order {order_id} is {order.status}; nothing to claim")
         cutoff = now - takeover_after

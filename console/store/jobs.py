@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,10 +23,10 @@ from sqlmodel import col, select
 
 from console.errors import ConsoleError
 from console.store.db import Store
-from console.store.models import TERMINAL_JOB_STATES, Job, JobEvent, Order, utcnow
-
-UNFINISHED_STATES = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
-                     "ip_wait", "handover")
+from console.store.models import RUNNER_HOST, Job, JobEvent, utcnow
+# Runner.launch calls it as jobs.set_order_status; it lives with the other order writes.
+from console.store.orders import set_order_status  # noqa: F401
+from console.store.states import TERMINAL_JOB_STATES, JobState, Step
 
 # Jobs being run by this very process: the database lease cannot tell two threads of one
 # process apart (same user, host and pid), so they are told apart here.
@@ -64,15 +65,15 @@ def create_job(store: Store, *, order_id: str, plan: dict[str, Any], engine: str
     lease: dict[str, Any] = {}
     if leased:
         lease = {"owner": created_by, "owner_pid": os.getpid(), "heartbeat_at": utcnow()}
-        data = {**(data or {}), "runner_host": socket.gethostname()}
-    job = Job(id=job_id, order_id=order_id, engine=engine, state="planned", plan=plan,
+        data = {**(data or {}), RUNNER_HOST: socket.gethostname()}
+    job = Job(id=job_id, order_id=order_id, engine=engine, state=JobState.PLANNED, plan=plan,
               vm_name=plan.get("vm_name"), created_by=created_by,
               correlation_id=f"vpsc-{job_id}", data=dict(data or {}), **lease)
     try:
         with store.session() as session:
             session.add(job)
             session.add(JobEvent(job_id=job_id, order_id=order_id, kind="step_finished",
-                                 step="planned", actor=created_by,
+                                 step=Step.PLANNED, actor=created_by,
                                  message=f"planned {plan.get('vm_name')} from "
                                          f"{plan.get('template_name')} "
                                          f"v{plan.get('template_version')}"))
@@ -103,11 +104,11 @@ def find_job(store: Store, prefix: str) -> Job | None:
     return found[0] if len(found) == 1 else None
 
 
-def list_jobs(store: Store, *, states: tuple[str, ...] | None = None,
+def list_jobs(store: Store, *, states: Iterable[JobState] | None = None,
               order_id: str | None = None, limit: int | None = None) -> list[Job]:
     query = select(Job)
     if states:
-        query = query.where(col(Job.state).in_(states))
+        query = query.where(col(Job.state).in_(list(states)))
     if order_id is not None:
         query = query.where(Job.order_id == order_id)
     query = query.order_by(col(Job.created_at).desc())
@@ -121,7 +122,7 @@ def open_job_for_order(store: Store, order_id: str) -> Job | None:
     with store.session() as session:
         return session.exec(select(Job).where(
             Job.order_id == order_id,
-            col(Job.state).not_in(TERMINAL_JOB_STATES))).first()
+            col(Job.state).not_in(list(TERMINAL_JOB_STATES)))).first()
 
 
 def update_job(store: Store, job_id: str, *, data: dict[str, Any] | None = None,
@@ -161,22 +162,6 @@ def job_events(store: Store, job_id: str, *, limit: int | None = None) -> list[J
     with store.session() as session:
         events = list(session.exec(query))
     return events[-limit:] if limit else events
-
-
-def set_order_status(store: Store, order_id: str, status: str, *,
-                     release: bool = False, **values: Any) -> None:
-    with store.session() as session:
-        order = session.get(Order, order_id)
-        if order is None:
-            return
-        order.status = status
-        for key, value in values.items():
-            setattr(order, key, value)
-        if release:
-            order.claimed_by = None
-            order.claimed_at = None
-        order.updated_at = utcnow()
-        session.add(order)
 
 
 # ------------------------------------------------------------------------- lease
@@ -227,12 +212,12 @@ def _acquire(store: Store, job_id: str, owner: str, pid: int, lease_seconds: flo
             .values(owner=owner, owner_pid=pid, heartbeat_at=now))
         won = taken.rowcount == 1
     if won:
-        update_job(store, job_id, data={"runner_host": host})
+        update_job(store, job_id, data={RUNNER_HOST: host})
         return Lease(True, owner, pid, now)
     job = get_job(store, job_id)
     if job is None:
         raise ConsoleError(f"no job {job_id}")
-    same_host = (job.data or {}).get("runner_host") == host
+    same_host = job.runner_host == host
     if same_host and job.owner_pid and not _pid_alive(job.owner_pid):
         # The holder died on this host (kill -9, power cut of a tmux pane): no need to
         # wait for its heartbeat to go stale.
@@ -242,7 +227,7 @@ def _acquire(store: Store, job_id: str, owner: str, pid: int, lease_seconds: flo
                                   Job.heartbeat_at == job.heartbeat_at)
                 .values(owner=owner, owner_pid=pid, heartbeat_at=now))
         if taken.rowcount == 1:
-            update_job(store, job_id, data={"runner_host": host})
+            update_job(store, job_id, data={RUNNER_HOST: host})
             return Lease(True, owner, pid, now, took_over_from=job.owner)
         job = get_job(store, job_id)
     return Lease(False, job.owner, job.owner_pid, job.heartbeat_at)

@@ -8,10 +8,14 @@ Times are timezone-aware UTC; SQLModel's UTCDateTime keeps them so in SQLite too
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import AutoString, Field, SQLModel
+
+from console.store.states import JobState, OrderStatus, Step
 
 
 def utcnow() -> datetime:
@@ -25,10 +29,22 @@ def ensure_aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc)
 
 
-ORDER_STATUSES = ("new", "needs_mapping", "provisioning", "done", "failed", "cancelled")
-JOB_STATES = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
-              "ip_wait", "handover", "done", "failed", "cancelled")
-TERMINAL_JOB_STATES = ("done", "cancelled")
+class _StrEnumColumn(TypeDecorator):
+    """A plain string column (the schema is unchanged) read back as its StrEnum, so a row
+    loaded from the database carries the same type as one built in code."""
+
+    impl = AutoString
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else str(self.enum(value))
+
+    def process_result_value(self, value: Any, dialect: Any) -> StrEnum | None:
+        return None if value is None else self.enum(value)
 
 
 class Order(SQLModel, table=True):
@@ -47,7 +63,8 @@ class Order(SQLModel, table=True):
     disk_gib: int | None = None
     os_choice: str | None = None
     hostname: str | None = None
-    status: str = Field(default="new", index=True)
+    status: OrderStatus = Field(default=OrderStatus.NEW, index=True,
+                                sa_type=_StrEnumColumn(OrderStatus))
     billing_status: str | None = None
     problem: str | None = Field(default=None, description="why it cannot be provisioned, and the fix")
     template_name: str | None = None
@@ -76,8 +93,9 @@ class Job(SQLModel, table=True):
     id: str = Field(primary_key=True)
     order_id: str = Field(foreign_key="orders.id", index=True)
     engine: str = ""
-    state: str = Field(default="planned", index=True)
-    failed_step: str | None = None
+    state: JobState = Field(default=JobState.PLANNED, index=True,
+                            sa_type=_StrEnumColumn(JobState))
+    failed_step: Step | None = Field(default=None, sa_type=_StrEnumColumn(Step))
     plan: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     vm_id: str | None = None
     vm_name: str | None = None
@@ -96,6 +114,41 @@ class Job(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+    # ---- the flags the runner keeps in `data`, by name (keys below, for writes) ----
+    @property
+    def cancel_requested_by(self) -> str | None:
+        """Who asked for a cancel the runner has not carried out yet."""
+        return (self.data or {}).get(CANCEL_REQUESTED)
+
+    @property
+    def billing_service_updated(self) -> bool:
+        """WHMCS holds this VM's IP and credentials (a cancel must withdraw them)."""
+        return bool((self.data or {}).get(BILLING_SERVICE_UPDATED))
+
+    @property
+    def runner_host(self) -> str | None:
+        return (self.data or {}).get(RUNNER_HOST)
+
+    @property
+    def preflight_checks(self) -> list[dict[str, Any]]:
+        """The preflight the launch saw (name, level, message, fix of each check)."""
+        return list((self.data or {}).get(PREFLIGHT, []))
+
+    def step_began_at(self, step: str) -> str | None:
+        """When `step` first began (ISO time), kept across resumes for its time limits."""
+        return (self.data or {}).get(since_key(step))
+
+
+# Keys of Job.data (the flags above); a None value given to update_job removes one.
+CANCEL_REQUESTED = "cancel_requested"
+BILLING_SERVICE_UPDATED = "billing_service_updated"
+RUNNER_HOST = "runner_host"
+PREFLIGHT = "preflight"
+
+
+def since_key(step: str) -> str:
+    return f"since_{step}"
 
 
 class JobEvent(SQLModel, table=True):

@@ -12,9 +12,8 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from console.store.db import Store
-from console.store.models import TERMINAL_JOB_STATES, Job, Order, SyncState, utcnow
-
-QUEUE_STATUSES = ("new", "needs_mapping", "provisioning", "failed")
+from console.store.models import Job, Order, SyncState, utcnow
+from console.store.states import IN_QUEUE_STATUSES, TERMINAL_JOB_STATES, OrderStatus
 
 
 def get_order(store: Store, order_id: str) -> Order | None:
@@ -22,7 +21,7 @@ def get_order(store: Store, order_id: str) -> Order | None:
         return session.get(Order, str(order_id))
 
 
-def list_orders(store: Store, *, statuses: Iterable[str] | None = QUEUE_STATUSES,
+def list_orders(store: Store, *, statuses: Iterable[OrderStatus] | None = IN_QUEUE_STATUSES,
                 source: str | None = None, limit: int | None = None) -> list[Order]:
     """Orders oldest first, by when they were paid as the queue's age is (the engineer takes
     the order that has waited longest next)."""
@@ -43,6 +42,23 @@ def open_job(session: Session, order_id: str) -> Job | None:
     """The unfinished job of an order, if any (there is at most one)."""
     return session.exec(select(Job).where(Job.order_id == order_id,
                                           col(Job.state).not_in(list(TERMINAL_JOB_STATES)))).first()
+
+
+def set_order_status(store: Store, order_id: str, status: OrderStatus, *,
+                     release: bool = False, **values: Any) -> None:
+    """Move an order to `status` (and set other columns); `release` drops its claim."""
+    with store.session() as session:
+        order = session.get(Order, order_id)
+        if order is None:
+            return
+        order.status = status
+        for key, value in values.items():
+            setattr(order, key, value)
+        if release:
+            order.claimed_by = None
+            order.claimed_at = None
+        order.updated_at = utcnow()
+        session.add(order)
 
 
 def get_sync_state(store: Store, name: str) -> SyncState | None:

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.worker import Worker
 
+from console.tui.errors import error_message
 from console.tui.commands import ConsoleCommands
 from console.tui.context import ConsoleContext
 from console.tui.polling import FINISHED, PollLoop
@@ -20,8 +21,6 @@ from console.tui.screens.jobs import JobsScreen
 from console.tui.screens.queue import QueueScreen
 from console.tui.screens.templates import TemplatesScreen
 from console.tui.screens.vms import VmsScreen
-
-SCREEN_NAMES = {"queue": "Orders", "templates": "Templates", "vms": "VMs", "jobs": "Jobs"}
 
 
 class ConsoleApp(App):
@@ -116,7 +115,7 @@ class ConsoleApp(App):
         worker = event.worker
         if self.engine_loop.owns(worker):
             if worker.error is not None:
-                self.report_engine(False, getattr(worker.error, "message", str(worker.error)))
+                self.report_engine(False, error_message(worker.error))
             elif worker.result is not None:
                 info = worker.result
                 self.engine_version = str(getattr(info, "version", "") or
@@ -125,7 +124,7 @@ class ConsoleApp(App):
             self.engine_loop.finished()
         elif self.billing_loop is not None and self.billing_loop.owns(worker):
             if worker.error is not None:
-                self.report_billing(False, getattr(worker.error, "message", str(worker.error)))
+                self.report_billing(False, error_message(worker.error))
             else:
                 self.report_billing(True)
             self.billing_loop.finished()

@@ -9,10 +9,9 @@ from sqlmodel import col, or_, select
 from console.store import audit
 from console.store.db import Store
 from console.store.models import Job, JobEvent, Order, ensure_aware
-
-QUEUE_STATUSES = ("new", "needs_mapping", "provisioning", "failed")
+from console.store.states import IN_QUEUE_STATUSES, JobState
 RECENT_DONE = timedelta(hours=24)
-FAILED_FIRST = {"failed": 0}
+FAILED_FIRST = {JobState.FAILED: 0}
 
 
 def queue_orders(store: Store, now: datetime,
@@ -25,7 +24,7 @@ def queue_orders(store: Store, now: datetime,
     if changed_since is not None:
         condition = col(Order.updated_at) > changed_since
     else:
-        condition = or_(col(Order.status).in_(QUEUE_STATUSES),
+        condition = or_(col(Order.status).in_(IN_QUEUE_STATUSES),
                         col(Order.updated_at) >= now - RECENT_DONE)
     with store.session() as session:
         rows = session.exec(select(Order).where(condition)).all()
@@ -38,7 +37,7 @@ def queue_orders(store: Store, now: datetime,
 
 
 def in_queue(order: Order, now: datetime) -> bool:
-    return order.status in QUEUE_STATUSES or (
+    return order.status in IN_QUEUE_STATUSES or (
         order.updated_at is not None and order.updated_at >= now - RECENT_DONE)
 
 

@@ -14,6 +14,8 @@ from console.flow.runner import JobBusy, Runner
 from console.flow.services import Services
 from console.store import jobs as repo
 from console.store.models import Order
+from console.store.orders import set_order_status
+from console.store.states import OrderStatus
 from tests.plugins.flow import FAST
 
 # step → (method, path, nth, status, detail, words expected in the job's error)
@@ -113,7 +115,7 @@ def test_cancel_leaves_a_vm_this_job_did_not_create(flow_services, engine_sim):
     assert runner.run(first.id).state == "done"
     # The order comes back (say the store was restored); a new job adopts the VM.
     repo.update_job(flow_services.store, first.id, state="cancelled")
-    repo.set_order_status(flow_services.store, "2203", "new", release=True)
+    set_order_status(flow_services.store, "2203", OrderStatus.NEW, release=True)
     with flow_services.store.session() as session:
         order = session.get(Order, "2203")
     plan = draft_plan(order, flow_services.config.catalog.product_for("VPS Linux"),

@@ -18,6 +18,7 @@ import pytest
 
 from console.flow.runner import Runner
 from console.secrets import admin_password_secret
+from console.store import audit
 from console.store import jobs as repo
 from console.store.orders import get_order
 from tests.plugins.flow import (BILLING_TIMEOUT, FAST, launch_synced as launch,
@@ -52,6 +53,10 @@ def test_a_whmcs_order_is_provisioned_and_handed_over_once(billing_services, eng
     assert whmcs_sim.service(whmcs_order.service_ids[0]).status == "Active"
     stored = get_order(billing_services.store, row.id)
     assert stored.status == "done" and stored.handed_over_at is not None
+    assert stored.billing_status == "Active"
+    with billing_services.store.session() as session:
+        (line,) = [e for e in audit.entries(session, order_id=row.id) if e.step == "handover"]
+    assert line.data["accepted_now"] is True and "accepted" in line.message
     assert done.data["handover"]["accepted_now"] is True
     assert password not in str(done.data) and all(
         password not in e.message for e in repo.job_events(billing_services.store, job.id))

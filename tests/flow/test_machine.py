@@ -70,3 +70,10 @@ def test_progress_counts_finished_steps():
     assert progress(State("failed", "ip_wait")) == (6, len(STEPS))
     assert progress(State("done")) == (len(STEPS), len(STEPS))
     assert walk(["advance"] * 3 + ["fail", "retry", "advance"]) == State("initializing")
+
+
+def test_every_step_has_its_function_and_title_in_the_runner_table():
+    from console.flow.steps import STEP_ACTIONS, STEP_TITLES
+    from console.store.states import Step
+
+    assert set(STEP_ACTIONS) == set(Step) == set(STEP_TITLES)

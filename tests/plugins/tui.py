@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.tui.showcase import (FIXED_TEMPLATES, FIXED_VMS, FROZEN_NOW, FixedEngine,  # noqa: F401
+from tests.showcase.world import (FIXED_TEMPLATES, FIXED_VMS, FROZEN_NOW, FixedEngine,  # noqa: F401
                                   FixedServices, make_config, seed_orders, showcase_context)
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.tui.screenshots import settle  # noqa: F401 - the scenes and the tests settle alike
+from tests.showcase.screenshots import settle  # noqa: F401 - the scenes and the tests settle alike
 
 
 def table_keys(app, selector: str) -> list[str]:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from console.secrets import BackendInfo, MemorySecretStore
 from console.tui.app import ConsoleApp
 from console.tui.launch import screen_banner
-from console.tui.showcase import make_config
+from tests.showcase.world import make_config
 from tests.tui.helpers import settle
 
 

@@ -9,7 +9,7 @@ from console.tui.formatting import status_text
 from console.tui.screens.queue import QueueScreen
 from console.tui.screens.templates import TemplatesScreen
 from console.tui.screens.vms import VmsScreen
-from console.tui.showcase import make_config
+from tests.showcase.world import make_config
 from tests.tui.helpers import settle, table_keys
 
 

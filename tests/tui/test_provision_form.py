@@ -7,7 +7,7 @@ from textual import events
 
 from console.store.claims import claim_order
 from console.tui.app import ConsoleApp
-from console.tui.screens.provision import ProvisionScreen, parse_memory
+from console.tui.screens.provision import ProvisionScreen
 from console.tui.screens.queue import QueueScreen
 from tests.tui.helpers import note_of, settle
 
@@ -54,7 +54,7 @@ async def test_changed_ram_is_marked_and_shown_in_the_plan_diff(frozen_context):
         await settle(pilot)
         assert screen.draft.plan.memory_mib == 8192
         assert "changed (order: 4G)" in note_of(app, "memory")
-        assert "~ RAM 4G -> 8G (changed from the order)" in str(
+        assert "~ RAM 4GiB -> 8GiB (changed from the order)" in str(
             screen.query_one("#preflight").render())
 
 
@@ -107,8 +107,25 @@ async def test_an_order_claimed_by_someone_else_does_not_open(frozen_context):
         assert isinstance(app.screen, QueueScreen)
 
 
-def test_memory_as_engineers_type_it():
-    assert parse_memory("8G") == 8192
-    assert parse_memory("8") == 8192
-    assert parse_memory("6144") == 6144
-    assert parse_memory("4096 MB") == 4096
+async def test_a_launch_shows_at_once_as_under_way_with_its_time_ticking(frozen_context):
+    from datetime import timedelta
+
+    from tests.plugins.tui import FROZEN_NOW
+
+    app = ConsoleApp(frozen_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_order(pilot, "1002")
+        screen.show_run_pane()  # what ctrl+l does before the launch worker even starts
+        await pilot.pause()
+
+        def steps() -> str:
+            return str(screen.query_one("#steps").render())
+
+        assert screen.phase == "running"
+        assert "[>] planned      checks, claim, secrets 0:00" in steps()
+        frozen_context.clock = lambda: FROZEN_NOW + timedelta(seconds=7)
+        for _ in range(100):  # the clock ticks every second; give it a few
+            if "0:07" in steps():
+                break
+            await pilot.pause(0.05)
+        assert "[>] planned      checks, claim, secrets 0:07" in steps()

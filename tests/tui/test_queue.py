@@ -11,7 +11,7 @@ from console.tui.screens.jobs import JobsScreen
 from console.tui.screens.queue import QueueScreen
 from console.tui.screens.templates import TemplatesScreen
 from console.tui.screens.vms import VmsScreen
-from console.tui.showcase import FixedEngine, make_config, showcase_context
+from tests.showcase.world import FixedEngine, make_config, showcase_context
 from tests.tui.helpers import cell_texts, settle, table_keys
 
 
@@ -195,7 +195,7 @@ async def test_billing_failure_marks_the_header_stale(frozen_context):
 async def test_templates_show_the_cached_catalog_while_the_engine_is_lost(frozen_context):
     from console.flow.catalog import record_of
     from console.store.catalog import replace_catalog
-    from console.tui.showcase import FIXED_TEMPLATES
+    from tests.showcase.world import FIXED_TEMPLATES
 
     replace_catalog(frozen_context.store, "lab", [record_of(t) for t in FIXED_TEMPLATES])
     frozen_context.services._engine.fail = "connection refused"

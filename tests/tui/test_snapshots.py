@@ -1,6 +1,6 @@
 """Every screen and every step of the flow, at 80x24 and 160x48, against stored SVGs.
 
-The scenes are the ones `python -m console.tui.screenshots` renders for the README, on
+The scenes are the ones `python -m tests.showcase.screenshots` renders for the README, on
 the fixed showcase world (seeded queue, fixed engine, frozen clock). After an intended
 change of look, refresh with `pytest tests/tui/test_snapshots.py --snapshot-update` and
 review the SVG diff.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.tui.screenshots import SCENES, SIZES, showcase_app
+from tests.showcase.screenshots import SCENES, SIZES, showcase_app
 
 
 @pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())

@@ -14,6 +14,8 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
 from console.store.models import Job
+from console.store.states import UNFINISHED_JOB_STATES, JobState
+from console.tui.errors import notify_error
 from console.tui import data
 from console.tui.formatting import format_age, status_text, theme_style
 from console.tui.polling import FINISHED, PollLoop
@@ -26,9 +28,10 @@ from console.tui.widgets.keyed_table import KeyedTable
 
 COLUMNS = (("job", "Job"), ("order", "Order"), ("state", "State"), ("step", "Step"),
            ("tries", "Try"), ("updated", "Updated"), ("reason", "Reason"))
-RETRYABLE = ("failed",)
-CANCELLABLE = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
-               "ip_wait", "failed")
+RETRYABLE = (JobState.FAILED,)
+# Not at handover: from the first write to billing the handover finishes, whatever is asked.
+CANCELLABLE = (*(state for state in UNFINISHED_JOB_STATES if state != JobState.HANDOVER),
+               JobState.FAILED)
 EVENT_LINES = 40
 AUDIT_LINES = 200
 
@@ -104,10 +107,7 @@ class JobsScreen(ListScreen):
         worker = event.worker
         if worker.group == "job-action":
             if worker.error is not None:
-                error = worker.error
-                hint = getattr(error, "hint", None)
-                self.notify(getattr(error, "message", str(error)) + (f"\nhint: {hint}" if hint else ""),
-                            severity="error", timeout=10, markup=False)
+                notify_error(self, worker.error)
             elif worker.result:
                 self.notify(worker.result)
             self.loop.request()
@@ -121,7 +121,7 @@ class JobsScreen(ListScreen):
             self.audit = audit
             self.show()
         elif worker.error is not None:
-            self.notify(f"cannot read jobs: {worker.error}", severity="error", markup=False)
+            notify_error(self, worker.error, title="cannot read jobs")
         self.loop.finished()
 
     def show(self) -> None:
@@ -137,7 +137,7 @@ class JobsScreen(ListScreen):
                 rows.append((job.id, cells))
         table = self.query_one("#jobs", KeyedTable)
         table.sync(rows)
-        failed = sum(1 for job in self.jobs.values() if job.state == "failed")
+        failed = sum(1 for job in self.jobs.values() if job.state == JobState.FAILED)
         table.border_title = f"jobs {len(rows)}, failed {failed}"
         self.show_detail()
 

@@ -16,10 +16,12 @@ from textual.worker import Worker
 
 from console.billing.mapping import mapping_for_order
 from console.store.models import Job, Order
+from console.store.states import UNFINISHED_JOB_STATES, JobState, OrderStatus
+from console.tui.errors import error_message, notify_error
 from console.tui import data
 from console.tui.formatting import (age_text, format_age, format_elapsed, format_percent,
                                     format_resources, status_text, theme_style)
-from console.tui.managed import names_search
+from console.flow.naming import names_search
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
@@ -31,8 +33,6 @@ ORDER_COLUMNS = (("order", "Order"), ("age", "Age"), ("client", "Client"),
 LIVE_COLUMNS = (("name", "VM / job"), ("status", "Status"), ("step", "Step"),
                 ("elapsed", "Elapsed"), ("cpu", "CPU"), ("ram", "RAM"), ("ip", "IP"))
 SORTS = ("age", "client", "product", "status")
-ACTIVE_JOB_STATES = ("planned", "cloning", "clone_wait", "resizing", "initializing",
-                     "starting", "ip_wait", "handover")
 LIVE_RECENT = 12  # recent finished jobs kept in the live pane for context
 FULL_RELOAD_EVERY = 12  # polls; in between only orders changed since the last one are read
 
@@ -115,8 +115,8 @@ class QueueScreen(Screen):
         return self.app.context.services.engine().list_vms(search=search)
 
     def live_jobs(self) -> list[Job]:
-        active = [job for job in self.all_jobs if job.state in ACTIVE_JOB_STATES]
-        recent = [job for job in self.all_jobs if job.state not in ACTIVE_JOB_STATES]
+        active = [job for job in self.all_jobs if job.state in UNFINISHED_JOB_STATES]
+        recent = [job for job in self.all_jobs if job.state not in UNFINISHED_JOB_STATES]
         return active + recent[:LIVE_RECENT]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -130,12 +130,11 @@ class QueueScreen(Screen):
                 if self.vms_loop.worker is None:
                     self.vms_loop.request()
             elif worker.error is not None:
-                self.notify(f"cannot read the store: {worker.error}", severity="error",
-                            markup=False)
+                notify_error(self, worker.error, title="cannot read the store")
             self.orders_loop.finished()
         elif self.vms_loop.owns(worker):
             if worker.error is not None:
-                self.vms_error = getattr(worker.error, "message", str(worker.error))
+                self.vms_error = error_message(worker.error)
                 self.app.report_engine(False, self.vms_error)
             elif worker.result is not None:
                 self.vms = {vm.name: vm for vm in worker.result}
@@ -156,7 +155,7 @@ class QueueScreen(Screen):
 
     def status_for(self, order: Order) -> str:
         job = self.jobs.get(order.id)
-        if order.status == "provisioning" and job is not None:
+        if order.status == OrderStatus.PROVISIONING and job is not None:
             return job.state
         return order.status
 
@@ -290,17 +289,17 @@ class QueueScreen(Screen):
         now = self.app.context.now()
         rows: list[tuple[str, tuple]] = []
         jobs = self.live_jobs()
-        active = [job for job in jobs if job.state in ACTIVE_JOB_STATES]
+        active = [job for job in jobs if job.state in UNFINISHED_JOB_STATES]
         for job in jobs:
             vm = self.vms.get(job.vm_name or "")
             elapsed = (now - job.created_at).total_seconds() if job.created_at else None
             ips = (vm.ips if vm is not None else None) or job.ips or []
             rows.append((f"job:{job.id}", (
                 job.vm_name or f"order {job.order_id}",
-                status_text(self.app, vm.status if vm is not None and job.state == "done"
+                status_text(self.app, vm.status if vm is not None and job.state == JobState.DONE
                             else job.state),
-                job.failed_step or ("" if job.state == "done" else job.state),
-                format_elapsed(elapsed) if job.state in ACTIVE_JOB_STATES else "",
+                job.failed_step or ("" if job.state == JobState.DONE else job.state),
+                format_elapsed(elapsed) if job.state in UNFINISHED_JOB_STATES else "",
                 format_percent(getattr(vm, "cpu_percent", None)) if vm is not None else "-",
                 format_percent(getattr(vm, "memory_percent", None)) if vm is not None else "-",
                 ips[0] if ips else "")))

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static
 from textual.worker import Worker
 
+from console.tui.errors import error_message
 from console.tui.formatting import format_age, format_resources, theme_style
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.screens.listing import ListScreen
@@ -104,7 +105,7 @@ class TemplatesScreen(ListScreen):
         if not self.loop.owns(worker):
             return
         if worker.error is not None:
-            self.error = getattr(worker.error, "message", str(worker.error))
+            self.error = error_message(worker.error)
             self.app.report_engine(False, self.error)
         elif worker.result is not None:
             self.templates = list(worker.result)

@@ -12,8 +12,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
+from console.tui.errors import error_message, notify_error
 from console.tui.formatting import (format_memory, format_percent, status_text, theme_style)
-from console.tui.managed import managed_search, order_id_of
+from console.flow.naming import managed_search, order_id_of
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.screens.listing import ListScreen
 from console.tui.widgets.confirm import ConfirmDialog
@@ -90,10 +91,7 @@ class VmsScreen(ListScreen):
         worker = event.worker
         if worker.group == "vm-operation":
             if worker.error is not None:
-                error = worker.error
-                hint = getattr(error, "hint", None)
-                self.notify(getattr(error, "message", str(error)) + (f"\nhint: {hint}" if hint else ""),
-                            title="engine refused", severity="error", timeout=10, markup=False)
+                notify_error(self, worker.error, title="engine refused")
             elif worker.result:
                 self.notify(worker.result)
             self.loop.request()
@@ -101,7 +99,7 @@ class VmsScreen(ListScreen):
         if not self.loop.owns(worker):
             return
         if worker.error is not None:
-            self.error = getattr(worker.error, "message", str(worker.error))
+            self.error = error_message(worker.error)
             self.app.report_engine(False, self.error)
         elif worker.result is not None:
             self.vms = {vm.name: vm for vm in worker.result}

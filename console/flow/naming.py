@@ -1,4 +1,5 @@
-"""Which engine VMs this console manages: those named by the configured VM name pattern."""
+"""VM names: the name a job gives its VM (`[naming] vm_name`), and which engine VMs this
+console manages (those named by that pattern), for the CLI and the console alike."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import re
 from console.config import Config
 
 
+def vm_name_for(config: Config, order_id: str) -> str:
+    """The deterministic name of an order's VM, by which a retry or a lost store finds it."""
+    return config.naming.vm_name.format(order_id=order_id)
+
+
 def managed_search(config: Config) -> str:
     """The engine search for our VMs, e.g. `name=vps-*` for the pattern `vps-{order_id}`."""
     return "name=" + config.naming.vm_name.replace("{order_id}", "*")
-
-
-def vm_name_for(config: Config, order_id: str) -> str:
-    return config.naming.vm_name.format(order_id=order_id)
 
 
 def order_id_of(config: Config, vm_name: str) -> str | None:

@@ -1,7 +1,7 @@
 """Regenerate screenshots/*.svg: every screen and every step of the flow, at 80x24 and
 160x48, from the current code and the fixed showcase world.
 
-    python -m console.tui.screenshots [--out screenshots]
+    python -m tests.showcase.screenshots [--out screenshots]
 
 The snapshot tests (tests/tui/test_snapshots.py) replay the same scenes, so what the
 README shows is what the tests check.
@@ -71,7 +71,7 @@ async def jobs(pilot: Pilot) -> None:
 async def tls_not_verified(pilot: Pilot) -> None:
     """The queue of a console whose engine is reached with `insecure = true`."""
     from console.tui.launch import screen_banner
-    from console.tui.showcase import make_config
+    from tests.showcase.world import make_config
 
     await settle(pilot)
     pilot.app.banner_text = screen_banner(make_config(engines=[{
@@ -219,7 +219,7 @@ SCENES: dict[str, Callable[[Pilot], Awaitable[None]]] = {
 
 def showcase_app(store):
     from console.tui.app import ConsoleApp
-    from console.tui.showcase import showcase_context
+    from tests.showcase.world import showcase_context
 
     return ConsoleApp(showcase_context(store))
 

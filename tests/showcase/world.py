@@ -1,5 +1,5 @@
 """A fixed world for pictures of the console: a seeded queue, a fixed engine inventory and
-a frozen clock. Screenshots (console.tui.screenshots), the snapshot tests and the startup
+a frozen clock. Screenshots (tests.showcase.screenshots), the snapshot tests and the startup
 bench all use it, so a picture changes only when the console's look does.
 
 Nothing here talks to a real engine; `vps-console demo` is the live equivalent.

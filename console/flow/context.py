@@ -1,0 +1,154 @@
+"""The run context: what every step and the rollback share while one runner holds a job.
+
+It owns the job's row (refreshed and saved through the store), the plan, the engine, the
+clock of the run, and the lease's heartbeat. Engine calls go through `call`, which retries
+a busy engine with backoff and journals each change before and after it; `sleep` and
+`check` are where a cancel or a lost lease stops the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from console.flow.errors import Cancelled, LeaseLost, StepFailed
+from console.flow.licenses import KIND_LABELS
+from console.flow.plan import Plan
+from console.ovirt import Engine, EngineError, Vm
+from console.secrets import admin_password_secret, license_secret
+from console.store import jobs as repo
+from console.store.db import Store
+from console.store.models import Job, since_key, utcnow
+
+if TYPE_CHECKING:
+    from console.flow.runner import Runner
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Heartbeat(threading.Thread):
+    """Keeps the job's lease fresh while the run waits on the engine."""
+
+    def __init__(self, store: Store, job_id: str, owner: str, every: float):
+        super().__init__(name=f"heartbeat-{job_id}", daemon=True)
+        self.store, self.job_id, self.owner, self.every = store, job_id, owner, every
+        self.stopped = threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.every):
+            try:
+                if not repo.heartbeat(self.store, self.job_id, self.owner):
+                    self.lost = True
+                    return
+            except Exception:  # a busy database must not kill the runner
+                log.warning("heartbeat of job %s failed", self.job_id, exc_info=True)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class RunContext:
+    """One pass of one job through its remaining steps, holding its lease."""
+
+    def __init__(self, runner: Runner, job_id: str, heart: Heartbeat | None):
+        self.runner = runner
+        self.store = runner.store
+        self.timing = runner.timing
+        self.job_id = job_id
+        self.heart = heart
+        self.job = runner._job(job_id)
+        self.plan = Plan.from_dict(self.job.plan)
+        self.engine: Engine = runner.services.engine(self.plan.engine or None)
+        self.started = time.monotonic()
+        self.rolling_back = False
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def record(self, kind: str, step: str | None, message: str, **data: Any) -> None:
+        self.runner._record(self.job, kind, step, message, elapsed=self.elapsed(),
+                            state=self.job.state, **data)
+
+    def refresh(self) -> Job:
+        self.job = self.runner._job(self.job_id)
+        return self.job
+
+    def save(self, **values: Any) -> Job:
+        self.job = repo.update_job(self.store, self.job_id, **values)
+        return self.job
+
+    def check(self) -> None:
+        """Between engine calls: stop if the lease was lost or a cancel was asked for."""
+        if self.heart is not None and self.heart.lost:
+            raise LeaseLost()
+        if not self.rolling_back and self.refresh().cancel_requested_by:
+            raise Cancelled()
+
+    def sleep(self, seconds: float) -> None:
+        self.check()
+        time.sleep(seconds)
+        self.check()
+
+    def since(self, step: str) -> float:
+        """Seconds since `step` first began (persisted, so a resume keeps the clock)."""
+        stamp = self.job.step_began_at(step)
+        if stamp is None:
+            now = utcnow()
+            self.save(data={since_key(step): now.isoformat()})
+            return 0.0
+        return (utcnow() - datetime.fromisoformat(stamp)).total_seconds()
+
+    def call(self, what: str, operation: Callable[[], T], *, changes: bool = True) -> T:
+        """An engine call with backoff on busy/unavailable; changes are journaled around it."""
+        step = self.job.state
+        if changes:
+            repo.add_event(self.store, job_id=self.job_id, order_id=self.job.order_id,
+                           kind="engine", step=step, actor=self.runner.actor,
+                           message=f"calling: {what}", phase="before")
+        delay = self.timing.backoff_first_seconds
+        deadline = time.monotonic() + self.timing.retry_budget_seconds
+        while True:
+            if not self.rolling_back:
+                self.check()
+            try:
+                result = operation()
+                break
+            except EngineError as error:
+                if not error.retryable or time.monotonic() + delay > deadline:
+                    raise
+                self.record("info", step, f"{error.message}; retrying in {delay:.1f}s")
+                time.sleep(delay)
+                delay = min(delay * 2, self.timing.backoff_max_seconds)
+        if changes:
+            repo.add_event(self.store, job_id=self.job_id, order_id=self.job.order_id,
+                           kind="engine", step=step, actor=self.runner.actor,
+                           message=f"done: {what}", phase="after")
+        return result
+
+    def read_vm(self, vm_id: str, *, detail: bool = True) -> Vm:
+        return self.call(f"read VM {self.plan.vm_name}", lambda: self.engine.get_vm(
+            vm_id, detail=detail, correlation_id=self.job.correlation_id), changes=False)
+
+    def secrets(self) -> tuple[dict[str, str], str]:
+        store = self.runner.services.secrets
+        licenses = {}
+        for kind in self.plan.key_kinds:
+            value = store.get(license_secret(self.plan.order_id, kind))
+            if not value:
+                raise StepFailed(f"the {KIND_LABELS[kind]} for order {self.plan.order_id} is not "
+                                 "in the secret store", f"vps-console credentials set license "
+                                 f"{self.plan.order_id} {kind}, then retry the job",
+                                 code="secret_missing")
+            licenses[kind] = value
+        password = store.get(admin_password_secret(self.plan.order_id))
+        if not password:
+            raise StepFailed(f"the admin password for order {self.plan.order_id} is not in "
+                             "the secret store", "vps-console credentials set admin-password "
+                             f"{self.plan.order_id}, then retry the job", code="secret_missing")
+        return licenses, password
