@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from console.flow import marks
 from console.secrets import (SecretStore, SecretStoreError, admin_password_secret,
-                             license_secret)
+                             generate_password, license_secret)
 
 PREFIX = "job:"
 
@@ -41,6 +42,25 @@ def _names(job_id: str, order_id: str, kinds: Iterable[str]) -> dict[str, str]:
     names = {staged_license(job_id, kind): license_secret(order_id, kind) for kind in kinds}
     names[staged_password(job_id)] = admin_password_secret(order_id)
     return names
+
+
+def admin_password_for(engine, store: SecretStore, plan, offered: str | None
+                       ) -> tuple[str, tuple[str, bool] | None]:
+    """The admin password the job will use, and a note (text, warning) for the job. A VM of
+    this order already on the engine (after a lost store) keeps the one it was given: a new
+    one would not open it."""
+    vm = engine.find_vm(plan.vm_name)
+    if vm is None or marks.order_of(vm) != plan.order_id:
+        return offered or generate_password(), None
+    kept = store.get(admin_password_secret(plan.order_id))
+    if kept:
+        return kept, (f"{vm.name} is already on the engine for this order: it is adopted and "
+                      "keeps the admin password it was given", False)
+    return offered or generate_password(), (
+        f"{vm.name} is already on the engine for this order, and its admin password is not "
+        "in the secret store: if it has booted, the password handed over will not open it; "
+        f"reset it in the guest, then vps-console credentials set admin-password "
+        f"{plan.order_id}", True)
 
 
 def stage(store: SecretStore, job_id: str, licenses: dict[str, str], password: str) -> None:

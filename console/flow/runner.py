@@ -27,8 +27,7 @@ from console.flow.plan import Plan, resource_diff
 from console.flow.preflight import blocking, preflight, warnings
 from console.flow.timing import Timing
 from console.ovirt import Engine, EngineError, EngineNotFound, EngineRejected, Vm
-from console.secrets import (admin_password_secret, generate_password, license_secret, mask,
-                             require_kept)
+from console.secrets import admin_password_secret, license_secret, mask, require_kept
 from console.store import audit
 from console.store import jobs as repo
 from console.store.claims import claim_order
@@ -154,6 +153,7 @@ class Runner:
         if problems:
             raise BadInput("; ".join(f"{p.field}: {p.message}" for p in problems),
                            problems[0].fix)
+        require_kept(self.services.secrets)  # a job nobody could resume is not launched
         config = self.services.config
         checks = preflight(self.services.engine(plan.engine), plan, licenses,
                            config.catalog.stale_after_days)
@@ -182,9 +182,9 @@ class Runner:
         # The job row decides between two launches of one order (the same engineer in two
         # terminals passes the claim twice), yet must never exist without its secrets: they
         # are staged under the job's own id first (see console.flow.job_secrets).
-        require_kept(self.services.secrets)
         job_id = repo.new_job_id()
-        password, adoption = self._password_for(plan, admin_password)
+        password, adoption = job_secrets.admin_password_for(
+            self.services.engine(plan.engine), self.services.secrets, plan, admin_password)
         job_secrets.stage(self.services.secrets, job_id,
                           {kind: licenses[kind] for kind in plan.key_kinds}, password)
         try:
@@ -210,24 +210,6 @@ class Runner:
         self._emit(job, "finished", "planned", f"job {job.id} planned: {plan.vm_name} from "
                    f"{plan.template_name} v{plan.template_version}", 0.0)
         return job
-
-    def _password_for(self, plan: Plan, offered: str | None
-                      ) -> tuple[str, tuple[str, bool] | None]:
-        """The admin password the job will use, and a note (text, warning) for the job. A
-        VM of this order already on the engine (after a lost store) keeps the one it was
-        given: a new one would not open it."""
-        vm = self.services.engine(plan.engine).find_vm(plan.vm_name)
-        if vm is None or marks.order_of(vm) != plan.order_id:
-            return offered or generate_password(), None
-        kept = self.services.secrets.get(admin_password_secret(plan.order_id))
-        if kept:
-            return kept, (f"{vm.name} is already on the engine for this order: it is "
-                          "adopted and keeps the admin password it was given", False)
-        return offered or generate_password(), (
-            f"{vm.name} is already on the engine for this order, and its admin password is "
-            "not in the secret store: if it has booted, the password handed over will not "
-            "open it; reset it in the guest, then vps-console credentials set "
-            f"admin-password {plan.order_id}", True)
 
     def _audit(self, action: str, job: Job, message: str, **data: Any) -> None:
         """A line in the audit trail; callers pass masked values only."""

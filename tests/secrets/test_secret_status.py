@@ -77,3 +77,15 @@ def test_provision_refuses_with_exit_2_when_the_secrets_would_not_be_kept(
         assert repo.list_jobs(store) == []
     finally:
         store.close()
+
+
+def test_secrets_staged_by_a_launch_that_died_are_listed_and_can_be_deleted():
+    """A launch killed before its job row was committed leaves `job:ID:…` names: listed
+    (masked) by `credentials list`, removed with `credentials delete`."""
+    open_secret_store().set("job:0a1b2c3d4e5f:admin-password", "Staged-Passw0rd-77")
+    listed = CliRunner().invoke(main, ["credentials", "list"])
+    assert "job:0a1b2c3d4e5f:admin-password" in listed.output
+    assert "Staged-Passw0rd-77" not in listed.output
+    deleted = CliRunner().invoke(main, ["credentials", "delete", "job:0a1b2c3d4e5f:admin-password"])
+    assert deleted.exit_code == 0, deleted.output
+    assert open_secret_store().names() == []
