@@ -142,6 +142,10 @@ class SecretStore:
         except PasswordDeleteError:
             pass  # already gone: deleting is idempotent
 
+    def _read_fresh(self, name: str) -> str | None:
+        """Read from where the backend keeps it, past any copy of its own."""
+        return self._read(name)
+
     def _write_many(self, values: Mapping[str, str], remove: tuple[str, ...]) -> None:
         """Several changes; a backend that can make them in one atomic write does."""
         for name, value in values.items():
@@ -179,7 +183,7 @@ class SecretStore:
         that a write reached it."""
         check_name(name)
         with self._lock:
-            value = self._guarded(f"read {name}", lambda: self._read(name))
+            value = self._guarded(f"read {name}", lambda: self._read_fresh(name))
             self._cache[name] = value
         register_secret(value)
         return value

@@ -206,11 +206,19 @@ class Vault:
         write_private(self.path, json.dumps({"format": FORMAT, "key_id": _key_id(self._key),
                                              "nonce": _b64(nonce), "data": _b64(data)}
                                             ).encode("utf-8"))
-        self._seen = None
-        self._load()
+        # What was just written is what is in memory: no need to read it back (the lock
+        # held by change() keeps any other writer out until then).
+        written = os.stat(self.path)
+        self._seen = (written.st_ino, written.st_size, written.st_mtime_ns)
 
     def get(self, name: str) -> str | None:
         with self._thread_lock:
+            self._load()
+            return self._entries.get(name)
+
+    def get_from_disk(self, name: str) -> str | None:
+        with self._thread_lock:
+            self._seen = None
             self._load()
             return self._entries.get(name)
 
@@ -238,6 +246,9 @@ class FileSecretStore(SecretStore):
 
     def _read(self, name: str) -> str | None:
         return self.vault.get(name)
+
+    def _read_fresh(self, name: str) -> str | None:
+        return self.vault.get_from_disk(name)
 
     def _write(self, name: str, value: str) -> None:
         self.vault.change({name: value})
