@@ -4,7 +4,9 @@
    Linux + cPanel order, from `ctrl+l` on the Provision screen (preflight already shown) to
    the runner's first step, and to `cloning` started; with the memory store, then with the
    encrypted file as a headless host has it (key file, no passphrase), then locked by a
-   passphrase. The engine simulator runs in a separate process (time_scale 0.01).
+   passphrase; and, of that, the time spent inside the secret store (the part the store
+   adds, free of the machine's noise). The engine simulator runs in a separate process
+   (time_scale 0.01).
 2. Start-up of `vps-console` commands against `python -c pass`: `--version`, `--help`,
    `credentials list` (encrypted file with 5 secrets: key file, then passphrase) and
    `orders list` (SQLite store with 200 orders), each run N times in fresh processes.
@@ -12,7 +14,7 @@
 Goals (bench/README.md): file store launch within 1.5x of memory; `--version` within 8x of
 `python -c pass`. Each is printed as met or MISSED; the exit code is 1 when one is missed.
 
-Run: .venv/bin/python bench/secrets_and_startup.py [--launches 5] [--runs 10]
+Run: .venv/bin/python bench/secrets_and_startup.py [--launches 6] [--runs 10]
 Every file it writes is in a temporary HOME (XDG dirs), removed at the end.
 """
 
@@ -86,10 +88,20 @@ async def launch_latencies(access: dict, folder: Path, secrets, launches: int,
     store = open_store(config.store.url)
     orders = seed(store, launches, first_order)
     secrets.set(engine_secret("demo"), access["password"])
+    in_store = [0.0]
+    for method in ("get", "update", "read_back"):  # the time spent inside the secret store
+        def timed(*args, _real=getattr(secrets, method), **kwargs):
+            started = time.perf_counter()
+            try:
+                return _real(*args, **kwargs)
+            finally:
+                in_store[0] += time.perf_counter() - started
+        setattr(secrets, method, timed)
     context = build_context(config, store, secrets)
     app = ConsoleApp(context)
     first_step: list[float] = []
     cloning: list[float] = []
+    store_time: list[float] = []
     seen: dict[str, float] = {}
 
     class Listener:  # receives the runner's events as the screens do, via the app's hub
@@ -116,29 +128,35 @@ async def launch_latencies(access: dict, folder: Path, secrets, launches: int,
                         and bool(app.screen.checks) and not app.screen.launch_requested)
             screen = app.screen
             seen.clear()
+            in_store[0] = 0.0
             pressed = time.perf_counter()
             await pilot.press("ctrl+l")
             await until(lambda: "cloning" in seen)
             first_step.append(seen["first"] - pressed)
             cloning.append(seen["cloning"] - pressed)
+            store_time.append(in_store[0])
             await until(lambda: screen.phase in ("done", "failed"))
             app.pop_screen()
             await pilot.pause()
     context.services.close()
     store.close()
-    return {"first_step": first_step, "cloning": cloning}
+    return {"first_step": first_step, "cloning": cloning, "in_store": store_time}
 
 
 def measure_launches(access: dict, root: Path, launches: int) -> dict[str, dict]:
     """Rounds of one launch per store, so that each store meets the engine in the same state
-    (the simulator holds more VMs after every launch)."""
+    (the simulator holds more VMs after every launch), in turn first."""
     from console.secrets import MemorySecretStore, open_secret_store
 
     stores = {"memory": None, "file, key file": None, "file, passphrase": PASSPHRASE}
-    results: dict[str, dict] = {label: {"first_step": [], "cloning": [], "open": []}
+    results: dict[str, dict] = {label: {"first_step": [], "cloning": [], "in_store": [],
+                                        "open": []}
                                 for label in stores}
+    labels = list(stores)
     for round_ in range(launches):
-        for number, (label, passphrase) in enumerate(stores.items()):
+        # Each round starts with another store: no store always comes first or last.
+        for number, label in enumerate(labels[round_ % 3:] + labels[:round_ % 3]):
+            passphrase = stores[label]
             folder = root / f"{label.replace(' ', '').replace(',', '-')}-{round_}"
             folder.mkdir()
             os.environ.pop("VPS_CONSOLE_KEYRING_PASSPHRASE", None)
@@ -205,7 +223,7 @@ def measure_startup(root: Path, runs: int) -> dict[str, list[float]]:
 # ------------------------------------------------------------------ report
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--launches", type=int, default=5)
+    parser.add_argument("--launches", type=int, default=6)
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="secrets-bench-"))
@@ -223,12 +241,15 @@ def main() -> int:
 
     print(f"\nlaunch latency, ctrl+l -> the runner's first step / `cloning` started "
           f"({args.launches} launches each; median, max)")
-    print(f"{'store':<20} {'first step s':>16} {'cloning s':>16} {'store opened s':>15}")
-    print(f"{'':<20} {'median':>8} {'max':>7} {'median':>8} {'max':>7} {'median':>15}")
+    print(f"{'store':<20} {'first step s':>16} {'cloning s':>16} {'in the store s':>15} "
+          f"{'store opened s':>15}")
+    print(f"{'':<20} {'median':>8} {'max':>7} {'median':>8} {'max':>7} {'median':>15} "
+          f"{'median':>15}")
     for label, figures in launches.items():
         first, clone = figures["first_step"], figures["cloning"]
         print(f"{label:<20} {statistics.median(first):>8.3f} {max(first):>7.3f} "
               f"{statistics.median(clone):>8.3f} {max(clone):>7.3f} "
+              f"{statistics.median(figures['in_store']):>15.4f} "
               f"{statistics.median(figures['open']):>15.3f}")
     base = statistics.median(startup["python -c pass"])
     print(f"\nstart-up, {args.runs} fresh processes each (median, max; ratio to python -c pass)")
