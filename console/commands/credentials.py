@@ -19,8 +19,8 @@ from console.identity import current_actor
 from console.secrets import (BILLING_SECRET, ENV_BILLING_SECRET, ENV_ENGINE_PASSWORD,
                              LICENSE_KINDS, SecretStore, SecretStoreError,
                              admin_password_secret, check_name, engine_env_variable,
-                             engine_secret, license_secret, mask, open_secret_store,
-                             terminal_passphrase_prompt)
+                             engine_secret, keyring_file_path, license_secret, mask,
+                             open_secret_store, terminal_passphrase_prompt)
 from console.secrets.transfer import move_secrets
 
 log = logging.getLogger(__name__)
@@ -206,4 +206,8 @@ def migrate(ctx, target: str, keep: bool) -> None:
         _audit(ctx, "credential_copied" if keep else "credential_moved", name)
     click.echo(f"{'copied' if keep else 'moved'} {len(moved)} secret(s) from "
                f"{source.describe().label} to {destination.describe().label}")
+    older = keyring_file_path()
+    if not keep and source.describe().path == str(older) and not source.names():
+        older.unlink()  # emptied: left there, it would only be opened and listed again
+        click.echo(f"removed {older}, now empty")
     click.echo(destination.describe().status_line())

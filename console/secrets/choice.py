@@ -21,6 +21,7 @@ folder the console cannot write, and then it says so everywhere (and refuses lau
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import sys
@@ -208,9 +209,9 @@ def _passphrase(prompt: Prompt | None, *, needed: bool) -> tuple[str | None, str
 
 def _key_file_is_locked() -> bool:
     try:
-        return b'"passphrase"' in key_file_path().read_bytes()
-    except OSError:
-        return False
+        return json.loads(key_file_path().read_bytes()).get("protection") == "passphrase"
+    except (OSError, ValueError, AttributeError):
+        return False  # missing or unreadable: the vault says what is wrong when it opens
 
 
 def open_secret_store(choice: str | None = None, *, passphrase_prompt: Prompt | None = None
@@ -243,9 +244,11 @@ def open_secret_store(choice: str | None = None, *, passphrase_prompt: Prompt | 
             raise SecretStoreError("no usable system keyring: " + "; ".join(rejected),
                                    "use the encrypted file (--secrets file, the default on "
                                    "a host without a desktop keyring)")
+        system = "no usable system keyring"
         if chosen == "cryptfile":
-            choice = "cryptfile"
-    system = "no usable system keyring" if choice == "auto" else f"--secrets {choice}"
+            choice, system = "cryptfile", f"chosen by {ENV_KEYRING_BACKEND}"
+    else:
+        system = f"--secrets {choice}"
     legacy = _has(keyring_file_path())
     if choice == "cryptfile" or (choice == "auto" and legacy and not _has(vault_file_path())):
         passphrase, source = _passphrase(passphrase_prompt, needed=True)
@@ -254,13 +257,19 @@ def open_secret_store(choice: str | None = None, *, passphrase_prompt: Prompt | 
         if choice == "cryptfile":
             raise SecretStoreLocked(f"{keyring_file_path()} needs its passphrase",
                                     f"set {ENV_PASSPHRASE} (or run in a terminal)")
-        rejected.append(f"older encrypted file {keyring_file_path()}: no passphrase given "
-                        f"({ENV_PASSPHRASE} unset); give it, then `vps-console credentials "
-                        "migrate --to file`")
+    if legacy:
+        rejected.append(f"older encrypted file {keyring_file_path()} is still there: move what "
+                        f"it holds with `vps-console --secrets cryptfile credentials migrate "
+                        f"--to file` (with its passphrase in {ENV_PASSPHRASE}), then remove it")
     passphrase, source = _passphrase(passphrase_prompt, needed=_key_file_is_locked())
     try:
         return _file(passphrase, rejected, system + (f"; {source}" if source else ""))
     except OSError as error:
+        if choice == "file":
+            raise SecretStoreError(f"--secrets file: cannot keep the encrypted file in "
+                                   f"{data_dir()}: {error.strerror or error}",
+                                   f"make {data_dir()} a folder you can write (or point "
+                                   "XDG_DATA_HOME at one)") from None
         return _cannot_write(error, rejected)
 
 

@@ -32,7 +32,8 @@ def cheap_cryptfile(monkeypatch):
 
 
 def test_an_older_cryptfile_keeps_working_then_migrates_to_the_file(keyring_passphrase,
-                                                                   cheap_cryptfile):
+                                                                   cheap_cryptfile,
+                                                                   monkeypatch):
     legacy = open_secret_store("cryptfile")
     legacy.update({"engine:prod": ENGINE_PW, "license:7:windows": WINDOWS_KEY})
     assert secrets.keyring_file_path().stat().st_size > 0
@@ -40,6 +41,13 @@ def test_an_older_cryptfile_keeps_working_then_migrates_to_the_file(keyring_pass
     found = open_secret_store()  # auto: the older file is there, the new one is not
     assert found.describe().name == "encrypted file (keyrings.cryptfile)"
     assert found.get("engine:prod") == ENGINE_PW
+    # Without its passphrase (cron), the new file is used, and the older one is pointed at.
+    monkeypatch.delenv("VPS_CONSOLE_KEYRING_PASSPHRASE")
+    headless = open_secret_store().describe()
+    assert headless.name == "encrypted file" and any(
+        "older encrypted file" in note and "credentials migrate" in note
+        for note in headless.rejected)
+    monkeypatch.setenv("VPS_CONSOLE_KEYRING_PASSPHRASE", keyring_passphrase)
 
     listed = cli("credentials", "list")
     assert listed.exit_code == 0 and "keyrings.cryptfile" in listed.output
@@ -50,10 +58,12 @@ def test_an_older_cryptfile_keeps_working_then_migrates_to_the_file(keyring_pass
     assert "moved 2 secret(s) from encrypted file (keyrings.cryptfile) (passphrase) to " \
            "encrypted file (passphrase)" in moved.output
 
+    assert f"removed {secrets.keyring_file_path()}, now empty" in moved.output
+    assert not secrets.keyring_file_path().exists()
     now = open_secret_store()
     assert now.describe().name == "encrypted file"
+    assert not any("older encrypted file" in note for note in now.describe().rejected)
     assert now.get("engine:prod") == ENGINE_PW and now.get("license:7:windows") == WINDOWS_KEY
-    assert open_secret_store("cryptfile").names() == []  # moved, not copied
     assert WINDOWS_KEY not in secrets.vault_file_path().read_text()
 
 

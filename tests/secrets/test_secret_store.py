@@ -114,6 +114,9 @@ def test_a_data_dir_that_cannot_be_written_is_said_and_refuses_launches(monkeypa
     with pytest.raises(SecretsNotKept) as refused:
         require_kept(open_secret_store("memory"), resumed_elsewhere=True)
     assert "drop `--secrets memory`" in refused.value.hint
+    with pytest.raises(SecretStoreError) as asked_for_file:  # asked for by name: no fallback
+        open_secret_store("file")
+    assert str(blocker) in asked_for_file.value.hint
 
 
 def test_unknown_backend_in_env_is_refused_clearly(monkeypatch):
