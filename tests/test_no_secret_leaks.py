@@ -4,8 +4,9 @@ A full provisioning and handover of a Windows + Plesk order runs against both si
 (engine over HTTPS with its CA) with logging at DEBUG, the simulators logging into the
 same files; then the console is opened on what it left and its screens are captured. The
 database (with its WAL), the log files, the config file, the repository's screenshots,
-those captures and everything printed to stdout/stderr are scanned for each secret, in
-the forms it could travel in: zero hits.
+those captures, the encrypted secrets file with its key file (the headless default store)
+and everything printed to stdout/stderr are scanned for each secret, in the forms it could
+travel in: zero hits.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import stat
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -25,8 +27,8 @@ from console.flow.runner import Runner
 from console.flow.services import Services
 from console.flow.timing import Timing
 from console.logs import log_dir, setup_logging
-from console.secrets import (MemorySecretStore, admin_password_secret, engine_secret,
-                             BILLING_SECRET)
+from console.secrets import (BILLING_SECRET, admin_password_secret, data_dir, engine_secret,
+                             key_file_path, license_secret, open_secret_store, vault_file_path)
 from console.sim.engine import EngineSimulator
 from console.sim.whmcs import WhmcsSimulator
 from console.store.db import open_store
@@ -114,7 +116,8 @@ url = "sqlite:///{tmp_path / 'console.db'}"
     try:
         config = load_config(config_path)
         store = open_store(config.store.url)
-        secrets = MemorySecretStore()
+        secrets = open_secret_store()  # headless: the encrypted file and its key file
+        assert secrets.describe().path == str(vault_file_path())
         secrets.set(engine_secret("sim"), ENGINE_PASSWORD)
         secrets.set(BILLING_SECRET, BILLING_SECRET_VALUE)
         services = Services(config, store, secrets)
@@ -158,8 +161,14 @@ url = "sqlite:///{tmp_path / 'console.db'}"
                "customer root password": CUSTOMER_ROOT_PASSWORD,
                "generated root password": generated_root_password}
     scanned: dict[str, list[str]] = {}
+    secret_files = list(data_dir().glob("*"))  # the store, its key file, its lock
+    assert {vault_file_path(), key_file_path()} <= set(secret_files)
+    for path in secret_files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    # The store does hold them (encrypted): read back by another store, as a process would.
+    assert open_secret_store().get(license_secret(order.id, "windows")) == WINDOWS_KEY
     files = [*tmp_path.glob("console.db*"), config_path, *log_dir().glob("*"),
-             *(REPO / "screenshots").glob("**/*"), *shots]
+             *(REPO / "screenshots").glob("**/*"), *shots, *secret_files]
     assert log_path in files and log_path.stat().st_size > 10_000  # DEBUG really was on
     for path in files:
         if path.is_file():

@@ -6,11 +6,12 @@ from console.secrets import SecretStore, open_secret_store, terminal_passphrase_
 
 
 def cli_secret_store(ctx) -> SecretStore:
-    """The store for this run: the CLI context's own when it has one (`ctx.secrets`),
-    else opened here with the terminal passphrase prompt and kept on the context."""
+    """The store for this run: the CLI context's own (`ctx.secrets`, which honours
+    `--secrets`) when it has one, else opened here and kept on the context."""
     existing = getattr(ctx, "secrets", None) or getattr(ctx, "_secret_store", None)
     if existing is not None:
         return existing
-    store = open_secret_store(passphrase_prompt=terminal_passphrase_prompt)
+    store = open_secret_store(getattr(ctx, "secrets_choice", None),
+                              passphrase_prompt=terminal_passphrase_prompt)
     ctx._secret_store = store
     return store

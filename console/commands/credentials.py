@@ -1,4 +1,4 @@
-"""`vps-console credentials set|show|delete|list`: the secrets the console keeps.
+"""`vps-console credentials set|show|delete|list|migrate`: the secrets the console keeps.
 
 Targets: `engine NAME`, `billing`, `license ORDER KIND`, `admin-password ORDER`.
 Values are typed at a hidden prompt, or read from stdin with --stdin (for scripts), never
@@ -18,15 +18,18 @@ from console.errors import BadInput, ConsoleError
 from console.flow.licenses import validated_license
 from console.identity import current_actor
 from console.secrets import (BILLING_SECRET, ENV_BILLING_SECRET, ENV_ENGINE_PASSWORD,
-                             ENV_PASSPHRASE, LICENSE_KINDS,
-                             SecretStore, SecretStoreError, admin_password_secret,
-                             check_name, engine_env_variable, engine_secret, license_secret,
-                             mask)
+                             LICENSE_KINDS, SecretStore, SecretStoreError,
+                             admin_password_secret, check_name, engine_env_variable,
+                             engine_secret, keyring_file_path, license_secret, mask,
+                             open_secret_store, terminal_passphrase_prompt)
+from console.secrets.transfer import move_secrets
 
 log = logging.getLogger(__name__)
+MIGRATE_TARGETS = ("file", "keyring", "cryptfile")
 
 TARGETS_HELP = ("TARGET is one of: engine NAME | billing | license ORDER KIND "
-                f"(KIND: {', '.join(LICENSE_KINDS)}) | admin-password ORDER")
+                f"(KIND: {', '.join(LICENSE_KINDS)}) | admin-password ORDER | job:ID:… (a "
+                "launch's secrets before its job existed, as `list` shows them)")
 
 
 def secret_name(target: tuple[str, ...]) -> str:
@@ -43,6 +46,8 @@ def secret_name(target: tuple[str, ...]) -> str:
         return check_name(license_secret(rest[0], rest[1]))
     if kind == "admin-password" and len(rest) == 1:
         return check_name(admin_password_secret(rest[0]))
+    if kind.startswith("job:") and not rest:
+        return check_name(kind)
     raise BadInput(f"{' '.join(target) or 'nothing'}: not a credential target", TARGETS_HELP)
 
 
@@ -111,16 +116,15 @@ def _read_value(name: str, from_stdin: bool) -> str:
 def _persistent(store: SecretStore) -> SecretStore:
     info = store.describe()
     if not info.persistent:
-        raise SecretStoreError(
-            f"secrets would be lost when this command ends ({info.reason})",
-            f"set {ENV_PASSPHRASE} (or run this in a terminal to be asked for a passphrase) so "
-            "they are kept in the encrypted file")
+        raise SecretStoreError(f"secrets would be lost when this command ends ({info.reason})",
+                               info.fix or "drop `--secrets memory` to keep them in the "
+                               "encrypted file")
     return store
 
 
 @click.group("credentials", epilog=TARGETS_HELP)
 def command() -> None:
-    """Store, show and remove the secrets the console uses (keyring or encrypted file)."""
+    """Store, show, list, remove and move the secrets the console uses."""
 
 
 @command.command("set", epilog=TARGETS_HELP)
@@ -189,3 +193,24 @@ def list_(ctx) -> None:
         click.echo("no secrets stored; add one with `vps-console credentials set engine NAME`")
     for name in names:
         click.echo(f"  {name:<32} {mask(store.get(name))}")
+
+
+@command.command("migrate")
+@click.option("--to", "target", required=True, type=click.Choice(MIGRATE_TARGETS),
+              help="The backend to move every secret to.")
+@click.option("--keep", is_flag=True, help="Copy only: leave the secrets where they are too.")
+@click.pass_obj
+def migrate(ctx, target: str, keep: bool) -> None:
+    """Move every secret from the backend in use (or --secrets) to another one."""
+    source = cli_secret_store(ctx)
+    destination = open_secret_store(target, passphrase_prompt=terminal_passphrase_prompt)
+    moved = move_secrets(source, _persistent(destination), keep_source=keep)
+    for name in moved:
+        _audit(ctx, "credential_copied" if keep else "credential_moved", name)
+    click.echo(f"{'copied' if keep else 'moved'} {len(moved)} secret(s) from "
+               f"{source.describe().label} to {destination.describe().label}")
+    older = keyring_file_path()
+    if not keep and source.describe().path == str(older) and not source.names():
+        older.unlink()  # emptied: left there, it would only be opened and listed again
+        click.echo(f"removed {older}, now empty")
+    click.echo(destination.describe().status_line())

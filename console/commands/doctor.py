@@ -21,8 +21,9 @@ from sqlalchemy.engine import make_url
 from console.config import Config, EngineConfig
 from console.errors import ConsoleError
 from console.logs import log_dir
+from console.commands._secret_store import cli_secret_store
 from console.secrets import (ENV_PASSPHRASE, SecretStore, billing_secret, engine_env_variable,
-                             engine_password, open_secret_store, terminal_passphrase_prompt)
+                             engine_password)
 from console.tls_notice import FIX as TLS_FIX
 
 OK, WARN, FAIL, NOTE = "✔", "!", "✘", "·"
@@ -73,17 +74,23 @@ def check_config_file(config: Config) -> Iterator[Check]:
 def check_secret_store(store: SecretStore) -> Iterator[Check]:
     info = store.describe()
     where = f" {info.path}" if info.path else ""
+    key = f", key in {info.key_path} ({info.protection})" if info.key_path else ""
     if info.persistent:
-        yield Check(OK, "secrets", f"{info.name}{where} ({info.reason})")
+        yield Check(OK, "secrets", f"{info.name}{where}{key} ({info.reason})")
     else:
-        yield Check(WARN, "secrets", f"{info.name}: secrets are not kept after this run "
-                    f"({info.reason})", f"set {ENV_PASSPHRASE}, or run in a terminal and "
-                    "enter a passphrase, to use the encrypted file")
-    if info.path:
-        mode = stat.S_IMODE(Path(info.path).stat().st_mode)
-        if mode & 0o077:
-            yield Check(FAIL, "secrets file permissions", f"{info.path} has mode {mode:o}",
-                        f"chmod 600 {info.path}")
+        yield Check(FAIL if not info.explicit else WARN, "secrets",
+                    f"{info.name}: secrets are NOT kept after this run, and launches that "
+                    f"could not be resumed are refused ({info.reason})",
+                    info.fix or f"drop `--secrets memory`, or set {ENV_PASSPHRASE}")
+    for path in (info.path, info.key_path):
+        if path and Path(path).exists():
+            mode = stat.S_IMODE(Path(path).stat().st_mode)
+            if mode & 0o077:
+                yield Check(FAIL, "secrets file permissions", f"{path} has mode {mode:o}",
+                            f"chmod 600 {path}")
+    if info.path and "keyrings.cryptfile" in info.name:
+        yield Check(WARN, "secrets file", "the older encrypted file derives a key on every "
+                    "read (slow)", "vps-console credentials migrate --to file")
     for rejected in info.rejected:
         yield Check(NOTE, "secrets passed over", rejected)
 
@@ -298,10 +305,9 @@ def run_checks(ctx) -> Iterator[Check]:
     if config is not None:
         yield from check_config_file(config)
 
-    store: SecretStore | None = getattr(ctx, "secrets", None)
+    store: SecretStore | None = None
     try:
-        if store is None:
-            store = open_secret_store(passphrase_prompt=terminal_passphrase_prompt)
+        store = cli_secret_store(ctx)
         yield from check_secret_store(store)
     except ConsoleError as error:
         yield _failed("secrets", error)

@@ -1,6 +1,7 @@
 """`vps-console provision ORDER_ID`: plan, preflight, launch and (by default) run to the end.
 
-Exit codes: 0 done (or launched with --no-wait), 1 failed, 2 bad input or blocked preflight.
+Exit codes: 0 done (or launched with --no-wait), 1 failed, 2 bad input, blocked preflight
+or a secret store that would not keep the job's secrets.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from console.flow.plan import Overrides, draft_plan, resource_changes
 from console.flow.preflight import CHECK_MARKS, Check
 from console.flow.runner import PreflightBlocked
 from console.flow.services import Services
+from console.secrets import require_kept
 from console.store.orders import get_order
 from console.store.states import JobState
 from console.units import SIZE_HINT, SizeError, parse_gib, parse_memory
@@ -145,6 +147,8 @@ def command(ctx, order_id, template, cluster, cpus, memory, guaranteed_memory, d
             ssh_keys, licenses, yes, no_wait) -> None:
     """Provision ORDER_ID: plan, preflight, clone, resize, boot, IP, handover."""
     services = services_for(ctx)
+    # Before anything else: a job whose secrets die with this process cannot be resumed.
+    require_kept(services.secrets, resumed_elsewhere=no_wait)
     order = get_order(services.store, order_id)
     if order is None:
         raise BadInput(f"no order {order_id} in the store",

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from console.flow import job_secrets
 from console.flow.errors import Cancelled, LeaseLost, StepFailed
 from console.flow.licenses import KIND_LABELS
 from console.flow.plan import Plan
@@ -137,6 +138,8 @@ class RunContext:
 
     def secrets(self) -> tuple[dict[str, str], str]:
         store = self.runner.services.secrets
+        # A launch killed after committing the job left its secrets staged: move them now.
+        job_secrets.promote(store, self.job_id, self.plan.order_id, self.plan.key_kinds)
         licenses = {}
         for kind in self.plan.key_kinds:
             value = store.get(license_secret(self.plan.order_id, kind))

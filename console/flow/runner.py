@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from console.errors import BadInput, ConsoleError
-from console.flow import marks
+from console.flow import job_secrets
 from console.flow.context import Heartbeat, RunContext
 from console.flow.errors import Cancelled, JobBusy, LeaseLost, PreflightBlocked, StepFailed
 from console.flow.events import ProgressEvent
@@ -31,7 +31,7 @@ from console.flow.preflight import blocking, preflight, warnings
 from console.flow.rollback import rollback
 from console.flow.steps import STEP_ACTIONS, STEP_TITLES
 from console.flow.timing import Timing
-from console.secrets import (admin_password_secret, generate_password, license_secret, mask)
+from console.secrets import mask, require_kept
 from console.store import audit
 from console.store import jobs as repo
 from console.store.claims import claim_order
@@ -78,6 +78,7 @@ class Runner:
         if problems:
             raise BadInput("; ".join(f"{p.field}: {p.message}" for p in problems),
                            problems[0].fix)
+        require_kept(self.services.secrets)  # a job nobody could resume is not launched
         config = self.services.config
         checks = preflight(self.services.engine(plan.engine), plan, licenses,
                            config.catalog.stale_after_days)
@@ -103,30 +104,29 @@ class Runner:
         if existing is not None:
             raise self._busy_with(existing)
         plan = replace(plan, license_masks={kind: mask(licenses[kind]) for kind in plan.key_kinds})
-        # The job is created first, holding its lease: the one-open-job index decides between
-        # two launches of one order (the same engineer in two terminals passes the claim
-        # twice), and only the winner may store the keys and the password; a refused launch
-        # must never replace the password the VM gets or billing receives.
+        # The job row decides between two launches of one order (the same engineer in two
+        # terminals passes the claim twice), yet must never exist without its secrets: they
+        # are staged under the job's own id first (see console.flow.job_secrets).
+        job_id = repo.new_job_id()
+        password, adoption = job_secrets.admin_password_for(
+            self.services.engine(plan.engine), self.services.secrets, plan, admin_password)
+        job_secrets.stage(self.services.secrets, job_id,
+                          {kind: licenses[kind] for kind in plan.key_kinds}, password)
         try:
             job = repo.create_job(self.store, order_id=order_id, plan=plan.to_dict(),
                                   engine=plan.engine, created_by=self.actor, leased=True,
-                                  data={"preflight": [c.__dict__ for c in checks],
-                                        "warnings_confirmed": bool(warned)})
+                                  job_id=job_id, data={"preflight": [c.__dict__ for c in checks],
+                                                       "warnings_confirmed": bool(warned)})
         except repo.OpenJobExists as exists:
+            job_secrets.discard(self.services.secrets, job_id, plan.key_kinds)
             existing = repo.open_job_for_order(self.store, order_id)
             raise (self._busy_with(existing) if existing is not None
                    else JobBusy(exists.message, exists.hint)) from None
         try:
-            secrets = self.services.secrets
-            for kind in plan.key_kinds:
-                secrets.set(license_secret(order_id, kind), licenses[kind])
-            secrets.set(admin_password_secret(order_id),
-                        self._password_for(job, plan, admin_password))
-        except BaseException:
-            # Without its secrets the job cannot run: do not leave it to be resumed.
-            repo.update_job(self.store, job.id, state="cancelled", finished_at=utcnow(),
-                            error_message="the launch could not store the job's secrets")
-            raise
+            if adoption:
+                self._record(job, "info", "planned", adoption[0],
+                             **({"warning": True} if adoption[1] else {}))
+            job_secrets.promote(self.services.secrets, job.id, order_id, plan.key_kinds)
         finally:
             repo.release_lease(self.store, job.id, self.actor)
         repo.set_order_status(self.store, order_id, "provisioning",
@@ -135,24 +135,6 @@ class Runner:
         self._emit(job, "finished", "planned", f"job {job.id} planned: {plan.vm_name} from "
                    f"{plan.template_name} v{plan.template_version}", 0.0)
         return job
-
-    def _password_for(self, job: Job, plan: Plan, offered: str | None) -> str:
-        """The admin password the job will use. A VM of this order already on the engine
-        (after a lost store) keeps the one it was given: a new one would not open it."""
-        vm = self.services.engine(plan.engine).find_vm(plan.vm_name)
-        if vm is None or marks.order_of(vm) != plan.order_id:
-            return offered or generate_password()
-        kept = self.services.secrets.get(admin_password_secret(plan.order_id))
-        if kept:
-            self._record(job, "info", "planned", f"{vm.name} is already on the engine for this "
-                         "order: it is adopted and keeps the admin password it was given")
-            return kept
-        self._record(job, "info", "planned", f"{vm.name} is already on the engine for this "
-                     "order, and its admin password is not in the secret store: if it has "
-                     "booted, the password handed over will not open it; reset it in the "
-                     "guest, then vps-console credentials set admin-password "
-                     f"{plan.order_id}", warning=True)
-        return offered or generate_password()
 
     def _audit(self, action: str, job: Job, message: str, **data: Any) -> None:
         """A line in the audit trail; callers pass masked values only."""

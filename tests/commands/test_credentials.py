@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from console.cli import main
-from console.secrets import keyring_file_path
+from console.secrets import vault_file_path
 
 WINDOWS_KEY = "VK7JG-NPHTM-C97JM-9MPGT-3V66T"
 
@@ -39,7 +39,7 @@ def test_set_list_show_reveal_delete_round_trip(config, keyring_passphrase):
     listed = run(config, "list")
     assert "Secrets: encrypted file" in listed.output
     assert "license:1042:windows" in listed.output and "…-3V66T" in listed.output
-    assert WINDOWS_KEY not in listed.output + keyring_file_path().read_text()
+    assert WINDOWS_KEY not in listed.output + vault_file_path().read_text()
 
     assert run(config, "show", "license", "1042", "windows").output.strip() == \
         "license:1042:windows: …-3V66T"
@@ -56,10 +56,12 @@ def test_set_list_show_reveal_delete_round_trip(config, keyring_passphrase):
 
 
 def test_set_refuses_when_secrets_would_not_be_kept(config):
-    result = run(config, "set", "billing", "--stdin", stdin="whmcs-secret-value\n")
+    result = CliRunner().invoke(main, ["--config", str(config), "--secrets", "memory",
+                                       "credentials", "set", "billing", "--stdin"],
+                                input="whmcs-secret-value\n")
     assert result.exit_code == 1
     assert "would be lost when this command ends" in result.output
-    assert "VPS_CONSOLE_KEYRING_PASSPHRASE" in result.output
+    assert "drop `--secrets memory`" in result.output
 
 
 def test_show_says_when_the_value_comes_from_the_environment(config, monkeypatch):

@@ -189,5 +189,5 @@ def test_group_writable_config_and_missing_secrets_are_flagged(setup, monkeypatc
     assert code == 1
     assert f"chmod 600 {setup}" in line(output, "config permissions")
     assert "credentials set engine sim" in line(output, "engine sim password")
-    # no passphrase, no terminal: secrets work for this run only, which is a warning
-    assert line(output, "secrets").startswith("!")
+    # no passphrase, no terminal: the encrypted file with its owner-only key file
+    assert line(output, "secrets").startswith("✔") and "(key file)" in line(output, "secrets")

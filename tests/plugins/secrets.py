@@ -1,14 +1,15 @@
 """Secret-store fixtures; by default every test runs as on a headless SSH host.
 
-The autouse fixture forces keyring's fail backend and removes the passphrase, so no test
-can reach the developer's desktop keyring or an encrypted file it did not ask for.
+The autouse fixture forces keyring's fail backend and removes the passphrase and any
+`VPS_CONSOLE_SECRETS`, so no test reaches the developer's desktop keyring: the store is the
+encrypted file with its key file, in the test's own user data dir (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from console.secrets import ENV_KEYRING_BACKEND, ENV_PASSPHRASE, MemorySecretStore
+from console.secrets import ENV_KEYRING_BACKEND, ENV_PASSPHRASE, ENV_SECRETS, MemorySecretStore
 
 FAIL_BACKEND = "keyring.backends.fail.Keyring"
 
@@ -17,6 +18,7 @@ FAIL_BACKEND = "keyring.backends.fail.Keyring"
 def headless_keyring(monkeypatch):
     monkeypatch.setenv(ENV_KEYRING_BACKEND, FAIL_BACKEND)
     monkeypatch.delenv(ENV_PASSPHRASE, raising=False)
+    monkeypatch.delenv(ENV_SECRETS, raising=False)
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def memory_secrets() -> MemorySecretStore:
 
 @pytest.fixture
 def keyring_passphrase(monkeypatch) -> str:
-    """Secrets go to the encrypted file, opened with this passphrase (as in automation)."""
+    """The encrypted file's key file is locked with this passphrase (as in automation)."""
     passphrase = "test passphrase, not a real one"
     monkeypatch.setenv(ENV_PASSPHRASE, passphrase)
     return passphrase

@@ -13,9 +13,9 @@ import pytest
 
 from console import secrets
 from console.errors import BadInput
-from console.secrets import (SecretStoreError, billing_secret,
+from console.secrets import (SecretsNotKept, SecretStoreError, billing_secret,
                              engine_env_variable, engine_password, generate_password, mask,
-                             open_secret_store)
+                             open_secret_store, require_kept)
 
 EXE = str(Path(sys.executable).with_name("vps-console"))
 
@@ -74,21 +74,49 @@ def test_engine_password_prefers_keyring_then_named_then_generic_env(memory_secr
     assert billing_secret(memory_secrets) == "env-billing"
 
 
-def test_headless_without_passphrase_falls_back_to_memory_and_says_why(monkeypatch):
-    store = open_secret_store()  # the fail backend is forced for every test
+def test_headless_without_passphrase_keeps_secrets_in_the_file_and_says_why(monkeypatch):
+    store = open_secret_store()  # the fail backend is forced for every test, no passphrase
     info = store.describe()
-    assert (info.name, info.persistent) == ("memory", False)
-    assert "VPS_CONSOLE_KEYRING_PASSPHRASE" in info.reason
+    assert (info.name, info.persistent, info.protection) == ("encrypted file", True, "key file")
+    assert info.path == str(secrets.vault_file_path())
+    assert info.key_path == str(secrets.key_file_path())
+    assert "owner-only key file" in info.reason and "created now" in info.reason
     assert any("turns it off" in r for r in info.rejected)
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND")  # left to choose: no D-Bus over SSH
     info = open_secret_store().describe()
-    assert info.name == "memory" and any("no D-Bus session" in r for r in info.rejected)
+    assert info.name == "encrypted file" and any("no D-Bus session" in r for r in info.rejected)
+    assert "created now" not in info.reason
 
 
-def test_empty_prompt_answer_means_memory_not_a_blank_passphrase():
-    store = open_secret_store(passphrase_prompt=lambda: "")
-    assert not store.describe().persistent
-    assert not secrets.keyring_file_path().exists()
+def test_no_prompt_for_a_plain_key_file_and_memory_only_when_asked():
+    def prompt():
+        raise AssertionError("nobody is there to answer")
+
+    assert open_secret_store(passphrase_prompt=prompt).describe().persistent
+    memory = open_secret_store("memory").describe()
+    assert (memory.name, memory.persistent, memory.explicit) == ("memory", False, True)
+    assert "--secrets memory" in memory.reason
+
+
+def test_a_data_dir_that_cannot_be_written_is_said_and_refuses_launches(monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data dir should be")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker))
+    store = open_secret_store()
+    info = store.describe()
+    assert (info.name, info.persistent, info.explicit) == ("memory", False, False)
+    assert str(blocker) in info.reason and str(blocker) in info.fix
+    with pytest.raises(SecretsNotKept) as refused:
+        require_kept(store)
+    assert refused.value.exit_code == 2 and str(blocker) in refused.value.hint
+    # Chosen on purpose, memory may run a job in this process, never leave one to resume.
+    require_kept(open_secret_store("memory"))
+    with pytest.raises(SecretsNotKept) as refused:
+        require_kept(open_secret_store("memory"), resumed_elsewhere=True)
+    assert "drop `--secrets memory`" in refused.value.hint
+    with pytest.raises(SecretStoreError) as asked_for_file:  # asked for by name: no fallback
+        open_secret_store("file")
+    assert str(blocker) in asked_for_file.value.hint
 
 
 def test_unknown_backend_in_env_is_refused_clearly(monkeypatch):
@@ -119,7 +147,7 @@ def test_locked_desktop_keyring_is_passed_over_never_unlocked(monkeypatch):
     monkeypatch.setattr(secretstorage, "get_default_collection", lambda connection: LockedCollection())
     assert ss_backend.Keyring.priority == 5  # the real backend believes it is usable
     store = open_secret_store()
-    assert store.describe().name == "memory"
+    assert store.describe().name == "encrypted file"
     assert any("locked" in reason for reason in store.describe().rejected)
 
 
@@ -137,6 +165,7 @@ def test_fail_backend_passes_over_an_unlocked_desktop_keyring(monkeypatch, keyri
     store = open_secret_store()
     info = store.describe()
     assert info.name == "encrypted file" and info.persistent
+    assert info.protection == "passphrase"
     assert "no usable system keyring" in info.reason
     assert any("turns it off" in reason for reason in info.rejected)
 
@@ -154,7 +183,7 @@ def test_fail_backend_forced_credentials_persist_across_processes(keyring_passph
     assert saved.returncode == 0, saved.stderr
     assert "encrypted file" in saved.stdout and value not in saved.stdout
 
-    path = secrets.keyring_file_path()
+    path = secrets.vault_file_path()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert value not in path.read_text()

@@ -41,7 +41,7 @@ class StatusHeader(Static):
         if secrets is not None:
             info = secrets()
             line.append(" | ")
-            line.append(f"secrets: {info.name}" + ("" if info.persistent else " (not saved)"),
+            line.append(f"secrets: {info.label}" + ("" if info.persistent else " (not saved)"),
                         style=None if info.persistent else theme_style(app, "warning"))
         line.append(f" | {app.context.actor} | {app.clock_text}")
         banner = app.banner_text
