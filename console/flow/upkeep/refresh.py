@@ -94,12 +94,15 @@ class RefreshRunner:
                  on_event: Callable[[RefreshEvent], None] | None = None):
         self.services = services
         self.store = services.store
-        self.config = services.config
         self.timing = timing or Timing.from_env()
         # Scales the script timeout (minutes in the config) like the rest of the waits.
         self.time_scale = time_scale if time_scale is not None else _env_scale()
         self.on_event = on_event
         self.actor = services.actor
+
+    @property
+    def config(self):
+        return self.services.config
 
     # ------------------------------------------------------------------ planning
     def plan(self, template_name: str, engine_name: str | None = None) -> repo.TemplateRefresh:
