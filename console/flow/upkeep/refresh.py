@@ -24,7 +24,9 @@ from console.flow.timing import ENV_TIME_SCALE, Timing
 from console.flow.upkeep import policy, scripts
 from console.flow.upkeep.machine import (STEP_TITLES, UNFINISHED, Position, RefreshState,
                                          transition)
-from console.ovirt import Engine, EngineError, EngineNotFound, EngineRejected, Template, Vm
+from console.ovirt import (Engine, EngineError, EngineLocked, EngineNotFound, EngineRejected,
+                           Template, Vm)
+from console.store import audit
 from console.store import refresh_jobs as repo
 from console.store.models import utcnow
 
@@ -62,6 +64,9 @@ class RefreshEvent:
     kind: str  # started | finished | failed | info
     message: str
     at: datetime
+
+    def line(self) -> str:
+        return f"{self.at:%H:%M:%S} {self.template} {self.kind:<8} {self.step or '':<12} {self.message}"
 
 
 def build_vm_name(template: str, refresh_id: str) -> str:
@@ -134,6 +139,11 @@ class RefreshRunner:
                           build_vm_name=build_vm_name(template_name, refresh_id),
                           data={"script_chars": len(script), "custom_script":
                                 policy_entry.update_script is not None})
+        with self.store.session() as session:
+            audit.record(session, "template_refresh", actor=self.actor,
+                         message=f"refresh {row.id} of {template_name} from v"
+                                 f"{latest.version_number} on {engine_config.name}",
+                         template=template_name, refresh=row.id)
         return row
 
     def _script_path(self, path):
@@ -191,6 +201,11 @@ class RefreshRunner:
         row = self._row(refresh_id)
         if Position.of(row.state, row.failed_step).terminal:
             raise BadInput(f"refresh {row.id} is {row.state}; there is nothing to cancel")
+        with self.store.session() as session:
+            audit.record(session, "template_refresh_cancel", actor=self.actor,
+                         message=f"cancel of refresh {row.id} of {row.template_name} at "
+                                 f"{Position.of(row.state, row.failed_step)}",
+                         template=row.template_name, refresh=row.id)
         repo.update_row(self.store, row.id, data={"cancel_requested": self.actor},
                         event={"step": row.failed_step or row.state, "kind": "info",
                                "message": f"cancel requested by {self.actor}"})
@@ -267,8 +282,10 @@ class _Pass:
             return 0.0
         return (utcnow() - datetime.fromisoformat(stamp)).total_seconds()
 
-    def call(self, what: str, operation: Callable[[], T], *, changes: bool = True) -> T:
-        """An engine call with backoff on busy/unavailable; changes are journaled around it."""
+    def call(self, what: str, operation: Callable[[], T], *, changes: bool = True,
+             retry_locked: bool = True) -> T:
+        """An engine call with backoff on busy/unavailable; changes are journaled around it.
+        `retry_locked=False`: a lock comes back at once, for the caller to reconcile first."""
         step = self.row.state
         if changes:
             self.save(event={"step": step, "kind": "engine", "message": f"calling: {what}"})
@@ -281,7 +298,8 @@ class _Pass:
                 result = operation()
                 break
             except EngineError as error:
-                if not error.retryable or time.monotonic() + delay > deadline:
+                if not error.retryable or time.monotonic() + delay > deadline or (
+                        not retry_locked and isinstance(error, EngineLocked)):
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, self.timing.backoff_max_seconds)
@@ -432,8 +450,16 @@ class _Pass:
         script = scripts.script_for(source, self.runner._script_path(entry.update_script))
         init = scripts.build_initialization(source, vm.name, script)
         self.since("booting")
-        self.call(f"start {vm.name} with its {init.kind} update script", lambda: self.engine.start_vm(
-            vm.id, init, correlation_id=self.cid))
+        try:
+            self.call(f"start {vm.name} with its {init.kind} update script",
+                      lambda: self.engine.start_vm(vm.id, init, correlation_id=self.cid),
+                      retry_locked=False)
+        except (EngineRejected, EngineLocked):
+            # A start of ours whose answer was lost may have landed meanwhile.
+            again = self.build_vm()
+            if again.status not in RUNNING:
+                raise
+            return f"{vm.name} is {again.status}", {}
         return f"started {vm.name} with the update script ({init.kind})", {}
 
     def step_script_wait(self) -> tuple[str, dict]:
@@ -474,24 +500,39 @@ class _Pass:
         return None
 
     def step_sealing(self) -> tuple[str, dict]:
-        found = self.find_new_version()
-        if found is None:
+        windows = bool((self.row.data or {}).get("windows"))
+        how = "sealed by sysprep in the guest" if windows else "sealed by the engine"
+        deadline = time.monotonic() + self.timing.clone_limit(int((self.row.data or {}).get("disk_gib") or 0))
+        while True:
+            # Reconcile on every attempt: a create whose answer was lost (or that lands late)
+            # is found by the name chosen at planning, never made twice.
+            found = self.find_new_version()
+            if found is not None:
+                break
             vm = self.build_vm()
-            if vm.status != "down":
+            if vm.status == "down":
+                source_description = next((t.description for t in self.versions()
+                                           if t.id == self.row.source_template_id), "")
+                try:
+                    found = self.call(
+                        f"create version {self.row.new_version_name} of {self.row.template_name}",
+                        lambda: self.engine.create_template_version(
+                            vm.id, name=self.row.template_name,
+                            base_template_id=self.row.base_template_id,
+                            version_name=self.row.new_version_name, description=source_description,
+                            seal=not windows, correlation_id=self.cid), retry_locked=False)
+                    break
+                except EngineLocked:
+                    pass  # made locked meanwhile (by a create of ours that landed late): look again
+            elif vm.status != "image_locked":
                 raise RefreshFailed(f"{vm.name} is {vm.status}; a version is made from a down VM",
                                     "stop it on the engine, then retry", code="unexpected_status")
-            windows = bool((self.row.data or {}).get("windows"))
-            source_description = next((t.description for t in self.versions()
-                                       if t.id == self.row.source_template_id), "")
-            found = self.call(
-                f"create version {self.row.new_version_name} of {self.row.template_name}",
-                lambda: self.engine.create_template_version(
-                    vm.id, name=self.row.template_name, base_template_id=self.row.base_template_id,
-                    version_name=self.row.new_version_name, description=source_description,
-                    seal=not windows, correlation_id=self.cid))
-            how = "sealed by sysprep in the guest" if windows else "sealed by the engine"
-        else:
-            how = "found on the engine"
+            if time.monotonic() > deadline:
+                raise RefreshFailed(f"{vm.name} stays {vm.status} and no version "
+                                    f"{self.row.new_version_name} appeared", "check the engine's "
+                                    "Tasks and Events for the template, then retry",
+                                    code="stuck_image_locked")
+            self.sleep()
         self.save(new_template_id=found.id, new_version_number=found.version_number)
         return f"version {found.version_number} ({found.version_name}) {how}", {}
 
