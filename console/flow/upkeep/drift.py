@@ -3,7 +3,7 @@ far behind that template's latest version it is."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from console.config import Config
@@ -36,7 +36,8 @@ class Drift:
         return max(0, (self.latest_sealed_at - self.sealed_at).days)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        # Not asdict(): it deep-copies the SDK's datetimes, whose tzinfo cannot be copied.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["sealed_at"] = self.sealed_at.isoformat() if self.sealed_at else None
         data["latest_sealed_at"] = self.latest_sealed_at.isoformat() if self.latest_sealed_at else None
         data["behind"], data["days_behind"] = self.behind, self.days_behind
