@@ -22,7 +22,7 @@ from sqlmodel import col, select
 
 from console.errors import ConsoleError
 from console.store.db import Store
-from console.store.models import TERMINAL_JOB_STATES, Job, JobEvent, Order, utcnow
+from console.store.models import TERMINAL_JOB_STATES, Job, JobEvent, Order, merge_data, utcnow
 
 UNFINISHED_STATES = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
                      "ip_wait", "handover")
@@ -134,13 +134,7 @@ def update_job(store: Store, job_id: str, *, data: dict[str, Any] | None = None,
         for key, value in values.items():
             setattr(job, key, value)
         if data:
-            merged = dict(job.data or {})
-            for key, value in data.items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
-            job.data = merged
+            job.data = merge_data(job.data, data)
         job.updated_at = utcnow()
         session.add(job)
     return job

@@ -25,6 +25,17 @@ def ensure_aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc)
 
 
+def merge_data(current: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """A JSON `data` column with `changes` merged in; a None value removes its key."""
+    merged = dict(current or {})
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
 ORDER_STATUSES = ("new", "needs_mapping", "provisioning", "done", "failed", "cancelled")
 JOB_STATES = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
               "ip_wait", "handover", "done", "failed", "cancelled")

@@ -18,7 +18,8 @@ from sqlmodel import Field, SQLModel, col, select
 
 from console.errors import ConsoleError
 from console.store.db import Store
-from console.store.models import utcnow
+from console.store.jobs import _pid_alive
+from console.store.models import merge_data, utcnow
 
 EVENTS_KEPT = 200
 
@@ -106,13 +107,7 @@ def update_row(store: Store, refresh_id: str, *, data: dict[str, Any] | None = N
         for key, value in values.items():
             setattr(row, key, value)
         if data:
-            merged = dict(row.data or {})
-            for key, value in data.items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
-            row.data = merged
+            row.data = merge_data(row.data, data)
         if event:
             row.events = [*(row.events or []), {"at": utcnow().isoformat(), **event}][-EVENTS_KEPT:]
         row.updated_at = utcnow()
@@ -121,16 +116,6 @@ def update_row(store: Store, refresh_id: str, *, data: dict[str, Any] | None = N
 
 
 # ------------------------------------------------------------------------- lease
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def acquire(store: Store, refresh_id: str, owner: str, lease_seconds: float) -> tuple[bool, str | None]:
     """Take the job for this process: (won, who holds it otherwise). A holder that stopped
     heart-beating, or whose process is gone from this host, is taken over."""

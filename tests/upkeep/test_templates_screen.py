@@ -20,15 +20,20 @@ async def _wait(pilot, condition, seconds: float = 60.0) -> None:
         await pilot.pause(0.05)
 
 
+async def _only_alma9_cpanel(pilot, app) -> None:
+    """Filter the catalog down to alma9-cpanel: the cursor stays on it across live reloads."""
+    await pilot.press("slash", *"alma9-cpanel", "enter")
+    await _wait(pilot, lambda: len(table_keys(app, "#templates")) == 3)
+    assert app.screen.selected_template().name == "alma9-cpanel"
+
+
 async def test_refresh_key_refreshes_the_selected_template_and_shows_progress(sim_context, engine_sim):
     app = ConsoleApp(sim_context)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         await pilot.press("2")
         await _wait(pilot, lambda: len(table_keys(app, "#templates")) > 5)
-        target = next(v["id"] for v in engine_sim.template_versions("alma9-cpanel")
-                      if v["version_number"] == 3)
-        app.screen.query_one("#templates").select_key(target)
+        await _only_alma9_cpanel(pilot, app)
         await pilot.press("f")
         await _wait(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("n")  # no: nothing starts
@@ -64,3 +69,27 @@ async def test_read_only_console_has_no_refresh(sim_context, engine_sim):
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmDialog)
         assert len(engine_sim.template_versions("alma9-cpanel")) == 3
+
+
+async def test_prune_key_confirms_with_the_reasons_and_removes_only_unused_versions(
+        sim_context, engine_sim, monkeypatch):
+    from console.config import TemplateUpkeep
+
+    catalog = sim_context.config.catalog.model_copy(update={"templates": (
+        TemplateUpkeep(name="alma9-cpanel", keep_versions=1),)})
+    sim_context.config = sim_context.config.model_copy(update={"catalog": catalog})
+    sim_context.services.config = sim_context.config
+    app = ConsoleApp(sim_context)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await _wait(pilot, lambda: len(table_keys(app, "#templates")) > 5)
+        await _only_alma9_cpanel(pilot, app)
+        await pilot.press("x")
+        await _wait(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        detail = str(app.screen.query_one("#confirm-detail").render())
+        assert "alma9-cpanel v2" in detail
+        assert "keep alma9-cpanel v1: the base version" in detail
+        await pilot.press("y")
+        await _wait(pilot, lambda: [v["version_number"] for v in
+                                    engine_sim.template_versions("alma9-cpanel")] == [1, 3])

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from console.config import Config, TemplateUpkeep
+# One rule for "latest": the version provisioning clones from is the one upkeep judges.
+from console.flow.plan import _latest as latest_versions
 from console.ovirt.models import Template
 from console.store.db import Store
 from console.store import refresh_jobs
@@ -35,15 +37,6 @@ class Staleness:
         age = "never sealed" if self.age_days is None else f"sealed {self.age_days} days ago"
         served = f"; serves {', '.join(self.products)}" if self.products else ""
         return f"{self.template} v{self.version} {age} (max {self.max_age_days}){served}"
-
-
-def latest_versions(templates: list[Template]) -> dict[str, Template]:
-    latest: dict[str, Template] = {}
-    for template in templates:
-        current = latest.get(template.name)
-        if current is None or template.version_number > current.version_number:
-            latest[template.name] = template
-    return latest
 
 
 def products_of(config: Config, template_name: str) -> tuple[str, ...]:

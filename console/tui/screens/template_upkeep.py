@@ -60,3 +60,65 @@ def _start(screen: Screen, name: str) -> None:
 
     screen.run_worker(work, thread=True, exclusive=True, group="template-refresh",
                       exit_on_error=False)
+
+
+def ask_and_prune(screen: Screen, template: Any | None) -> None:
+    """Retention for the selected template: read the plan in a worker, confirm it (each kept
+    version with its reason), then remove the unused old versions in a worker."""
+    if template is None:
+        screen.notify("select a template first", severity="warning")
+        return
+    app = screen.app
+    name = template.name
+
+    def plan_it() -> None:
+        from console.flow.upkeep.retention import plan_retention
+
+        try:
+            plan = plan_retention(app.context.config, app.context.store,
+                                  app.context.services.engine(), name)
+        except Exception as error:  # noqa: BLE001 - shown to the engineer, never a crash
+            app.call_from_thread(screen.notify, f"retention of {name}: "
+                                 f"{getattr(error, 'message', error)}", severity="error")
+            return
+        app.call_from_thread(_confirm_prune, screen, plan)
+
+    screen.run_worker(plan_it, thread=True, exclusive=True, group="template-prune",
+                      exit_on_error=False)
+
+
+def _confirm_prune(screen: Screen, plan) -> None:
+    kept = "\n".join(f"keep {k.template.label}: {k.reason}" for k in plan.kept)
+    if not plan.remove:
+        screen.notify(f"{plan.template}: nothing to remove (keeps the newest "
+                      f"{plan.keep_versions})" + (f"\n{kept}" if kept else ""))
+        return
+    removed = ", ".join(t.label for t in plan.remove)
+    detail = f"unused, older than the newest {plan.keep_versions}: {removed}" + \
+        (f"\n{kept}" if kept else "")
+    screen.app.push_screen(ConfirmDialog(f"Remove {len(plan.remove)} old version(s) of "
+                                         f"{plan.template}?", detail),
+                           lambda yes: _prune(screen, plan) if yes else None)
+
+
+def _prune(screen: Screen, plan) -> None:
+    app = screen.app
+
+    def work() -> None:
+        from console.flow.upkeep.retention import apply_retention
+
+        context = app.context
+        try:
+            apply_retention(plan, context.services.engine(), context.store, context.actor,
+                            context.config.engine().name)
+        except Exception as error:  # noqa: BLE001 - shown to the engineer, never a crash
+            app.call_from_thread(screen.notify, f"retention of {plan.template}: "
+                                 f"{getattr(error, 'message', error)}", severity="error")
+            return
+        refused = "; ".join(f"{k.template.label}: {k.reason}" for k in plan.refused)
+        app.call_from_thread(screen.notify, f"removed {', '.join(t.label for t in plan.removed) or 'nothing'}"
+                             + (f"; kept {refused}" if refused else ""))
+        app.call_from_thread(screen.loop.request)
+
+    screen.run_worker(work, thread=True, exclusive=True, group="template-prune",
+                      exit_on_error=False)

@@ -45,6 +45,7 @@ class TemplatesScreen(ListScreen):
         Binding("slash", "filter", "Filter", id="templates.filter"),
         Binding("ctrl+r", "refresh", "Refresh", id="templates.refresh"),
         Binding("f", "refresh_template", "Refresh template", id="templates.refresh_template"),
+        Binding("x", "prune", "Prune old", id="templates.prune"),
         Binding("d", "drift", "Drift", id="templates.drift"),
         Binding("g", "top", "Top", id="templates.top", show=False),
         Binding("G", "bottom", "Bottom", id="templates.bottom", show=False),
@@ -177,12 +178,15 @@ class TemplatesScreen(ListScreen):
         return next((t for t in self.templates if t.id == key), None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "refresh_template" and self.app.context.read_only:
+        if action in ("refresh_template", "prune") and self.app.context.read_only:
             return None
         return True
 
     def action_refresh_template(self) -> None:
         template_upkeep.ask_and_refresh(self, self.selected_template())
+
+    def action_prune(self) -> None:
+        template_upkeep.ask_and_prune(self, self.selected_template())
 
     def action_drift(self) -> None:
         from console.tui.screens.drift import DriftScreen
