@@ -16,7 +16,7 @@ from console.errors import BadInput
 from console.flow.upkeep import drift as drift_mod
 from console.flow.upkeep import policy, retention
 from console.flow.upkeep.machine import UNFINISHED, Position
-from console.flow.upkeep.refresh import RefreshRunner
+from console.flow.upkeep.refresh import RefreshBusy, RefreshRunner
 from console.store import refresh_jobs
 
 
@@ -150,8 +150,7 @@ def _prune(ctx, name: str, yes: bool) -> retention.RetentionPlan:
     return plan
 
 
-def _finish(ctx, rows: list[refresh_jobs.TemplateRefresh], yes: bool) -> None:
-    failed = False
+def _finish(ctx, rows: list[refresh_jobs.TemplateRefresh], yes: bool, *, failed: bool = False) -> None:
     for row in rows:
         if row.state == "done":
             click.echo(f"refresh {row.id}: done: {row.template_name} v{row.new_version_number} "
@@ -208,7 +207,18 @@ def refresh_command(ctx, name: str | None, stale: bool, resume: bool, retry_id: 
             click.echo("no stale templates")
             return
         click.echo("stale: " + ", ".join(names))
-        _finish(ctx, [runner.refresh(n) for n in names], yes)
+        rows, busy = [], False
+        for stale_name in names:
+            try:
+                rows.append(runner.refresh(stale_name))
+            except RefreshBusy as error:  # one open refresh must not stop the others (cron)
+                busy = True
+                click.echo(f"{stale_name}: not refreshed: {error.message}", err=True)
+                if error.hint:
+                    click.echo(f"hint: {error.hint}", err=True)
+        if busy and not rows:
+            sys.exit(1)
+        _finish(ctx, rows, yes, failed=busy)
     _finish(ctx, [runner.refresh(name)], yes)
 
 
