@@ -21,7 +21,11 @@ async def _wait(pilot, condition, seconds: float = 60.0) -> None:
 
 
 async def _only_alma9_cpanel(pilot, app) -> None:
-    """Filter the catalog down to alma9-cpanel: the cursor stays on it across live reloads."""
+    """Open Templates and filter it down to alma9-cpanel: the cursor stays on it across live
+    reloads."""
+    await settle(pilot)
+    await pilot.press("2")
+    await _wait(pilot, lambda: len(table_keys(app, "#templates")) > 5)
     await pilot.press("slash", *"alma9-cpanel", "enter")
     await _wait(pilot, lambda: len(table_keys(app, "#templates")) == 3)
     assert app.screen.selected_template().name == "alma9-cpanel"
@@ -30,9 +34,6 @@ async def _only_alma9_cpanel(pilot, app) -> None:
 async def test_refresh_key_refreshes_the_selected_template_and_shows_progress(sim_context, engine_sim):
     app = ConsoleApp(sim_context)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
-        await pilot.press("2")
-        await _wait(pilot, lambda: len(table_keys(app, "#templates")) > 5)
         await _only_alma9_cpanel(pilot, app)
         await pilot.press("f")
         await _wait(pilot, lambda: isinstance(app.screen, ConfirmDialog))
@@ -81,9 +82,6 @@ async def test_prune_key_confirms_with_the_reasons_and_removes_only_unused_versi
     sim_context.services.config = sim_context.config
     app = ConsoleApp(sim_context)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
-        await pilot.press("2")
-        await _wait(pilot, lambda: len(table_keys(app, "#templates")) > 5)
         await _only_alma9_cpanel(pilot, app)
         await pilot.press("x")
         await _wait(pilot, lambda: isinstance(app.screen, ConfirmDialog))
