@@ -195,9 +195,35 @@ class ProductMapping(_Strict):
         return self
 
 
+# --- [[catalog.templates]]: template upkeep (refresh, retention, staleness) -------------
+class TemplateUpkeep(_Strict):
+    """How one engine template is kept up to date (vps-console templates ...)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    # The update/hardening script run by the build VM's first boot (cloud-config or shell for
+    # Linux, PowerShell/cmd lines for Windows); it must end by powering the guest off.
+    update_script: Path | None = None
+    keep_versions: Annotated[int, Field(ge=1, le=100)] = 3
+    max_age_days: Annotated[int, Field(ge=1)] = 30
+    # How long the script may run when no earlier refresh of this template says better.
+    script_timeout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 120
+
+
+DEFAULT_UPKEEP = TemplateUpkeep(name="*")
+# --- end of [[catalog.templates]] ------------------------------------------------------
+
+
 class CatalogConfig(_Strict):
     products: tuple[ProductMapping, ...] = ()
     stale_after_days: Annotated[int, Field(ge=1)] = 90
+    templates: tuple[TemplateUpkeep, ...] = ()  # [[catalog.templates]], see TemplateUpkeep
+
+    def upkeep_for(self, template: str) -> TemplateUpkeep:
+        """The [[catalog.templates]] entry for `template`, else the defaults."""
+        for entry in self.templates:
+            if entry.name == template:
+                return entry
+        return DEFAULT_UPKEEP.model_copy(update={"name": template})
 
     def product_for(self, billing_product: str) -> ProductMapping | None:
         wanted = billing_product.strip().casefold()

@@ -173,7 +173,8 @@ def _check_clusters(engine, engine_config: EngineConfig) -> Iterator[Check]:
 
 def _check_templates(engine, config: Config, engine_config: EngineConfig) -> Iterator[Check]:
     subject = f"engine {engine_config.name} templates"
-    names = {template.name for template in engine.list_templates()}
+    templates = engine.list_templates()
+    names = {template.name for template in templates}
     mapped = {product.template for product in config.catalog.products}
     missing = sorted(mapped - names)
     if not names:
@@ -185,6 +186,18 @@ def _check_templates(engine, config: Config, engine_config: EngineConfig) -> Ite
                     "TemplateUser on them")
     else:
         yield Check(OK, subject, f"{len(names)} visible, all {len(mapped)} mapped ones among them")
+    yield from _check_template_ages(templates, config, engine_config)
+
+
+def _check_template_ages(templates, config: Config, engine_config: EngineConfig) -> Iterator[Check]:
+    """Template upkeep: each template older than its max_age_days, with the products it serves."""
+    from console.flow.upkeep.policy import staleness
+
+    for entry in staleness(config, templates):
+        if entry.stale:
+            yield Check(NOTE, f"engine {engine_config.name} template {entry.template} stale",
+                        entry.describe(), f"vps-console templates refresh {entry.template} "
+                        "(or templates refresh --stale from cron)")
 
 
 # ----------------------------------------------------------------------- billing

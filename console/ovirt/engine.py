@@ -272,6 +272,42 @@ class Engine:
                 types.Tag(name=tag_name), query=q)), correlation_id)
 
 
+    # ------------------------------------------------------------ template upkeep
+    # Template refresh and retention (console/flow/upkeep): versions made from a build VM,
+    # their state, and their removal.
+    def get_template(self, template_id: str, *, correlation_id: str | None = None) -> Template:
+        found = self._call(f"read template {template_id}", lambda s, q: s.templates_service()
+                           .template_service(template_id).get(follow=TEMPLATE_FOLLOW, query=q),
+                           correlation_id)
+        return convert.template(found)
+
+    def create_template_version(self, vm_id: str, *, name: str, base_template_id: str,
+                                version_name: str, description: str = "", seal: bool = False,
+                                correlation_id: str | None = None) -> Template:
+        """A new sub-version of `base_template_id` made from the (down) VM; it starts locked.
+        `seal` has the engine run virt-sysprep on the copy (Linux only: the engine refuses
+        it for Windows, which seals itself with sysprep before powering off)."""
+        spec = types.Template(name=name, description=description or None, vm=types.Vm(id=vm_id),
+                              version=types.TemplateVersion(
+                                  base_template=types.Template(id=base_template_id),
+                                  version_name=version_name))
+        created = self._call(f"create version {version_name} of template {name}",
+                             lambda s, q: s.templates_service().add(spec, seal=seal, query=q),
+                             correlation_id)
+        return convert.template(created)
+
+    def remove_template(self, template_id: str, *, correlation_id: str | None = None) -> None:
+        self._call(f"remove template {template_id}", lambda s, q: s.templates_service()
+                   .template_service(template_id).remove(query=q), correlation_id)
+
+    def vm_start_time(self, vm_id: str, *, correlation_id: str | None = None):
+        """When the VM was last started (None: never); tells a build VM that already ran
+        its first-boot script from one that was never started."""
+        found = self._call(f"read VM {vm_id}", lambda s, q: s.vms_service().vm_service(
+            vm_id).get(query=q), correlation_id)
+        return found.start_time
+
+
 def _initialization(init: Initialization) -> types.Initialization:
     return types.Initialization(
         host_name=init.host_name, user_name=init.user_name, root_password=init.root_password,

@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from console.errors import ConsoleError
 from console.store.db import Store
-from console.store.models import RUNNER_HOST, Job, JobEvent, utcnow
+from console.store.models import RUNNER_HOST, Job, JobEvent, merge_data, utcnow
 # Runner.launch calls it as jobs.set_order_status; it lives with the other order writes.
 from console.store.orders import set_order_status  # noqa: F401
 from console.store.states import TERMINAL_JOB_STATES, JobState, Step
@@ -135,13 +135,7 @@ def update_job(store: Store, job_id: str, *, data: dict[str, Any] | None = None,
         for key, value in values.items():
             setattr(job, key, value)
         if data:
-            merged = dict(job.data or {})
-            for key, value in data.items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
-            job.data = merged
+            job.data = merge_data(job.data, data)
         job.updated_at = utcnow()
         session.add(job)
     return job

@@ -47,6 +47,18 @@ class _StrEnumColumn(TypeDecorator):
         return None if value is None else self.enum(value)
 
 
+def merge_data(current: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """A JSON `data` column with `changes` merged in; a None value removes its key."""
+    merged = dict(current or {})
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
 

@@ -207,6 +207,38 @@ async def provision_failed(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def templates_refresh(pilot: Pilot) -> None:
+    """A template refresh in progress: the build VM runs its update script."""
+    from console.store.refresh_jobs import TemplateRefresh
+    from console.tui.widgets.refresh_status import RefreshStatus
+
+    await templates(pilot)
+    row = TemplateRefresh(id="5e1f0a2c", engine="lab", template_name="alma9-cpanel",
+                          state="script_wait", source_version=3, new_version_name="2026-03-02",
+                          build_vm_name="tpl-build-alma9-cpanel-5e1f0a2c")
+    pilot.app.screen.query_one(RefreshStatus).show_refresh(
+        row, "started tpl-build-alma9-cpanel-5e1f0a2c with the update script (cloud-init)")
+    await pilot.pause()
+
+
+async def templates_drift(pilot: Pilot) -> None:
+    """Which template version each provisioned VM came from, and how far behind it is."""
+    from console.flow.upkeep.drift import Drift
+    from console.tui.screens.drift import DriftScreen
+    from console.tui.showcase import FIXED_TEMPLATES
+
+    await templates(pilot)
+    sealed = {(t.name, t.version_number): t.created_at for t in FIXED_TEMPLATES}
+    rows = [Drift(f"vps-{n}", str(n), status, name, version, latest, sealed[(name, version)],
+                  sealed[(name, latest)])
+            for n, status, name, version, latest in (
+                (901, "up", "win2022-plesk", 1, 2), (902, "up", "alma9-cpanel", 2, 3),
+                (903, "down", "alma9-cpanel", 2, 3), (904, "up", "alma9-cpanel", 3, 3),
+                (905, "up", "ubuntu2204-plesk", 1, 1))]
+    await pilot.app.push_screen(DriftScreen(rows))
+    await pilot.pause()
+
+
 SCENES: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "queue": queue, "queue-filtered": queue_filtered, "templates": templates, "vms": vms,
     "vm-remove-confirmation": vm_remove_confirmation, "jobs": jobs,
@@ -214,6 +246,7 @@ SCENES: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "provision-form": provision_form, "provision-errors": provision_errors,
     "provision-ready": provision_ready, "provision-running": provision_running,
     "provision-done": provision_done, "provision-failed": provision_failed,
+    "templates-refresh": templates_refresh, "templates-drift": templates_drift,
 }
 
 

@@ -95,4 +95,5 @@ EXTEND_SECONDS = 3.0
 DISK_CREATE_SECONDS = 2.0
 SNAPSHOT_SECONDS = 2.0
 TEMPLATE_SECONDS_PER_GIB = 0.1
+FIRSTBOOT_SCRIPT_SECONDS = 90.0  # a first-boot script that updates the guest, then powers it off
 THIN_OVERLAY_BYTES = 1 * 1024**3

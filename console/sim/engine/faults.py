@@ -20,6 +20,7 @@ Fault file format (JSON, or TOML when the file name ends in ``.toml``)::
       ],
       "storage_full": ["data-hdd"],
       "guests": [{"name": "vps-20*", "never_ip": true},
+                 {"name": "tpl-build-*", "script_hangs": true},
                  {"name": "vps-2002", "fail_boot": true},
                  {"name": "vps-2003", "hostname": "wrong.example.net"}],
       "token_lifetime": 300
@@ -146,6 +147,9 @@ TEMPLATE_FROM_RUNNING_VM = ("Cannot {action} {type}. VM is locked or still runni
                             "Down state.")  # VMT_CANNOT_CREATE_TEMPLATE_FROM_DOWN_VM
 NIC_NAME_IN_USE = "Network interface name is already in use"  # NETWORK_INTERFACE_NAME_ALREADY_IN_USE
 MAC_IN_USE = "MAC Address {mac} is already in use by VM or snapshot: {vm}."  # NETWORK_MAC_ADDRESS_IN_USE
+# AddVmTemplateCommand.validate: seal with a Windows VM fails with VM_TEMPLATE_CANNOT_SEAL_WINDOWS; the
+# bundle's text for that key was not in the sources at hand, so this wording is the simulator's own.
+SEAL_WINDOWS = "Cannot {action} {type}. Sealing is not supported for Windows templates."
 MIXED_INIT = "Cannot use multiple initialization tags simultaneously when running VM."
 
 

@@ -93,6 +93,7 @@ class Template:
     disk_ids: list[str] = field(default_factory=list)
     status: str = "ok"
     vm_id: str | None = None  # the VM it was made from
+    sealed: bool = False  # made with seal=true (virt-sysprep ran on the copies); not in the API
     nics: list[tuple[str, str, str | None]] = field(default_factory=list)  # (name, interface, vnic profile id)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -148,6 +149,7 @@ class GuestBehaviour:
     never_ip: bool = False
     fail_boot: bool = False
     hostname: str | None = None
+    script_hangs: bool = False  # the first-boot script never reaches its power-off
 
 
 @dataclass

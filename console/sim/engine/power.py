@@ -10,6 +10,7 @@ from . import faults as msg
 from .clock import (IP_REPORT_SECONDS, LAUNCH_SECONDS, POWERING_UP_SECONDS, REBOOT_SECONDS, RESTORE_SECONDS,
                     SHUTDOWN_SECONDS, STOP_SECONDS, SUSPEND_SECONDS, utcnow)
 from .faults import EngineFault, backend_failed
+from .guest_script import schedule_first_boot
 from .model import JAVA_RUNNING, USER, MiB, GuestBehaviour, Host, Job, Vm
 
 
@@ -106,6 +107,7 @@ class PowerOps:
                 self._set_status(vm, "up")
                 self.emit(32, f"VM {vm.name} started on Host {host.name}", correlation_id=correlation_id, vm=vm)
                 self._schedule_guest_report(vm, behaviour)
+                schedule_first_boot(self, vm, behaviour)
 
             self._later(vm, LAUNCH_SECONDS, launched)
             return job

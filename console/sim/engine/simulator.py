@@ -143,10 +143,21 @@ class EngineSimulator:
         self.world.fill_storage_domain(name)
 
     def set_guest_behaviour(self, name_glob: str, never_ip: bool = False, fail_boot: bool = False,
-                            hostname: str | None = None) -> None:
+                            hostname: str | None = None, script_hangs: bool = False) -> None:
         """How guests in VMs whose name matches ``name_glob`` behave; later calls win."""
         with self.world.lock:
-            self.world.guest_rules.append((name_glob, GuestBehaviour(never_ip, fail_boot, hostname)))
+            self.world.guest_rules.append((name_glob, GuestBehaviour(never_ip, fail_boot, hostname,
+                                                                     script_hangs)))
+
+    def template_versions(self, name: str) -> list[dict[str, Any]]:
+        """Every version of template ``name``, oldest first, with what the API does not show (sealed)."""
+        with self.world.lock:
+            self.world.scheduler.run_due()
+            found = sorted((t for t in self.world.templates.values() if t.name == name),
+                           key=lambda t: t.version_number)
+            return [{"id": t.id, "version_number": t.version_number, "version_name": t.version_name,
+                     "status": t.status, "sealed": t.sealed, "vm_id": t.vm_id,
+                     "creation_time": t.creation_time} for t in found]
 
     def set_time_scale(self, time_scale: float) -> None:
         """Change the factor for steps scheduled from now on (tests slow time down to observe a state)."""

@@ -60,6 +60,8 @@ class TemplateOps:
                 raise not_found(f"VM: name={spec.vm.name}")
             if vm.status != "down":
                 raise backend_failed(409, msg.TEMPLATE_FROM_RUNNING_VM.format(action="add", type=TEMPLATE))
+            if seal and vm.os_type.startswith("windows"):
+                raise backend_failed(409, msg.SEAL_WINDOWS.format(action="add", type=TEMPLATE))
             version = spec.version
             base = None
             if version is not None and version.base_template is not None:
@@ -78,7 +80,8 @@ class TemplateOps:
                                 vm.os_type, vm.memory, vm.sockets, vm.cores, vm.threads, number,
                                 (version.version_name if version is not None and version.version_name else
                                  "base version" if base is None else ""),
-                                base_id, utcnow(), status="locked", vm_id=vm.id, extra=copy.deepcopy(vm.extra))
+                                base_id, utcnow(), status="locked", vm_id=vm.id, sealed=seal,
+                                extra=copy.deepcopy(vm.extra))
             template.base_template_id = base_id or template.id
             template.nics = [(n.name, n.interface, n.vnic_profile_id) for n in (self.nics[i] for i in vm.nic_ids)]
             self.templates[template.id] = template
@@ -93,8 +96,8 @@ class TemplateOps:
                     if disk_id in self.disks:
                         self.disks[disk_id].status = "ok"
                 template.status = "ok"
-                # seal=true makes the engine run virt-sysprep on the copies (SealVmTemplate): nothing of
-                # it shows in the API, so it is accepted and has no further effect here.
+                # seal=true makes the engine run virt-sysprep on the copies (SealVmTemplate) before the
+                # template turns ok; nothing of it shows in the API (kept as Template.sealed for tests).
                 if self.vms.get(vm.id) is vm:
                     self._set_status(vm, "down")
                 self.end_job(job)

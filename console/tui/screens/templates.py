@@ -21,6 +21,8 @@ from console.tui.screens.listing import ListScreen
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
 from console.tui.widgets.keyed_table import KeyedTable
+from console.tui.widgets.refresh_status import RefreshStatus
+from console.tui.screens import template_upkeep
 
 COLUMNS = (("id", "Id"), ("group", "OS + app"), ("name", "Template"), ("version", "Ver"),
            ("base", "Base"), ("sealed", "Sealed"), ("state", "State"), ("products", "Products"))
@@ -43,6 +45,9 @@ class TemplatesScreen(ListScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="templates.filter"),
         Binding("ctrl+r", "refresh", "Refresh", id="templates.refresh"),
+        Binding("f", "refresh_template", "Refresh template", id="templates.refresh_template"),
+        Binding("x", "prune", "Prune old", id="templates.prune"),
+        Binding("d", "drift", "Drift", id="templates.drift"),
         Binding("g", "top", "Top", id="templates.top", show=False),
         Binding("G", "bottom", "Bottom", id="templates.bottom", show=False),
     ]
@@ -64,6 +69,7 @@ class TemplatesScreen(ListScreen):
         yield FilterInput(id="filter")
         yield Static("loading the catalog from the engine...", id="template-state")
         yield KeyedTable(COLUMNS, id="templates")
+        yield RefreshStatus(id="refresh-status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -125,7 +131,6 @@ class TemplatesScreen(ListScreen):
     def show(self) -> None:
         context = self.app.context
         now = context.now()
-        stale_after = timedelta(days=context.config.catalog.stale_after_days)
         latest: dict[str, int] = {}
         for template in self.templates:
             latest[template.name] = max(latest.get(template.name, 0), template.version_number)
@@ -137,7 +142,9 @@ class TemplatesScreen(ListScreen):
             group = group_of(template)
             sealed = getattr(template, "created_at", None)
             is_latest = template.version_number == latest[template.name]
-            stale = sealed is not None and now - sealed > stale_after
+            # Template upkeep: each template's own max_age_days ([[catalog.templates]]).
+            max_age = timedelta(days=context.config.catalog.upkeep_for(template.name).max_age_days)
+            stale = sealed is not None and now - sealed > max_age
             if stale and is_latest:
                 stale_count += 1
             if stale and is_latest:
@@ -157,7 +164,7 @@ class TemplatesScreen(ListScreen):
                 rows.append((template.id, cells))
         self.query_one("#templates", KeyedTable).sync(rows)
         status = Text(f"{len(self.templates)} templates, {stale_count} stale "
-                      f"(sealed more than {context.config.catalog.stale_after_days} days ago)")
+                      "(older than their max_age_days)")
         if self.error:
             since = f" since {self.loaded_at:%H:%M}" if self.loaded_at else ""
             status.append(f"  STALE{since}: {self.error}", style=theme_style(self.app, "error"))
@@ -165,3 +172,24 @@ class TemplatesScreen(ListScreen):
             status.append(f"  cached {format_age(self.loaded_at, now)} ago, asking the engine",
                           style=theme_style(self.app, "warning"))
         self.query_one("#template-state", Static).update(status)
+
+    # ------------------------------------------------------------ template upkeep
+    def selected_template(self) -> Any | None:
+        key = self.query_one("#templates", KeyedTable).selected_key
+        return next((t for t in self.templates if t.id == key), None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("refresh_template", "prune") and self.app.context.read_only:
+            return None
+        return True
+
+    def action_refresh_template(self) -> None:
+        template_upkeep.ask_and_refresh(self, self.selected_template())
+
+    def action_prune(self) -> None:
+        template_upkeep.ask_and_prune(self, self.selected_template())
+
+    def action_drift(self) -> None:
+        from console.tui.screens.drift import DriftScreen
+
+        self.app.push_screen(DriftScreen())
