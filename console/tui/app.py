@@ -58,6 +58,8 @@ class ConsoleApp(App):
     ]
 
     engine_label = reactive("engine: connecting")
+    engine_reason = ""  # why the engine was lost, for the header's short form
+    billing_short = ""  # the billing state in a few characters, for a narrow header
     engine_ok: reactive[bool | None] = reactive(None)
     billing_label = reactive("billing: -")
     billing_ok: reactive[bool | None] = reactive(None)
@@ -146,18 +148,21 @@ class ConsoleApp(App):
 
     def report_engine(self, ok: bool, reason: str = "") -> None:
         name = f"{self.engine_name} {self.engine_version}".strip()
+        self.engine_reason = reason  # the header's short form cuts it to fit, never drops it
         self.engine_ok = ok
         self.engine_label = f"{name} connected" if ok else f"{name} LOST: {reason}"
 
     def report_billing(self, ok: bool, reason: str = "") -> None:
         now = self.context.now()
         if ok:
+            self.billing_short = f"bill ok {now:%H:%M}"
             self.billing_ok = True
             self._billing_ok_at = now
             self.billing_label = f"billing ok {now:%H:%M}"
         else:
             last = getattr(self, "_billing_ok_at", None)
             since = f" since {last:%H:%M}" if last else ""
+            self.billing_short = f"bill STALE{since.replace(' since', '')}"
             self.billing_ok = False
             self.billing_label = f"billing STALE{since}: {reason}"
 
