@@ -178,7 +178,9 @@ class ConsoleApp(App):
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(AsciiCommandPalette(id="--command-palette"))
+            self.push_screen(AsciiCommandPalette(
+                id="--command-palette",
+                placeholder="orders, templates, vms, jobs, order 1234, vm NAME ..."))
 
     def jobs_running_here(self) -> int:
         return sum(1 for worker in self.workers

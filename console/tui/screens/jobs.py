@@ -215,14 +215,15 @@ class JobsScreen(ListScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Retry and cancel are offered only where they apply: never in a read-only
-        console, retry on a failed job, cancel on one still cancellable."""
+        console, retry on a failed job, cancel on one still cancellable (False hides the
+        key from the footer and help)."""
         if action in ("retry", "cancel_job"):
             if self.app.context.read_only:
                 return None
             job = self.selected_job() if self.is_mounted else None
             wanted = RETRYABLE if action == "retry" else CANCELLABLE
             if job is None or job.state not in wanted:
-                return None
+                return False
         return True
 
     def action_retry(self) -> None:
