@@ -11,7 +11,8 @@ def table_keys(app, selector: str) -> list[str]:
 
 def cell_texts(app, selector: str, key: str) -> list[str]:
     table = app.screen.query_one(selector)
-    return [getattr(cell, "plain", str(cell)) for cell in table.get_row(key)]
+    # Stripped: a narrow table pads its cells itself (one space after each).
+    return [getattr(cell, "plain", str(cell)).strip() for cell in table.get_row(key)]
 
 
 def note_of(app, input_id: str) -> str:

@@ -242,3 +242,28 @@ async def test_a_jobs_footer_offers_only_what_the_selected_job_allows(frozen_con
         assert "Retry" not in footers["job-0001-done"]
         assert "Cancel" not in footers["job-0001-done"]
         assert "a Activity" in footers["job-0001-done"]
+
+
+async def test_quitting_while_this_console_runs_a_job_asks_first(frozen_context):
+    import threading
+
+    release = threading.Event()
+    app = ConsoleApp(frozen_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        # A job's steps running in this process, as the resume at start runs them.
+        app.run_worker(lambda: release.wait(10), thread=True, group="resume",
+                       exit_on_error=False)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        text = " ".join(line.strip() for line in lines(app))
+        assert "Quit while this console runs a job?" in text
+        assert "resume on the next start" in text
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.is_running and "Quit while" not in screen_text(app)
+        release.set()
+        await settle(pilot)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not app.is_running  # nothing running here: quits at once
