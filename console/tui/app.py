@@ -52,7 +52,7 @@ class ConsoleApp(App):
         Binding("4", "go('jobs')", "Jobs", id="app.jobs"),
         Binding("question_mark", "help", "Help", id="app.help"),
         # f1 reaches help from anywhere, a text field or a dialog included (`?` types there).
-        Binding("f1", "help", "Help", id="app.help_f1", show=False, priority=True),
+        Binding("f1", "help", "Help", id="app.help_f1", priority=True),
         Binding("colon", "command_palette", "Command palette", id="app.command", show=False),
         Binding("ctrl+c", "quit", "Quit", id="app.quit_ctrl_c", show=False, priority=True),
     ]

@@ -267,3 +267,15 @@ async def test_quitting_while_this_console_runs_a_job_asks_first(frozen_context)
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert not app.is_running  # nothing running here: quits at once
+
+
+async def test_a_lost_engines_reason_is_whole_on_every_list_screen_at_80x24(frozen_context):
+    frozen_context.services._engine.fail = LOST_REASON
+    app = ConsoleApp(frozen_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key in ("1", "2", "3"):
+            await pilot.press(key)
+            await settle(pilot)
+            text = " ".join(line.strip() for line in lines(app)[1:])  # below the header
+            assert f"STALE: {LOST_REASON}" in text, (key, text)
