@@ -36,6 +36,7 @@ class ConfigError(BadInput):
     def __init__(self, message: str, *, path: Path | None = None, line: int | None = None,
                  key: str | None = None):
         self.path, self.line, self.key = path, line, key
+        self.text = message  # without the file and line, for a list of several
         where = ""
         if path is not None:
             where = f"{path}" + (f", line {line}" if line else "") + ": "
@@ -428,9 +429,25 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
 
-def _first_error(errors: list[dict]) -> dict:
+def _ordered(errors: list[dict]) -> list[dict]:
     # An unknown key usually explains a "missing" one next to it (a typo), so say it first.
-    return min(errors, key=lambda error: error["type"] != "extra_forbidden")
+    return sorted(errors, key=lambda error: error["type"] != "extra_forbidden")
+
+
+def _all_of(problems: list[ConfigError], path: Path) -> ConfigError:
+    """Every problem of the file in one error, so one edit can fix them all (the first one's
+    line and key stay on the error for whoever points at it)."""
+    if len(problems) == 1:
+        return problems[0]
+    lines = [f"{len(problems)} problems:"]
+    for problem in problems:
+        where = f"line {problem.line}: " if problem.line else ""
+        first, *rest = problem.text.splitlines()
+        lines.append(f"  - {where}{first}")
+        lines.extend(f"    {line}" for line in rest)
+    every = ConfigError("\n".join(lines), path=path)
+    every.line, every.key = problems[0].line, problems[0].key
+    return every
 
 
 def _explain(error: dict, index: _LineIndex, path: Path) -> ConfigError:
@@ -484,7 +501,8 @@ def parse_config(text: str, path: Path) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise _explain(_first_error(exc.errors()), index, path) from None
+        raise _all_of([_explain(error, index, path) for error in _ordered(exc.errors())],
+                      path) from None
     config._path = path
     return config
 

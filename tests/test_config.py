@@ -168,3 +168,25 @@ def test_licenses_low_stock_defaults_to_five_and_refuses_a_negative(tmp_path):
     assert load_config(path).licenses.low_stock == 5
     result, path = run_check(tmp_path, ENGINE + '\n[licenses]\nlow_stock = -1\n')
     assert_explained(result, path, "licenses.low_stock", "low_stock = 5", line=7)
+
+
+def test_check_config_lists_every_problem_not_only_the_first(tmp_path):
+    result, path = run_check(tmp_path, """
+        [[engines]]
+        name = "prod"
+        url = "nope"
+        clustr = "x"
+
+        [ui]
+        refresh_seconds = "soon"
+
+        [billing]
+        kind = "whmc"
+        """)
+    assert_explained(result, path, "4 problems",
+                     "line 5: engines[0].clustr: unknown key", "Did you mean 'cluster'?",
+                     "line 4: engines[0].url: 'nope' is not a URL",
+                     "line 8: ui.refresh_seconds: expected a valid number",
+                     "line 11: billing.kind: 'whmc' is not allowed")
+    # The unknown key comes first: it usually explains the rest (a typo).
+    assert result.output.index("clustr") < result.output.index("'nope'")

@@ -56,6 +56,10 @@ LAST_SYNC = "billing.last_sync_at"
 WAITING = (OrderStatus.NEW, OrderStatus.NEEDS_MAPPING)  # re-mapped on every sync
 OPEN = IN_QUEUE_STATUSES
 ENDED_IN_BILLING = ("cancelled", "fraud", "refunded")
+# What an empty queue says, in the CLI and the console alike: how orders get in.
+EMPTY_QUEUE_HINT = ("the queue is empty: run `vps-console orders sync` to pull the paid orders "
+                    "from billing (the console also syncs on its own), or without billing "
+                    "`vps-console orders import FILE` / `orders add`")
 
 
 @dataclass

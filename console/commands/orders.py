@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from console.billing import fileintake
-from console.billing.sync import billing_staleness, sync_orders
+from console.billing.sync import EMPTY_QUEUE_HINT, billing_staleness, sync_orders
 from console.billing.whmcs import open_billing_client
 from console.errors import BadInput
 from console.identity import current_actor
@@ -65,7 +65,7 @@ def list_(ctx, show_all: bool, as_json: bool) -> None:
         click.echo(f"billing unreachable since {staleness.stale_since:%Y-%m-%d %H:%M} UTC: "
                    f"{staleness.last_error}", err=True)
     if not orders:
-        click.echo("the queue is empty")
+        click.echo(EMPTY_QUEUE_HINT)
         return
     for order in orders:
         what = order.template_name or f"needs mapping: {order.problem}"

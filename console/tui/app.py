@@ -8,6 +8,7 @@ from datetime import timedelta
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandPalette, SearchIcon
 from textual.reactive import reactive
 from textual.worker import Worker
 
@@ -21,6 +22,18 @@ from console.tui.screens.jobs import JobsScreen
 from console.tui.screens.queue import QueueScreen
 from console.tui.screens.templates import TemplatesScreen
 from console.tui.screens.vms import VmsScreen
+from console.tui.widgets.confirm import ConfirmDialog
+
+# Worker groups in which this process runs a job's steps (the provision screen's launch and
+# retry, the Jobs screen's retry and cancel, the resume at start): quitting stops them.
+JOB_WORKER_GROUPS = frozenset({"provision-run", "provision-cancel", "job-action", "resume"})
+
+
+class AsciiCommandPalette(CommandPalette):
+    """The palette with an ASCII prompt: its emoji icon breaks alignment over SSH."""
+
+    def on_mount(self) -> None:
+        self.query_one(SearchIcon).icon = ">"
 
 
 class ConsoleApp(App):
@@ -33,16 +46,20 @@ class ConsoleApp(App):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
-        Binding("1", "switch_mode('queue')", "Orders", id="app.orders"),
-        Binding("2", "switch_mode('templates')", "Templates", id="app.templates"),
-        Binding("3", "switch_mode('vms')", "VMs", id="app.vms"),
-        Binding("4", "switch_mode('jobs')", "Jobs", id="app.jobs"),
-        Binding("question_mark,f1", "help", "Help", id="app.help"),
-        Binding("colon", "command_palette", "Command", id="app.command", show=False),
+        Binding("1", "go('queue')", "Orders", id="app.orders"),
+        Binding("2", "go('templates')", "Templates", id="app.templates"),
+        Binding("3", "go('vms')", "VMs", id="app.vms"),
+        Binding("4", "go('jobs')", "Jobs", id="app.jobs"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        # f1 reaches help from anywhere, a text field or a dialog included (`?` types there).
+        Binding("f1", "help", "Help", id="app.help_f1", priority=True),
+        Binding("colon", "command_palette", "Command palette", id="app.command", show=False),
         Binding("ctrl+c", "quit", "Quit", id="app.quit_ctrl_c", show=False, priority=True),
     ]
 
     engine_label = reactive("engine: connecting")
+    engine_reason = ""  # why the engine was lost, for the header's short form
+    billing_short = ""  # the billing state in a few characters, for a narrow header
     engine_ok: reactive[bool | None] = reactive(None)
     billing_label = reactive("billing: -")
     billing_ok: reactive[bool | None] = reactive(None)
@@ -131,22 +148,62 @@ class ConsoleApp(App):
 
     def report_engine(self, ok: bool, reason: str = "") -> None:
         name = f"{self.engine_name} {self.engine_version}".strip()
+        self.engine_reason = reason  # the header's short form cuts it to fit, never drops it
         self.engine_ok = ok
         self.engine_label = f"{name} connected" if ok else f"{name} LOST: {reason}"
 
     def report_billing(self, ok: bool, reason: str = "") -> None:
         now = self.context.now()
         if ok:
+            self.billing_short = f"bill ok {now:%H:%M}"
             self.billing_ok = True
             self._billing_ok_at = now
             self.billing_label = f"billing ok {now:%H:%M}"
         else:
             last = getattr(self, "_billing_ok_at", None)
             since = f" since {last:%H:%M}" if last else ""
+            self.billing_short = f"bill STALE{since.replace(' since', '')}"
             self.billing_ok = False
             self.billing_label = f"billing STALE{since}: {reason}"
 
     # ---- navigation ----------------------------------------------------------------------
+
+    async def action_go(self, mode: str) -> None:
+        """`1`-`4`: that screen itself, never a screen left open on top of it (a Provision
+        screen opened from the queue, a help or a dialog)."""
+        if self.current_mode != mode:
+            await self.switch_mode(mode)
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(AsciiCommandPalette(
+                id="--command-palette",
+                placeholder="orders, templates, vms, jobs, order 1234, vm NAME ..."))
+
+    def jobs_running_here(self) -> int:
+        return sum(1 for worker in self.workers
+                   if worker.group in JOB_WORKER_GROUPS and worker.is_running)
+
+    async def action_quit(self) -> None:
+        """Quit at once, unless this console is running jobs: then ask first."""
+        running = self.jobs_running_here()
+        if not running:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmDialog):
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        jobs = "a job" if running == 1 else f"{running} jobs"
+        self.push_screen(ConfirmDialog(
+            f"Quit while this console runs {jobs}?",
+            "They stop where they are and resume on the next start of the console "
+            "(or in another engineer's console once this one's lease lapses)."), answered)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -182,17 +239,17 @@ class ConsoleApp(App):
         self.push_screen(ProvisionScreen(order_id))
 
     async def go_to_order(self, order_id: str) -> None:
-        await self.switch_mode("queue")
+        await self.action_go("queue")
         screen = self.screen
         if isinstance(screen, QueueScreen) and not screen.select_order(order_id):
             self.notify(f"order {order_id} is not in the queue", severity="warning")
 
     async def go_to_vm(self, name: str) -> None:
-        await self.switch_mode("vms")
+        await self.action_go("vms")
         if isinstance(self.screen, VmsScreen):
             self.screen.show_filter(name)
 
     async def go_to_template(self, name: str) -> None:
-        await self.switch_mode("templates")
+        await self.action_go("templates")
         if isinstance(self.screen, TemplatesScreen):
             self.screen.show_filter(name)

@@ -12,10 +12,10 @@ class ConsoleCommands(Provider):
     def _commands(self) -> list[tuple[str, object, str]]:
         app = self.app
         commands: list[tuple[str, object, str]] = [
-            ("orders", partial(app.switch_mode, "queue"), "the order queue (1)"),
-            ("templates", partial(app.switch_mode, "templates"), "the template catalog (2)"),
-            ("vms", partial(app.switch_mode, "vms"), "managed VMs (3)"),
-            ("jobs", partial(app.switch_mode, "jobs"), "jobs and activity (4)"),
+            ("orders", partial(app.action_go, "queue"), "the order queue (1)"),
+            ("templates", partial(app.action_go, "templates"), "the template catalog (2)"),
+            ("vms", partial(app.action_go, "vms"), "managed VMs (3)"),
+            ("jobs", partial(app.action_go, "jobs"), "jobs and activity (4)"),
             ("refresh", partial(app.screen.run_action, "refresh"), "refresh this screen now"),
             ("help", app.action_help, "keys of this screen (?)"),
         ]

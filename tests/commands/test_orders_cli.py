@@ -28,6 +28,12 @@ def cli(tmp_path, whmcs_sim, monkeypatch):
     return run
 
 
+def test_list_on_an_empty_store_says_to_sync(cli):
+    listed = cli("orders", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "the queue is empty: run `vps-console orders sync`" in listed.output
+
+
 def test_sync_then_list_as_json_shows_each_order_once(cli, whmcs_sim):
     first = cli("orders", "sync")
     assert first.exit_code == 0, first.output

@@ -25,7 +25,7 @@ async def test_queue_lists_oldest_first_with_sla_marks_and_status_words(frozen_c
         assert cell_texts(app, "#orders", "1002")[1] == "5h00!"    # past the 4h warning
         assert cell_texts(app, "#orders", "1001")[1] == "30m"
         # A provisioning order shows its job's step as its status word.
-        assert cell_texts(app, "#orders", "1005")[5] == "clone_wait"
+        assert cell_texts(app, "#orders", "1005")[6] == "clone_wait"
         assert "ubuntu2204-plesk" in str(app.screen.query_one("#detail").render())
         assert app.engine_ok is True and "4.5.6" in app.engine_label
 
@@ -53,7 +53,7 @@ async def test_sort_cycles_columns_and_reverses(frozen_context):
         assert table_keys(app, "#orders")[0] == "1001"  # "Acme Hosting Ltd"
         await pilot.press("s")  # client -> product
         assert cell_texts(app, "#orders", table_keys(app, "#orders")[0])[3] \
-            == "Dedicated Game Serv~"
+            == "Dedicated G~"  # cut at 80 columns; the detail line has it whole
         await pilot.press("s", "s")  # status -> back to age
         await pilot.press("S")
         assert table_keys(app, "#orders")[0] == "1005"  # newest first when reversed

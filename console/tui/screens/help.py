@@ -10,16 +10,42 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 
+# Where a binding of a focused widget applies, as the engineer would say it.
+WIDGET_GROUPS = {"KeyedTable": "In a table", "DataTable": "In a table",
+                 "FilterInput": "In the filter line", "Input": "In a text field",
+                 "MaskedInput": "In a text field", "TextArea": "In a text field",
+                 "Select": "In a choice list", "SelectOverlay": "In a choice list"}
+
+
+def key_name(screen: Screen, key: str, binding) -> str | None:
+    """The key as it is typed: `ctrl+r`, `?`, `/` (None for keys no terminal over SSH
+    sends, like the Mac's super+)."""
+    if key.startswith("super+"):
+        return None
+    if key.startswith("ctrl+"):
+        return key
+    display = screen.app.get_key_display(binding)
+    return display if display and display.isascii() else key
+
+
+def group_of(screen: Screen, node) -> str:
+    if node is screen.app:
+        return "Everywhere"
+    if node is screen:
+        return "This screen"
+    return WIDGET_GROUPS.get(type(node).__name__, "In the focused field")
+
+
 def describe_bindings(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]:
     """[(group, [(keys, description)])] for what is active on `screen` right now."""
     groups: dict[str, dict[str, list[str]]] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
-        node = active.node
-        group = ("Everywhere" if node is screen.app else
-                 "This screen" if node is screen else f"In {type(node).__name__}")
-        description = binding.description or binding.action
-        display = screen.app.get_key_display(binding)
+        display = key_name(screen, key, binding)
+        if display is None:
+            continue
+        group = group_of(screen, active.node)
+        description = binding.description or binding.action.replace("_", " ").capitalize()
         groups.setdefault(group, {}).setdefault(description, [])
         if display not in groups[group][description]:
             groups[group][description].append(display)

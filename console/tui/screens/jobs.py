@@ -137,6 +137,7 @@ class JobsScreen(ListScreen):
                 rows.append((job.id, cells))
         table = self.query_one("#jobs", KeyedTable)
         table.sync(rows)
+        self.refresh_bindings()
         failed = sum(1 for job in self.jobs.values() if job.state == JobState.FAILED)
         table.border_title = f"jobs {len(rows)}, failed {failed}"
         self.show_detail()
@@ -210,10 +211,19 @@ class JobsScreen(ListScreen):
     @on(DataTable.RowHighlighted, "#jobs")
     def _highlighted(self) -> None:
         self.show_detail()
+        self.refresh_bindings()  # retry and cancel come and go with the job's state
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("retry", "cancel_job") and self.app.context.read_only:
-            return None
+        """Retry and cancel are offered only where they apply: never in a read-only
+        console, retry on a failed job, cancel on one still cancellable (False hides the
+        key from the footer and help)."""
+        if action in ("retry", "cancel_job"):
+            if self.app.context.read_only:
+                return None
+            job = self.selected_job() if self.is_mounted else None
+            wanted = RETRYABLE if action == "retry" else CANCELLABLE
+            if job is None or job.state not in wanted:
+                return False
         return True
 
     def action_retry(self) -> None:

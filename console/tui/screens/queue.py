@@ -15,8 +15,10 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
 from console.billing.mapping import mapping_for_order
+from console.billing.sync import EMPTY_QUEUE_HINT
 from console.store.models import Job, Order
-from console.store.states import UNFINISHED_JOB_STATES, JobState, OrderStatus
+from console.store.states import (IN_QUEUE_STATUSES, UNFINISHED_JOB_STATES, JobState,
+                                  OrderStatus)
 from console.tui.errors import error_message, notify_error
 from console.tui import data
 from console.tui.formatting import (age_text, format_age, format_elapsed, format_percent,
@@ -27,9 +29,18 @@ from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
 from console.tui.widgets.keyed_table import KeyedTable
 
+# In the order of what matters most: at 80 columns every one is still in view.
 ORDER_COLUMNS = (("order", "Order"), ("age", "Age"), ("client", "Client"),
-                 ("product", "Product"), ("resources", "Req"), ("status", "Status"),
-                 ("template", "Template"), ("claimed", "Claimed by"))
+                 ("product", "Product"), ("resources", "Req"), ("template", "Template"),
+                 ("status", "Status"), ("claimed", "Claimed by"))
+# Widest a cell may be, per width class of the screen (App.HORIZONTAL_BREAKPOINTS). Narrow:
+# no cell padding but one space after each cell, so eight columns fit in 78 (80 less the
+# scrollbar); the selected order's detail line shows every value in full.
+CELL_WIDTHS = {"narrow": {"client": 11, "product": 12, "template": 13, "status": 10,
+                          "claimed": 6},
+               "wide": {"client": 20, "product": 24, "template": 18, "status": 14,
+                        "claimed": 16}}
+NARROW_LABELS = {"claimed": "Claim"}
 LIVE_COLUMNS = (("name", "VM / job"), ("status", "Status"), ("step", "Step"),
                 ("elapsed", "Elapsed"), ("cpu", "CPU"), ("ram", "RAM"), ("ip", "IP"))
 SORTS = ("age", "client", "product", "status")
@@ -37,9 +48,16 @@ LIVE_RECENT = 12  # recent finished jobs kept in the live pane for context
 FULL_RELOAD_EVERY = 12  # polls; in between only orders changed since the last one are read
 
 
-def short(text: str | None, width: int) -> str:
-    text = text or ""
-    return text if len(text) <= width else text[: width - 1] + "~"
+def fit(cell: str | Text | None, width: int | None, gap: int) -> Text:
+    """A cell cut to `width` (with `~`: the table's own ellipsis is not ASCII), followed
+    by `gap` spaces."""
+    text = cell.copy() if isinstance(cell, Text) else Text(cell or "")
+    if width is not None and len(text) > width:
+        text.truncate(width - 1)
+        text.append("~")
+    if gap:
+        text.pad_right(gap)
+    return text
 
 
 class QueueScreen(Screen):
@@ -52,6 +70,7 @@ class QueueScreen(Screen):
         Binding("p", "provision", "Provision", id="queue.provision"),
         Binding("enter", "provision", "Open", id="queue.open", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="queue.refresh"),
+        Binding("d", "toggle_done", "Show done", id="queue.done"),
         Binding("Z", "pause", "Pause live", id="queue.pause", show=False),
         Binding("g", "top", "Top", id="queue.top", show=False),
         Binding("G", "bottom", "Bottom", id="queue.bottom", show=False),
@@ -75,6 +94,8 @@ class QueueScreen(Screen):
         self.watermark: datetime | None = None
         self.polls = 0
         self.full_reload = True
+        self.show_done = False  # finished orders (done, cancelled) leave the queue unless `d`
+        self.layout_name = "wide"
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -94,6 +115,24 @@ class QueueScreen(Screen):
                                  live=context.live)
         self.orders_loop.request()  # its result starts the first VM poll (it needs the jobs)
         self.query_one("#orders", KeyedTable).focus()
+        self.apply_layout()
+
+    def on_resize(self) -> None:
+        # The breakpoint classes are set as the screen resizes; read them once they are.
+        self.call_after_refresh(self.apply_layout)
+
+    def apply_layout(self) -> None:
+        name = "narrow" if self.has_class("-narrow") else "wide"
+        if name == self.layout_name:
+            return
+        self.layout_name = name
+        gap = 1 if name == "narrow" else 0
+        labels = [(key, fit(NARROW_LABELS.get(key, label) if gap else label, None, gap))
+                  for key, label in ORDER_COLUMNS]
+        self.query_one("#orders", KeyedTable).set_columns(labels, cell_padding=1 - gap)
+        self.cells_minute = None  # every cell again, at the new widths
+        if self.orders:
+            self.show_orders()
 
     # ---- workers -------------------------------------------------------------------------
 
@@ -160,14 +199,20 @@ class QueueScreen(Screen):
         return order.status
 
     def order_cells(self, order: Order, now: datetime) -> tuple:
-        return (order.id,
-                age_text(self.app, order.paid_at or order.created_at, now),
-                short(order.client_company or order.client_name, 16),
-                short(order.product_name, 20),
-                format_resources(order.cpus, order.memory_mib, order.disk_gib),
-                status_text(self.app, self.status_for(order)),
-                short(self.template_for(order), 16),
-                short(order.claimed_by or "", 14))
+        narrow = self.layout_name == "narrow"
+        widths = CELL_WIDTHS[self.layout_name]
+        claimed = order.claimed_by or ""
+        values = {"order": order.id,
+                  "age": age_text(self.app, order.paid_at or order.created_at, now),
+                  "client": order.client_company or order.client_name,
+                  "product": order.product_name,
+                  "resources": format_resources(order.cpus, order.memory_mib, order.disk_gib),
+                  "template": self.template_for(order),
+                  "status": status_text(self.app, self.status_for(order)),
+                  # Narrow: who, without the host (the detail line has both).
+                  "claimed": claimed.split("@")[0] if narrow else claimed}
+        return tuple(fit(values[key], widths.get(key), 1 if narrow else 0)
+                     for key, _ in ORDER_COLUMNS)
 
     def merge(self, full: bool, orders: list[Order], jobs: list[Job]) -> None:
         """Take in what the store said; re-render only the orders that changed."""
@@ -213,7 +258,7 @@ class QueueScreen(Screen):
 
     def visible_orders(self) -> list[Order]:
         return [order for order in self.orders.values()
-                if matches(self.query_text, (order.id, order.client_name, order.client_company,
+                if (self.show_done or order.status in IN_QUEUE_STATUSES) and matches(self.query_text, (order.id, order.client_name, order.client_company,
                                              order.client_email, order.product_name,
                                              self.status_for(order), self.template_for(order),
                                              order.claimed_by or "", order.hostname or ""))]
@@ -240,6 +285,7 @@ class QueueScreen(Screen):
         direction = "desc" if self.sort_reverse else "asc"
         shown = f"{len(rows)}/{len(self.orders)}" if self.query_text else f"{len(rows)}"
         table.border_title = (f"orders {shown}  sort:{self.sort_by} {direction}"
+                              + ("  +done" if self.show_done else "")
                               + (f"  filter:{self.query_text}" if self.query_text else ""))
         self.show_detail()
 
@@ -251,8 +297,7 @@ class QueueScreen(Screen):
         detail = self.query_one("#detail", Static)
         order = self.selected_order()
         if order is None:
-            detail.update("no order selected" if self.orders else
-                          "the queue is empty: new paid orders appear here as billing syncs")
+            detail.update(self.empty_text())
             return
         now = self.app.context.now()
         mapping = mapping_for_order(self.app.context.config.catalog, order)
@@ -263,15 +308,9 @@ class QueueScreen(Screen):
             text.append(f" ({order.client_company})")
         if order.client_email:
             text.append(f" <{order.client_email}>")
-        text.append(f"  waiting {format_age(order.paid_at or order.created_at, now)}\n")
-        text.append(f"{order.product_name} -> {self.template_for(order)}")
-        if mapping and mapping.license_kinds:
-            text.append(f"  licenses: {', '.join(mapping.license_kinds)}")
-        text.append(f"  req {format_resources(order.cpus, order.memory_mib, order.disk_gib)}")
-        if order.hostname:
-            text.append(f"  host {order.hostname}")
-        if order.claimed_by:
-            text.append(f"  claimed by {order.claimed_by}")
+        text.append(f"  waiting {format_age(order.paid_at or order.created_at, now)}")
+        # What went wrong comes before the order's particulars: at 24 rows the detail has
+        # little room, and a reason with its fix must never be the part cut off.
         job = self.jobs.get(order.id)
         if job is not None:
             text.append(f"\njob {job.id[:8]} ")
@@ -282,7 +321,27 @@ class QueueScreen(Screen):
                     text.append(f"  hint: {job.error_hint}")
         if order.problem:
             text.append(f"\nproblem: {order.problem}", style=theme_style(self.app, "warning"))
+        text.append(f"\n{order.product_name} -> {self.template_for(order)}")
+        if mapping and mapping.license_kinds:
+            text.append(f"  licenses: {', '.join(mapping.license_kinds)}")
+        text.append(f"  req {format_resources(order.cpus, order.memory_mib, order.disk_gib)}")
+        if order.hostname:
+            text.append(f"  host {order.hostname}")
+        if order.claimed_by:
+            text.append(f"  claimed by {order.claimed_by}")
         detail.update(text)
+
+    def empty_text(self) -> str:
+        if not self.orders:
+            return EMPTY_QUEUE_HINT
+        finished = sum(1 for order in self.orders.values()
+                       if order.status not in IN_QUEUE_STATUSES)
+        if self.query_text:
+            return f"no order matches {self.query_text!r} (/ then esc clears the filter)"
+        if finished and not self.show_done:
+            return (f"nothing waiting: {finished} finished in the last day "
+                    "(d shows them)")
+        return "no order selected"
 
     def show_live(self) -> None:
         table = self.query_one("#live", KeyedTable)
@@ -340,6 +399,12 @@ class QueueScreen(Screen):
         self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
         self.show_orders(changed=set(), resort=True)
         self.query_one("#orders", KeyedTable).move_cursor(row=0)
+
+    def action_toggle_done(self) -> None:
+        self.show_done = not self.show_done
+        self.show_orders(changed=set(), resort=True)
+        self.notify("finished orders shown (d hides them)" if self.show_done else
+                    "finished orders hidden (d shows them)")
 
     def action_reverse(self) -> None:
         self.sort_reverse = not self.sort_reverse

@@ -24,8 +24,9 @@ from console.tui.widgets.keyed_table import KeyedTable
 from console.tui.widgets.refresh_status import RefreshStatus
 from console.tui.screens import template_upkeep
 
-COLUMNS = (("id", "Id"), ("group", "OS + app"), ("name", "Template"), ("version", "Ver"),
-           ("base", "Base"), ("sealed", "Sealed"), ("state", "State"), ("products", "Products"))
+# What matters first, so it stays in view at 80 columns; the engine's ids come last.
+COLUMNS = (("name", "Template"), ("version", "Ver"), ("sealed", "Sealed"), ("state", "State"),
+           ("products", "Products"), ("base", "Base"), ("group", "OS + app"), ("id", "Id"))
 CATALOG_REFRESH_FACTOR = 12  # the catalog changes rarely: poll it 12x less often than VMs
 
 
@@ -53,7 +54,8 @@ class TemplatesScreen(ListScreen):
     ]
     DEFAULT_CSS = """
     TemplatesScreen #templates { height: 1fr; }
-    TemplatesScreen #template-state { height: 1; padding: 0 1; color: $text-muted; }
+    TemplatesScreen #template-state { height: auto; max-height: 4; padding: 0 1;
+                                      color: $text-muted; }
     """
 
     def __init__(self) -> None:
@@ -153,14 +155,15 @@ class TemplatesScreen(ListScreen):
                 state = Text("old", style=theme_style(self.app, "text-muted"))
             else:
                 state = Text("ok", style=theme_style(self.app, "success"))
-            cells = (template.id, group if group != previous_group else "", template.name,
+            products = self.products_for(template.name) if is_latest else ""
+            cells = (template.name,
                      f"v{template.version_number} {template.version_name or ''}".strip(),
+                     format_age(sealed, now), state, products,
                      format_resources(template.cpus, template.memory_mib, template.disk_gib),
-                     format_age(sealed, now), state,
-                     self.products_for(template.name) if is_latest else "")
+                     group if group != previous_group else "", template.id)
             previous_group = group
             if matches(self.query_text, (group, template.name, template.version_name or "",
-                                         cells[7], template.description or "")):
+                                         products, template.description or "")):
                 rows.append((template.id, cells))
         self.query_one("#templates", KeyedTable).sync(rows)
         status = Text(f"{len(self.templates)} templates, {stale_count} stale "

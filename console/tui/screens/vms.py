@@ -46,7 +46,7 @@ class VmsScreen(ListScreen):
     ]
     DEFAULT_CSS = """
     VmsScreen #vms { height: 1fr; }
-    VmsScreen #vm-state { height: 1; padding: 0 1; color: $text-muted; }
+    VmsScreen #vm-state { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
     VmsScreen #vm-detail { height: auto; max-height: 3; padding: 0 1; background: $boost; }
     """
 

@@ -22,9 +22,12 @@ def matches(query: str, cells: Iterable[str]) -> bool:
 class FilterInput(Input):
     """Hidden until `/`; typing filters live; enter keeps the filter, esc clears it."""
 
+    # Compact: a focused Input draws a tall border, which in a one-line box is all that
+    # shows (the text being typed sits between the border's two rows).
     DEFAULT_CSS = """
-    FilterInput { display: none; height: 1; border: none; padding: 0 1; }
+    FilterInput { display: none; }
     FilterInput.-shown { display: block; }
+    FilterInput.-textual-compact { padding: 0 1; }
     """
     BINDINGS = [Binding("escape", "clear", "Clear filter", id="filter.clear"),
                 Binding("enter", "keep", "Keep filter", id="filter.keep", show=False)]
@@ -38,7 +41,8 @@ class FilterInput(Input):
         """The engineer left the filter line; focus goes back to the table."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(placeholder="filter (substring; ! inverts; esc clears)", **kwargs)
+        super().__init__(placeholder="/ filter (substring; ! inverts; esc clears)",
+                         compact=True, **kwargs)
         self.cursor_blink = False  # over SSH every blink is a redraw
 
     def open(self) -> None:

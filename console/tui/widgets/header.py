@@ -29,21 +29,8 @@ class StatusHeader(Static):
 
     def _changed(self, _value=None) -> None:
         app = self.app
-        line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(" vps-console ", style="bold")
-        if app.context.read_only:
-            line.append("READ-ONLY ", style=theme_style(app, "warning", bold=True))
-        line.append("| ")
-        line.append(app.engine_label, style=self._style(app.engine_ok))
-        line.append(" | ")
-        line.append(app.billing_label, style=self._style(app.billing_ok))
-        secrets = getattr(app.context.secrets, "describe", None)
-        if secrets is not None:
-            info = secrets()
-            line.append(" | ")
-            line.append(f"secrets: {info.label}" + ("" if info.persistent else " (not saved)"),
-                        style=None if info.persistent else theme_style(app, "warning"))
-        line.append(f" | {app.context.actor} | {app.clock_text}")
+        width = self.size.width or app.size.width
+        line = self._fitted(width)
         banner = app.banner_text
         self.set_class(bool(banner), "-banner")
         if banner:
@@ -51,6 +38,58 @@ class StatusHeader(Static):
             line.append(f" {banner} ".ljust(max(self.size.width, self.app.size.width)),
                         style=theme_style(app, "error", bold=True) + Style(reverse=True))
         self.update(line)
+
+    def _parts(self, short: bool, clock: bool) -> list[tuple[str, object]]:
+        """(text, style) pieces of the line, in full or in short forms; the engine first."""
+        app = self.app
+        name = app.engine_name
+        engine = (app.engine_label if not short else
+                  f"{name} ok" if app.engine_ok else
+                  f"{name} ..." if app.engine_ok is None else
+                  f"{name} LOST: {app.engine_reason}".rstrip(": "))
+        parts: list[tuple[str, object]] = [(engine, self._style(app.engine_ok))]
+        billing = (app.billing_label if not short else
+                   app.billing_short or app.billing_label.replace("billing: ", "bill "))
+        parts.append((billing, self._style(app.billing_ok)))
+        describe = getattr(app.context.secrets, "describe", None)
+        if describe is not None:
+            info = describe()
+            saved = "" if info.persistent else (" UNSAVED" if short else " (not saved)")
+            parts.append((f"{'sec' if short else 'secrets:'} {info.label}{saved}",
+                          None if info.persistent else theme_style(app, "warning")))
+        parts.append((str(app.context.actor), None))
+        if clock:
+            parts.append((app.clock_text, None))
+        return parts
+
+    def _fitted(self, width: int) -> Text:
+        """The full line if it fits; else short forms, then no clock, and last the engine's
+        reason cut to what is left. Engine state, billing, secrets and user@host stay."""
+        app = self.app
+        for short, clock in ((False, True), (True, True), (True, False)):
+            parts = self._parts(short, clock)
+            title = ([] if short else [("vps-console", "bold")]) + (
+                [("RO" if short else "READ-ONLY", theme_style(app, "warning", bold=True))]
+                if app.context.read_only else [])
+            pieces = title + parts
+            length = 1 + sum(len(text) for text, _ in pieces) + 3 * (len(pieces) - 1)
+            if length <= width:
+                break
+        else:
+            # Cut only the engine's reason: everything else in the line is short already.
+            engine_at = len(title)
+            text, style = pieces[engine_at]
+            room = max(len(app.engine_name) + 7, len(text) - (length - width))
+            if len(text) > room:
+                pieces[engine_at] = (text[:room - 1] + "~", style)
+        line = Text(no_wrap=True, overflow="crop")
+        line.append(" ")
+        for index, (text, style) in enumerate(pieces):
+            if index:
+                # "vps-console READ-ONLY" reads as one label; the rest is separated by bars.
+                line.append(" " if text == "READ-ONLY" else " | ")
+            line.append(text, style=style)
+        return line
 
     def on_resize(self) -> None:
         self._changed()  # the red line spans the whole width

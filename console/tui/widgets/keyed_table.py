@@ -24,8 +24,20 @@ class KeyedTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self._column_spec = columns
         self._values: dict[str, tuple] = {}
+        self._reselect: str | None = None
 
     def on_mount(self) -> None:
+        for key, label in self._column_spec:
+            self.add_column(label, key=key)
+
+    def set_columns(self, columns: Sequence[tuple[str, Any]], *, cell_padding: int = 1) -> None:
+        """Start over with other column labels and padding (a screen's layout changed with
+        its width); the next `sync` refills the rows and puts the cursor back on its row."""
+        self._reselect = self.selected_key or self._reselect
+        self.clear(columns=True)
+        self._values.clear()
+        self._column_spec = [(key, label) for key, label in columns]
+        self.cell_padding = cell_padding
         for key, label in self._column_spec:
             self.add_column(label, key=key)
 
@@ -53,7 +65,8 @@ class KeyedTable(DataTable):
              resort: bool = False) -> None:
         """Make the table show exactly `rows` ((key, cells) pairs), cursor kept by key.
         Sorting (costly with thousands of rows) happens only when something changed."""
-        selected = self.selected_key
+        selected = self.selected_key or self._reselect
+        self._reselect = None
         wanted = dict(rows)
         changed = resort
         for key in list(self._values):
@@ -80,7 +93,7 @@ class KeyedTable(DataTable):
 
     def _key_of_first_cell(self, cell) -> str:
         # The first column always shows the row key, so sorting can find the row's data.
-        return str(cell.plain if hasattr(cell, "plain") else cell)
+        return str(cell.plain if hasattr(cell, "plain") else cell).strip()
 
     def select_key(self, key: str | None) -> None:
         if key is None:
