@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from console.errors import BadInput, ConsoleError
-from console.flow import marks
+from console.flow import marks, vault
 from console.flow.context import Heartbeat, RunContext
 from console.flow.errors import Cancelled, JobBusy, LeaseLost, PreflightBlocked, StepFailed
 from console.flow.events import ProgressEvent
@@ -117,6 +117,10 @@ class Runner:
             raise (self._busy_with(existing) if existing is not None
                    else JobBusy(exists.message, exists.hint)) from None
         try:
+            # License vault: the launch's keys against the vault (a pasted key sends the
+            # reserved one back; one held by another order or retired is refused, and the
+            # job is cancelled below). Keep it before the keys are stored.
+            vault.on_launch(self.store, self.services.secrets, order_id, licenses, actor=self.actor)
             secrets = self.services.secrets
             for kind in plan.key_kinds:
                 secrets.set(license_secret(order_id, kind), licenses[kind])

@@ -1,5 +1,5 @@
 """The license vault: keys bought in batches, kept in stock, set aside for an order, bound
-to its VM, given back or burnt. The CLI and (later) the provisioning flow call this module.
+to its VM, given back or burnt. The CLI, the runner's steps and the provision form call it.
 
 A key's life: `available` → `reserved` (to an order) → `bound` (to the order's VM, at
 handover) → retired (burnt: never handed out again), or released back to `available`.
@@ -42,9 +42,9 @@ from console.store.licenses import ACTIVE_STATES, LicenseKey, LicenseState
 from console.store.models import utcnow
 
 __all__ = ["ACTIVE_STATES", "LicenseAction", "LicenseKey", "LicenseState", "LowStock", "NoStock",
-           "StockLine", "VaultError", "describe", "find_key", "form_label", "history",
-           "keys_for_plan", "list_keys", "low_stock", "on_boot", "on_cancel",
-           "on_draft_abandoned", "on_handover", "on_launch", "release", "reserve",
+           "StockLine", "VaultError", "available_of", "describe", "find_key", "form_label",
+           "history", "keys_for_launch", "keys_for_plan", "list_keys", "low_stock", "on_boot",
+           "on_cancel", "on_draft_abandoned", "on_handover", "on_launch", "release", "reserve",
            "reserved_for", "retire", "stock"]
 
 
@@ -171,6 +171,16 @@ def keys_for_plan(store: Store, secrets: SecretStore, order_id: str, kinds: Iter
             continue
         found[kind] = _secret_of(secrets, key)
     return found
+
+
+def keys_for_launch(store: Store, secrets: SecretStore, order_id: str, kinds: Iterable[str],
+                    pasted: dict[str, str], *, actor: str) -> dict[str, str]:
+    """The keys a launch (and its preflight) uses, by kind: a key pasted for the order as
+    given, the vault's for every other kind. The form and `provision` both assemble here,
+    so a kind left empty is the vault's in both, and a pasted one always wins."""
+    given = {kind: value for kind, value in pasted.items() if value and value.strip()}
+    wanted = [kind for kind in kinds if kind not in given]
+    return {**keys_for_plan(store, secrets, order_id, wanted, actor=actor), **given}
 
 
 def reserved_for(store: Store, order_id: str) -> dict[str, LicenseKey]:
