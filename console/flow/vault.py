@@ -41,11 +41,12 @@ from console.store.db import Store
 from console.store.licenses import ACTIVE_STATES, LicenseKey, LicenseState
 from console.store.models import utcnow
 
-__all__ = ["ACTIVE_STATES", "LicenseAction", "LicenseKey", "LicenseState", "LowStock", "NoStock",
-           "StockLine", "VaultError", "available_of", "describe", "find_key", "form_label",
-           "history", "keys_for_launch", "keys_for_plan", "list_keys", "low_stock", "on_boot",
-           "on_cancel", "on_draft_abandoned", "on_handover", "on_launch", "release", "reserve",
-           "reserved_for", "retire", "stock"]
+__all__ = ["ACTIVE_STATES", "LicenseAction", "LicenseKey", "LicenseState", "LowStock",
+           "NoStock", "StockLine", "VaultError", "available_by_kind", "available_of",
+           "describe", "find_key", "form_label", "history", "keys_for_launch", "keys_for_plan",
+           "list_keys", "low_stock", "on_boot", "on_cancel", "on_draft_abandoned",
+           "on_handover", "on_launch", "out_of_stock", "release", "reserve", "reserved_for",
+           "retire", "stock"]
 
 
 class LicenseAction(StrEnum):
@@ -410,8 +411,23 @@ def stock(store: Store) -> list[StockLine]:
             for kind, product in groups]
 
 
+def available_by_kind(store: Store) -> dict[str, int]:
+    """Keys in stock per kind, for the kinds the vault has ever held: a kind never imported
+    is absent (its keys are pasted), one held but used up is 0."""
+    per_kind: dict[str, int] = {}
+    for line in stock(store):
+        per_kind[line.kind] = per_kind.get(line.kind, 0) + line.available
+    return per_kind
+
+
 def available_of(store: Store, kind: str) -> int:
-    return sum(line.available for line in stock(store) if line.kind == kind)
+    return available_by_kind(store).get(kind, 0)
+
+
+def out_of_stock(kinds: Iterable[str], available: dict[str, int]) -> tuple[str, ...]:
+    """Of the kinds an order needs, those the vault keeps and has none of left: someone
+    must import keys or paste one (for the queue, before anyone opens the order)."""
+    return tuple(kind for kind in kinds if available.get(kind) == 0)
 
 
 @dataclass(frozen=True)
@@ -429,8 +445,5 @@ def low_stock(store: Store, threshold: int) -> list[LowStock]:
     """Kinds the vault has ever held with fewer than `threshold` keys left (0: never)."""
     if threshold <= 0:
         return []
-    per_kind: dict[str, int] = {}
-    for line in stock(store):
-        per_kind[line.kind] = per_kind.get(line.kind, 0) + line.available
-    return [LowStock(kind, left, threshold) for kind, left in sorted(per_kind.items())
-            if left < threshold]
+    return [LowStock(kind, left, threshold)
+            for kind, left in sorted(available_by_kind(store).items()) if left < threshold]

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
 from console.billing.mapping import mapping_for_order
+from console.flow import vault
 from console.store.models import Job, Order
 from console.store.states import UNFINISHED_JOB_STATES, JobState, OrderStatus
 from console.tui.errors import error_message, notify_error
@@ -75,6 +76,9 @@ class QueueScreen(Screen):
         self.watermark: datetime | None = None
         self.polls = 0
         self.full_reload = True
+        # The vault's keys left per kind and the low kinds: as last polled, and as shown.
+        self.polled_stock: tuple[dict[str, int], set[str]] = ({}, set())
+        self.key_stock: tuple[dict[str, int], set[str]] | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -103,6 +107,8 @@ class QueueScreen(Screen):
         now = self.app.context.now()
         full = self.full_reload or self.watermark is None
         since = None if full else self.watermark
+        low = vault.low_stock(store, self.app.context.config.licenses.low_stock)
+        self.polled_stock = (vault.available_by_kind(store), {line.kind for line in low})
         return full, data.queue_orders(store, now, changed_since=since), data.all_jobs(store)
 
     @work(thread=True, exclusive=True, group="queue-vms", exit_on_error=False)
@@ -125,6 +131,7 @@ class QueueScreen(Screen):
             return
         if self.orders_loop.owns(worker):
             if worker.result is not None:
+                self.show_key_stock()
                 self.merge(*worker.result)
                 self.show_live()
                 if self.vms_loop.worker is None:
@@ -165,9 +172,26 @@ class QueueScreen(Screen):
                 short(order.client_company or order.client_name, 16),
                 short(order.product_name, 20),
                 format_resources(order.cpus, order.memory_mib, order.disk_gib),
-                status_text(self.app, self.status_for(order)),
+                status_text(self.app, self.status_for(order)) + self.stock_mark(order),
                 short(self.template_for(order), 16),
                 short(order.claimed_by or "", 14))
+
+    def show_key_stock(self) -> None:
+        """The vault's stock in the header; when it changed, every order's mark is redone."""
+        if self.polled_stock != self.key_stock:
+            self.key_stock = self.polled_stock
+            self.cells_minute = None
+            self.query_one(StatusHeader).show_stock(*self.key_stock)
+
+    def stock_mark(self, order: Order) -> Text:
+        """` no plesk key` on a new order that needs a kind the vault has run out of."""
+        mapping = mapping_for_order(self.app.context.config.catalog, order)
+        if order.status != OrderStatus.NEW or mapping is None or not self.key_stock:
+            return Text()
+        missing = vault.out_of_stock(mapping.license_kinds, self.key_stock[0])
+        if not missing:
+            return Text()
+        return Text(f" no {'/'.join(missing)} key", style=theme_style(self.app, "warning"))
 
     def merge(self, full: bool, orders: list[Order], jobs: list[Job]) -> None:
         """Take in what the store said; re-render only the orders that changed."""
