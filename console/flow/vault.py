@@ -417,7 +417,7 @@ def available_by_kind(store: Store) -> dict[str, int]:
     per_kind: dict[str, int] = {}
     for line in stock(store):
         per_kind[line.kind] = per_kind.get(line.kind, 0) + line.available
-    return per_kind
+    return {kind: per_kind[kind] for kind in KEY_KINDS if kind in per_kind}
 
 
 def available_of(store: Store, kind: str) -> int:
