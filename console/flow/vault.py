@@ -45,8 +45,8 @@ __all__ = ["ACTIVE_STATES", "LicenseAction", "LicenseKey", "LicenseState", "LowS
            "NoStock", "StockLine", "VaultError", "available_by_kind", "available_of",
            "describe", "find_key", "form_label", "history", "keys_for_launch", "keys_for_plan",
            "list_keys", "low_stock", "on_boot", "on_cancel", "on_draft_abandoned",
-           "on_handover", "on_launch", "out_of_stock", "release", "reserve", "reserved_for",
-           "retire", "stock"]
+           "on_handover", "on_launch", "out_of_stock", "release", "reserve",
+           "reserve_for_form", "reserved_for", "retire", "stock"]
 
 
 class LicenseAction(StrEnum):
@@ -265,6 +265,15 @@ def form_label(store: Store, order_id: str, kind: str) -> str | None:
     if key is None:
         return None
     return f"vault: {key.masked}, {available_of(store, kind)} left"
+
+
+def reserve_for_form(store: Store, secrets: SecretStore, order_id: str, kinds: Iterable[str],
+                     *, actor: str) -> dict[str, str]:
+    """As the provision form opens: the order's keys set aside, and what each field the
+    vault fills shows in its place ({kind: form_label})."""
+    given = keys_for_plan(store, secrets, order_id, kinds, actor=actor)
+    return {kind: label for kind in given
+            if (label := form_label(store, order_id, kind)) is not None}
 
 
 # --------------------------------------------------------------- the flow's hooks

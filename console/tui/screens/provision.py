@@ -3,7 +3,8 @@
 Prefilled from the order and its product mapping (console.flow.plan.draft_plan); every
 change re-drafts the plan and shows problems beside the field; a preflight against the
 engine runs in a worker once the form is valid and is shown like a plan diff; ctrl+l
-launches; the runner's steps then tick by with elapsed times and a log; at the end the
+launches (license keys the vault holds for the order fill their fields, masked, unless one
+is pasted); the runner's steps then tick by with elapsed times and a log; at the end the
 credentials panel (shown once, copied with OSC 52, never logged) and the handover status.
 
 The screen holds the order, the draft and the phase, runs the workers, and hands the
@@ -142,11 +143,10 @@ class ProvisionScreen(Screen):
 
     @work(thread=True, exclusive=True, group="provision-vault", exit_on_error=False)
     def reserve_keys(self, kinds: tuple[str, ...]) -> dict[str, str]:
-        """Set the vault's keys aside for the order; what the form shows in their place."""
-        store, services = self.app.context.store, self.app.context.services
-        vault.keys_for_plan(store, services.secrets, self.order_id, kinds, actor=services.actor)
-        return {kind: label for kind in kinds
-                if (label := vault.form_label(store, self.order_id, kind)) is not None}
+        """The vault's keys set aside for the order; what the form shows in their place."""
+        services = self.app.context.services
+        return vault.reserve_for_form(self.app.context.store, services.secrets, self.order_id,
+                                      kinds, actor=services.actor)
 
     def launch_keys(self, plan: Any, pasted: dict[str, str]) -> dict[str, str]:
         """The keys pasted, and the vault's for the rest (in a worker: it may reserve)."""
@@ -205,7 +205,7 @@ class ProvisionScreen(Screen):
             if error is not None:
                 notify_error(self, error)
             elif worker.result:
-                self._vault_keys(worker.result)
+                self.form.show_vault(worker.result)
             if self.launch_requested and self.phase == Phase.EDITING:
                 self.launch_requested = False
                 self.action_launch()
@@ -272,16 +272,6 @@ class ProvisionScreen(Screen):
         if self.license_kinds:
             self.vault_pending = True
             self.reserve_keys(self.license_kinds)
-
-    def _vault_keys(self, labels: dict[str, str]) -> None:
-        """The vault's keys arrived: shown in their fields, and the cursor moves on to
-        what is left to paste when it was waiting in a field the vault now fills."""
-        focused = self.app.focused
-        waiting = (focused is not None and focused.has_class("license-input")
-                   and not getattr(focused, "value", ""))
-        self.form.show_vault(labels)
-        if waiting:
-            self.form.focus_start()
 
     def _title(self) -> Text:
         order = self.order

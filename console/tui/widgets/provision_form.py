@@ -126,12 +126,18 @@ class ProvisionForm(VerticalScroll):
 
     def show_vault(self, labels: dict[str, str]) -> None:
         """The keys the vault reserved for the order, masked in their fields' place: an
-        empty field launches with the vault's key; a pasted one overrides it."""
+        empty field launches with the vault's key; a pasted one overrides it. A cursor
+        waiting in a field the vault now fills moves on to what is left to paste."""
+        focused = self.app.focused
+        waiting = isinstance(focused, Input) and focused.has_class("license-input") \
+            and not focused.value
         self.vault_labels = {kind: label for kind, label in labels.items()
                              if kind in self.license_kinds}
         for kind, label in self.vault_labels.items():
             self.query_one(f"#license-{kind}", Input).placeholder = label
         self.license_problems()
+        if waiting:
+            self.focus_start()
 
     def _set(self, name: str, value: str) -> None:
         self.query_one(f"#{name}", Input).value = value
