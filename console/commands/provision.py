@@ -14,6 +14,7 @@ import click
 from console.billing.mapping import mapping_for_order
 from console.commands._secret_store import cli_secret_store
 from console.errors import BadInput
+from console.flow import vault
 from console.flow.events import ProgressEvent
 from console.flow.licenses import KIND_LABELS
 from console.flow.plan import Overrides, draft_plan, resource_changes
@@ -128,6 +129,24 @@ def print_checks(checks) -> None:
             click.echo(f"  {'':23}fix: {check.fix}")
 
 
+def _launch(runner, order_id: str, plan, keys: dict[str, str], yes: bool):
+    """Launch, asking on a terminal whether to go on despite preflight warnings."""
+    try:
+        job = runner.launch(order_id, plan, keys, confirm_warnings=yes)
+    except PreflightBlocked as blocked:
+        click.echo("preflight:")
+        print_checks(blocked.checks)
+        only_warnings = all(c.level != "fail" for c in blocked.checks)
+        if not (only_warnings and sys.stdin.isatty()
+                and click.confirm("launch despite these warnings?", default=False)):
+            raise
+        return runner.launch(order_id, plan, keys, confirm_warnings=True)
+    # What the preflight found, also when nothing stood in the way.
+    click.echo("preflight:")
+    print_checks([Check(**check) for check in job.preflight_checks])
+    return job
+
+
 @click.command("provision")
 @click.argument("order_id")
 @click.option("--template", "template", metavar="NAME[:VERSION]", help="Template (and version).")
@@ -160,7 +179,7 @@ def command(ctx, order_id, template, cluster, cpus, memory, guaranteed_memory, d
                                                parse_memory),
                           disk_gib=_size("--disk", disk, parse_gib), hostname=hostname,
                           ssh_keys=tuple(ssh_keys))
-    keys = read_licenses(licenses)
+    pasted = read_licenses(licenses)
     engine = services.engine()
     if not engine.tls_verified and engine.config.url.startswith("https"):
         click.echo("warning: TLS verification of the engine is OFF (insecure = true)", err=True)
@@ -176,31 +195,29 @@ def command(ctx, order_id, template, cluster, cpus, memory, guaranteed_memory, d
                                                    draft.recommended_templates[:6]), err=True)
         sys.exit(2)
     plan = draft.plan
+    # Kinds without --license come from the license vault (reserved to this order).
+    keys = vault.keys_for_launch(services.store, services.secrets, order_id, plan.key_kinds,
+                                 pasted, actor=services.actor)
+    from_vault = vault.reserved_for(services.store, order_id)
     click.echo(f"plan for order {order_id}:")
     for label, value in plan.summary():
         if label != "licenses":
             click.echo(f"  {label:<15} {value}")
     for kind in plan.license_kinds:
-        given = "given" if keys.get(kind) else ("licensed by IP, no key" if kind == "cpanel"
-                                                 else "MISSING")
+        held = from_vault.get(kind)
+        given = (f"from the vault ({held.masked})" if held is not None and kind not in pasted
+                 else "given" if keys.get(kind) else
+                 "licensed by IP, no key" if kind == "cpanel" else "MISSING")
         click.echo(f"  {'license':<15} {KIND_LABELS[kind]}: {given}")
     for change in resource_changes(order, plan):
         click.echo(f"  {'changed':<15} {change} (from the order)")
     runner = services.runner(on_event=ProgressPrinter())
     try:
-        job = runner.launch(order_id, plan, keys, confirm_warnings=yes)
-    except PreflightBlocked as blocked:
-        click.echo("preflight:")
-        print_checks(blocked.checks)
-        only_warnings = all(c.level != "fail" for c in blocked.checks)
-        if not (only_warnings and sys.stdin.isatty()
-                and click.confirm("launch despite these warnings?", default=False)):
-            raise
-        job = runner.launch(order_id, plan, keys, confirm_warnings=True)
-    else:
-        # What the preflight found, also when nothing stood in the way.
-        click.echo("preflight:")
-        print_checks([Check(**check) for check in job.preflight_checks])
+        job = _launch(runner, order_id, plan, keys, yes)
+    except BaseException:
+        # Not launched: the keys the vault set aside for this order go back to stock.
+        vault.on_draft_abandoned(services.store, order_id, actor=services.actor)
+        raise
     click.echo(f"job {job.id} launched for order {order_id}")
     if no_wait:
         click.echo(f"run it with: vps-console jobs resume   (show: vps-console jobs show {job.id})")

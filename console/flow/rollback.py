@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from console.errors import ConsoleError
-from console.flow import marks
+from console.flow import marks, vault
 from console.flow.context import RunContext
 from console.flow.errors import StepFailed
 from console.flow.machine import Event, State, transition
@@ -42,6 +42,8 @@ def rollback(ctx: RunContext) -> Job:
     if billing_note:
         note += f"; {billing_note}"
     state = transition(State(job.state, job.failed_step), Event.CANCEL)
+    # Before the job is saved cancelled, so that a crash here is redone by the next cancel.
+    vault.on_cancel(ctx.store, job.order_id, actor=ctx.runner.actor)
     ctx.save(state=state.name, failed_step=None, finished_at=utcnow(),
               data={CANCEL_REQUESTED: None, "cancelled_at_step": step})
     set_order_status(ctx.store, job.order_id, OrderStatus.NEW, release=True)

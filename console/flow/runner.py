@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from console.errors import BadInput, ConsoleError
-from console.flow import job_secrets
+from console.flow import job_secrets, vault
 from console.flow.context import Heartbeat, RunContext
 from console.flow.errors import Cancelled, JobBusy, LeaseLost, PreflightBlocked, StepFailed
 from console.flow.events import ProgressEvent
@@ -107,6 +107,9 @@ class Runner:
         # The job row decides between two launches of one order (the same engineer in two
         # terminals passes the claim twice), yet must never exist without its secrets: they
         # are staged under the job's own id first (see console.flow.job_secrets).
+        # License vault: the launch's keys against the vault (a pasted key sends the reserved
+        # one back; one held by another order or retired is refused before any job exists).
+        vault.on_launch(self.store, self.services.secrets, order_id, licenses, actor=self.actor)
         job_id = repo.new_job_id()
         password, adoption = job_secrets.admin_password_for(
             self.services.engine(plan.engine), self.services.secrets, plan, admin_password)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from console.flow import firstboot, marks
+from console.flow import firstboot, marks, vault
 from console.flow.context import RunContext
 from console.flow.errors import StepFailed
 from console.flow.plan import Plan
@@ -197,6 +197,9 @@ def step_initializing(ctx: RunContext) -> StepOutcome:
 
 
 def step_starting(ctx: RunContext) -> StepOutcome:
+    # From the first start on, the vault's keys may be activated in the guest: a cancel
+    # from here retires them instead of putting them back in stock.
+    vault.on_boot(ctx.store, ctx.job.order_id, ctx.plan.vm_name, actor=ctx.runner.actor)
     vm = current_vm(ctx, detail=False)
     started_here = False
     seen_running = vm.status in RUNNING_STATUSES
@@ -291,6 +294,7 @@ def step_handover(ctx: RunContext) -> StepOutcome:
                       after_service_update=lambda: ctx.save(
                           data={BILLING_SERVICE_UPDATED: True}))
     record_handover(ctx, result)
+    vault.on_handover(ctx.store, ctx.job.order_id, ctx.plan.vm_name, actor=ctx.runner.actor)
     return "; ".join(result.steps), {"data": {"handover": result.to_dict()}}
 
 

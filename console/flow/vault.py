@@ -1,5 +1,5 @@
 """The license vault: keys bought in batches, kept in stock, set aside for an order, bound
-to its VM, given back or burnt. The CLI and (later) the provisioning flow call this module.
+to its VM, given back or burnt. The CLI, the runner's steps and the provision form call it.
 
 A key's life: `available` → `reserved` (to an order) → `bound` (to the order's VM, at
 handover) → retired (burnt: never handed out again), or released back to `available`.
@@ -41,11 +41,12 @@ from console.store.db import Store
 from console.store.licenses import ACTIVE_STATES, LicenseKey, LicenseState
 from console.store.models import utcnow
 
-__all__ = ["ACTIVE_STATES", "LicenseAction", "LicenseKey", "LicenseState", "LowStock", "NoStock",
-           "StockLine", "VaultError", "describe", "find_key", "form_label", "history",
-           "keys_for_plan", "list_keys", "low_stock", "on_boot", "on_cancel",
-           "on_draft_abandoned", "on_handover", "on_launch", "release", "reserve",
-           "reserved_for", "retire", "stock"]
+__all__ = ["ACTIVE_STATES", "LicenseAction", "LicenseKey", "LicenseState", "LowStock",
+           "NoStock", "StockLine", "VaultError", "available_by_kind", "available_of",
+           "describe", "find_key", "form_label", "history", "keys_for_launch", "keys_for_plan",
+           "list_keys", "low_stock", "on_boot", "on_cancel", "on_draft_abandoned",
+           "on_handover", "on_launch", "out_of_stock", "release", "reserve",
+           "reserve_for_form", "reserved_for", "retire", "stock"]
 
 
 class LicenseAction(StrEnum):
@@ -173,6 +174,16 @@ def keys_for_plan(store: Store, secrets: SecretStore, order_id: str, kinds: Iter
     return found
 
 
+def keys_for_launch(store: Store, secrets: SecretStore, order_id: str, kinds: Iterable[str],
+                    pasted: dict[str, str], *, actor: str) -> dict[str, str]:
+    """The keys a launch (and its preflight) uses, by kind: a key pasted for the order as
+    given, the vault's for every other kind. The form and `provision` both assemble here,
+    so a kind left empty is the vault's in both, and a pasted one always wins."""
+    given = {kind: value for kind, value in pasted.items() if value and value.strip()}
+    wanted = [kind for kind in kinds if kind not in given]
+    return {**keys_for_plan(store, secrets, order_id, wanted, actor=actor), **given}
+
+
 def reserved_for(store: Store, order_id: str) -> dict[str, LicenseKey]:
     """The keys an order holds, by kind (for the form: `vault: …-3V66T`)."""
     with store.session() as session:
@@ -254,6 +265,15 @@ def form_label(store: Store, order_id: str, kind: str) -> str | None:
     if key is None:
         return None
     return f"vault: {key.masked}, {available_of(store, kind)} left"
+
+
+def reserve_for_form(store: Store, secrets: SecretStore, order_id: str, kinds: Iterable[str],
+                     *, actor: str) -> dict[str, str]:
+    """As the provision form opens: the order's keys set aside, and what each field the
+    vault fills shows in its place ({kind: form_label})."""
+    given = keys_for_plan(store, secrets, order_id, kinds, actor=actor)
+    return {kind: label for kind in given
+            if (label := form_label(store, order_id, kind)) is not None}
 
 
 # --------------------------------------------------------------- the flow's hooks
@@ -400,8 +420,23 @@ def stock(store: Store) -> list[StockLine]:
             for kind, product in groups]
 
 
+def available_by_kind(store: Store) -> dict[str, int]:
+    """Keys in stock per kind, for the kinds the vault has ever held: a kind never imported
+    is absent (its keys are pasted), one held but used up is 0."""
+    per_kind: dict[str, int] = {}
+    for line in stock(store):
+        per_kind[line.kind] = per_kind.get(line.kind, 0) + line.available
+    return {kind: per_kind[kind] for kind in KEY_KINDS if kind in per_kind}
+
+
 def available_of(store: Store, kind: str) -> int:
-    return sum(line.available for line in stock(store) if line.kind == kind)
+    return available_by_kind(store).get(kind, 0)
+
+
+def out_of_stock(kinds: Iterable[str], available: dict[str, int]) -> tuple[str, ...]:
+    """Of the kinds an order needs, those the vault keeps and has none of left: someone
+    must import keys or paste one (for the queue, before anyone opens the order)."""
+    return tuple(kind for kind in kinds if available.get(kind) == 0)
 
 
 @dataclass(frozen=True)
@@ -419,8 +454,5 @@ def low_stock(store: Store, threshold: int) -> list[LowStock]:
     """Kinds the vault has ever held with fewer than `threshold` keys left (0: never)."""
     if threshold <= 0:
         return []
-    per_kind: dict[str, int] = {}
-    for line in stock(store):
-        per_kind[line.kind] = per_kind.get(line.kind, 0) + line.available
-    return [LowStock(kind, left, threshold) for kind, left in sorted(per_kind.items())
-            if left < threshold]
+    return [LowStock(kind, left, threshold)
+            for kind, left in sorted(available_by_kind(store).items()) if left < threshold]

@@ -317,3 +317,36 @@ template = "alma9"
         assert "offline, sim" in unknown.stderr and "Traceback" not in unknown.stderr
     finally:
         store.close()
+
+
+def test_a_windows_order_takes_its_keys_from_the_vault_with_no_license_given(
+        cli_env, engine_sim):
+    from console.flow import vault
+    from console.flow.vault_import import import_keys
+
+    secrets = open_secret_store()
+    for kind, key in (("windows", WINDOWS_KEY), ("plesk", PLESK_CODE)):
+        assert import_keys(cli_env, secrets, key, actor="stock@desk", kind=kind).imported
+    add_order(cli_env, "5120", "VPS Windows Plesk")
+    result = vps_console("provision", "5120", "--yes")
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert "Windows product key: from the vault (…-VMK7H)" in result.stdout, result.stdout
+    assert WINDOWS_KEY not in result.stdout + result.stderr
+    init = engine_sim.vm("vps-5120")["initialization"]
+    assert init["windows_license_key"] == WINDOWS_KEY
+    assert f"--install {PLESK_CODE}" in init["custom_script"]
+    assert {(k.kind, k.state, k.vm_name) for k in vault.list_keys(cli_env)} == {
+        ("windows", "bound", "vps-5120"), ("plesk", "bound", "vps-5120")}
+
+
+def test_a_refused_launch_gives_the_vaults_keys_back(cli_env, engine_sim):
+    from console.flow import vault
+    from console.flow.vault_import import import_keys
+
+    assert import_keys(cli_env, open_secret_store(), WINDOWS_KEY, actor="stock@desk",
+                       kind="windows").imported
+    add_order(cli_env, "5121", "VPS Windows Plesk")
+    result = vps_console("provision", "5121", "--yes")  # no Plesk code anywhere
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "license.plesk" in result.stderr
+    assert [k.state for k in vault.list_keys(cli_env)] == ["available"]

@@ -1,12 +1,11 @@
-"""The vault's hooks around the real runner, against the engine simulator, called at the
-points the runner will call them (until it does, this test calls them from the runner's
-progress events: `starting` started = just before the VM is first started; `handover`
-finished; a cancelled job = rollback):
+"""The vault as the runner uses it, against the engine simulator through the real SDK: the
+launch's keys assembled by `vault.keys_for_launch`, and the runner's own hooks (launch,
+first start, handover, rollback) moving them:
 
 - Windows + Plesk and Windows + MSSQL orders with no key pasted: the sysprep / first-boot
   payload the engine received carries the vault's keys, and the vault binds them to the VM;
 - cancel before first boot puts the keys back; cancel after boot retires them and the next
-  order gets other keys."""
+  order gets other keys; a pasted key overrides the vault's, which goes back to stock."""
 
 from __future__ import annotations
 
@@ -42,8 +41,10 @@ def services(flow_services):
     return flow_services
 
 
-def provision(services, order_id: str, product: str, *, cancel_at: str | None = None):
-    """Draft, take the keys from the vault, launch and run; the hooks at their points."""
+def provision(services, order_id: str, product: str, *, cancel_at: str | None = None,
+              pasted: dict[str, str] | None = None):
+    """Draft, assemble the keys as the console does, launch and run (cancelling at the
+    start of step `cancel_at`); the vault's hooks are the runner's own."""
     store = services.store
     with store.session() as session:
         session.add(Order(id=order_id, source="manual", product_name=product))
@@ -54,23 +55,16 @@ def provision(services, order_id: str, product: str, *, cancel_at: str | None = 
                        Overrides(hostname=f"w{order_id}.example.net"))
     assert draft.problems == [], draft.problems
     plan = draft.plan
-    keys = vault.keys_for_plan(store, services.secrets, order_id, plan.key_kinds, actor=ACTOR)
+    keys = vault.keys_for_launch(store, services.secrets, order_id, plan.key_kinds,
+                                 pasted or {}, actor=ACTOR)
 
-    def hooks(event) -> None:
-        if (event.step, event.kind) == ("starting", "started"):
-            vault.on_boot(store, order_id, plan.vm_name, actor=ACTOR)
-        if (event.step, event.kind) == ("handover", "finished"):
-            vault.on_handover(store, order_id, plan.vm_name, actor=ACTOR)
+    def cancel(event) -> None:
         if (event.step, event.kind) == (cancel_at, "started"):
             repo.update_job(store, event.job_id, data={"cancel_requested": ACTOR})
 
-    runner = Runner(services, on_event=hooks, timing=FAST)
+    runner = Runner(services, on_event=cancel, timing=FAST)
     job = runner.launch(order_id, plan, keys, confirm_warnings=True)
-    vault.on_launch(store, services.secrets, order_id, keys, actor=ACTOR)
-    finished = runner.run(job.id)
-    if finished.state == "cancelled":
-        vault.on_cancel(store, order_id, actor=ACTOR)
-    return plan, keys, finished
+    return plan, keys, runner.run(job.id)
 
 
 def test_windows_plesk_and_windows_mssql_orders_with_zero_pastes(services, engine_sim):
@@ -117,3 +111,27 @@ def test_cancel_before_boot_returns_keys_and_after_boot_retires_them(services, e
     assert done.state == "done", done.error_message
     assert fresh == {"windows": product_key(1), "plesk": plesk_code(1)}
     assert not set(fresh.values()) & set(late.values())
+
+
+def test_a_pasted_key_overrides_the_vault_and_the_reserved_one_goes_back(services,
+                                                                        engine_sim):
+    store = services.store
+    vault.keys_for_plan(store, services.secrets, "3301", ("windows", "plesk"), actor=ACTOR)
+    reserved = vault.reserved_for(store, "3301")["windows"]
+    own = product_key(30)
+    _, keys, done = provision(services, "3301", "VPS Windows Plesk",
+                              pasted={"windows": own})
+    assert done.state == "done", done.error_message
+    assert keys == {"windows": own, "plesk": plesk_code(0)}
+    assert engine_sim.vm("vps-3301")["initialization"]["windows_license_key"] == own
+    assert vault.find_key(store, reserved.id).state == "available"
+    assert set(vault.reserved_for(store, "3301")) == {"plesk"}
+
+
+def test_a_key_retired_in_the_vault_is_refused_when_pasted(services, engine_sim):
+    _, late, cancelled = provision(services, "3401", "VPS Windows Plesk", cancel_at="ip_wait")
+    assert cancelled.state == "cancelled"
+    with pytest.raises(vault.VaultError, match="retired"):
+        provision(services, "3402", "VPS Windows Plesk", pasted={"windows": late["windows"]})
+    job = repo.open_job_for_order(services.store, "3402")
+    assert job is None  # the refused launch left no job to resume

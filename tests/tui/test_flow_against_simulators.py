@@ -149,14 +149,22 @@ async def test_cancel_a_failed_job_removes_its_vm_and_frees_the_order(sim_contex
     assert order.status == "new" and order.claimed_by is None  # back in the queue
 
 
-@pytest.mark.parametrize(("product", "pastes", "keys"), [
-    ("VPS Linux cPanel", (), 2),                          # cPanel is licensed by IP: no key
-    ("VPS Linux Plesk", (PLESK_CODE,), 2),
-    ("VPS Windows Plesk", (WINDOWS_KEY, PLESK_CODE), 3),
-], ids=["cpanel", "ubuntu-plesk", "windows-plesk"])
+@pytest.mark.parametrize(("product", "pastes", "keys", "vault_stock"), [
+    ("VPS Linux cPanel", (), 2, False),                   # cPanel is licensed by IP: no key
+    ("VPS Linux Plesk", (PLESK_CODE,), 2, False),
+    ("VPS Windows Plesk", (WINDOWS_KEY, PLESK_CODE), 3, False),
+    ("VPS Windows Plesk", (), 2, True),                   # both keys from the license vault
+], ids=["cpanel", "ubuntu-plesk", "windows-plesk", "windows-plesk-vault"])
 async def test_keystrokes_from_the_queue_to_a_handed_over_order(sim_context, whmcs_sim,
-                                                                product, pastes, keys):
+                                                                product, pastes, keys,
+                                                                vault_stock):
     """The README's keystroke counts: `p`, the pastes (`tab` between two), `ctrl+l`."""
+    if vault_stock:
+        from console.flow.vault_import import import_keys
+
+        for kind, key in (("windows", WINDOWS_KEY), ("plesk", PLESK_CODE)):
+            import_keys(sim_context.store, sim_context.services.secrets, key, actor="ci",
+                        kind=kind)
     app = ConsoleApp(sim_context)
     pressed = []
     async with app.run_test(size=(100, 32)) as pilot:

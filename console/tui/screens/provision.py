@@ -3,7 +3,8 @@
 Prefilled from the order and its product mapping (console.flow.plan.draft_plan); every
 change re-drafts the plan and shows problems beside the field; a preflight against the
 engine runs in a worker once the form is valid and is shown like a plan diff; ctrl+l
-launches; the runner's steps then tick by with elapsed times and a log; at the end the
+launches (license keys the vault holds for the order fill their fields, masked, unless one
+is pasted); the runner's steps then tick by with elapsed times and a log; at the end the
 credentials panel (shown once, copied with OSC 52, never logged) and the handover status.
 
 The screen holds the order, the draft and the phase, runs the workers, and hands the
@@ -26,6 +27,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from console.billing.mapping import mapping_for_order
+from console.flow import vault
 from console.flow.catalog import rank_templates
 from console.flow.licenses import KEY_KINDS, normalise_license
 from console.flow.plan import Draft, Overrides, draft_plan
@@ -96,6 +98,7 @@ class ProvisionScreen(Screen):
         self.error_hint: str | None = None
         self.warnings_confirmed = False
         self.launch_requested = False
+        self.vault_pending = False  # the vault is setting the order's keys aside
         self._launch_state: int | None = None
         self._preflight_timer: Timer | None = None
 
@@ -138,20 +141,33 @@ class ProvisionScreen(Screen):
         templates = refresh_catalog(engine, context.store, context.config.engine().name)
         return order, templates, engine.clusters()
 
+    @work(thread=True, exclusive=True, group="provision-vault", exit_on_error=False)
+    def reserve_keys(self, kinds: tuple[str, ...]) -> dict[str, str]:
+        """The vault's keys set aside for the order; what the form shows in their place."""
+        services = self.app.context.services
+        return vault.reserve_for_form(self.app.context.store, services.secrets, self.order_id,
+                                      kinds, actor=services.actor)
+
+    def launch_keys(self, plan: Any, pasted: dict[str, str]) -> dict[str, str]:
+        """The keys pasted, and the vault's for the rest (in a worker: it may reserve)."""
+        services = self.app.context.services
+        return vault.keys_for_launch(self.app.context.store, services.secrets, self.order_id,
+                                     plan.key_kinds, pasted, actor=services.actor)
+
     @work(thread=True, exclusive=True, group="provision-preflight", exit_on_error=False)
     def run_preflight(self, plan: Any, licenses: dict[str, str]) -> list[Any]:
         from console.flow.preflight import preflight
 
         context = self.app.context
-        return preflight(context.services.engine(), plan, licenses,
+        return preflight(context.services.engine(), plan, self.launch_keys(plan, licenses),
                          context.config.catalog.stale_after_days, now=context.now())
 
     @work(thread=True, exclusive=True, group="provision-run", exit_on_error=False)
     def launch_and_run(self, plan: Any, licenses: dict[str, str], password: str | None,
                        confirm_warnings: bool) -> Any:
         runner = self.app.progress.runner
-        job = runner.launch(self.order_id, plan, licenses, admin_password=password,
-                            confirm_warnings=confirm_warnings)
+        job = runner.launch(self.order_id, plan, self.launch_keys(plan, licenses),
+                            admin_password=password, confirm_warnings=confirm_warnings)
         from console.secrets import admin_password_secret
 
         # An adopted VM keeps the password it was given: show that one at the end.
@@ -184,6 +200,15 @@ class ProvisionScreen(Screen):
                 self._fatal(error)
             elif worker.result is not None:
                 await self._loaded(*worker.result)
+        elif worker.group == "provision-vault":
+            self.vault_pending = False
+            if error is not None:
+                notify_error(self, error)
+            elif worker.result:
+                self.form.show_vault(worker.result)
+            if self.launch_requested and self.phase == Phase.EDITING:
+                self.launch_requested = False
+                self.action_launch()
         elif worker.group == "provision-preflight":
             if self._preflight_timer is not None:
                 return  # the form changed since this preflight began: a newer one is coming
@@ -244,6 +269,9 @@ class ProvisionScreen(Screen):
         self.show_problems()
         self.schedule_preflight()
         self.form.focus_start()
+        if self.license_kinds:
+            self.vault_pending = True
+            self.reserve_keys(self.license_kinds)
 
     def _title(self) -> Text:
         order = self.order
@@ -321,6 +349,11 @@ class ProvisionScreen(Screen):
 
     def action_launch(self) -> None:
         if self.phase != Phase.EDITING or self.draft is None:
+            return
+        if self.vault_pending:
+            # Which keys the vault gives decides which fields need a paste: wait for it.
+            self.launch_requested = True
+            self._launch_state = self.form.state()
             return
         self.draft = self.make_draft(self.form.overrides())
         self.show_problems()
@@ -475,4 +508,11 @@ class ProvisionScreen(Screen):
     def action_back(self) -> None:
         if self.phase == Phase.RUNNING:
             self.notify("the job keeps running; follow it on the Jobs screen (4)")
+        elif self.job_id is None and self.license_kinds:
+            # Closed without a launch: the keys the vault set aside go back to stock (in an
+            # app worker: this screen's workers end with it).
+            store, actor = self.app.context.store, self.app.context.services.actor
+            self.app.run_worker(lambda: vault.on_draft_abandoned(store, self.order_id,
+                                                                 actor=actor),
+                                thread=True, group="vault-abandon", exit_on_error=False)
         self.app.pop_screen()

@@ -16,6 +16,7 @@ from textual.worker import Worker
 
 from console.billing.mapping import mapping_for_order
 from console.billing.sync import EMPTY_QUEUE_HINT
+from console.flow import vault
 from console.store.models import Job, Order
 from console.store.states import (IN_QUEUE_STATUSES, UNFINISHED_JOB_STATES, JobState,
                                   OrderStatus)
@@ -96,6 +97,9 @@ class QueueScreen(Screen):
         self.full_reload = True
         self.show_done = False  # finished orders (done, cancelled) leave the queue unless `d`
         self.layout_name = "wide"
+        # The vault's keys left per kind and the low kinds: as last polled, and as shown.
+        self.polled_stock: tuple[dict[str, int], set[str]] = ({}, set())
+        self.key_stock: tuple[dict[str, int], set[str]] | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -142,6 +146,8 @@ class QueueScreen(Screen):
         now = self.app.context.now()
         full = self.full_reload or self.watermark is None
         since = None if full else self.watermark
+        low = vault.low_stock(store, self.app.context.config.licenses.low_stock)
+        self.polled_stock = (vault.available_by_kind(store), {line.kind for line in low})
         return full, data.queue_orders(store, now, changed_since=since), data.all_jobs(store)
 
     @work(thread=True, exclusive=True, group="queue-vms", exit_on_error=False)
@@ -164,6 +170,7 @@ class QueueScreen(Screen):
             return
         if self.orders_loop.owns(worker):
             if worker.result is not None:
+                self.show_key_stock()
                 self.merge(*worker.result)
                 self.show_live()
                 if self.vms_loop.worker is None:
@@ -208,11 +215,28 @@ class QueueScreen(Screen):
                   "product": order.product_name,
                   "resources": format_resources(order.cpus, order.memory_mib, order.disk_gib),
                   "template": self.template_for(order),
-                  "status": status_text(self.app, self.status_for(order)),
+                  "status": status_text(self.app, self.status_for(order)) + self.stock_mark(order),
                   # Narrow: who, without the host (the detail line has both).
                   "claimed": claimed.split("@")[0] if narrow else claimed}
         return tuple(fit(values[key], widths.get(key), 1 if narrow else 0)
                      for key, _ in ORDER_COLUMNS)
+
+    def show_key_stock(self) -> None:
+        """The vault's stock in the header; when it changed, every order's mark is redone."""
+        if self.polled_stock != self.key_stock:
+            self.key_stock = self.polled_stock
+            self.cells_minute = None
+            self.query_one(StatusHeader).show_stock(*self.key_stock)
+
+    def stock_mark(self, order: Order) -> Text:
+        """` no plesk key` on a new order that needs a kind the vault has run out of."""
+        mapping = mapping_for_order(self.app.context.config.catalog, order)
+        if order.status != OrderStatus.NEW or mapping is None or not self.key_stock:
+            return Text()
+        missing = vault.out_of_stock(mapping.license_kinds, self.key_stock[0])
+        if not missing:
+            return Text()
+        return Text(f" no {'/'.join(missing)} key", style=theme_style(self.app, "warning"))
 
     def merge(self, full: bool, orders: list[Order], jobs: list[Job]) -> None:
         """Take in what the store said; re-render only the orders that changed."""

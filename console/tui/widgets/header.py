@@ -1,9 +1,10 @@
-"""The one-line header: engine and its connection, billing and its staleness, where the
-secrets are kept, who, when; and under it, on every screen, a red line while something
-is unsafe (TLS not verified) that no toast would keep in view.
+"""The one-line header: engine and its connection, billing and its staleness, the license
+vault's stock (a low kind marked), where the secrets are kept, who, when; and under it, on
+every screen, a red line while something is unsafe (TLS not verified) that no toast would
+keep in view.
 
 It reads the app's connection state (set by the workers that talk to the engine and to
-billing) and never talks to anything itself.
+billing) and the stock the queue's poll hands it; it never talks to anything itself.
 """
 
 from __future__ import annotations
@@ -14,12 +15,25 @@ from textual.widgets import Static
 
 from console.tui.formatting import theme_style
 
+STOCK_LABELS = {"windows": "win", "mssql": "sql", "plesk": "plesk"}
+
 
 class StatusHeader(Static):
     DEFAULT_CSS = """
     StatusHeader { dock: top; height: 1; background: $panel; color: $foreground; }
     StatusHeader.-banner { height: 2; }
     """
+
+    stock: Text | None = None  # the license vault's keys in stock (the queue's poll sets it)
+
+    def show_stock(self, available: dict[str, int], low: set[str]) -> None:
+        """`keys win 14 plesk 2!`: keys left per kind the vault keeps, a low one marked."""
+        text = Text("keys") if available else None
+        for kind, left in available.items():
+            text.append(f" {STOCK_LABELS.get(kind, kind)} {left}" + ("!" if kind in low else ""),
+                        style=theme_style(self.app, "warning", bold=True) if kind in low else None)
+        self.stock = text
+        self._changed()
 
     def on_mount(self) -> None:
         for name in ("engine_label", "engine_ok", "billing_label", "billing_ok", "clock_text",
@@ -51,6 +65,8 @@ class StatusHeader(Static):
         billing = (app.billing_label if not short else
                    app.billing_short or app.billing_label.replace("billing: ", "bill "))
         parts.append((billing, self._style(app.billing_ok)))
+        if self.stock is not None and not short:  # the first thing to go when space is short
+            parts.append((self.stock, None))
         describe = getattr(app.context.secrets, "describe", None)
         if describe is not None:
             info = describe()

@@ -56,6 +56,7 @@ class ProvisionForm(VerticalScroll):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.license_kinds: tuple[str, ...] = ()
+        self.vault_labels: dict[str, str] = {}  # kind -> `vault: …-3V66T, 14 left`
         self.filling = False
 
     def compose(self) -> ComposeResult:
@@ -123,6 +124,21 @@ class ProvisionForm(VerticalScroll):
             self.filling = False
         self.show_order_marks(order)
 
+    def show_vault(self, labels: dict[str, str]) -> None:
+        """The keys the vault reserved for the order, masked in their fields' place: an
+        empty field launches with the vault's key; a pasted one overrides it. A cursor
+        waiting in a field the vault now fills moves on to what is left to paste."""
+        focused = self.app.focused
+        waiting = isinstance(focused, Input) and focused.has_class("license-input") \
+            and not focused.value
+        self.vault_labels = {kind: label for kind, label in labels.items()
+                             if kind in self.license_kinds}
+        for kind, label in self.vault_labels.items():
+            self.query_one(f"#license-{kind}", Input).placeholder = label
+        self.license_problems()
+        if waiting:
+            self.focus_start()
+
     def _set(self, name: str, value: str) -> None:
         self.query_one(f"#{name}", Input).value = value
 
@@ -130,8 +146,9 @@ class ProvisionForm(VerticalScroll):
         self.query_one("#password", Static).update(Text(note))
 
     def focus_start(self) -> None:
-        """The first license key when there is one (the paste is the engineer's job)."""
-        first = self.query(".license-input").first(Input) if self.license_kinds else None
+        """The first license key the vault does not give (the paste is the engineer's job)."""
+        first = next((self.query_one(f"#license-{kind}", Input) for kind in self.license_kinds
+                      if kind not in self.vault_labels), None)
         (first or self.query_one("#cpus", Input)).focus()
 
     # ---- reading ------------------------------------------------------------------------
@@ -190,6 +207,11 @@ class ProvisionForm(VerticalScroll):
         problems: dict[str, Any] = {}
         for kind, value in self.licenses().items():
             field = self.query_one(f"#field-license-{kind}", FormField)
+            if not value.strip() and kind in self.vault_labels:
+                field.show_error(None)
+                field.show_note(Text("from the vault (paste to override)",
+                                     style=theme_style(self.app, "success")))
+                continue
             if not value.strip():
                 field.show_error(None)
                 field.show_note("required: paste the key")
@@ -239,7 +261,9 @@ class ProvisionForm(VerticalScroll):
     def focus_first_invalid(self) -> None:
         for field in self.query(FormField):
             if field.error or (field.control.has_class("license-input")
-                               and not field.control.value.strip()):
+                               and not field.control.value.strip()
+                               and field.control.id.removeprefix("license-")
+                               not in self.vault_labels):
                 field.control.focus()
                 return
 
