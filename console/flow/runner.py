@@ -35,6 +35,7 @@ from console.secrets import mask, require_kept
 from console.store import audit
 from console.store import jobs as repo
 from console.store.claims import claim_order
+from console.store.db import StoreUnavailable
 from console.store.models import CANCEL_REQUESTED, Job, Order, since_key, utcnow
 from console.store.orders import set_order_status
 from console.store.states import UNFINISHED_JOB_STATES, JobState, OrderStatus, Step
@@ -272,6 +273,11 @@ class Runner:
             except LeaseLost:
                 raise JobBusy(f"job {ctx.job_id} was taken over by another runner while this "
                               "one was stalled", "check `vps-console jobs show` for who runs it")
+            except StoreUnavailable:
+                # Not the step's failure: the job stays where it was, for `jobs resume` once
+                # the store can write again (a failed state could be recorded in the little
+                # room left, and would need a retry nobody owes).
+                raise
             except ConsoleError as error:
                 return self._fail(ctx, state, error)
             new = transition(state, Event.ADVANCE)

@@ -22,6 +22,10 @@ def fill_the_disk(store) -> callable:
     """From now on the database file cannot grow: SQLite answers "database or disk is
     full", exactly as on a full disk. Returns the function that makes room again."""
     with store.engine.connect() as connection:
+        # The filler table exists before the limit: creating it needs a page of its own,
+        # which a file already at its limit would refuse.
+        connection.execute(text("CREATE TABLE filler (blob)"))
+        connection.commit()
         pages = connection.execute(text("PRAGMA page_count")).scalar()
 
     def limit(dbapi_connection, _record):
@@ -30,7 +34,6 @@ def fill_the_disk(store) -> callable:
     event.listen(store.engine, "connect", limit)
     store.engine.dispose()
     with store.engine.connect() as connection:  # what little room is left, taken
-        connection.execute(text("CREATE TABLE filler (blob)"))
         for size in (4000, 400, 40):
             try:
                 while True:
