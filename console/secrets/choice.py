@@ -28,8 +28,12 @@ import sys
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 from console.secrets.store import (ENV_KEYRING_BACKEND, ENV_PASSPHRASE, ENV_SECRETS,
                                    BackendInfo, MemorySecretStore, SecretStore,
@@ -96,7 +100,7 @@ def _backend_from_env(rejected: list[str]) -> SecretStore | str | None:
         reason=f"chosen by {ENV_KEYRING_BACKEND}", rejected=tuple(rejected)))
 
 
-def _never_unlocking_secret_service():
+def _never_unlocking_secret_service() -> KeyringBackend:
     """keyring's SecretService backend, except that it refuses a locked collection.
 
     keyring calls collection.unlock(), which needs a desktop prompt: over SSH it hangs. If
@@ -113,7 +117,7 @@ def _never_unlocking_secret_service():
             # Not viable for keyring's own detection: used only when chosen here.
             raise RuntimeError("used only when chosen explicitly by vps-console")
 
-        def get_preferred_collection(self):
+        def get_preferred_collection(self) -> secretstorage.Collection:
             bus = secretstorage.dbus_init()
             collection = secretstorage.get_default_collection(bus)
             if collection.is_locked():
@@ -121,7 +125,8 @@ def _never_unlocking_secret_service():
                                     "(it is never unlocked over SSH)")
             return collection
 
-    return NeverUnlockingSecretService()
+    # keyring leaves its backends' __init__ unannotated.
+    return NeverUnlockingSecretService()  # type: ignore[no-untyped-call]
 
 
 def _secret_service(rejected: list[str]) -> SecretStore | None:
@@ -209,7 +214,8 @@ def _passphrase(prompt: Prompt | None, *, needed: bool) -> tuple[str | None, str
 
 def _key_file_is_locked() -> bool:
     try:
-        return json.loads(key_file_path().read_bytes()).get("protection") == "passphrase"
+        record = json.loads(key_file_path().read_bytes())
+        return bool(record.get("protection") == "passphrase")
     except (OSError, ValueError, AttributeError):
         return False  # missing or unreadable: the vault says what is wrong when it opens
 
