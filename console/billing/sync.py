@@ -28,6 +28,8 @@ WHMCS dates carry no zone; they are read as this machine's local time.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -139,7 +141,7 @@ class _Syncer:
         for oid, row in known.items():
             if oid not in pending_ids and row.status in OPEN \
                     and (row.billing_status or "Pending") == "Pending":
-                self._guarded(oid, lambda row=row: self._check_left_pending(row))
+                self._guarded(oid, partial(self._check_left_pending, row))
         self.report.finished_at = utcnow()
         return self.report
 
@@ -160,7 +162,7 @@ class _Syncer:
         if reason is not None:
             self._keep_failed(order, oid, reason)
 
-    def _guarded(self, oid: str, work) -> str | None:
+    def _guarded(self, oid: str, work: Callable[[], object]) -> str | None:
         """Run one order's work; a failure of that order alone is reported, not raised.
         Billing that is down and a store that cannot write stop the sync (every order
         would fail the same way): their own messages say what to do."""
@@ -356,6 +358,7 @@ def sync_orders(store: Store, client: WhmcsClient, catalog: CatalogConfig, *,
             set_sync_state(session, LAST_ERROR, str(exc))
         log.warning("billing sync failed: %s", exc.message)
         raise
+    assert report.finished_at is not None  # run() stamps it
     with store.session() as session:
         set_sync_state(session, LAST_SYNC, report.finished_at.isoformat())
         delete_sync_state(session, STALE_SINCE)

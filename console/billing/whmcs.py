@@ -29,6 +29,8 @@ import httpx
 
 from console.text_safety import safe_data, safe_text
 
+from console.config import BillingConfig
+
 from .errors import (
     BadRecord, BillingAccessDenied, BillingApiError, BillingAuthError, BillingBadResponse,
     BillingUnreachable, OrderNotPending,
@@ -97,7 +99,7 @@ def as_datetime(value: Any) -> datetime | None:
     return None
 
 
-def as_list(container: Any, key: str) -> list[dict]:
+def as_list(container: Any, key: str) -> list[dict[str, Any]]:
     """``{"order": [...]}`` → the list; ``[]``, ``""``, missing, or a single dict handled."""
     if not isinstance(container, Mapping):
         return []
@@ -131,7 +133,7 @@ class WhmcsOrder:
     amount: str
     notes: str
     lines: tuple[OrderLine, ...]
-    raw: dict = field(repr=False, compare=False)
+    raw: dict[str, Any] = field(repr=False, compare=False)
     invoice_id: int | None = None
 
     @property
@@ -173,7 +175,7 @@ class WhmcsService:
     # the service password (the customer's chosen root password at order time);
     # never stored, never logged, never in ``raw``
     password: str = field(default="", repr=False, compare=False)
-    raw: dict = field(default_factory=dict, repr=False, compare=False)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,7 @@ def strip_secrets(data: Any) -> Any:
     return data
 
 
-def parse_order(raw: Mapping) -> WhmcsOrder:
+def parse_order(raw: Mapping[str, Any]) -> WhmcsOrder:
     lines = tuple(
         OrderLine(type=as_str(li.get("type")),
                   # a line with no service (a domain, an addon) has relid 0 or none
@@ -238,7 +240,7 @@ def parse_order(raw: Mapping) -> WhmcsOrder:
     )
 
 
-def parse_service(raw: Mapping) -> WhmcsService:
+def parse_service(raw: Mapping[str, Any]) -> WhmcsService:
     options = tuple(
         ConfigOption(id=as_int(o.get("id")), name=as_str(o.get("option")).strip(),
                      value=as_str(o.get("value")).strip(), type=as_str(o.get("type")))
@@ -303,7 +305,7 @@ class WhmcsClient:
         self.close()
 
     # ------------------------------------------------------------------ core
-    def call(self, action: str, **params: Any) -> dict:
+    def call(self, action: str, **params: Any) -> dict[str, Any]:
         """POST one action; return the decoded success envelope or raise BillingError."""
         form = {k: _form_value(v) for k, v in params.items() if v is not None}
         payload = {"action": action, "identifier": self.identifier, "secret": self._secret,
@@ -312,10 +314,11 @@ class WhmcsClient:
         response = self._post_with_retries(action, payload)
         return self._decode(action, response)
 
-    def _post_with_retries(self, action: str, payload: dict) -> httpx.Response:
+    def _post_with_retries(self, action: str, payload: dict[str, Any]) -> httpx.Response:
         read_only = action.lower().startswith(self.READ_ONLY_PREFIX)
         attempt = 0
         while True:
+            error: httpx.HTTPError
             try:
                 return self._http.post(self.api_url, data=payload)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -344,7 +347,7 @@ class WhmcsClient:
             log.debug("whmcs %s: %s, retry %d/%d", action, _describe(error), attempt, self.retries)
             time.sleep(self.backoff * attempt)
 
-    def _decode(self, action: str, response: httpx.Response) -> dict:
+    def _decode(self, action: str, response: httpx.Response) -> dict[str, Any]:
         try:
             body = response.json()
         except ValueError:
@@ -403,7 +406,7 @@ class WhmcsClient:
         A record that cannot be read is listed in ``rejected``; the others are kept."""
         listing = OrderListing()
         seen: set[int] = set()
-        pages: set[tuple] = set()
+        pages: set[tuple[str, ...]] = set()
         start = 0
         for _ in range(max_pages):
             body = self.call("GetOrders", status=status, limitstart=start, limitnum=page_size)
@@ -468,7 +471,8 @@ class WhmcsClient:
     def get_client(self, client_id: int) -> WhmcsClientDetails:
         body = self.call("GetClientsDetails", clientid=client_id)
         # current WHMCS nests the fields under "client"; older ones only at the top level
-        data = body.get("client") if isinstance(body.get("client"), Mapping) else body
+        nested = body.get("client")
+        data: Mapping[str, Any] = nested if isinstance(nested, Mapping) else body
         return WhmcsClientDetails(
             id=as_int(data.get("id", data.get("userid")), client_id) or client_id,
             firstname=as_str(data.get("firstname")), lastname=as_str(data.get("lastname")),
@@ -517,7 +521,7 @@ def _html_title(text: str) -> str:
     return ""
 
 
-def open_billing_client(billing, secret: str | None) -> WhmcsClient:
+def open_billing_client(billing: BillingConfig, secret: str | None) -> WhmcsClient:
     """The client for ``Config.billing`` (kind "whmcs"); ``secret`` from
     console.secrets.billing_secret(...). Raises BillingError saying what is missing."""
     from .errors import BillingError
@@ -530,6 +534,8 @@ def open_billing_client(billing, secret: str | None) -> WhmcsClient:
         raise BillingError("no WHMCS API secret",
                            "store it with `vps-console credentials set billing` or set "
                            "VPS_CONSOLE_BILLING_SECRET")
+    # BillingConfig refuses kind "whmcs" without both.
+    assert billing.url and billing.identifier
     verify: ssl.SSLContext | bool = True
     if billing.ca_file is not None:  # a private CA, like the engines' ca_file
         verify = ssl.create_default_context(cafile=str(billing.ca_file.expanduser()))
