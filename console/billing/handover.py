@@ -61,7 +61,7 @@ class HandoverResult:
 def handover(client: WhmcsClient | None, order: Order, ips: Sequence[str], username: str,
              password: str, *, actor: str | None = None,
              before_first_write: Callable[[], None] | None = None,
-             after_service_update: Callable[[], None] | None = None) -> HandoverResult:
+             after_service_update: Callable[[], object] | None = None) -> HandoverResult:
     """Tell billing the server is ready. Idempotent; see the module docstring.
 
     `before_first_write` runs after the reads and before anything changes in WHMCS; it may

@@ -124,12 +124,12 @@ class Runner:
                    else JobBusy(exists.message, exists.hint)) from None
         try:
             if adoption:
-                self._record(job, "info", "planned", adoption[0],
-                             **({"warning": True} if adoption[1] else {}))
+                flags: dict[str, Any] = {"warning": True} if adoption[1] else {}
+                self._record(job, "info", "planned", adoption[0], **flags)
             job_secrets.promote(self.services.secrets, job.id, order_id, plan.key_kinds)
         finally:
             repo.release_lease(self.store, job.id, self.actor)
-        repo.set_order_status(self.store, order_id, "provisioning",
+        set_order_status(self.store, order_id, OrderStatus.PROVISIONING,
                               template_name=plan.template_name)
         self._audit_launch(job, plan)
         self._emit(job, "finished", "planned", f"job {job.id} planned: {plan.vm_name} from "

@@ -24,8 +24,6 @@ from sqlmodel import col, select
 from console.errors import ConsoleError
 from console.store.db import Store
 from console.store.models import RUNNER_HOST, Job, JobEvent, utcnow
-# Runner.launch calls it as jobs.set_order_status; it lives with the other order writes.
-from console.store.orders import set_order_status  # noqa: F401
 from console.store.states import TERMINAL_JOB_STATES, JobState, Step
 
 # Jobs being run by this very process: the database lease cannot tell two threads of one
