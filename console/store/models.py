@@ -29,7 +29,7 @@ def ensure_aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc)
 
 
-class _StrEnumColumn(TypeDecorator):
+class _StrEnumColumn(TypeDecorator[StrEnum]):
     """A plain string column (the schema is unchanged) read back as its StrEnum, so a row
     loaded from the database carries the same type as one built in code."""
 

@@ -6,7 +6,7 @@ Create Date: 2026-11-25 11:46:04.548108
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 
 
 revision = '0001'
