@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import StrEnum
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import JSON, Column, Index, text
 from sqlalchemy.types import TypeDecorator
@@ -22,6 +22,10 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@overload
+def ensure_aware(moment: datetime) -> datetime: ...
+@overload
+def ensure_aware(moment: None) -> None: ...
 def ensure_aware(moment: datetime | None) -> datetime | None:
     """SQLite may hand back naive datetimes; the store writes UTC, so read them as UTC."""
     if moment is None or moment.tzinfo is not None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from console.tui.host import ConsoleNode
 
 
-class ConsoleCommands(Provider):
+class ConsoleCommands(ConsoleNode, Provider):
     def _commands(self) -> list[tuple[str, object, str]]:
         app = self.app
         commands: list[tuple[str, object, str]] = [

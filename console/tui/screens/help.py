@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from console.tui.app import ConsoleApp
 
 
 def describe_bindings(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -30,6 +37,8 @@ def describe_bindings(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]
 
 
 class HelpScreen(ModalScreen):
+    if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
+        app = getters.app(ConsoleApp)
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 64; max-width: 100%; height: auto; max-height: 100%;

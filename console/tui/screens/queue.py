@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -27,6 +27,11 @@ from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
 from console.tui.widgets.keyed_table import KeyedTable
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from console.tui.app import ConsoleApp
+
 ORDER_COLUMNS = (("order", "Order"), ("age", "Age"), ("client", "Client"),
                  ("product", "Product"), ("resources", "Req"), ("status", "Status"),
                  ("template", "Template"), ("claimed", "Claimed by"))
@@ -43,6 +48,8 @@ def short(text: str | None, width: int) -> str:
 
 
 class QueueScreen(Screen):
+    if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
+        app = getters.app(ConsoleApp)
     TITLE_TEXT = "Orders"
     CSS_PATH = "queue.tcss"
     BINDINGS = [

@@ -3,6 +3,7 @@ start, stop and remove behind a confirmation."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rich.text import Text
@@ -55,7 +56,7 @@ class VmsScreen(ListScreen):
         self.vms: dict[str, Any] = {}
         self.query_text = ""
         self.error: str | None = None
-        self.loaded_at = None
+        self.loaded_at: datetime | None = None
         self.paused = False
 
     def compose(self) -> ComposeResult:

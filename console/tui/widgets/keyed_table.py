@@ -40,7 +40,7 @@ class KeyedTable(DataTable):
         return row_key.value
 
     def keys_in_order(self) -> list[str]:
-        return [row.key.value for row in self.ordered_rows]
+        return [row.key.value for row in self.ordered_rows if row.key.value is not None]
 
     @staticmethod
     def _plain(cells: tuple) -> tuple:

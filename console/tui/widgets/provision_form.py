@@ -18,7 +18,8 @@ from textual.message import Message
 from textual.widgets import Input, Select, Static
 
 from console.flow.licenses import check_license
-from console.flow.plan import FieldProblem, Overrides, Plan
+from console.flow.licenses import FieldProblem
+from console.flow.plan import Overrides, Plan
 from console.store.models import Order
 from console.tui.formatting import format_memory, theme_style
 from console.tui.widgets.form_field import FormField
