@@ -521,7 +521,8 @@ def _html_title(text: str) -> str:
     return ""
 
 
-def open_billing_client(billing: BillingConfig, secret: str | None) -> WhmcsClient:
+def open_billing_client(billing: BillingConfig, secret: str | None, *,
+                        retries: int = 2) -> WhmcsClient:
     """The client for ``Config.billing`` (kind "whmcs"); ``secret`` from
     console.secrets.billing_secret(...). Raises BillingError saying what is missing."""
     from .errors import BillingError
@@ -540,4 +541,4 @@ def open_billing_client(billing: BillingConfig, secret: str | None) -> WhmcsClie
     if billing.ca_file is not None:  # a private CA, like the engines' ca_file
         verify = ssl.create_default_context(cafile=str(billing.ca_file.expanduser()))
     return WhmcsClient(billing.url, billing.identifier, secret, timeout=billing.timeout_seconds,
-                       verify=verify)
+                       retries=retries, verify=verify)

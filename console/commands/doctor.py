@@ -195,26 +195,27 @@ def check_billing(config: Config, store: SecretStore | None) -> Iterator[Check]:
         return
     from console.billing.errors import (BillingAccessDenied, BillingAuthError, BillingError,
                                         BillingUnreachable)
-    from console.billing.whmcs import WhmcsClient
+    from console.billing.whmcs import open_billing_client
 
     secret = billing_secret(store)
     if not secret:
         yield Check(FAIL, "billing secret", "none in the keyring or the environment",
                     "`vps-console credentials set billing` (or export VPS_CONSOLE_BILLING_SECRET)")
         return
-    client = WhmcsClient(billing.url, billing.identifier, secret,
-                         timeout=billing.timeout_seconds, retries=0)
+    # The client `orders sync` uses ([billing] ca_file included), without its retries.
+    client = open_billing_client(billing, secret, retries=0)
+    url = billing.url or ""  # BillingConfig requires it for kind "whmcs"
     try:
         client.call("GetOrders", limitnum=1)
     except BillingUnreachable as error:
         yield _failed("billing reachable", error)
         return
     except BillingAuthError as error:
-        yield Check(OK, "billing reachable", billing.url)
+        yield Check(OK, "billing reachable", url)
         yield _failed("billing login", error)
         return
     except BillingAccessDenied as error:
-        yield Check(OK, "billing reachable", billing.url)
+        yield Check(OK, "billing reachable", url)
         yield _failed("billing access (IP allow-list, API role)", error)
         return
     except BillingError as error:
@@ -222,7 +223,7 @@ def check_billing(config: Config, store: SecretStore | None) -> Iterator[Check]:
         return
     finally:
         client.close()
-    yield Check(OK, "billing reachable", billing.url)
+    yield Check(OK, "billing reachable", url)
     yield Check(OK, "billing login", f"API credential {billing.identifier!r} accepted")
     yield Check(OK, "billing access (IP allow-list, API role)", "this host may call the API")
 

@@ -207,8 +207,8 @@ class ProvisionForm(VerticalScroll):
 
     def show_problems(self, order: Order | None, problems: list[FieldProblem]) -> None:
         """Parse errors first (they are the engineer's typing), then the plan's problems."""
-        for widget in set(FIELD_WIDGETS.values()):
-            self._field(widget).show_error(None)
+        for name in set(FIELD_WIDGETS.values()):
+            self._field(name).show_error(None)
         self.read_resources(report=True)
         for problem in problems:
             widget = FIELD_WIDGETS.get(problem.field.split("[")[0])
@@ -239,7 +239,8 @@ class ProvisionForm(VerticalScroll):
 
     def focus_first_invalid(self) -> None:
         for field in self.query(FormField):
-            if field.error or (field.control.has_class("license-input")
+            if field.error or (isinstance(field.control, Input)
+                               and field.control.has_class("license-input")
                                and not field.control.value.strip()):
                 field.control.focus()
                 return
