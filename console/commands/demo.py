@@ -65,7 +65,6 @@ def demo_secrets(engine_password: str, billing_secret: str):
 @click.option("--no-mouse", is_flag=True, help="Do not capture the mouse.")
 def command(time_scale: float, orders: int, no_mouse: bool) -> None:
     """Try the console against in-process engine and WHMCS simulators (no set-up)."""
-    from console.billing.sync import sync_orders
     from console.sim.engine import EngineSimulator
     from console.sim.whmcs import WhmcsSimulator
     from console.store.db import open_store
@@ -84,8 +83,8 @@ def command(time_scale: float, orders: int, no_mouse: bool) -> None:
                              f"sqlite:///{workdir / 'console.db'}")
         store = open_store(config.store.url)
         context = build_context(config, store, demo_secrets(engine.password, billing.secret))
-        sync_orders(store, context.services.billing(), config.catalog,
-                    actor=context.services.actor)
+        assert context.sync_billing is not None  # the demo's billing is the WHMCS simulator
+        context.sync_billing()  # the queue opens with the orders already there
         run_console(context, mouse=not no_mouse)
     finally:
         if store is not None:
