@@ -266,7 +266,7 @@ def check_store(config: Config) -> Iterator[Check]:
                 connection.execute(text("INSERT INTO sync_state (name, value, updated_at) "
                                         "VALUES ('doctor-probe', '', CURRENT_TIMESTAMP)"))
                 transaction.rollback()
-        except Exception as exc:  # driver errors differ between SQLite and PostgreSQL
+        except Exception as exc:  # noqa: BLE001 - driver errors differ between SQLite and PostgreSQL
             reason = getattr(exc, "orig", None) or exc
             yield Check(FAIL, "store writable", f"{store.url}: {reason}",
                         "make the database file and its folder writable by you (or grant "

@@ -268,7 +268,7 @@ class Runner:
                 return rollback(ctx)
             except LeaseLost:
                 raise JobBusy(f"job {ctx.job_id} was taken over by another runner while this "
-                              "one was stalled", "check `vps-console jobs show` for who runs it")
+                              "one was stalled", "check `vps-console jobs show` for who runs it") from None
             except ConsoleError as error:
                 return self._fail(ctx, state, error)
             new = transition(state, Event.ADVANCE)
@@ -321,7 +321,7 @@ class Runner:
                               elapsed_seconds=elapsed)
         try:
             self.on_event(event)
-        except Exception:  # noqa: BLE001 - a broken display must not break provisioning
+        except Exception:  # a broken display must not break provisioning
             log.warning("progress listener failed", exc_info=True)
 
     def _record(self, job: Job, kind: str, step: str | None, message: str, *,

@@ -119,7 +119,8 @@ def vm(sdk_vm: types.Vm, *, cluster_names: dict[str, str],
                     else cluster_names.get(cluster.id) if cluster is not None else None)
     tpl = sdk_vm.template
     template_id = tpl.id if tpl is not None else None
-    template_name = (tpl.name if tpl is not None and tpl.name else template_names.get(template_id) if template_id else None)
+    template_name = (tpl.name if tpl is not None and tpl.name
+                     else template_names.get(template_id) if template_id else None)
     disks = _disks(sdk_vm.disk_attachments)
     installed = _statistic(sdk_vm, "memory.installed")
     used = _statistic(sdk_vm, "memory.used")

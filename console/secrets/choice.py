@@ -90,7 +90,7 @@ def _backend_from_env(rejected: list[str]) -> SecretStore | str | None:
 
     try:
         backend = keyring.core.load_keyring(wanted)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a named backend fails to load in any way it likes
         raise SecretStoreError(
             f"{ENV_KEYRING_BACKEND}={wanted} cannot be used: {type(exc).__name__}: {exc}",
             f"unset {ENV_KEYRING_BACKEND} to let the console choose, or name an installed "
@@ -143,7 +143,7 @@ def _secret_service(rejected: list[str]) -> SecretStore | None:
                 rejected.append("Secret Service: the default collection is locked (never "
                                 "unlocked from here; unlock it on the desktop)")
                 return None
-    except Exception as exc:  # no daemon, no collection, dbus errors: all mean "not here"
+    except Exception as exc:  # noqa: BLE001 - no daemon, no collection, dbus errors: all mean "not here"
         rejected.append(f"Secret Service: {type(exc).__name__}: {exc}")
         return None
     return SecretStore(_never_unlocking_secret_service(), BackendInfo(

@@ -170,7 +170,7 @@ class SecretStore:
             return action()
         except ConsoleError:
             raise
-        except Exception as exc:  # keyring backends raise anything from RuntimeError to dbus errors
+        except Exception as exc:  # noqa: BLE001 - keyring backends raise anything from RuntimeError to dbus errors
             raise SecretStoreError(
                 f"the secret store ({self._info.name}) failed to {what}: "
                 f"{type(exc).__name__}: {exc}",

@@ -101,7 +101,7 @@ class RestApi(VmApi, InventoryApi):
             try:
                 size = int(limit)
             except ValueError:
-                raise EngineFault(400, "Invalid value", f"Value '{limit}' isn't a valid integer")
+                raise EngineFault(400, "Invalid value", f"Value '{limit}' isn't a valid integer") from None
             if size < 0:
                 size = None
         if page is not None:

@@ -26,7 +26,8 @@ class DiskOps:
             if new_size is None or new_size == disk.provisioned_size:
                 return disk
             if disk.status == "locked":
-                raise backend_failed(409, msg.DISKS_LOCKED.format(action="edit", type="Virtual Disk", aliases=disk.alias))
+                raise backend_failed(409, msg.DISKS_LOCKED.format(action="edit", type="Virtual Disk",
+                                                                  aliases=disk.alias))
             if new_size < disk.provisioned_size:
                 raise backend_failed(400, msg.DISK_SHRINK)
             sd = self.storage_domains[disk.storage_domain_id]

@@ -82,7 +82,7 @@ def parse(text: str) -> Query:
         try:
             query.page = int(tokens[i + 1])
         except (IndexError, ValueError):
-            raise invalid()
+            raise invalid() from None
         del tokens[i:i + 2]
     if "sortby" in tokens:
         i = tokens.index("sortby")

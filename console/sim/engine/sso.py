@@ -111,4 +111,5 @@ class SsoService:
     def live_tokens(self) -> int:
         now = time.monotonic()
         with self._lock:
-            return sum(1 for t in self._tokens.values() if not t.revoked and (t.expires_at is None or t.expires_at > now))
+            return sum(1 for t in self._tokens.values()
+                       if not t.revoked and (t.expires_at is None or t.expires_at > now))

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def describe_bindings(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]:
     """[(group, [(keys, description)])] for what is active on `screen` right now."""
     groups: dict[str, dict[str, list[str]]] = {}
-    for key, active in screen.active_bindings.items():
+    for active in screen.active_bindings.values():
         binding = active.binding
         node = active.node
         group = ("Everywhere" if node is screen.app else

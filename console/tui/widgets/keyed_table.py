@@ -69,7 +69,7 @@ class KeyedTable(DataTable):
                 changed = True
             elif previous is not cells and previous != cells:
                 changed = True
-                for column, old, new in zip(columns, previous, cells):
+                for column, old, new in zip(columns, previous, cells, strict=False):
                     if old != new:
                         self.update_cell(key, column, self._plain((new,))[0])
             self._values[key] = cells
