@@ -18,9 +18,16 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 import platformdirs
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator,
-                      model_validator)
 
 from console.errors import BadInput
 from console.units import SizeError, parse_gib, parse_mib
@@ -101,7 +108,7 @@ class EngineConfig(_Strict):
                           example="https://engine.example.net/ovirt-engine/api")
 
     @model_validator(mode="after")
-    def _insecure_needs_ack(self) -> "EngineConfig":
+    def _insecure_needs_ack(self) -> EngineConfig:
         _refuse_plain_http(self.url, self.insecure_acknowledged, "engine password")
         if self.insecure and not self.insecure_acknowledged:
             raise ValueError(
@@ -131,7 +138,7 @@ class BillingConfig(_Strict):
         return _check_url(value, schemes=("http", "https"), example="https://billing.example.net")
 
     @model_validator(mode="after")
-    def _whmcs_needs_endpoint(self) -> "BillingConfig":
+    def _whmcs_needs_endpoint(self) -> BillingConfig:
         if self.kind == "whmcs" and (not self.url or not self.identifier):
             raise ValueError('kind = "whmcs" needs url and identifier, e.g. '
                              'url = "https://billing.example.net", identifier = "AbC123..."')
@@ -187,7 +194,7 @@ class ProductMapping(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _limits(self) -> "ProductMapping":
+    def _limits(self) -> ProductMapping:
         if self.cpus > self.max_cpus or self.memory_mib > self.max_memory_mib \
                 or self.disk_gib > self.max_disk_gib:
             raise ValueError("cpus: the default resources (cpus, memory, disk) exceed the "
@@ -280,7 +287,7 @@ class Config(_Strict):
         raise ConfigError(f"no engine named {name!r}; configured: "
                           + ", ".join(e.name for e in self.engines))
 
-    def with_default_engine(self, name: str) -> "Config":
+    def with_default_engine(self, name: str) -> Config:
         """The same config with engine `name` first: the one the console, provision and
         jobs use when no engine is named."""
         chosen = self.engine(name)

@@ -29,26 +29,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from console.billing.errors import (BadRecord, BillingAccessDenied, BillingApiError, BillingAuthError,
-                                   BillingError, BillingUnreachable)
+from console.billing.errors import (
+    BadRecord,
+    BillingAccessDenied,
+    BillingApiError,
+    BillingAuthError,
+    BillingError,
+    BillingUnreachable,
+)
 from console.billing.mapping import OrderRequest, apply_mapping, request_from_service
 from console.billing.whmcs import WhmcsClient, WhmcsClientDetails, WhmcsOrder, parse_service
 from console.config import CatalogConfig
 from console.identity import current_actor
-from console.text_safety import safe_text
 from console.store import audit
 from console.store.db import Store, StoreError
 from console.store.models import Order, SyncState, utcnow
 from console.store.orders import delete_sync_state, get_sync_state, open_job, set_sync_state
 from console.store.states import IN_QUEUE_STATUSES, OrderStatus
+from console.text_safety import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +117,7 @@ def billing_staleness(store: Store) -> Staleness:
 
 
 def _local_to_utc(value: datetime | None) -> datetime | None:
-    return value.astimezone(timezone.utc) if value else None  # naive = this machine's local time
+    return value.astimezone(UTC) if value else None  # naive = this machine's local time
 
 
 def _request_from_row(row: Order) -> OrderRequest | None:

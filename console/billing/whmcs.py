@@ -27,13 +27,17 @@ from typing import Any
 
 import httpx
 
+from console.config import BillingConfig
 from console.text_safety import safe_data, safe_text
 
-from console.config import BillingConfig
-
 from .errors import (
-    BadRecord, BillingAccessDenied, BillingApiError, BillingAuthError, BillingBadResponse,
-    BillingUnreachable, OrderNotPending,
+    BadRecord,
+    BillingAccessDenied,
+    BillingApiError,
+    BillingAuthError,
+    BillingBadResponse,
+    BillingUnreachable,
+    OrderNotPending,
 )
 from .phpserialize import dumps_base64
 
@@ -282,7 +286,7 @@ class WhmcsClient:
     READ_ONLY_PREFIX = "get"
 
     def __init__(self, url: str, identifier: str, secret: str, *, timeout: float = 15.0,
-                 retries: int = 2, backoff: float = 0.5, verify: "bool | ssl.SSLContext" = True,
+                 retries: int = 2, backoff: float = 0.5, verify: bool | ssl.SSLContext = True,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.api_url = api_url_for(url)
         self.identifier = identifier
@@ -298,7 +302,7 @@ class WhmcsClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "WhmcsClient":
+    def __enter__(self) -> WhmcsClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -399,7 +403,7 @@ class WhmcsClient:
 
     # --------------------------------------------------------------- actions
     def read_orders(self, status: str | None = None, *, page_size: int = 100,
-                    max_pages: int = MAX_PAGES) -> "OrderListing":
+                    max_pages: int = MAX_PAGES) -> OrderListing:
         """GetOrders, page by page. The offset is our own (a server that ignores
         ``limitstart`` or lies in ``startnumber`` cannot make us loop); reading stops on a
         short page, a page seen before, or past ``max_pages`` (then BillingBadResponse).

@@ -65,12 +65,11 @@ def demo_secrets(engine_password: str, billing_secret: str):
 @click.option("--no-mouse", is_flag=True, help="Do not capture the mouse.")
 def command(time_scale: float, orders: int, no_mouse: bool) -> None:
     """Try the console against in-process engine and WHMCS simulators (no set-up)."""
+    from console.flow.timing import ENV_TIME_SCALE
     from console.sim.engine import EngineSimulator
     from console.sim.whmcs import WhmcsSimulator
     from console.store.db import open_store
     from console.tui.launch import build_context, run_console
-
-    from console.flow.timing import ENV_TIME_SCALE
 
     # The runner waits and polls as fast as the simulated engine moves.
     os.environ.setdefault(ENV_TIME_SCALE, str(time_scale))

@@ -18,12 +18,17 @@ import click
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from console.commands._secret_store import cli_secret_store
 from console.config import Config, EngineConfig
 from console.errors import ConsoleError
 from console.logs import log_dir
-from console.commands._secret_store import cli_secret_store
-from console.secrets import (ENV_PASSPHRASE, SecretStore, billing_secret, engine_env_variable,
-                             engine_password)
+from console.secrets import (
+    ENV_PASSPHRASE,
+    SecretStore,
+    billing_secret,
+    engine_env_variable,
+    engine_password,
+)
 from console.tls_notice import FIX as TLS_FIX
 
 OK, WARN, FAIL, NOTE = "✔", "!", "✘", "·"
@@ -109,8 +114,13 @@ def _tls_description(engine: EngineConfig) -> Check:
 
 def check_engine(config: Config, engine_config: EngineConfig, store: SecretStore | None
                  ) -> Iterator[Check]:
-    from console.ovirt import (Engine, EngineAuthFailed, EngineError, EngineTLSError,
-                               EngineUnavailable)
+    from console.ovirt import (
+        Engine,
+        EngineAuthFailed,
+        EngineError,
+        EngineTLSError,
+        EngineUnavailable,
+    )
 
     name = engine_config.name
     subject = f"engine {name}"
@@ -193,8 +203,12 @@ def check_billing(config: Config, store: SecretStore | None) -> Iterator[Check]:
     if billing.kind != "whmcs":
         yield Check(OK, "billing", f"kind = {billing.kind!r}: no billing system to reach")
         return
-    from console.billing.errors import (BillingAccessDenied, BillingAuthError, BillingError,
-                                        BillingUnreachable)
+    from console.billing.errors import (
+        BillingAccessDenied,
+        BillingAuthError,
+        BillingError,
+        BillingUnreachable,
+    )
     from console.billing.whmcs import open_billing_client
 
     secret = billing_secret(store)

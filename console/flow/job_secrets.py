@@ -24,8 +24,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from console.flow import marks
-from console.secrets import (SecretStore, SecretStoreError, admin_password_secret,
-                             generate_password, license_secret)
+from console.secrets import (
+    SecretStore,
+    SecretStoreError,
+    admin_password_secret,
+    generate_password,
+    license_secret,
+)
 
 if TYPE_CHECKING:
     from console.flow.plan import Plan

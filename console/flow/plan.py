@@ -13,9 +13,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from console.config import Config, ProductMapping
+from console.flow.licenses import KEY_KINDS, FieldProblem, check_license, normalise_license  # noqa: F401
 from console.flow.naming import vm_name_for
-from console.flow.licenses import (KEY_KINDS, FieldProblem, check_license,  # noqa: F401
-                                   normalise_license)
 from console.ovirt.models import Cluster, Template
 from console.units import format_mib
 
@@ -74,7 +73,7 @@ class Plan:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Plan":
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
         values["license_kinds"] = tuple(values.get("license_kinds") or ())

@@ -58,7 +58,7 @@ RETRY_HINTS = {
 class Runner:
     """Launches, runs, resumes, retries and cancels provisioning jobs."""
 
-    def __init__(self, services: "Services", *,
+    def __init__(self, services: Services, *,
                  on_event: Callable[[ProgressEvent], None] | None = None,
                  timing: Timing | None = None):
         self.services = services

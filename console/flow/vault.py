@@ -36,7 +36,7 @@ from sqlmodel import Session
 
 from console.errors import BadInput, ConsoleError
 from console.flow.licenses import KEY_KINDS, KIND_LABELS, normalise_license
-from console.secrets import SecretStore, mask
+from console.secrets import SecretStore
 from console.store import audit
 from console.store import jobs as jobs_repo
 from console.store import licenses as repo

@@ -12,7 +12,7 @@ import re
 
 from ovirtsdk4 import types
 
-from console.ovirt.models import (LICENSED_APPS, Cluster, Disk, StorageDomain, Template, Vm)
+from console.ovirt.models import LICENSED_APPS, Cluster, Disk, StorageDomain, Template, Vm
 from console.text_safety import safe_text
 
 MiB = 1024 ** 2

@@ -21,8 +21,15 @@ from console.config import EngineConfig
 from console.ovirt import convert
 from console.ovirt.errors import EngineNotFound
 from console.ovirt.faults import translate
-from console.ovirt.models import (Cluster, Disk, EngineInfo, Initialization, StorageDomain,
-                                  Template, Vm)
+from console.ovirt.models import (
+    Cluster,
+    Disk,
+    EngineInfo,
+    Initialization,
+    StorageDomain,
+    Template,
+    Vm,
+)
 
 T = TypeVar("T")
 MiB = convert.MiB

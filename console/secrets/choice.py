@@ -35,9 +35,16 @@ import platformdirs
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
-from console.secrets.store import (ENV_KEYRING_BACKEND, ENV_PASSPHRASE, ENV_SECRETS,
-                                   BackendInfo, MemorySecretStore, SecretStore,
-                                   SecretStoreError, SecretStoreLocked)
+from console.secrets.store import (
+    ENV_KEYRING_BACKEND,
+    ENV_PASSPHRASE,
+    ENV_SECRETS,
+    BackendInfo,
+    MemorySecretStore,
+    SecretStore,
+    SecretStoreError,
+    SecretStoreLocked,
+)
 
 APP_NAME = "vps-console"
 KEYRING_FILE_NAME = "secrets.cfg"

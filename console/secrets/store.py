@@ -101,7 +101,7 @@ class BackendInfo:
         return f"Secrets: {self.name}{where}{key}{saved} ({self.reason})"
 
 
-def require_kept(store: "SecretStore", *, resumed_elsewhere: bool = False) -> None:
+def require_kept(store: SecretStore, *, resumed_elsewhere: bool = False) -> None:
     """Refuse to launch a job that could not be resumed after a crash.
 
     A store that fell back to memory (nothing could persist) is always refused. One chosen

@@ -35,8 +35,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.secrets.store import (ENV_PASSPHRASE, BackendInfo, SecretStore,
-                                   SecretStoreError, SecretStoreLocked)
+from console.secrets.store import (
+    ENV_PASSPHRASE,
+    BackendInfo,
+    SecretStore,
+    SecretStoreError,
+    SecretStoreLocked,
+)
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, and_, select as sa_select, text, update
+from sqlalchemy import Index, and_, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 

@@ -7,7 +7,7 @@ Times are timezone-aware UTC; SQLModel's UTCDateTime keeps them so in SQLite too
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, overload
 
@@ -19,7 +19,7 @@ from console.store.states import JobState, OrderStatus, Step
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @overload
@@ -30,7 +30,7 @@ def ensure_aware(moment: datetime | None) -> datetime | None:
     """SQLite may hand back naive datetimes; the store writes UTC, so read them as UTC."""
     if moment is None or moment.tzinfo is not None:
         return moment
-    return moment.replace(tzinfo=timezone.utc)
+    return moment.replace(tzinfo=UTC)
 
 
 class _StrEnumColumn(TypeDecorator[StrEnum]):

@@ -11,9 +11,9 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.worker import Worker
 
-from console.tui.errors import error_message
 from console.tui.commands import ConsoleCommands
 from console.tui.context import ConsoleContext
+from console.tui.errors import error_message
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.progress import ProgressHub
 from console.tui.screens.help import HelpScreen

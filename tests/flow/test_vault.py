@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from console.flow import vault
-from console.flow.vault_import import import_keys
 from console.flow.vault import LicenseState, NoStock, VaultError
+from console.flow.vault_import import import_keys
 from console.secrets import MemorySecretStore
 from console.store.db import open_store
 from tests.plugins.vault import plesk_code, product_key

@@ -7,7 +7,8 @@ and api_inventory.py (everything else).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ovirtsdk4 import types
 

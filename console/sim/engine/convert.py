@@ -32,7 +32,7 @@ def _link_local(mac: str) -> str:
     """The guest's EUI-64 link-local IPv6 address for a MAC."""
     b = [int(x, 16) for x in mac.split(":")]
     b[0] ^= 0x02
-    return "fe80::{:x}:{:x}:{:x}:{:x}".format(b[0] << 8 | b[1], b[2] << 8 | 0xFF, 0xFE << 8 | b[3], b[4] << 8 | b[5])
+    return f"fe80::{b[0] << 8 | b[1]:x}:{b[2] << 8 | 0xFF:x}:{0xFE << 8 | b[3]:x}:{b[4] << 8 | b[5]:x}"
 
 
 def _stable_id(*parts: str) -> str:
@@ -389,7 +389,7 @@ class Converter:
 
 ZERO = "00000000-0000-0000-0000-000000000000"
 # DirectoryEntryIdUtils.encode: the domain's name in upper-case hex.
-INTERNAL_DOMAIN_ID = "internal-authz".encode().hex().upper()
+INTERNAL_DOMAIN_ID = b"internal-authz".hex().upper()
 ADMIN_PERMISSION_ID = _stable_id("permission", "admin", "system")
 # packaging/dbscripts/data/00500_insert_roles.sql
 SUPER_USER_ROLE_ID = "00000000-0000-0000-0000-000000000001"

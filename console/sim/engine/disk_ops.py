@@ -7,7 +7,7 @@ from ovirtsdk4 import types
 from . import faults as msg
 from .clock import DISK_CREATE_SECONDS, EXTEND_SECONDS
 from .faults import EngineFault, backend_failed, incomplete
-from .model import JAVA_RUNNING, USER, GiB, Disk, Vm
+from .model import JAVA_RUNNING, USER, Disk, GiB, Vm
 
 NEW_SPARSE_BYTES = 200 * 1024  # a new, empty qcow2 volume
 DISK = "Virtual Disk"  # VAR__TYPE__DISK

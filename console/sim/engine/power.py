@@ -7,10 +7,19 @@ import copy
 from ovirtsdk4 import types
 
 from . import faults as msg
-from .clock import (IP_REPORT_SECONDS, LAUNCH_SECONDS, POWERING_UP_SECONDS, REBOOT_SECONDS, RESTORE_SECONDS,
-                    SHUTDOWN_SECONDS, STOP_SECONDS, SUSPEND_SECONDS, utcnow)
+from .clock import (
+    IP_REPORT_SECONDS,
+    LAUNCH_SECONDS,
+    POWERING_UP_SECONDS,
+    REBOOT_SECONDS,
+    RESTORE_SECONDS,
+    SHUTDOWN_SECONDS,
+    STOP_SECONDS,
+    SUSPEND_SECONDS,
+    utcnow,
+)
 from .faults import EngineFault, backend_failed
-from .model import JAVA_RUNNING, USER, MiB, GuestBehaviour, Host, Job, Vm
+from .model import JAVA_RUNNING, USER, GuestBehaviour, Host, Job, MiB, Vm
 
 
 class PowerOps:

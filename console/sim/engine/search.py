@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
-
+from typing import Any
 
 _TOKEN = re.compile(
     r"""\s*(?:

@@ -14,7 +14,20 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from .clock import utcnow
-from .model import GiB, Cluster, DataCenter, Disk, Host, Network, Nic, StorageDomain, Tag, Template, Vm, VnicProfile
+from .model import (
+    Cluster,
+    DataCenter,
+    Disk,
+    GiB,
+    Host,
+    Network,
+    Nic,
+    StorageDomain,
+    Tag,
+    Template,
+    Vm,
+    VnicProfile,
+)
 
 if TYPE_CHECKING:
     from .world import World

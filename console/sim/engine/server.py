@@ -87,7 +87,7 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
     server_version = "Apache"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:

@@ -10,8 +10,8 @@ import base64
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import parse_qs
 
 SCOPE = "ovirt-app-api"

@@ -10,7 +10,7 @@ import os
 import ssl
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -37,7 +37,7 @@ def _name(common_name: str) -> x509.Name:
 
 
 def generate(host: str) -> TlsMaterial:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (x509.CertificateBuilder()
                .subject_name(_name("engine-sim CA")).issuer_name(_name("engine-sim CA"))

@@ -9,7 +9,7 @@ from ovirtsdk4 import types
 from . import faults as msg
 from .clock import CLONE_SECONDS_PER_GIB, THIN_CREATE_SECONDS, THIN_OVERLAY_BYTES, utcnow
 from .faults import backend_failed, incomplete, not_found
-from .model import USER, GiB, MiB, Disk, Nic, Vm
+from .model import USER, Disk, GiB, MiB, Nic, Vm
 
 
 class VmOps:

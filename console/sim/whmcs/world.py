@@ -16,8 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .catalog import (
-    COMPANIES, FIRST_NAMES, LAST_NAMES, MALFORMED_RAM, PAYMENT_METHODS, PRODUCTS,
-    Client, ProductDef, choice_id, product_by_name, product_by_pid,
+    COMPANIES,
+    FIRST_NAMES,
+    LAST_NAMES,
+    MALFORMED_RAM,
+    PAYMENT_METHODS,
+    PRODUCTS,
+    Client,
+    ProductDef,
+    choice_id,
+    product_by_name,
+    product_by_pid,
 )
 from .phpunserialize import UnserializeError, loads_base64
 

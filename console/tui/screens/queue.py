@@ -15,13 +15,20 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
 from console.billing.mapping import mapping_for_order
+from console.flow.naming import names_search
 from console.store.models import Job, Order
 from console.store.states import UNFINISHED_JOB_STATES, JobState, OrderStatus
-from console.tui.errors import error_message, notify_error
 from console.tui import data
-from console.tui.formatting import (age_text, format_age, format_elapsed, format_percent,
-                                    format_resources, status_text, theme_style)
-from console.flow.naming import names_search
+from console.tui.errors import error_message, notify_error
+from console.tui.formatting import (
+    age_text,
+    format_age,
+    format_elapsed,
+    format_percent,
+    format_resources,
+    status_text,
+    theme_style,
+)
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader

@@ -13,9 +13,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
-from console.tui.errors import error_message, notify_error
-from console.tui.formatting import (format_memory, format_percent, status_text, theme_style)
 from console.flow.naming import managed_search, order_id_of
+from console.tui.errors import error_message, notify_error
+from console.tui.formatting import format_memory, format_percent, status_text, theme_style
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.screens.listing import ListScreen
 from console.tui.widgets.confirm import ConfirmDialog

@@ -17,8 +17,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Select, Static
 
-from console.flow.licenses import check_license
-from console.flow.licenses import FieldProblem
+from console.flow.licenses import FieldProblem, check_license
 from console.flow.plan import Overrides, Plan
 from console.store.models import Order
 from console.tui.formatting import format_memory, theme_style

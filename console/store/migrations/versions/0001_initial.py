@@ -4,10 +4,9 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-25 11:46:04.548108
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
