@@ -90,7 +90,7 @@ async def launch_latencies(access: dict, folder: Path, secrets, launches: int,
     secrets.set(engine_secret("demo"), access["password"])
     in_store = [0.0]
     for method in ("get", "update", "read_back"):  # the time spent inside the secret store
-        def timed(*args, _real=getattr(secrets, method), **kwargs):
+        def timed(*args, _real=getattr(secrets, method), **kwargs):  # noqa: B008 - bound per method on purpose
             started = time.perf_counter()
             try:
                 return _real(*args, **kwargs)
@@ -124,7 +124,7 @@ async def launch_latencies(access: dict, folder: Path, secrets, launches: int,
         for order_id in orders:
             app.open_provision(order_id)
             await until(lambda: isinstance(app.screen, ProvisionScreen)
-                        and app.screen.order_id == order_id and app.screen.phase == "editing"
+                        and app.screen.order_id == order_id  # noqa: B023 - awaited in this iteration and app.screen.phase == "editing"
                         and bool(app.screen.checks) and not app.screen.launch_requested)
             screen = app.screen
             seen.clear()
@@ -135,7 +135,7 @@ async def launch_latencies(access: dict, folder: Path, secrets, launches: int,
             first_step.append(seen["first"] - pressed)
             cloning.append(seen["cloning"] - pressed)
             store_time.append(in_store[0])
-            await until(lambda: screen.phase in ("done", "failed"))
+            await until(lambda: screen.phase in ("done", "failed"))  # noqa: B023 - awaited here
             app.pop_screen()
             await pilot.pause()
     context.services.close()

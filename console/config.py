@@ -18,8 +18,16 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 import platformdirs
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from console.errors import BadInput
 from console.units import SizeError, parse_gib, parse_mib
@@ -101,7 +109,7 @@ class EngineConfig(_Strict):
                           example="https://engine.example.net/ovirt-engine/api")
 
     @model_validator(mode="after")
-    def _insecure_needs_ack(self) -> "EngineConfig":
+    def _insecure_needs_ack(self) -> EngineConfig:
         _refuse_plain_http(self.url, self.insecure_acknowledged, "engine password")
         if self.insecure and not self.insecure_acknowledged:
             raise ValueError(
@@ -131,7 +139,7 @@ class BillingConfig(_Strict):
         return _check_url(value, schemes=("http", "https"), example="https://billing.example.net")
 
     @model_validator(mode="after")
-    def _whmcs_needs_endpoint(self) -> "BillingConfig":
+    def _whmcs_needs_endpoint(self) -> BillingConfig:
         if self.kind == "whmcs" and (not self.url or not self.identifier):
             raise ValueError('kind = "whmcs" needs url and identifier, e.g. '
                              'url = "https://billing.example.net", identifier = "AbC123..."')
@@ -187,7 +195,7 @@ class ProductMapping(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _limits(self) -> "ProductMapping":
+    def _limits(self) -> ProductMapping:
         if self.cpus > self.max_cpus or self.memory_mib > self.max_memory_mib \
                 or self.disk_gib > self.max_disk_gib:
             raise ValueError("cpus: the default resources (cpus, memory, disk) exceed the "
@@ -306,7 +314,7 @@ class Config(_Strict):
         raise ConfigError(f"no engine named {name!r}; configured: "
                           + ", ".join(e.name for e in self.engines))
 
-    def with_default_engine(self, name: str) -> "Config":
+    def with_default_engine(self, name: str) -> Config:
         """The same config with engine `name` first: the one the console, provision and
         jobs use when no engine is named."""
         chosen = self.engine(name)
@@ -332,7 +340,11 @@ EXAMPLES = {
 }
 
 
-def _example(loc: tuple) -> str | None:
+# Where a value sits in the TOML document: table names, keys and array indexes.
+_Loc = tuple[str | int, ...]
+
+
+def _example(loc: _Loc) -> str | None:
     return EXAMPLES.get(".".join(str(part) for part in loc if not isinstance(part, int)))
 
 
@@ -353,9 +365,9 @@ class _LineIndex:
     _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
 
     def __init__(self, text: str):
-        self.positions: dict[tuple, int] = {}
-        counts: dict[tuple, int] = {}
-        table: tuple = ()
+        self.positions: dict[_Loc, int] = {}
+        counts: dict[_Loc, int] = {}
+        table: _Loc = ()
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.split("#", 1)[0] if not raw.lstrip().startswith(("'", '"')) else raw
             header = self._HEADER.match(line)
@@ -374,7 +386,7 @@ class _LineIndex:
             if key:
                 self.positions.setdefault(table + (key.group(1),), number)
 
-    def find(self, loc: tuple) -> int | None:
+    def find(self, loc: _Loc) -> int | None:
         loc = tuple(loc)
         while loc:
             if loc in self.positions:
@@ -383,19 +395,19 @@ class _LineIndex:
         return None
 
 
-def _dotted(loc: tuple) -> str:
+def _dotted(loc: _Loc) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-def _model_for(loc: tuple) -> type[BaseModel] | None:
-    model: Any = Config
+def _model_for(loc: _Loc) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = Config
     for part in loc:
         if isinstance(part, int):
             continue
-        field = getattr(model, "model_fields", {}).get(part)
+        field = model.model_fields.get(part) if model is not None else None
         if field is None:
             return None
         annotation = field.annotation
@@ -407,7 +419,7 @@ def _model_for(loc: tuple) -> type[BaseModel] | None:
     return model
 
 
-def _refuse_secrets(data: Any, index: _LineIndex, path: Path, loc: tuple = ()) -> None:
+def _refuse_secrets(data: Any, index: _LineIndex, path: Path, loc: _Loc = ()) -> None:
     if isinstance(data, dict):
         for key, value in data.items():
             here = loc + (key,)
@@ -429,7 +441,7 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
 
-def _ordered(errors: list[dict]) -> list[dict]:
+def _ordered(errors: list[ErrorDetails]) -> list[ErrorDetails]:
     # An unknown key usually explains a "missing" one next to it (a typo), so say it first.
     return sorted(errors, key=lambda error: error["type"] != "extra_forbidden")
 
@@ -450,7 +462,7 @@ def _all_of(problems: list[ConfigError], path: Path) -> ConfigError:
     return every
 
 
-def _explain(error: dict, index: _LineIndex, path: Path) -> ConfigError:
+def _explain(error: ErrorDetails, index: _LineIndex, path: Path) -> ConfigError:
     loc = tuple(error["loc"])
     kind = error["type"]
     message = error.get("msg", "").removeprefix("Value error, ")
@@ -482,9 +494,9 @@ def _explain(error: dict, index: _LineIndex, path: Path) -> ConfigError:
                 f"got {error.get('input')!r}.")
     else:
         # A validator that names its key also says its fix; a generic example would not help.
-        example = None if refined else _example(loc)
-        text = f"{dotted}: {message}" + (f"\nExample:\n{_indent(example)}"
-                                         if example and example not in message else "")
+        known_example = None if refined else _example(loc)
+        text = f"{dotted}: {message}" + (f"\nExample:\n{_indent(known_example)}"
+                                         if known_example and known_example not in message else "")
     return ConfigError(text, path=path, line=line, key=dotted)
 
 
@@ -507,7 +519,7 @@ def parse_config(text: str, path: Path) -> Config:
     return config
 
 
-def resolve_config_path(explicit: str | os.PathLike | None = None) -> Path:
+def resolve_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if explicit:
         return Path(explicit).expanduser()
     if os.environ.get(ENV_CONFIG):
@@ -515,7 +527,7 @@ def resolve_config_path(explicit: str | os.PathLike | None = None) -> Path:
     return default_config_path()
 
 
-def load_config(explicit: str | os.PathLike | None = None) -> Config:
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     path = resolve_config_path(explicit)
     try:
         text = path.read_text(encoding="utf-8")

@@ -100,7 +100,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a bad format string must not hide the line, nor leak its args
+        except Exception:  # noqa: BLE001 - a bad format string must not hide the line, nor leak its args
             message = f"{record.msg!r} (unformattable arguments)"
         record.msg = redact(message)
         record.args = None

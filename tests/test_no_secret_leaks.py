@@ -27,8 +27,16 @@ from console.flow.runner import Runner
 from console.flow.services import Services
 from console.flow.timing import Timing
 from console.logs import log_dir, setup_logging
-from console.secrets import (BILLING_SECRET, admin_password_secret, data_dir, engine_secret,
-                             key_file_path, license_secret, open_secret_store, vault_file_path)
+from console.secrets import (
+    BILLING_SECRET,
+    admin_password_secret,
+    data_dir,
+    engine_secret,
+    key_file_path,
+    license_secret,
+    open_secret_store,
+    vault_file_path,
+)
 from console.sim.engine import EngineSimulator
 from console.sim.whmcs import WhmcsSimulator
 from console.store.db import open_store

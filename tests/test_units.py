@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from console.units import SizeError, format_mib, parse_gib, parse_memory, parse_mib
 

@@ -114,7 +114,7 @@ def _read_json(text: str) -> list[tuple[int, Any]]:
         raise ImportFileError("the JSON file must hold a list of orders ([{...}, ...])",
                               "see `vps-console orders import --help` for the keys")
     pos += 1
-    rows = []
+    rows: list[tuple[int, Any]] = []
     try:
         while True:
             while pos < len(text) and text[pos] in " \t\r\n,":

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from console.billing.errors import BillingApiError, BillingError, OrderNotPending
 from console.billing.whmcs import WhmcsClient
@@ -50,7 +51,7 @@ class HandoverResult:
     steps: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"order_id": self.order_id, "service_id": self.service_id, "billing": self.billing,
                 "updated_service": self.updated_service, "accepted_now": self.accepted_now,
                 "already_accepted": self.already_accepted, "steps": self.steps,
@@ -60,7 +61,7 @@ class HandoverResult:
 def handover(client: WhmcsClient | None, order: Order, ips: Sequence[str], username: str,
              password: str, *, actor: str | None = None,
              before_first_write: Callable[[], None] | None = None,
-             after_service_update: Callable[[], None] | None = None) -> HandoverResult:
+             after_service_update: Callable[[], object] | None = None) -> HandoverResult:
     """Tell billing the server is ready. Idempotent; see the module docstring.
 
     `before_first_write` runs after the reads and before anything changes in WHMCS; it may

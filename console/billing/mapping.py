@@ -31,12 +31,17 @@ first since it usually carries the unit. RAM and disk need a unit ("4 GB",
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from console.config import CatalogConfig, ProductMapping
 from console.store.models import Order
 from console.store.states import OrderStatus
 from console.units import SizeError, parse_mib
+
+if TYPE_CHECKING:
+    from console.billing.whmcs import WhmcsService
 
 # Used with fullmatch (and \Z, not $, which also matches before a trailing newline).
 HOSTNAME_RE = re.compile(r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)"
@@ -125,7 +130,7 @@ def _read_cpus(value: str | int) -> int:
     raise ValueError(f"{value!r} is not a CPU count; write it like \"2\" or \"2|2 vCPU\"")
 
 
-def _read_size(value: str | int, parse) -> int:
+def _read_size(value: str | int, parse: Callable[[str], int]) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         raise ValueError(f"{value!r} has no unit; write it like \"4 GB\" or \"4096 MB\"")
     errors = []
@@ -148,7 +153,7 @@ def _gib_strict(text: str) -> int:
     return mib // 1024
 
 
-def _shown(value) -> str:
+def _shown(value: object) -> str:
     """A value for a problem text: quoted, and short (a customer may type a novel)."""
     text = repr(value)
     return text if len(text) <= 40 else text[:36] + "…" + text[-1]
@@ -185,7 +190,7 @@ def find_mapping(catalog: CatalogConfig, request: OrderRequest,
                   'with template = "<template name>" to the config')
 
 
-def mapping_for_order(catalog: CatalogConfig, order) -> ProductMapping | None:
+def mapping_for_order(catalog: CatalogConfig, order: Order) -> ProductMapping | None:
     """The catalog entry an order in the store maps to, found the way the intake found it
     (by product name or pid, and "Product / OS" when the order has an OS choice)."""
     request = OrderRequest(product_id=order.product_id, product_name=order.product_name or "")
@@ -214,7 +219,9 @@ def map_order(request: OrderRequest, catalog: CatalogConfig) -> MappingResult:
     named = dict(mapping.fields) if mapping is not None else {}
     fields_by_name = {_norm(name): (name, value) for name, value in request.custom_fields}
 
-    def resolve(kind: str, explicit, reader, default, config_key: str):
+    def resolve(kind: str, explicit: str | int | None, reader: Callable[[str | int], int],
+                default: int | None, config_key: str) -> int | None:
+        value: str | int
         if explicit not in (None, ""):
             label, value = f"{kind} {_shown(explicit)}", explicit
         elif kind in named and _norm(named[kind]) in fields_by_name:
@@ -248,17 +255,17 @@ def map_order(request: OrderRequest, catalog: CatalogConfig) -> MappingResult:
     limits = {"cpus": (mapping.max_cpus, "max_cpus"), "memory": (mapping.max_memory_mib, "max_memory"),
               "disk": (mapping.max_disk_gib, "max_disk")} if mapping is not None else {}
     units = {"cpus": "", "memory": " MiB", "disk": " GiB"}
-    for kind, value in sizes.items():
-        if value is None:
+    for kind, size in sizes.items():
+        if size is None:
             continue
-        if value < 1 or value > SANITY_BOUNDS[kind]:
-            problems.append(f"{kind} {value}{units[kind]} is not a size any VM can have (1 to "
+        if size < 1 or size > SANITY_BOUNDS[kind]:
+            problems.append(f"{kind} {size}{units[kind]} is not a size any VM can have (1 to "
                             f"{SANITY_BOUNDS[kind]}{units[kind]}); correct the order in billing")
             sizes[kind] = None
-        elif kind in limits and value > limits[kind][0]:
+        elif kind in limits and size > limits[kind][0]:
             limit, name = limits[kind]
-            problems.append(f"{kind} {value} is above the limit {limit} "
-                            f"({name} under {_entry_hint(mapping.billing_product)})")
+            problems.append(f"{kind} {size} is above the limit {limit} "
+                            f"({name} under {_entry_hint(entry_key)})")
     cpus, memory, disk = sizes["cpus"], sizes["memory"], sizes["disk"]
 
     hostname_field = _norm(named.get("hostname", ""))
@@ -279,7 +286,7 @@ def map_order(request: OrderRequest, catalog: CatalogConfig) -> MappingResult:
     )
 
 
-def request_from_service(service) -> OrderRequest:
+def request_from_service(service: WhmcsService) -> OrderRequest:
     """A WHMCS service (console.billing.whmcs.WhmcsService) as an OrderRequest."""
     return OrderRequest(
         product_id=str(service.pid) if service.pid is not None else None,

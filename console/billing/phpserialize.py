@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from typing import Any
 
 
 def dumps(value: object) -> bytes:
@@ -45,6 +46,6 @@ def _php_key(key: object) -> int | str:
     return key
 
 
-def dumps_base64(value: Mapping) -> str:
+def dumps_base64(value: Mapping[Any, Any]) -> str:
     """What UpdateClientProduct expects in ``customfields``/``configoptions``."""
     return base64.b64encode(dumps(value)).decode("ascii")

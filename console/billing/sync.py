@@ -28,25 +28,33 @@ WHMCS dates carry no zone; they are read as this machine's local time.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from console.billing.errors import (BadRecord, BillingAccessDenied, BillingApiError, BillingAuthError,
-                                   BillingError, BillingUnreachable)
+from console.billing.errors import (
+    BadRecord,
+    BillingAccessDenied,
+    BillingApiError,
+    BillingAuthError,
+    BillingError,
+    BillingUnreachable,
+)
 from console.billing.mapping import OrderRequest, apply_mapping, request_from_service
 from console.billing.whmcs import WhmcsClient, WhmcsClientDetails, WhmcsOrder, parse_service
 from console.config import CatalogConfig
 from console.identity import current_actor
-from console.text_safety import safe_text
 from console.store import audit
 from console.store.db import Store, StoreError
 from console.store.models import Order, SyncState, utcnow
 from console.store.orders import delete_sync_state, get_sync_state, open_job, set_sync_state
 from console.store.states import IN_QUEUE_STATUSES, OrderStatus
+from console.text_safety import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +121,7 @@ def billing_staleness(store: Store) -> Staleness:
 
 
 def _local_to_utc(value: datetime | None) -> datetime | None:
-    return value.astimezone(timezone.utc) if value else None  # naive = this machine's local time
+    return value.astimezone(UTC) if value else None  # naive = this machine's local time
 
 
 def _request_from_row(row: Order) -> OrderRequest | None:
@@ -143,7 +151,7 @@ class _Syncer:
         for oid, row in known.items():
             if oid not in pending_ids and row.status in OPEN \
                     and (row.billing_status or "Pending") == "Pending":
-                self._guarded(oid, lambda row=row: self._check_left_pending(row))
+                self._guarded(oid, partial(self._check_left_pending, row))
         self.report.finished_at = utcnow()
         return self.report
 
@@ -164,7 +172,7 @@ class _Syncer:
         if reason is not None:
             self._keep_failed(order, oid, reason)
 
-    def _guarded(self, oid: str, work) -> str | None:
+    def _guarded(self, oid: str, work: Callable[[], object]) -> str | None:
         """Run one order's work; a failure of that order alone is reported, not raised.
         Billing that is down and a store that cannot write stop the sync (every order
         would fail the same way): their own messages say what to do."""
@@ -360,6 +368,7 @@ def sync_orders(store: Store, client: WhmcsClient, catalog: CatalogConfig, *,
             set_sync_state(session, LAST_ERROR, str(exc))
         log.warning("billing sync failed: %s", exc.message)
         raise
+    assert report.finished_at is not None  # run() stamps it
     with store.session() as session:
         set_sync_state(session, LAST_SYNC, report.finished_at.isoformat())
         delete_sync_state(session, STALE_SINCE)

@@ -27,11 +27,17 @@ from typing import Any
 
 import httpx
 
+from console.config import BillingConfig
 from console.text_safety import safe_data, safe_text
 
 from .errors import (
-    BadRecord, BillingAccessDenied, BillingApiError, BillingAuthError, BillingBadResponse,
-    BillingUnreachable, OrderNotPending,
+    BadRecord,
+    BillingAccessDenied,
+    BillingApiError,
+    BillingAuthError,
+    BillingBadResponse,
+    BillingUnreachable,
+    OrderNotPending,
 )
 from .phpserialize import dumps_base64
 
@@ -97,7 +103,7 @@ def as_datetime(value: Any) -> datetime | None:
     return None
 
 
-def as_list(container: Any, key: str) -> list[dict]:
+def as_list(container: Any, key: str) -> list[dict[str, Any]]:
     """``{"order": [...]}`` → the list; ``[]``, ``""``, missing, or a single dict handled."""
     if not isinstance(container, Mapping):
         return []
@@ -131,7 +137,7 @@ class WhmcsOrder:
     amount: str
     notes: str
     lines: tuple[OrderLine, ...]
-    raw: dict = field(repr=False, compare=False)
+    raw: dict[str, Any] = field(repr=False, compare=False)
     invoice_id: int | None = None
 
     @property
@@ -173,7 +179,7 @@ class WhmcsService:
     # the service password (the customer's chosen root password at order time);
     # never stored, never logged, never in ``raw``
     password: str = field(default="", repr=False, compare=False)
-    raw: dict = field(default_factory=dict, repr=False, compare=False)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -218,7 +224,7 @@ def strip_secrets(data: Any) -> Any:
     return data
 
 
-def parse_order(raw: Mapping) -> WhmcsOrder:
+def parse_order(raw: Mapping[str, Any]) -> WhmcsOrder:
     lines = tuple(
         OrderLine(type=as_str(li.get("type")),
                   # a line with no service (a domain, an addon) has relid 0 or none
@@ -238,7 +244,7 @@ def parse_order(raw: Mapping) -> WhmcsOrder:
     )
 
 
-def parse_service(raw: Mapping) -> WhmcsService:
+def parse_service(raw: Mapping[str, Any]) -> WhmcsService:
     options = tuple(
         ConfigOption(id=as_int(o.get("id")), name=as_str(o.get("option")).strip(),
                      value=as_str(o.get("value")).strip(), type=as_str(o.get("type")))
@@ -280,7 +286,7 @@ class WhmcsClient:
     READ_ONLY_PREFIX = "get"
 
     def __init__(self, url: str, identifier: str, secret: str, *, timeout: float = 15.0,
-                 retries: int = 2, backoff: float = 0.5, verify: "bool | ssl.SSLContext" = True,
+                 retries: int = 2, backoff: float = 0.5, verify: bool | ssl.SSLContext = True,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.api_url = api_url_for(url)
         self.identifier = identifier
@@ -296,14 +302,14 @@ class WhmcsClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "WhmcsClient":
+    def __enter__(self) -> WhmcsClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------------ core
-    def call(self, action: str, **params: Any) -> dict:
+    def call(self, action: str, **params: Any) -> dict[str, Any]:
         """POST one action; return the decoded success envelope or raise BillingError."""
         form = {k: _form_value(v) for k, v in params.items() if v is not None}
         payload = {"action": action, "identifier": self.identifier, "secret": self._secret,
@@ -312,10 +318,11 @@ class WhmcsClient:
         response = self._post_with_retries(action, payload)
         return self._decode(action, response)
 
-    def _post_with_retries(self, action: str, payload: dict) -> httpx.Response:
+    def _post_with_retries(self, action: str, payload: dict[str, Any]) -> httpx.Response:
         read_only = action.lower().startswith(self.READ_ONLY_PREFIX)
         attempt = 0
         while True:
+            error: httpx.HTTPError
             try:
                 return self._http.post(self.api_url, data=payload)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -344,7 +351,7 @@ class WhmcsClient:
             log.debug("whmcs %s: %s, retry %d/%d", action, _describe(error), attempt, self.retries)
             time.sleep(self.backoff * attempt)
 
-    def _decode(self, action: str, response: httpx.Response) -> dict:
+    def _decode(self, action: str, response: httpx.Response) -> dict[str, Any]:
         try:
             body = response.json()
         except ValueError:
@@ -396,14 +403,14 @@ class WhmcsClient:
 
     # --------------------------------------------------------------- actions
     def read_orders(self, status: str | None = None, *, page_size: int = 100,
-                    max_pages: int = MAX_PAGES) -> "OrderListing":
+                    max_pages: int = MAX_PAGES) -> OrderListing:
         """GetOrders, page by page. The offset is our own (a server that ignores
         ``limitstart`` or lies in ``startnumber`` cannot make us loop); reading stops on a
         short page, a page seen before, or past ``max_pages`` (then BillingBadResponse).
         A record that cannot be read is listed in ``rejected``; the others are kept."""
         listing = OrderListing()
         seen: set[int] = set()
-        pages: set[tuple] = set()
+        pages: set[tuple[str, ...]] = set()
         start = 0
         for _ in range(max_pages):
             body = self.call("GetOrders", status=status, limitstart=start, limitnum=page_size)
@@ -468,7 +475,8 @@ class WhmcsClient:
     def get_client(self, client_id: int) -> WhmcsClientDetails:
         body = self.call("GetClientsDetails", clientid=client_id)
         # current WHMCS nests the fields under "client"; older ones only at the top level
-        data = body.get("client") if isinstance(body.get("client"), Mapping) else body
+        nested = body.get("client")
+        data: Mapping[str, Any] = nested if isinstance(nested, Mapping) else body
         return WhmcsClientDetails(
             id=as_int(data.get("id", data.get("userid")), client_id) or client_id,
             firstname=as_str(data.get("firstname")), lastname=as_str(data.get("lastname")),
@@ -517,7 +525,8 @@ def _html_title(text: str) -> str:
     return ""
 
 
-def open_billing_client(billing, secret: str | None) -> WhmcsClient:
+def open_billing_client(billing: BillingConfig, secret: str | None, *,
+                        retries: int = 2) -> WhmcsClient:
     """The client for ``Config.billing`` (kind "whmcs"); ``secret`` from
     console.secrets.billing_secret(...). Raises BillingError saying what is missing."""
     from .errors import BillingError
@@ -530,8 +539,10 @@ def open_billing_client(billing, secret: str | None) -> WhmcsClient:
         raise BillingError("no WHMCS API secret",
                            "store it with `vps-console credentials set billing` or set "
                            "VPS_CONSOLE_BILLING_SECRET")
+    # BillingConfig refuses kind "whmcs" without both.
+    assert billing.url and billing.identifier
     verify: ssl.SSLContext | bool = True
     if billing.ca_file is not None:  # a private CA, like the engines' ca_file
         verify = ssl.create_default_context(cafile=str(billing.ca_file.expanduser()))
     return WhmcsClient(billing.url, billing.identifier, secret, timeout=billing.timeout_seconds,
-                       verify=verify)
+                       retries=retries, verify=verify)

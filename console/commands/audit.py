@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -25,7 +25,7 @@ _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     """`2h`, `30m`, `7d`, `1w` (ago), or a local date/time such as `2026-11-01` or
     `2026-11-01 14:30`; returned in UTC."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     text = text.strip()
     relative = _RELATIVE.match(text.lower())
     if relative:
@@ -37,7 +37,7 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
                        "use e.g. --since 2h, --since 3d or --since 2026-11-01") from None
     if moment.tzinfo is None:
         moment = moment.astimezone()  # a time typed by the engineer is in their local zone
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def entry_dict(event) -> dict:

@@ -17,11 +17,23 @@ from console.commands._secret_store import cli_secret_store
 from console.errors import BadInput, ConsoleError
 from console.flow.licenses import validated_license
 from console.identity import current_actor
-from console.secrets import (BILLING_SECRET, ENV_BILLING_SECRET, ENV_ENGINE_PASSWORD,
-                             LICENSE_KINDS, SecretStore, SecretStoreError,
-                             admin_password_secret, check_name, engine_env_variable,
-                             engine_secret, keyring_file_path, license_secret, mask,
-                             open_secret_store, terminal_passphrase_prompt)
+from console.secrets import (
+    BILLING_SECRET,
+    ENV_BILLING_SECRET,
+    ENV_ENGINE_PASSWORD,
+    LICENSE_KINDS,
+    SecretStore,
+    SecretStoreError,
+    admin_password_secret,
+    check_name,
+    engine_env_variable,
+    engine_secret,
+    keyring_file_path,
+    license_secret,
+    mask,
+    open_secret_store,
+    terminal_passphrase_prompt,
+)
 from console.secrets.transfer import move_secrets
 
 log = logging.getLogger(__name__)

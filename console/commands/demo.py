@@ -65,13 +65,11 @@ def demo_secrets(engine_password: str, billing_secret: str):
 @click.option("--no-mouse", is_flag=True, help="Do not capture the mouse.")
 def command(time_scale: float, orders: int, no_mouse: bool) -> None:
     """Try the console against in-process engine and WHMCS simulators (no set-up)."""
-    from console.billing.sync import sync_orders
+    from console.flow.timing import ENV_TIME_SCALE
     from console.sim.engine import EngineSimulator
     from console.sim.whmcs import WhmcsSimulator
     from console.store.db import open_store
     from console.tui.launch import build_context, run_console
-
-    from console.flow.timing import ENV_TIME_SCALE
 
     # The runner waits and polls as fast as the simulated engine moves.
     os.environ.setdefault(ENV_TIME_SCALE, str(time_scale))
@@ -84,8 +82,8 @@ def command(time_scale: float, orders: int, no_mouse: bool) -> None:
                              f"sqlite:///{workdir / 'console.db'}")
         store = open_store(config.store.url)
         context = build_context(config, store, demo_secrets(engine.password, billing.secret))
-        sync_orders(store, context.services.billing(), config.catalog,
-                    actor=context.services.actor)
+        assert context.sync_billing is not None  # the demo's billing is the WHMCS simulator
+        context.sync_billing()  # the queue opens with the orders already there
         run_console(context, mouse=not no_mouse)
     finally:
         if store is not None:

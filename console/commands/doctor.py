@@ -18,12 +18,17 @@ import click
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from console.commands._secret_store import cli_secret_store
 from console.config import Config, EngineConfig
 from console.errors import ConsoleError
 from console.logs import log_dir
-from console.commands._secret_store import cli_secret_store
-from console.secrets import (ENV_PASSPHRASE, SecretStore, billing_secret, engine_env_variable,
-                             engine_password)
+from console.secrets import (
+    ENV_PASSPHRASE,
+    SecretStore,
+    billing_secret,
+    engine_env_variable,
+    engine_password,
+)
 from console.tls_notice import FIX as TLS_FIX
 
 OK, WARN, FAIL, NOTE = "✔", "!", "✘", "·"
@@ -109,8 +114,13 @@ def _tls_description(engine: EngineConfig) -> Check:
 
 def check_engine(config: Config, engine_config: EngineConfig, store: SecretStore | None
                  ) -> Iterator[Check]:
-    from console.ovirt import (Engine, EngineAuthFailed, EngineError, EngineTLSError,
-                               EngineUnavailable)
+    from console.ovirt import (
+        Engine,
+        EngineAuthFailed,
+        EngineError,
+        EngineTLSError,
+        EngineUnavailable,
+    )
 
     name = engine_config.name
     subject = f"engine {name}"
@@ -206,28 +216,33 @@ def check_billing(config: Config, store: SecretStore | None) -> Iterator[Check]:
     if billing.kind != "whmcs":
         yield Check(OK, "billing", f"kind = {billing.kind!r}: no billing system to reach")
         return
-    from console.billing.errors import (BillingAccessDenied, BillingAuthError, BillingError,
-                                        BillingUnreachable)
-    from console.billing.whmcs import WhmcsClient
+    from console.billing.errors import (
+        BillingAccessDenied,
+        BillingAuthError,
+        BillingError,
+        BillingUnreachable,
+    )
+    from console.billing.whmcs import open_billing_client
 
     secret = billing_secret(store)
     if not secret:
         yield Check(FAIL, "billing secret", "none in the keyring or the environment",
                     "`vps-console credentials set billing` (or export VPS_CONSOLE_BILLING_SECRET)")
         return
-    client = WhmcsClient(billing.url, billing.identifier, secret,
-                         timeout=billing.timeout_seconds, retries=0)
+    # The client `orders sync` uses ([billing] ca_file included), without its retries.
+    client = open_billing_client(billing, secret, retries=0)
+    url = billing.url or ""  # BillingConfig requires it for kind "whmcs"
     try:
         client.call("GetOrders", limitnum=1)
     except BillingUnreachable as error:
         yield _failed("billing reachable", error)
         return
     except BillingAuthError as error:
-        yield Check(OK, "billing reachable", billing.url)
+        yield Check(OK, "billing reachable", url)
         yield _failed("billing login", error)
         return
     except BillingAccessDenied as error:
-        yield Check(OK, "billing reachable", billing.url)
+        yield Check(OK, "billing reachable", url)
         yield _failed("billing access (IP allow-list, API role)", error)
         return
     except BillingError as error:
@@ -235,7 +250,7 @@ def check_billing(config: Config, store: SecretStore | None) -> Iterator[Check]:
         return
     finally:
         client.close()
-    yield Check(OK, "billing reachable", billing.url)
+    yield Check(OK, "billing reachable", url)
     yield Check(OK, "billing login", f"API credential {billing.identifier!r} accepted")
     yield Check(OK, "billing access (IP allow-list, API role)", "this host may call the API")
 
@@ -278,7 +293,7 @@ def check_store(config: Config) -> Iterator[Check]:
                 connection.execute(text("INSERT INTO sync_state (name, value, updated_at) "
                                         "VALUES ('doctor-probe', '', CURRENT_TIMESTAMP)"))
                 transaction.rollback()
-        except Exception as exc:  # driver errors differ between SQLite and PostgreSQL
+        except Exception as exc:  # noqa: BLE001 - driver errors differ between SQLite and PostgreSQL
             reason = getattr(exc, "orig", None) or exc
             yield Check(FAIL, "store writable", f"{store.url}: {reason}",
                         "make the database file and its folder writable by you (or grant "

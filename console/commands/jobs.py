@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -15,7 +16,7 @@ from console.store.states import UNFINISHED_JOB_STATES, JobState, job_state_text
 
 
 def job_to_dict(job: Job, *, events=None) -> dict:
-    data = {"id": job.id, "order_id": job.order_id, "engine": job.engine, "state": job.state,
+    data: dict[str, Any] = {"id": job.id, "order_id": job.order_id, "engine": job.engine, "state": job.state,
             "failed_step": job.failed_step, "vm_id": job.vm_id, "vm_name": job.vm_name,
             "vm_created_by_job": job.vm_created_by_job, "ips": list(job.ips or []),
             "attempts": job.attempts, "owner": job.owner, "owner_pid": job.owner_pid,
@@ -118,6 +119,8 @@ def resume_command(ctx, job_ids: tuple[str, ...]) -> None:
     failed = []
     for job_id in ran:
         job = repo.get_job(ctx.store, job_id)
+        if job is None:  # gone from the store since it ran: nothing to report
+            continue
         click.echo(f"job {job.id} (order {job.order_id}): {_state(job)}")
         if job.state == JobState.FAILED:
             failed.append(job)

@@ -16,8 +16,8 @@ import click
 from console.commands._secret_store import cli_secret_store
 from console.errors import BadInput
 from console.flow import vault
-from console.flow.vault_import import import_keys
 from console.flow.licenses import KEY_KINDS
+from console.flow.vault_import import import_keys
 from console.identity import current_actor
 from console.secrets import ENV_PASSPHRASE
 from console.store.models import ensure_aware

@@ -45,6 +45,7 @@ def catalog_from_cache(store: Store, engine_name: str) -> Catalog:
 
 def record_of(template: Template) -> TemplateRecord:
     return TemplateRecord(
+        engine="",  # replace_catalog stamps the engine whose list it replaces
         engine_id=template.id, name=template.name, version_number=template.version_number,
         version_name=template.version_name, os_type=template.os_type,
         description=template.description, cpus=template.cpus, memory_mib=template.memory_mib,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 KINDS = ("started", "finished", "failed", "info")
 
@@ -19,7 +20,7 @@ class ProgressEvent:
     at: datetime
     elapsed_seconds: float  # since this run of the job began
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["at"] = self.at.isoformat()
         return data

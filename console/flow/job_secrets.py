@@ -21,10 +21,20 @@ a job that never was: never read, and shown by `credentials list` (delete them t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from console.flow import marks
-from console.secrets import (SecretStore, SecretStoreError, admin_password_secret,
-                             generate_password, license_secret)
+from console.secrets import (
+    SecretStore,
+    SecretStoreError,
+    admin_password_secret,
+    generate_password,
+    license_secret,
+)
+
+if TYPE_CHECKING:
+    from console.flow.plan import Plan
+    from console.ovirt import Engine
 
 PREFIX = "job:"
 
@@ -44,7 +54,7 @@ def _names(job_id: str, order_id: str, kinds: Iterable[str]) -> dict[str, str]:
     return names
 
 
-def admin_password_for(engine, store: SecretStore, plan, offered: str | None
+def admin_password_for(engine: Engine, store: SecretStore, plan: Plan, offered: str | None
                        ) -> tuple[str, tuple[str, bool] | None]:
     """The admin password the job will use, and a note (text, warning) for the job. A VM of
     this order already on the engine (after a lost store) keeps the one it was given: a new

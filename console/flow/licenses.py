@@ -21,8 +21,7 @@ KEYLESS_KINDS = ("cpanel",)
 KEY_KINDS = ("windows", "mssql", "plesk")
 KIND_LABELS = {"windows": "Windows product key", "mssql": "SQL Server product key",
                "plesk": "Plesk activation code", "cpanel": "cPanel license"}
-_PRODUCT_KEY = re.compile(r"^[%sN]{5}(-[%sN]{5}){4}$" % (PRODUCT_KEY_ALPHABET,
-                                                        PRODUCT_KEY_ALPHABET))
+_PRODUCT_KEY = re.compile(rf"^[{PRODUCT_KEY_ALPHABET}N]{{5}}(-[{PRODUCT_KEY_ALPHABET}N]{{5}}){{4}}$")
 _PLESK = re.compile(r"^[A-Z0-9]{6}(-[A-Z0-9]{6}){4}$")
 
 

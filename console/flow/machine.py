@@ -74,6 +74,7 @@ def transition(state: State, event: Event | str) -> State:
         return State(JobState.CANCELLED)
     if state.name == JobState.FAILED:
         if event == Event.RETRY:
+            assert state.failed_step is not None  # State sets it exactly when failed
             return State(JobState(state.failed_step))
         raise IllegalTransition(f"the job is {state}; retry or cancel it first")
     step = Step(state.name)

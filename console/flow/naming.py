@@ -4,6 +4,7 @@ console manages (those named by that pattern), for the CLI and the console alike
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from console.config import Config
 
@@ -24,7 +25,7 @@ def order_id_of(config: Config, vm_name: str) -> str | None:
     return match.group(1) if match else None
 
 
-def names_search(names: list[str]) -> str | None:
+def names_search(names: Iterable[str | None]) -> str | None:
     """One engine search for exactly these VMs (`name=a or name=b`), or None for none."""
     unique = sorted({name for name in names if name})
     if not unique:

@@ -8,13 +8,13 @@ CLI can print it as is. License keys are not part of a plan; only their masks ar
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from console.config import Config, ProductMapping
+from console.flow.licenses import KEY_KINDS, FieldProblem, check_license, normalise_license  # noqa: F401
 from console.flow.naming import vm_name_for
-from console.flow.licenses import (KEY_KINDS, FieldProblem, check_license,  # noqa: F401
-                                   normalise_license)
 from console.ovirt.models import Cluster, Template
 from console.units import format_mib
 
@@ -73,7 +73,7 @@ class Plan:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Plan":
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
         values["license_kinds"] = tuple(values.get("license_kinds") or ())
@@ -107,7 +107,7 @@ def resource_diff(order: Any, plan: Plan) -> list[tuple[str, int | None, int, bo
 
 
 # How each resource reads in a plan diff, in the CLI, the console and the audit trail.
-RESOURCE_SHOWN = {"vCPU": str, "RAM": format_mib, "disk": lambda gib: f"{gib}GiB"}
+RESOURCE_SHOWN: dict[str, Callable[[int], str]] = {"vCPU": str, "RAM": format_mib, "disk": lambda gib: f"{gib}GiB"}
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def plan_diff(order: Any, plan: Plan) -> PlanDiff:
     diff = PlanDiff([], [])
     for label, ordered, planned, changed in resource_diff(order, plan):
         shown = RESOURCE_SHOWN[label]
-        if changed:
+        if changed and ordered is not None:  # changed implies ordered
             diff.changed.append(f"{label} {shown(ordered)} -> {shown(planned)}")
         else:
             diff.as_ordered.append(f"{label} {shown(planned)}")
@@ -270,7 +270,7 @@ def draft_plan(order: Any, product: ProductMapping | None, templates: list[Templ
     recommended = _recommend(templates, template, template_name)
     cluster = _cluster(config, engine_name, overrides, clusters, problems)
 
-    def pick(override, ordered, default):
+    def pick(override: int | None, ordered: int | None, default: int | None) -> int:
         return next(v for v in (override, ordered, default, 0) if v is not None)
 
     cpus = pick(overrides.cpus, order.cpus, product.cpus if product else None)

@@ -7,7 +7,7 @@ A "fail" blocks the launch with its reason; a "warn" needs one explicit confirma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from console.flow import marks
 from console.flow.licenses import KIND_LABELS, check_license
@@ -33,7 +33,7 @@ class Check:
 def _age_days(template: Template, now: datetime) -> int | None:
     if template.created_at is None:
         return None
-    return (now - template.created_at.astimezone(timezone.utc)).days
+    return (now - template.created_at.astimezone(UTC)).days
 
 
 def check_template(templates: list[Template], plan: Plan, stale_after_days: int,
@@ -141,7 +141,7 @@ def check_licenses(plan: Plan, licenses: dict[str, str]) -> list[Check]:
 def preflight(engine: Engine, plan: Plan, licenses: dict[str, str],
               stale_after_days: int, *, now: datetime | None = None) -> list[Check]:
     """All checks, in the order a person reads them; engine errors become failed checks."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     checks: list[Check] = []
     template = None
     try:

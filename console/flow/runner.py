@@ -59,7 +59,7 @@ RETRY_HINTS = {
 class Runner:
     """Launches, runs, resumes, retries and cancels provisioning jobs."""
 
-    def __init__(self, services: "Services", *,
+    def __init__(self, services: Services, *,
                  on_event: Callable[[ProgressEvent], None] | None = None,
                  timing: Timing | None = None):
         self.services = services
@@ -128,12 +128,12 @@ class Runner:
                    else JobBusy(exists.message, exists.hint)) from None
         try:
             if adoption:
-                self._record(job, "info", "planned", adoption[0],
-                             **({"warning": True} if adoption[1] else {}))
+                flags: dict[str, Any] = {"warning": True} if adoption[1] else {}
+                self._record(job, "info", "planned", adoption[0], **flags)
             job_secrets.promote(self.services.secrets, job.id, order_id, plan.key_kinds)
         finally:
             repo.release_lease(self.store, job.id, self.actor)
-        repo.set_order_status(self.store, order_id, "provisioning",
+        set_order_status(self.store, order_id, OrderStatus.PROVISIONING,
                               template_name=plan.template_name)
         self._audit_launch(job, plan)
         self._emit(job, "finished", "planned", f"job {job.id} planned: {plan.vm_name} from "
@@ -272,7 +272,7 @@ class Runner:
                 return rollback(ctx)
             except LeaseLost:
                 raise JobBusy(f"job {ctx.job_id} was taken over by another runner while this "
-                              "one was stalled", "check `vps-console jobs show` for who runs it")
+                              "one was stalled", "check `vps-console jobs show` for who runs it") from None
             except StoreUnavailable:
                 # Not the step's failure: the job stays where it was, for `jobs resume` once
                 # the store can write again (a failed state could be recorded in the little
@@ -330,7 +330,7 @@ class Runner:
                               elapsed_seconds=elapsed)
         try:
             self.on_event(event)
-        except Exception:  # noqa: BLE001 - a broken display must not break provisioning
+        except Exception:  # a broken display must not break provisioning
             log.warning("progress listener failed", exc_info=True)
 
     def _record(self, job: Job, kind: str, step: str | None, message: str, *,

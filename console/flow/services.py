@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from console.config import Config
-from console.errors import ConsoleError
 from console.identity import current_actor
 from console.ovirt import Engine, EngineAuthFailed
 from console.secrets import SecretStore, billing_secret, engine_env_variable, engine_password
 from console.store.db import Store
+
+if TYPE_CHECKING:
+    from console.billing.whmcs import WhmcsClient
+    from console.flow.events import ProgressEvent
+    from console.flow.runner import Runner
 
 
 class Services:
@@ -24,7 +29,7 @@ class Services:
         self.secrets = secrets
         self.actor = current_actor()
         self._engines: dict[str, Engine] = {}
-        self._billing = None
+        self._billing: WhmcsClient | None = None
         self._lock = threading.Lock()
 
     def engine(self, name: str | None = None) -> Engine:
@@ -44,24 +49,20 @@ class Services:
                 self._engines[engine_config.name] = engine
             return engine
 
-    def billing(self):
+    def billing(self) -> WhmcsClient | None:
         """The WHMCS client when billing is WHMCS, else None (file and manual orders)."""
         billing = self.config.billing
         if billing.kind != "whmcs":
             return None
         with self._lock:
             if self._billing is None:
-                from console.billing.whmcs import WhmcsClient
+                from console.billing.whmcs import open_billing_client
 
-                secret = billing_secret(self.secrets)
-                if not secret:
-                    raise ConsoleError("no WHMCS API secret", "vps-console credentials set "
-                                       "billing, or set VPS_CONSOLE_BILLING_SECRET")
-                self._billing = WhmcsClient(billing.url, billing.identifier, secret,
-                                            timeout=billing.timeout_seconds)
+                # The same client as `orders sync`: its ca_file and timeout included.
+                self._billing = open_billing_client(billing, billing_secret(self.secrets))
             return self._billing
 
-    def runner(self, on_event: Callable | None = None):
+    def runner(self, on_event: Callable[[ProgressEvent], None] | None = None) -> Runner:
         from console.flow.runner import Runner
 
         return Runner(self, on_event=on_event)

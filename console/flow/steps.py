@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from console.flow import firstboot, marks, vault
 from console.flow.context import RunContext
@@ -139,10 +139,17 @@ def step_clone_wait(ctx: RunContext) -> StepOutcome:
     return f"{vm.name} copied ({vm.status}), tagged {tag}", {}
 
 
+class _Resize(TypedDict, total=False):  # what update_vm may change in one call
+    cpus: int
+    memory_mib: int
+    max_memory_mib: int
+    guaranteed_mib: int
+
+
 def step_resizing(ctx: RunContext) -> StepOutcome:
     plan = ctx.plan
     vm = current_vm(ctx)
-    changes: dict[str, int] = {}
+    changes: _Resize = {}
     if vm.cpus != plan.cpus:
         changes["cpus"] = plan.cpus
     if vm.memory_mib != plan.memory_mib:

@@ -30,13 +30,13 @@ class Timing:
     def clone_limit(self, disk_gib: int) -> float:
         return self.clone_base_seconds + self.clone_seconds_per_gib * disk_gib
 
-    def scaled(self, factor: float) -> "Timing":
+    def scaled(self, factor: float) -> Timing:
         return replace(self, **{f.name: getattr(self, f.name) * factor for f in fields(self)
                                 if f.name != "lease_seconds"},
                        lease_seconds=max(5.0, self.lease_seconds * factor))
 
     @classmethod
-    def from_env(cls) -> "Timing":
+    def from_env(cls) -> Timing:
         raw = os.environ.get(ENV_TIME_SCALE)
         if not raw:
             return cls()

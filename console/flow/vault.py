@@ -30,16 +30,19 @@ import secrets as _random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session
 
 from console.errors import BadInput, ConsoleError
 from console.flow.licenses import KEY_KINDS, KIND_LABELS, normalise_license
-from console.secrets import SecretStore, mask
+from console.secrets import SecretStore
 from console.store import audit
 from console.store import jobs as jobs_repo
 from console.store import licenses as repo
 from console.store.db import Store
 from console.store.licenses import ACTIVE_STATES, LicenseKey, LicenseState
-from console.store.models import utcnow
+from console.store.models import JobEvent, utcnow
 
 __all__ = ["ACTIVE_STATES", "LicenseAction", "LicenseKey", "LicenseState", "LowStock",
            "NoStock", "StockLine", "VaultError", "available_by_kind", "available_of",
@@ -95,8 +98,8 @@ def fingerprint(key: str) -> str:
     return hashlib.sha256(key.encode("ascii", "replace")).hexdigest()
 
 
-def record(session, action: LicenseAction, key: LicenseKey, *, actor: str, message: str = "",
-           **data) -> None:
+def record(session: Session, action: LicenseAction, key: LicenseKey, *, actor: str,
+           message: str = "", **data: Any) -> None:
     """The key's line in the audit trail (masked key, order, VM, who), in `session`'s
     transaction so that a change never stands without its record."""
     audit.record(session, action.value, actor=actor, order_id=key.order_id,
@@ -132,7 +135,7 @@ def reserve(store: Store, order_id: str, kind: str, *, actor: str,
     if held is not None:
         return held
 
-    def audited(session, key: LicenseKey) -> None:
+    def audited(session: Session, key: LicenseKey) -> None:
         record(session, LicenseAction.RESERVED, key, actor=actor,
                message=f"{key.kind} key {key.masked} reserved to order {order_id}")
 
@@ -190,7 +193,8 @@ def reserved_for(store: Store, order_id: str) -> dict[str, LicenseKey]:
         return {key.kind: key for key in repo.keys_of_order(session, str(order_id))}
 
 
-def _release_in(session, key: LicenseKey, *, actor: str, message: str, **data) -> None:
+def _release_in(session: Session, key: LicenseKey, *, actor: str, message: str,
+                **data: Any) -> None:
     repo.set_state(session, key, LicenseState.AVAILABLE, expect=tuple(LicenseState),
                    order_id=None, vm_name=None, reserved_at=None, booted_at=None)
     record(session, LicenseAction.RELEASED, key, actor=actor, message=message, **data)
@@ -394,7 +398,7 @@ def list_keys(store: Store, *, kind: str | None = None, state: str | None = None
         return repo.list_keys(session, kind=kind, state=state, order_id=order_id)
 
 
-def history(store: Store, reference: str) -> list:
+def history(store: Store, reference: str) -> list[JobEvent]:
     with store.session() as session:
         return repo.history(session, reference)
 

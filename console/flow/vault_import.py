@@ -11,8 +11,16 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 
 from console.flow.licenses import KEY_KINDS, check_license, normalise_license
-from console.flow.vault import (LicenseAction, LicenseKey, VaultError, describe, fingerprint,
-                                new_reference, record, secret_name)
+from console.flow.vault import (
+    LicenseAction,
+    LicenseKey,
+    VaultError,
+    describe,
+    fingerprint,
+    new_reference,
+    record,
+    secret_name,
+)
 from console.secrets import SecretStore, mask
 from console.store import licenses as repo
 from console.store.db import Store

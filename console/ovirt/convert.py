@@ -12,7 +12,7 @@ import re
 
 from ovirtsdk4 import types
 
-from console.ovirt.models import (LICENSED_APPS, Cluster, Disk, StorageDomain, Template, Vm)
+from console.ovirt.models import LICENSED_APPS, Cluster, Disk, StorageDomain, Template, Vm
 from console.text_safety import safe_text
 
 MiB = 1024 ** 2
@@ -20,7 +20,7 @@ GiB = 1024 ** 3
 _APPS = re.compile(r"apps=([A-Za-z0-9_,\- ]*)")
 
 
-def _enum(value) -> str:
+def _enum(value: object) -> str:
     return getattr(value, "value", None) or (str(value) if value is not None else "")
 
 
@@ -42,7 +42,7 @@ def template_apps(name: str, description: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _disks(attachments) -> tuple[Disk, ...]:
+def _disks(attachments: list[types.DiskAttachment] | None) -> tuple[Disk, ...]:
     result = []
     for attachment in attachments or ():
         disk = attachment.disk
@@ -119,7 +119,8 @@ def vm(sdk_vm: types.Vm, *, cluster_names: dict[str, str],
                     else cluster_names.get(cluster.id) if cluster is not None else None)
     tpl = sdk_vm.template
     template_id = tpl.id if tpl is not None else None
-    template_name = (tpl.name if tpl is not None and tpl.name else template_names.get(template_id))
+    template_name = (tpl.name if tpl is not None and tpl.name
+                     else template_names.get(template_id) if template_id else None)
     disks = _disks(sdk_vm.disk_attachments)
     installed = _statistic(sdk_vm, "memory.installed")
     used = _statistic(sdk_vm, "memory.used")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import ovirtsdk4 as sdk
 from ovirtsdk4 import types
@@ -21,8 +21,15 @@ from console.config import EngineConfig
 from console.ovirt import convert
 from console.ovirt.errors import EngineNotFound
 from console.ovirt.faults import translate
-from console.ovirt.models import (Cluster, Disk, EngineInfo, Initialization, StorageDomain,
-                                  Template, Vm)
+from console.ovirt.models import (
+    Cluster,
+    Disk,
+    EngineInfo,
+    Initialization,
+    StorageDomain,
+    Template,
+    Vm,
+)
 
 T = TypeVar("T")
 MiB = convert.MiB
@@ -91,7 +98,7 @@ class Engine:
     def correlation_id(self) -> str:
         return f"{self._prefix}-{uuid.uuid4().hex[:12]}"
 
-    def _call(self, what: str, operation: Callable[[sdk.Connection, dict], T],
+    def _call(self, what: str, operation: Callable[[sdk.Connection, dict[str, Any]], T],
               correlation_id: str | None = None) -> T:
         query = {"correlation_id": correlation_id or self.correlation_id()}
         self.calls += 1
@@ -237,7 +244,7 @@ class Engine:
     def start_vm(self, vm_id: str, initialization: Initialization | None = None, *,
                  correlation_id: str | None = None) -> None:
         """Boot the VM; with `initialization`, run cloud-init or sysprep with it this once."""
-        options: dict = {}
+        options: dict[str, Any] = {}
         if initialization is not None:
             options["vm"] = types.Vm(initialization=_initialization(initialization))
             if initialization.kind == "sysprep":

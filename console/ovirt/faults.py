@@ -6,9 +6,16 @@ import re
 
 import ovirtsdk4 as sdk
 
-from console.ovirt.errors import (CA_HINT, EngineAuthFailed, EngineError, EngineLocked,
-                                  EngineNotFound, EngineRejected, EngineTLSError,
-                                  EngineUnavailable)
+from console.ovirt.errors import (
+    CA_HINT,
+    EngineAuthFailed,
+    EngineError,
+    EngineLocked,
+    EngineNotFound,
+    EngineRejected,
+    EngineTLSError,
+    EngineUnavailable,
+)
 
 # A 409 means "busy, try later" only for these; "name in use", "VM is running" or "low disk
 # space" are 409s too, and retrying those would never help.

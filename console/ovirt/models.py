@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 LICENSED_APPS = ("cpanel", "plesk", "mssql")
 
@@ -101,4 +102,4 @@ class Initialization:
     custom_script: str | None = None
     windows_license_key: str | None = None
     timezone: str | None = None
-    extra: dict = field(default_factory=dict, hash=False, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)

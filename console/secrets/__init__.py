@@ -12,18 +12,47 @@ with console.redaction, so logs mask it.
 - transfer: moving secrets from one backend to another.
 """
 
-from console.secrets.choice import (CHOICES, CRYPTFILE_BACKEND, NO_KEYRING_BACKENDS,
-                                    data_dir, key_file_path, keyring_file_path,
-                                    open_secret_store, terminal_passphrase_prompt,
-                                    vault_file_path)
-from console.secrets.store import (BILLING_SECRET, ENV_KEYRING_BACKEND, ENV_PASSPHRASE,
-                                   ENV_SECRETS, INDEX_ENTRY, LICENSE_KINDS, SERVICE,
-                                   BackendInfo, MemorySecretStore, SecretsNotKept, SecretStore,
-                                   SecretStoreError, SecretStoreLocked, admin_password_secret,
-                                   check_name, engine_secret, license_secret, require_kept)
-from console.secrets.values import (ENV_BILLING_SECRET, ENV_ENGINE_PASSWORD, PASSWORD_SYMBOLS,
-                                    billing_secret, engine_env_variable, engine_password,
-                                    generate_password, mask)
+from console.secrets.choice import (
+                                    CHOICES,
+                                    CRYPTFILE_BACKEND,
+                                    NO_KEYRING_BACKENDS,
+                                    data_dir,
+                                    key_file_path,
+                                    keyring_file_path,
+                                    open_secret_store,
+                                    terminal_passphrase_prompt,
+                                    vault_file_path,
+)
+from console.secrets.store import (
+                                    BILLING_SECRET,
+                                    ENV_KEYRING_BACKEND,
+                                    ENV_PASSPHRASE,
+                                    ENV_SECRETS,
+                                    INDEX_ENTRY,
+                                    LICENSE_KINDS,
+                                    SERVICE,
+                                    BackendInfo,
+                                    MemorySecretStore,
+                                    SecretsNotKept,
+                                    SecretStore,
+                                    SecretStoreError,
+                                    SecretStoreLocked,
+                                    admin_password_secret,
+                                    check_name,
+                                    engine_secret,
+                                    license_secret,
+                                    require_kept,
+)
+from console.secrets.values import (
+                                    ENV_BILLING_SECRET,
+                                    ENV_ENGINE_PASSWORD,
+                                    PASSWORD_SYMBOLS,
+                                    billing_secret,
+                                    engine_env_variable,
+                                    engine_password,
+                                    generate_password,
+                                    mask,
+)
 
 __all__ = [
     "BILLING_SECRET", "CHOICES", "CRYPTFILE_BACKEND", "ENV_BILLING_SECRET",

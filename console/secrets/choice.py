@@ -28,12 +28,23 @@ import sys
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
-from console.secrets.store import (ENV_KEYRING_BACKEND, ENV_PASSPHRASE, ENV_SECRETS,
-                                   BackendInfo, MemorySecretStore, SecretStore,
-                                   SecretStoreError, SecretStoreLocked)
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+from console.secrets.store import (
+    ENV_KEYRING_BACKEND,
+    ENV_PASSPHRASE,
+    ENV_SECRETS,
+    BackendInfo,
+    MemorySecretStore,
+    SecretStore,
+    SecretStoreError,
+    SecretStoreLocked,
+)
 
 APP_NAME = "vps-console"
 KEYRING_FILE_NAME = "secrets.cfg"
@@ -86,7 +97,7 @@ def _backend_from_env(rejected: list[str]) -> SecretStore | str | None:
 
     try:
         backend = keyring.core.load_keyring(wanted)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a named backend fails to load in any way it likes
         raise SecretStoreError(
             f"{ENV_KEYRING_BACKEND}={wanted} cannot be used: {type(exc).__name__}: {exc}",
             f"unset {ENV_KEYRING_BACKEND} to let the console choose, or name an installed "
@@ -96,7 +107,7 @@ def _backend_from_env(rejected: list[str]) -> SecretStore | str | None:
         reason=f"chosen by {ENV_KEYRING_BACKEND}", rejected=tuple(rejected)))
 
 
-def _never_unlocking_secret_service():
+def _never_unlocking_secret_service() -> KeyringBackend:
     """keyring's SecretService backend, except that it refuses a locked collection.
 
     keyring calls collection.unlock(), which needs a desktop prompt: over SSH it hangs. If
@@ -113,7 +124,7 @@ def _never_unlocking_secret_service():
             # Not viable for keyring's own detection: used only when chosen here.
             raise RuntimeError("used only when chosen explicitly by vps-console")
 
-        def get_preferred_collection(self):
+        def get_preferred_collection(self) -> secretstorage.Collection:
             bus = secretstorage.dbus_init()
             collection = secretstorage.get_default_collection(bus)
             if collection.is_locked():
@@ -121,7 +132,8 @@ def _never_unlocking_secret_service():
                                     "(it is never unlocked over SSH)")
             return collection
 
-    return NeverUnlockingSecretService()
+    # keyring leaves its backends' __init__ unannotated.
+    return NeverUnlockingSecretService()  # type: ignore[no-untyped-call]
 
 
 def _secret_service(rejected: list[str]) -> SecretStore | None:
@@ -138,7 +150,7 @@ def _secret_service(rejected: list[str]) -> SecretStore | None:
                 rejected.append("Secret Service: the default collection is locked (never "
                                 "unlocked from here; unlock it on the desktop)")
                 return None
-    except Exception as exc:  # no daemon, no collection, dbus errors: all mean "not here"
+    except Exception as exc:  # noqa: BLE001 - no daemon, no collection, dbus errors: all mean "not here"
         rejected.append(f"Secret Service: {type(exc).__name__}: {exc}")
         return None
     return SecretStore(_never_unlocking_secret_service(), BackendInfo(
@@ -209,7 +221,8 @@ def _passphrase(prompt: Prompt | None, *, needed: bool) -> tuple[str | None, str
 
 def _key_file_is_locked() -> bool:
     try:
-        return json.loads(key_file_path().read_bytes()).get("protection") == "passphrase"
+        record = json.loads(key_file_path().read_bytes())
+        return bool(record.get("protection") == "passphrase")
     except (OSError, ValueError, AttributeError):
         return False  # missing or unreadable: the vault says what is wrong when it opens
 

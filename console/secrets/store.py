@@ -8,9 +8,15 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 from console.errors import BadInput, ConsoleError
 from console.redaction import register_secret
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+_T = TypeVar("_T")
 
 SERVICE = "vps-console"
 INDEX_ENTRY = "_index"
@@ -95,7 +101,7 @@ class BackendInfo:
         return f"Secrets: {self.name}{where}{key}{saved} ({self.reason})"
 
 
-def require_kept(store: "SecretStore", *, resumed_elsewhere: bool = False) -> None:
+def require_kept(store: SecretStore, *, resumed_elsewhere: bool = False) -> None:
     """Refuse to launch a job that could not be resumed after a crash.
 
     A store that fell back to memory (nothing could persist) is always refused. One chosen
@@ -121,24 +127,30 @@ class SecretStore:
     cost a D-Bus round trip or a key derivation per read, and a provisioning reads several.
     """
 
-    def __init__(self, backend, info: BackendInfo):
+    def __init__(self, backend: KeyringBackend | None, info: BackendInfo):
         self._backend = backend
         self._info = info
         self._cache: dict[str, str | None] = {}
         self._lock = threading.RLock()
 
     # The storage primitives; MemorySecretStore and the encrypted file replace them.
+    @property
+    def _keyring(self) -> KeyringBackend:
+        # Only the keyring store has a backend; the others replace every primitive below.
+        assert self._backend is not None, "a store without a keyring backend reached it"
+        return self._backend
+
     def _read(self, name: str) -> str | None:
-        return self._backend.get_password(SERVICE, name)
+        return self._keyring.get_password(SERVICE, name)
 
     def _write(self, name: str, value: str) -> None:
-        self._backend.set_password(SERVICE, name, value)
+        self._keyring.set_password(SERVICE, name, value)
 
     def _remove(self, name: str) -> None:
         from keyring.errors import PasswordDeleteError
 
         try:
-            self._backend.delete_password(SERVICE, name)
+            self._keyring.delete_password(SERVICE, name)
         except PasswordDeleteError:
             pass  # already gone: deleting is idempotent
 
@@ -153,12 +165,12 @@ class SecretStore:
         for name in remove:
             self._remove(name)
 
-    def _guarded(self, what: str, action: Callable):
+    def _guarded(self, what: str, action: Callable[[], _T]) -> _T:
         try:
             return action()
         except ConsoleError:
             raise
-        except Exception as exc:  # keyring backends raise anything from RuntimeError to dbus errors
+        except Exception as exc:  # noqa: BLE001 - keyring backends raise anything from RuntimeError to dbus errors
             raise SecretStoreError(
                 f"the secret store ({self._info.name}) failed to {what}: "
                 f"{type(exc).__name__}: {exc}",

@@ -30,12 +30,21 @@ import json
 import os
 import secrets as _random
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from console.secrets.store import (ENV_PASSPHRASE, BackendInfo, SecretStore,
-                                   SecretStoreError, SecretStoreLocked)
+from console.secrets.store import (
+    ENV_PASSPHRASE,
+    BackendInfo,
+    SecretStore,
+    SecretStoreError,
+    SecretStoreLocked,
+)
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_FILE_NAME = "secrets.key"
 VAULT_FILE_NAME = "secrets.enc"
@@ -66,7 +75,7 @@ def derive(passphrase: str, salt: bytes, params: Mapping[str, int] = ARGON2) -> 
                     ).derive(passphrase.encode("utf-8"))
 
 
-def _aes(key: bytes):
+def _aes(key: bytes) -> AESGCM:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     return AESGCM(key)
@@ -122,7 +131,7 @@ class Vault:
 
     # ------------------------------------------------------------------ the key
     def _save_key(self, key: bytes, passphrase: str | None) -> None:
-        record: dict = {"format": FORMAT, "key_id": _key_id(key)}
+        record: dict[str, Any] = {"format": FORMAT, "key_id": _key_id(key)}
         if passphrase:
             salt, nonce = _random.token_bytes(16), _random.token_bytes(12)
             wrapping = derive(passphrase, salt)
@@ -165,7 +174,7 @@ class Vault:
 
     # --------------------------------------------------------------- the content
     @contextmanager
-    def _locked(self):
+    def _locked(self) -> Iterator[None]:
         with self._thread_lock:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
@@ -256,7 +265,7 @@ class FileSecretStore(SecretStore):
     def _remove(self, name: str) -> None:
         self.vault.change({}, (name,))
 
-    def _write_many(self, values, remove) -> None:
+    def _write_many(self, values: Mapping[str, str], remove: tuple[str, ...]) -> None:
         self.vault.change(values, remove)
 
     def _cached_read(self, name: str) -> str | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, update
-from sqlmodel import select
+from sqlalchemy import Exists, and_, exists, or_, update
+from sqlmodel import col, select
 
 from console.store import audit
-from console.store.db import Store
+from console.store.db import Store, changed_one
 from console.store.models import Job, Order, utcnow
 from console.store.states import CLAIMABLE_STATUSES, TERMINAL_JOB_STATES, JobState
 
@@ -29,10 +29,10 @@ class ClaimResult:
     reason: str = ""
 
 
-def _live_job(order_id: str, cutoff: datetime):
-    return exists().where(and_(Job.order_id == order_id,
-                               Job.state.not_in([*TERMINAL_JOB_STATES, JobState.FAILED]),
-                               Job.heartbeat_at.is_not(None), Job.heartbeat_at > cutoff))
+def _live_job(order_id: str, cutoff: datetime) -> Exists:
+    return exists().where(and_(col(Job.order_id) == order_id,
+                               col(Job.state).not_in([*TERMINAL_JOB_STATES, JobState.FAILED]),
+                               col(Job.heartbeat_at).is_not(None), col(Job.heartbeat_at) > cutoff))
 
 
 def claim_order(store: Store, order_id: str, owner: str, *,
@@ -41,15 +41,15 @@ def claim_order(store: Store, order_id: str, owner: str, *,
     with store.session() as session:
         fresh = session.execute(
             update(Order)
-            .where(Order.id == order_id, Order.status.in_(CLAIMABLE_STATUSES),
-                   or_(Order.claimed_by.is_(None), Order.claimed_by == owner))
+            .where(col(Order.id) == order_id, col(Order.status).in_(CLAIMABLE_STATUSES),
+                   or_(col(Order.claimed_by).is_(None), col(Order.claimed_by) == owner))
             .values(claimed_by=owner, claimed_at=now, updated_at=now))
-        if fresh.rowcount == 1:
+        if changed_one(fresh):
             audit.record(session, "claim", actor=owner, order_id=order_id)
             return ClaimResult(True, owner, now)
 
     with store.session() as session:
-        order = session.exec(select(Order).where(Order.id == order_id)).first()
+        order = session.exec(select(Order).where(col(Order.id) == order_id)).first()
         if order is None:
             return ClaimResult(False, None, None, reason=f"no order {order_id!r} in the queue")
         if order.status not in CLAIMABLE_STATUSES:
@@ -64,10 +64,10 @@ def claim_order(store: Store, order_id: str, owner: str, *,
         previous, previous_at = order.claimed_by, order.claimed_at
         taken = session.execute(
             update(Order)
-            .where(Order.id == order_id, Order.claimed_by == previous,
-                   Order.claimed_at == previous_at, ~_live_job(order_id, cutoff))
+            .where(col(Order.id) == order_id, col(Order.claimed_by) == previous,
+                   col(Order.claimed_at) == previous_at, ~_live_job(order_id, cutoff))
             .values(claimed_by=owner, claimed_at=now, updated_at=now))
-        if taken.rowcount == 1:
+        if changed_one(taken):
             audit.record(session, "claim_takeover", actor=owner, order_id=order_id,
                          message=f"took over a claim by {previous} idle since "
                                  f"{previous_at:%Y-%m-%d %H:%M} UTC",
@@ -85,12 +85,12 @@ def release_order(store: Store, order_id: str, owner: str, *, force: bool = Fals
     """Give an order back to the queue. Only its holder may, unless `force`."""
     now = utcnow()
     with store.session() as session:
-        condition = [Order.id == order_id, Order.claimed_by.is_not(None)]
+        condition = [col(Order.id) == order_id, col(Order.claimed_by).is_not(None)]
         if not force:
-            condition.append(Order.claimed_by == owner)
+            condition.append(col(Order.claimed_by) == owner)
         result = session.execute(update(Order).where(*condition)
                                  .values(claimed_by=None, claimed_at=None, updated_at=now))
-        if result.rowcount == 1:
+        if changed_one(result):
             audit.record(session, "release", actor=owner, order_id=order_id,
                          message="forced release" if force else "")
             return True

@@ -7,9 +7,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import CursorResult, Engine, Result, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
@@ -120,7 +122,15 @@ def _private_sqlite_file(path: Path) -> None:
             os.chmod(side, 0o600)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def changed_one(result: Result[Any]) -> bool:
+    """Whether an UPDATE changed exactly one row: the compare-and-set every claim and lease
+    is decided by. (SQLAlchemy types `Session.execute` as a plain Result; for DML it is a
+    CursorResult, which carries the count.)"""
+    assert isinstance(result, CursorResult)
+    return result.rowcount == 1
+
+
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the console read while a runner writes; busy_timeout makes concurrent
     # writers (several runners, claims from several processes) queue instead of failing.

@@ -22,10 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from console.errors import ConsoleError
-from console.store.db import Store
+from console.store.db import Store, changed_one
 from console.store.models import RUNNER_HOST, Job, JobEvent, merge_data, utcnow
-# Runner.launch calls it as jobs.set_order_status; it lives with the other order writes.
-from console.store.orders import set_order_status  # noqa: F401
 from console.store.states import TERMINAL_JOB_STATES, JobState, Step
 
 # Jobs being run by this very process: the database lease cannot tell two threads of one
@@ -110,7 +108,7 @@ def list_jobs(store: Store, *, states: Iterable[JobState] | None = None,
     if states:
         query = query.where(col(Job.state).in_(list(states)))
     if order_id is not None:
-        query = query.where(Job.order_id == order_id)
+        query = query.where(col(Job.order_id) == order_id)
     query = query.order_by(col(Job.created_at).desc())
     if limit:
         query = query.limit(limit)
@@ -121,7 +119,7 @@ def list_jobs(store: Store, *, states: Iterable[JobState] | None = None,
 def open_job_for_order(store: Store, order_id: str) -> Job | None:
     with store.session() as session:
         return session.exec(select(Job).where(
-            Job.order_id == order_id,
+            col(Job.order_id) == order_id,
             col(Job.state).not_in(list(TERMINAL_JOB_STATES)))).first()
 
 
@@ -152,7 +150,7 @@ def add_event(store: Store, *, job_id: str | None, order_id: str | None, kind: s
 
 
 def job_events(store: Store, job_id: str, *, limit: int | None = None) -> list[JobEvent]:
-    query = select(JobEvent).where(JobEvent.job_id == job_id).order_by(col(JobEvent.id))
+    query = select(JobEvent).where(col(JobEvent.job_id) == job_id).order_by(col(JobEvent.id))
     with store.session() as session:
         events = list(session.exec(query))
     return events[-limit:] if limit else events
@@ -200,11 +198,11 @@ def _acquire(store: Store, job_id: str, owner: str, pid: int, lease_seconds: flo
     host = socket.gethostname()
     with store.session() as session:
         taken = session.execute(
-            update(Job).where(Job.id == job_id, or_(
-                Job.owner.is_(None), Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff,
-                and_(Job.owner == owner, Job.owner_pid == pid)))
+            update(Job).where(col(Job.id) == job_id, or_(
+                col(Job.owner).is_(None), col(Job.heartbeat_at).is_(None), col(Job.heartbeat_at) < cutoff,
+                and_(col(Job.owner) == owner, col(Job.owner_pid) == pid)))
             .values(owner=owner, owner_pid=pid, heartbeat_at=now))
-        won = taken.rowcount == 1
+        won = changed_one(taken)
     if won:
         update_job(store, job_id, data={RUNNER_HOST: host})
         return Lease(True, owner, pid, now)
@@ -217,30 +215,32 @@ def _acquire(store: Store, job_id: str, owner: str, pid: int, lease_seconds: flo
         # wait for its heartbeat to go stale.
         with store.session() as session:
             taken = session.execute(
-                update(Job).where(Job.id == job_id, Job.owner_pid == job.owner_pid,
-                                  Job.heartbeat_at == job.heartbeat_at)
+                update(Job).where(col(Job.id) == job_id, col(Job.owner_pid) == job.owner_pid,
+                                  col(Job.heartbeat_at) == job.heartbeat_at)
                 .values(owner=owner, owner_pid=pid, heartbeat_at=now))
-        if taken.rowcount == 1:
+        if changed_one(taken):
             update_job(store, job_id, data={RUNNER_HOST: host})
             return Lease(True, owner, pid, now, took_over_from=job.owner)
         job = get_job(store, job_id)
+        if job is None:
+            raise ConsoleError(f"no job {job_id}")
     return Lease(False, job.owner, job.owner_pid, job.heartbeat_at)
 
 
 def heartbeat(store: Store, job_id: str, owner: str) -> bool:
     """Refresh the lease; False when it was lost (taken over after going stale)."""
     with store.session() as session:
-        result = session.execute(update(Job).where(Job.id == job_id, Job.owner == owner,
-                                                   Job.owner_pid == os.getpid())
+        result = session.execute(update(Job).where(col(Job.id) == job_id, col(Job.owner) == owner,
+                                                   col(Job.owner_pid) == os.getpid())
                                  .values(heartbeat_at=utcnow()))
-        return result.rowcount == 1
+        return changed_one(result)
 
 
 def release_lease(store: Store, job_id: str, owner: str) -> None:
     try:
         with store.session() as session:
-            session.execute(update(Job).where(Job.id == job_id, Job.owner == owner,
-                                              Job.owner_pid == os.getpid())
+            session.execute(update(Job).where(col(Job.id) == job_id, col(Job.owner) == owner,
+                                              col(Job.owner_pid) == os.getpid())
                             .values(owner=None, owner_pid=None, heartbeat_at=None))
     finally:
         _forget(job_id)

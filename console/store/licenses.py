@@ -20,11 +20,12 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, and_, select as sa_select, text, update
+from sqlalchemy import Index, and_, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from console.store.db import Store
+from console.store.db import Store, changed_one
 from console.store.models import JobEvent, utcnow
 
 
@@ -74,10 +75,10 @@ def take_one(store: Store, *, kind: str, order_id: str, product: str | None = No
     """Move the oldest available key of `kind` (and `product`, when given) to reserved for
     `order_id`; None when there is none left. `on_taken` writes the audit line in the same
     transaction, so a reservation never exists without its record."""
-    stock = [LicenseKey.kind == kind, LicenseKey.state == LicenseState.AVAILABLE.value]
+    stock = [col(LicenseKey.kind) == kind, col(LicenseKey.state) == LicenseState.AVAILABLE.value]
     if product is not None:
-        stock.append(LicenseKey.product == product)
-    oldest = (sa_select(LicenseKey.id).where(*stock)
+        stock.append(col(LicenseKey.product) == product)
+    oldest = (sa_select(col(LicenseKey.id)).where(*stock)
               .order_by(col(LicenseKey.imported_at), col(LicenseKey.id))
               .limit(1).with_for_update(skip_locked=True))
     while True:
@@ -86,11 +87,11 @@ def take_one(store: Store, *, kind: str, order_id: str, product: str | None = No
             try:
                 taken = session.execute(
                     update(LicenseKey)
-                    .where(LicenseKey.id == oldest.scalar_subquery(),
-                           LicenseKey.state == LicenseState.AVAILABLE.value)
+                    .where(col(LicenseKey.id) == oldest.scalar_subquery(),
+                           col(LicenseKey.state) == LicenseState.AVAILABLE.value)
                     .values(state=LicenseState.RESERVED.value, order_id=order_id,
                             vm_name=None, reserved_at=now, updated_at=now)
-                    .returning(LicenseKey.id)).scalar_one_or_none()
+                    .returning(col(LicenseKey.id))).scalar_one_or_none()
                 key = session.get(LicenseKey, taken) if taken is not None else None
                 if key is not None and on_taken is not None:
                     on_taken(session, key)
@@ -110,27 +111,27 @@ def take_one(store: Store, *, kind: str, order_id: str, product: str | None = No
 
 def active_key(session: Session, order_id: str, kind: str) -> LicenseKey | None:
     return session.exec(select(LicenseKey).where(
-        LicenseKey.order_id == order_id, LicenseKey.kind == kind,
+        col(LicenseKey.order_id) == order_id, col(LicenseKey.kind) == kind,
         col(LicenseKey.state).in_([s.value for s in ACTIVE_STATES]))).first()
 
 
 def keys_of_order(session: Session, order_id: str) -> list[LicenseKey]:
     """The keys an order holds (reserved or bound)."""
     return list(session.exec(select(LicenseKey).where(
-        LicenseKey.order_id == order_id,
+        col(LicenseKey.order_id) == order_id,
         col(LicenseKey.state).in_([s.value for s in ACTIVE_STATES]))
         .order_by(col(LicenseKey.kind))))
 
 
 def set_state(session: Session, key: LicenseKey, state: LicenseState, *,
-              expect: tuple[LicenseState, ...], **values) -> bool:
+              expect: tuple[LicenseState, ...], **values: object) -> bool:
     """Compare-and-set: move `key` to `state` only if it is still in one of `expect`."""
     result = session.execute(
         update(LicenseKey)
-        .where(and_(LicenseKey.id == key.id,
+        .where(and_(col(LicenseKey.id) == key.id,
                     col(LicenseKey.state).in_([str(s) for s in expect])))
         .values(state=state.value, updated_at=utcnow(), **values))
-    return result.rowcount == 1
+    return changed_one(result)
 
 
 def find(session: Session, reference: str) -> LicenseKey | None:
@@ -149,11 +150,11 @@ def list_keys(session: Session, *, kind: str | None = None, state: str | None = 
               order_id: str | None = None) -> list[LicenseKey]:
     query = select(LicenseKey)
     if kind:
-        query = query.where(LicenseKey.kind == kind)
+        query = query.where(col(LicenseKey.kind) == kind)
     if state:
-        query = query.where(LicenseKey.state == state)
+        query = query.where(col(LicenseKey.state) == state)
     if order_id:
-        query = query.where(LicenseKey.order_id == order_id)
+        query = query.where(col(LicenseKey.order_id) == order_id)
     return list(session.exec(query.order_by(col(LicenseKey.kind), col(LicenseKey.product),
                                             col(LicenseKey.imported_at), col(LicenseKey.id))))
 
@@ -161,14 +162,14 @@ def list_keys(session: Session, *, kind: str | None = None, state: str | None = 
 def stock_counts(session: Session) -> dict[tuple[str, str, str], int]:
     """{(kind, product, state): count} over the whole vault."""
     rows = session.execute(
-        sa_select(LicenseKey.kind, LicenseKey.product, LicenseKey.state, func.count())
-        .group_by(LicenseKey.kind, LicenseKey.product, LicenseKey.state))
+        sa_select(col(LicenseKey.kind), col(LicenseKey.product), col(LicenseKey.state), func.count())
+        .group_by(col(LicenseKey.kind), col(LicenseKey.product), col(LicenseKey.state)))
     return {(kind, product, state): count for kind, product, state, count in rows}
 
 
 def history(session: Session, reference: str) -> list[JobEvent]:
     """The audit lines about one key, oldest first."""
     return list(session.exec(
-        select(JobEvent).where(JobEvent.kind == "audit",
-                               JobEvent.data["license"].as_string() == reference)
+        select(JobEvent).where(col(JobEvent.kind) == "audit",
+                               col(JobEvent.data)["license"].as_string() == reference)
         .order_by(col(JobEvent.at), col(JobEvent.id))))

@@ -21,8 +21,9 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def head_revision() -> str:
-    script = ScriptDirectory(str(MIGRATIONS))
-    return script.get_current_head()
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None, "the migrations folder has no revision"
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

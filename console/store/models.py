@@ -7,9 +7,9 @@ Times are timezone-aware UTC; SQLModel's UTCDateTime keeps them so in SQLite too
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import JSON, Column, Index, text
 from sqlalchemy.types import TypeDecorator
@@ -19,17 +19,21 @@ from console.store.states import JobState, OrderStatus, Step
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
+@overload
+def ensure_aware(moment: datetime) -> datetime: ...
+@overload
+def ensure_aware(moment: None) -> None: ...
 def ensure_aware(moment: datetime | None) -> datetime | None:
     """SQLite may hand back naive datetimes; the store writes UTC, so read them as UTC."""
     if moment is None or moment.tzinfo is not None:
         return moment
-    return moment.replace(tzinfo=timezone.utc)
+    return moment.replace(tzinfo=UTC)
 
 
-class _StrEnumColumn(TypeDecorator):
+class _StrEnumColumn(TypeDecorator[StrEnum]):
     """A plain string column (the schema is unchanged) read back as its StrEnum, so a row
     loaded from the database carries the same type as one built in code."""
 

@@ -12,9 +12,9 @@ from textual.command import CommandPalette, SearchIcon
 from textual.reactive import reactive
 from textual.worker import Worker
 
-from console.tui.errors import error_message
 from console.tui.commands import ConsoleCommands
 from console.tui.context import ConsoleContext
+from console.tui.errors import error_message
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.progress import ProgressHub
 from console.tui.screens.help import HelpScreen
@@ -93,7 +93,7 @@ class ConsoleApp(App):
         self.engine_loop.request()
         sync = getattr(self.context, "sync_billing", None)
         if sync is not None and self.context.config.billing.kind != "none":
-            self.billing_loop = PollLoop(self, self.sync_billing,
+            self.billing_loop: PollLoop | None = PollLoop(self, self.sync_billing,
                                          self.context.config.billing.sync_interval_seconds,
                                          live=self.context.live)
             self.billing_loop.request()
@@ -124,7 +124,9 @@ class ConsoleApp(App):
 
     @work(thread=True, exclusive=True, group="billing-sync", exit_on_error=False)
     def sync_billing(self):
-        return self.context.sync_billing()
+        sync = self.context.sync_billing
+        assert sync is not None  # the billing loop starts only when there is a sync
+        return sync()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state not in FINISHED:

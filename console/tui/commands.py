@@ -3,15 +3,24 @@ template by what the app has already loaded (no engine call from a keystroke).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+if TYPE_CHECKING:
+    from console.tui.app import ConsoleApp
+
 
 class ConsoleCommands(Provider):
-    def _commands(self) -> list[tuple[str, object, str]]:
+    if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
+        @property
+        def app(self) -> ConsoleApp: ...
+
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         app = self.app
-        commands: list[tuple[str, object, str]] = [
+        commands: list[tuple[str, Callable[[], object], str]] = [
             ("orders", partial(app.action_go, "queue"), "the order queue (1)"),
             ("templates", partial(app.action_go, "templates"), "the template catalog (2)"),
             ("vms", partial(app.action_go, "vms"), "managed VMs (3)"),

@@ -10,18 +10,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from console.config import Config
 from console.store.db import Store
 from console.store.models import utcnow
+
+if TYPE_CHECKING:
+    from console.billing.whmcs import WhmcsClient
+    from console.flow.events import ProgressEvent
+    from console.flow.runner import Runner
+    from console.ovirt import Engine
+    from console.secrets import SecretStore
+
+
+class ConsoleServices(Protocol):
+    """What the screens ask of the flow's composition root: console.flow.services.Services,
+    and the showcase's fixed world in the snapshot tests."""
+
+    actor: str
+    secrets: SecretStore
+
+    def engine(self, name: str | None = None) -> Engine: ...
+
+    def billing(self) -> WhmcsClient | None: ...
+
+    def runner(self, on_event: Callable[[ProgressEvent], None] | None = None) -> Runner: ...
 
 
 @dataclass
 class ConsoleContext:
     config: Config
     store: Store
-    services: Any  # console.flow.services.Services: engine(), billing(), runner(), actor
+    services: ConsoleServices
     actor: str
     secrets: Any = None
     read_only: bool = False

@@ -10,6 +10,7 @@ from console.store import audit
 from console.store.db import Store
 from console.store.models import Job, JobEvent, Order, ensure_aware
 from console.store.states import IN_QUEUE_STATUSES, JobState
+
 RECENT_DONE = timedelta(hours=24)
 FAILED_FIRST = {JobState.FAILED: 0}
 

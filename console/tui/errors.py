@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from textual.notifications import SeverityLevel
+
 
 class _Notifies(Protocol):
-    def notify(self, message: str, *, title: str = ..., severity: str = ...,
+    def notify(self, message: str, *, title: str = ..., severity: SeverityLevel = ...,
                timeout: float | None = ..., markup: bool = ...) -> None: ...
 
 

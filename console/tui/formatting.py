@@ -35,7 +35,7 @@ def theme_style(app, variable: str, *, bold: bool = False) -> Style:
         return Style(bold=bold)
     try:
         return Style(color=Color.parse(value).rich_color, bold=bold)
-    except Exception:  # a theme variable that is not a plain colour: keep the word, drop colour
+    except Exception:  # noqa: BLE001 - a theme variable that is not a plain colour: keep the word, drop colour
         return Style(bold=bold)
 
 

@@ -6,19 +6,28 @@ console wired to simulators rather than a special build.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from console.config import Config
 from console.store.db import Store
-from console.tui.context import ConsoleContext
+from console.tui.context import ConsoleContext, ConsoleServices
+
+if TYPE_CHECKING:
+    from console.billing.sync import SyncReport
 
 
-def billing_sync_for(config: Config, store: Store, services):
+def billing_sync_for(config: Config, store: Store,
+                     services: ConsoleServices) -> Callable[[], SyncReport] | None:
     """The callable that pulls new orders from billing into the store, or None."""
     if config.billing.kind != "whmcs":
         return None
     from console.billing.sync import sync_orders
 
-    def sync():
-        return sync_orders(store, services.billing(), config.catalog, actor=services.actor)
+    def sync() -> SyncReport:
+        client = services.billing()
+        assert client is not None  # billing of kind "whmcs" always has a client
+        return sync_orders(store, client, config.catalog, actor=services.actor)
 
     return sync
 
@@ -32,7 +41,7 @@ def screen_banner(config: Config) -> str | None:
 
 
 def build_context(config: Config, store: Store, secrets, *, read_only: bool = False,
-                  services=None) -> ConsoleContext:
+                  services: ConsoleServices | None = None) -> ConsoleContext:
     from console.flow.services import Services
 
     services = services or Services(config, store, secrets)

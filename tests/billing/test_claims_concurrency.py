@@ -19,7 +19,7 @@ def _race(url: str, order_id: str, owner: str, barrier, results) -> None:
     try:
         barrier.wait(timeout=60)
         results.put((owner, claim_order(store, order_id, owner).won))
-    except Exception as exc:  # reported, so a crash cannot pass as "lost the race"
+    except Exception as exc:  # noqa: BLE001 - reported, so a crash cannot pass as "lost the race"
         results.put((owner, f"error: {exc!r}"))
     finally:
         store.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from sqlmodel import func, select
 
@@ -137,7 +139,7 @@ def test_order_accepted_by_staff_before_provisioning_is_flagged(store, catalog, 
 
 
 def test_an_order_waits_since_its_invoice_was_paid(store, catalog, whmcs_sim):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     placed = datetime.now().replace(microsecond=0) - timedelta(hours=3)
     early = whmcs_sim.add_order(pid=1, when=placed)
@@ -150,7 +152,7 @@ def test_an_order_waits_since_its_invoice_was_paid(store, catalog, whmcs_sim):
         rows = {oid: session.get(Order, oid) for oid in (str(early.id), str(late.id))}
 
     def utc(moment):
-        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+        return moment.astimezone(UTC).replace(tzinfo=None)
 
     paid_early = whmcs_sim.world.orders[early.id].datepaid
     assert placed < paid_early <= placed + timedelta(minutes=4)
@@ -162,7 +164,7 @@ def test_an_order_waits_since_its_invoice_was_paid(store, catalog, whmcs_sim):
                                                ("permission", "getinvoice")])
 def test_an_unreadable_invoice_counts_the_wait_from_the_order(store, catalog, whmcs_sim,
                                                              fault, words):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     placed = datetime.now().replace(microsecond=0) - timedelta(hours=1)
     order = whmcs_sim.add_order(pid=1, when=placed)
@@ -174,4 +176,4 @@ def test_an_unreadable_invoice_counts_the_wait_from_the_order(store, catalog, wh
                for warning in report.warnings), report.warnings
     with store.session() as session:
         row = session.get(Order, str(order.id))
-    assert row.paid_at.replace(tzinfo=None) == placed.astimezone(timezone.utc).replace(tzinfo=None)
+    assert row.paid_at.replace(tzinfo=None) == placed.astimezone(UTC).replace(tzinfo=None)

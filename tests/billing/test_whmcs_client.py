@@ -7,7 +7,11 @@ import logging
 import pytest
 
 from console.billing.errors import (
-    BillingAccessDenied, BillingApiError, BillingAuthError, BillingBadResponse, BillingUnreachable,
+    BillingAccessDenied,
+    BillingApiError,
+    BillingAuthError,
+    BillingBadResponse,
+    BillingUnreachable,
     OrderNotPending,
 )
 from console.billing.phpserialize import dumps

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -27,7 +27,7 @@ url = "http://127.0.0.1:9/ovirt-engine/api"
 url = "sqlite:///{tmp_path / 'console.db'}"
 """)
     store = open_store(f"sqlite:///{tmp_path / 'console.db'}")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with store.session() as session:
         session.add(Order(id="1002", source="manual"))
         session.flush()
@@ -77,10 +77,10 @@ def test_json_is_complete_and_masked(config):
 
 
 def test_since_accepts_durations_and_local_dates_and_refuses_the_rest(config):
-    now = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
     assert parse_since("2h", now=now) == now - timedelta(hours=2)
     assert parse_since("7d", now=now) == now - timedelta(days=7)
-    assert parse_since("2026-11-01").tzinfo == timezone.utc
+    assert parse_since("2026-11-01").tzinfo == UTC
     result = run(config, "--since", "yesterday")
     assert result.exit_code == 2
     assert "--since 2h" in result.output and "Traceback" not in result.output

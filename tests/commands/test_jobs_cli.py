@@ -21,8 +21,8 @@ from console.flow.services import Services
 from console.secrets import admin_password_secret, license_secret, open_secret_store
 from console.store import jobs as repo
 from console.store.models import Order
-from tests.plugins.flow import FAST, PLESK_CODE
 from tests.plugins.cli import CLI, cli_setup
+from tests.plugins.flow import FAST, PLESK_CODE
 
 START = r"^/vms/[^/]+/start$"
 LOW_SPACE = "[Cannot run VM. Low disk space on Storage Domain data-ssd.]"

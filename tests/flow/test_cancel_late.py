@@ -15,7 +15,10 @@ import pytest
 from console.flow.runner import Runner
 from console.store import jobs as repo
 from console.store.orders import get_order
-from tests.plugins.flow import FAST, launch_synced as launch, marked_vms as vms_of, synced_order
+from tests.plugins.flow import FAST, synced_order
+from tests.plugins.flow import launch_synced as launch
+from tests.plugins.flow import marked_vms as vms_of
+
 
 def reads_of(engine_sim, vm_id) -> int:
     return sum(1 for method, path, _ in engine_sim.calls

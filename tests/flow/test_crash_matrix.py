@@ -283,7 +283,8 @@ def test_random_sigkills_over_whole_lives_launch_included_then_resume_finishes_a
         delay = chance.uniform(0.1, launch_seconds * 1.2 if job is None else 3.0)
         if job is not None:
             # From when the runner holds the job, not from its start-up (imports, config).
-            wait_for(lambda: repo.get_job(services.store, job.id).owner_pid == process.pid
+            wait_for(lambda job=job, process=process:
+                     repo.get_job(services.store, job.id).owner_pid == process.pid
                      or process.poll() is not None, 30, "the runner to take the job")
         try:
             process.wait(timeout=delay)

@@ -21,8 +21,10 @@ from console.secrets import admin_password_secret
 from console.store import audit
 from console.store import jobs as repo
 from console.store.orders import get_order
-from tests.plugins.flow import (BILLING_TIMEOUT, FAST, launch_synced as launch,
-                                marked_vms as vms_of, synced_order)
+from tests.plugins.flow import BILLING_TIMEOUT, FAST, synced_order
+from tests.plugins.flow import launch_synced as launch
+from tests.plugins.flow import marked_vms as vms_of
+
 
 def creates(engine_sim):
     return [c for c in engine_sim.calls if c[0] == "POST" and c[1] == "/vms"]

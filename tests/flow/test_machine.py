@@ -1,6 +1,6 @@
 import pytest
 
-from console.flow.machine import (STEPS, IllegalTransition, State, progress, transition)
+from console.flow.machine import STEPS, IllegalTransition, State, progress, transition
 
 
 def walk(events, start=State("planned")):

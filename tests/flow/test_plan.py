@@ -1,13 +1,13 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from console.config import Config, EngineConfig, ProductMapping, CatalogConfig
+from console.config import CatalogConfig, Config, EngineConfig, ProductMapping
 from console.flow.plan import Overrides, Plan, check_hostname, draft_plan
 from console.ovirt.models import Cluster, Template
 from console.store.models import Order
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def tpl(name, version=1, *, os_type="rhel_9x64", apps=(), cpus=2, memory=2048, disk=40,

@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -23,8 +23,8 @@ from console.flow.runner import PreflightBlocked, Runner
 from console.store import jobs as repo
 from console.store.claims import claim_order
 from console.store.models import Order
-from tests.plugins.flow import FAST
 from tests.plugins.cli import CLI, cli_setup
+from tests.plugins.flow import FAST
 
 STALE_AFTER = 90  # the catalog default
 
@@ -85,7 +85,7 @@ def test_a_recent_newest_template_is_ok_and_the_same_one_is_stale_later(flow_ser
     plan = plan_for(flow_services, "2402")  # alma9, sealed 15 days ago
     engine = flow_services.engine()
     assert check(preflight(engine, plan, {}, STALE_AFTER), "template").level == "ok"
-    later = datetime.now(timezone.utc) + timedelta(days=STALE_AFTER)
+    later = datetime.now(UTC) + timedelta(days=STALE_AFTER)
     aged = check(preflight(engine, plan, {}, STALE_AFTER, now=later), "template")
     assert aged.level == "warn" and "alma9" in aged.message and "stale" in aged.message
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from console.flow import vault
-from console.flow.vault_import import import_keys
 from console.flow.vault import LicenseState, NoStock, VaultError
+from console.flow.vault_import import import_keys
 from console.secrets import MemorySecretStore
 from console.store.db import open_store
 from tests.plugins.vault import plesk_code, product_key
@@ -56,7 +56,7 @@ def test_import_keeps_good_lines_names_bad_ones_and_stores_no_key(vault_store):
     assert "5 columns" in reasons[9]
     assert "five groups of five" in reasons[11]
     # Each key in the secret store under its reference, masked in the database.
-    for key, value in zip(report.imported, (good_windows, good_plesk, good_mssql)):
+    for key, value in zip(report.imported, (good_windows, good_plesk, good_mssql), strict=True):
         assert secrets.get(key.secret_name) == value
         assert key.masked == "…-" + value.rsplit("-", 1)[1]
     with vault_store.engine.connect() as connection:

@@ -13,9 +13,9 @@ import pytest
 
 from console.config import ProductMapping
 from console.flow import vault
-from console.flow.vault_import import import_keys
 from console.flow.plan import Overrides, draft_plan
 from console.flow.runner import Runner
+from console.flow.vault_import import import_keys
 from console.store import jobs as repo
 from console.store.models import Order
 from tests.plugins.flow import FAST

@@ -6,8 +6,14 @@ from __future__ import annotations
 import pytest
 
 from console.billing.sync import sync_orders
-from console.config import (BillingConfig, CatalogConfig, Config, EngineConfig, ProductMapping,
-                            StoreConfig)
+from console.config import (
+    BillingConfig,
+    CatalogConfig,
+    Config,
+    EngineConfig,
+    ProductMapping,
+    StoreConfig,
+)
 from console.flow.plan import Overrides, draft_plan
 from console.flow.services import Services
 from console.flow.timing import Timing

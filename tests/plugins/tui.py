@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.showcase.world import (FIXED_TEMPLATES, FIXED_VMS, FROZEN_NOW, FixedEngine,  # noqa: F401
-                                  FixedServices, make_config, seed_orders, showcase_context)
+from tests.showcase.world import (  # noqa: F401
+    FIXED_TEMPLATES,
+    FIXED_VMS,
+    FROZEN_NOW,
+    FixedEngine,
+    FixedServices,
+    make_config,
+    seed_orders,
+    showcase_context,
+)
+
 
 @pytest.fixture
 def frozen_context(store):

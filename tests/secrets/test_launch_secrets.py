@@ -10,8 +10,15 @@ from console.flow import job_secrets
 from console.flow.plan import Overrides, draft_plan
 from console.flow.runner import JobBusy, Runner
 from console.flow.services import Services
-from console.secrets import (BackendInfo, MemorySecretStore, SecretsNotKept, SecretStoreError,
-                             admin_password_secret, license_secret, open_secret_store)
+from console.secrets import (
+    BackendInfo,
+    MemorySecretStore,
+    SecretsNotKept,
+    SecretStoreError,
+    admin_password_secret,
+    license_secret,
+    open_secret_store,
+)
 from console.store import jobs as repo
 from console.store.models import Order
 from tests.plugins.flow import FAST, PLESK_CODE

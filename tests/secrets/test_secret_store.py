@@ -13,9 +13,17 @@ import pytest
 
 from console import secrets
 from console.errors import BadInput
-from console.secrets import (SecretsNotKept, SecretStoreError, billing_secret,
-                             engine_env_variable, engine_password, generate_password, mask,
-                             open_secret_store, require_kept)
+from console.secrets import (
+    SecretsNotKept,
+    SecretStoreError,
+    billing_secret,
+    engine_env_variable,
+    engine_password,
+    generate_password,
+    mask,
+    open_secret_store,
+    require_kept,
+)
 
 EXE = str(Path(sys.executable).with_name("vps-console"))
 

@@ -7,13 +7,13 @@ Nothing here talks to a real engine; `vps-console demo` is the live equivalent.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from console.config import Config
 from console.ovirt.models import Cluster, EngineInfo, StorageDomain, Template, Vm
 from console.store.models import Job, JobEvent, Order
 
-FROZEN_NOW = datetime(2026, 3, 2, 14, 30, tzinfo=timezone.utc)
+FROZEN_NOW = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 
 DEMO_CONFIG = {
     "engines": [{"name": "lab", "url": "http://127.0.0.1:1/ovirt-engine/api",

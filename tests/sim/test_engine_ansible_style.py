@@ -95,7 +95,8 @@ def _ensure(connection, want) -> bool:
                 disk=types.Disk(name=alias, provisioned_size=size, format=types.DiskFormat.COW,
                                 storage_domains=[types.StorageDomain(id=sd.id)]),
                 interface=types.DiskInterface.VIRTIO_SCSI, bootable=False, active=True))
-            wait_for(lambda: disks.disk_service(attachment.disk.id).get().status == types.DiskStatus.OK)
+            wait_for(lambda attachment=attachment:
+                     disks.disk_service(attachment.disk.id).get().status == types.DiskStatus.OK)
             changed = True
         elif existing[0].provisioned_size < size:
             attachments.attachment_service(existing[0].id).update(

@@ -34,7 +34,7 @@ def test_wrong_password_is_the_engines_sso_error(engine_sim):
 
 def test_sso_grant_and_error_bodies_on_the_wire(engine_sim):
     base = engine_sim.url.rsplit("/ovirt-engine/api", 1)[0]
-    form = "grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=bad".encode()
+    form = b"grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=bad"
     request = urllib.request.Request(base + "/ovirt-engine/sso/oauth/token", data=form,
                                      headers={"Accept": "application/json"})
     with pytest.raises(urllib.error.HTTPError) as err:

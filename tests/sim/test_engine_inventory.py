@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import ovirtsdk4.types as types
 
@@ -29,7 +29,7 @@ def test_templates_versions_and_staleness(sdk_connection):
             "alma9", "ubuntu2204", "win2022"} == set(by_name)
     assert {n: len(v) for n, v in by_name.items()}["alma9-cpanel"] == 3
     assert len(by_name["ubuntu2204-plesk"]) == len(by_name["win2022-plesk"]) == 2
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     newest = {n: max(v, key=lambda t: t.version.version_number) for n, v in by_name.items()}
     assert now - newest["centos7-cpanel"].creation_time > timedelta(days=90)
     assert now - newest["win2022-mssql"].creation_time > timedelta(days=90)

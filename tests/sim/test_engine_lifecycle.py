@@ -1,4 +1,5 @@
-"""VM life through the real SDK: clone, resize, extend, start (cloud-init / sysprep), IPs, stop, remove, tags, events."""
+"""VM life through the real SDK: clone, resize, extend, start (cloud-init / sysprep), IPs, stop,
+remove, tags, events."""
 
 from __future__ import annotations
 
@@ -112,7 +113,8 @@ def test_extend_disk_grows_only(engine_sim, sdk_connection):
     with pytest.raises(ovirtsdk4.Error) as err:
         att_service.update(types.DiskAttachment(disk=types.Disk(provisioned_size=size)))
     assert err.value.code == 400
-    assert err.value.fault.detail == "[Cannot edit Virtual Disk. New disk size must be larger than the current disk size.]"
+    assert err.value.fault.detail == ("[Cannot edit Virtual Disk. New disk size must be larger than "
+                                      "the current disk size.]")
     assert 371 in [e.code for e in sdk_connection.system_service().events_service().list(max=5)]
 
 
@@ -131,7 +133,8 @@ def test_start_with_cloud_init_reports_ips_and_fqdn(engine_sim, sdk_connection):
     assert addresses and addresses[0].startswith("10.")
     assert service.get().fqdn == "vps-2007.customer.example"
     nic = service.nics_service().list()[0]
-    assert service.nics_service().nic_service(nic.id).reported_devices_service().list()[0].mac.address == nic.mac.address
+    devices = service.nics_service().nic_service(nic.id).reported_devices_service().list()
+    assert devices[0].mac.address == nic.mac.address
     snapshot = engine_sim.vm("vps-2007")
     assert snapshot["run_initialization"]["root_password"] == "Sup3r-secret"
     assert snapshot["run_initialization_type"] == "cloud_init"

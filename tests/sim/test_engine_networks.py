@@ -50,7 +50,8 @@ def test_vm_nics_add_update_remove(engine_sim, sdk_connection):
     assert updated.linked is False and updated.vnic_profile.id == profiles["ovirtmgmt"]
     texts = [e["description"] for e in engine_sim.events() if e["vm"] == "vps-2301"]
     assert "Interface nic2 (e1000) was added to VM vps-2301. (User: admin@internal-authz)" in texts
-    assert "Interface nic2 (e1000) was updated for VM vps-2301. Link State is DOWN. (User: admin@internal-authz)" in texts
+    assert ("Interface nic2 (e1000) was updated for VM vps-2301. Link State is DOWN. "
+            "(User: admin@internal-authz)") in texts
     nic_service.remove()
     assert [n.name for n in nics.list()] == ["nic1"]
     with pytest.raises(ovirtsdk4.NotFoundError):

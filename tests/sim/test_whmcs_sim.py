@@ -52,7 +52,7 @@ def test_update_client_product_decodes_php_serialized_custom_fields(whmcs_sim):
     order = whmcs_sim.add_order(pid=5, customfields={"Operating System": "AlmaLinux 9"})
     sid = order.service_ids[0]
     value = "Übuntu 22.04"  # multi-byte: the length must count UTF-8 bytes
-    raw = 'a:1:{i:501;s:%d:"%s";}' % (len(value.encode()), value)
+    raw = f'a:1:{{i:501;s:{len(value.encode())}:"{value}";}}'
     reply = post(whmcs_sim, action="UpdateClientProduct", serviceid=sid,
                  customfields=base64.b64encode(raw.encode()).decode()).json()
     assert reply == {"result": "success", "serviceid": sid}

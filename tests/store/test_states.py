@@ -6,8 +6,15 @@ from console.flow.machine import State
 from console.store import jobs as repo
 from console.store.models import CANCEL_REQUESTED, Order
 from console.store.orders import get_order, set_order_status
-from console.store.states import (STEPS, TERMINAL_JOB_STATES, UNFINISHED_JOB_STATES, JobState,
-                                  OrderStatus, Step, job_state_text)
+from console.store.states import (
+    STEPS,
+    TERMINAL_JOB_STATES,
+    UNFINISHED_JOB_STATES,
+    JobState,
+    OrderStatus,
+    Step,
+    job_state_text,
+)
 
 
 def test_every_step_is_an_unfinished_job_state_and_the_ends_are_not():

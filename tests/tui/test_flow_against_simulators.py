@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from sqlmodel import select
 from textual import events
 
@@ -33,7 +32,9 @@ def where(pilot) -> str:
     screen = pilot.app.screen
     if not isinstance(screen, ProvisionScreen):
         return repr(screen)
-    return (f"phase={screen.phase} checks={screen.checks} problems={screen.draft.problems if screen.draft else None} steps={screen.query_one('#steps').render()} "
+    problems = screen.draft.problems if screen.draft else None
+    return (f"phase={screen.phase} checks={screen.checks} problems={problems} "
+            f"steps={screen.query_one('#steps').render()} "
             f"outcome={screen.query_one('#outcome').render()} "
             f"log={list(screen.query_one('#log').lines)}")
 

@@ -7,7 +7,8 @@ and api_inventory.py (everything else).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ovirtsdk4 import types
 
@@ -101,7 +102,7 @@ class RestApi(VmApi, InventoryApi):
             try:
                 size = int(limit)
             except ValueError:
-                raise EngineFault(400, "Invalid value", f"Value '{limit}' isn't a valid integer")
+                raise EngineFault(400, "Invalid value", f"Value '{limit}' isn't a valid integer") from None
             if size < 0:
                 size = None
         if page is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ovirtsdk4 import types
 
@@ -16,7 +17,8 @@ from .xmlout import href, parse_follow, render_one
 EMPTY = {("templates", "tid", "graphicsconsoles"): "graphics_consoles", ("templates", "tid", "watchdogs"): "watchdogs",
          ("templates", "tid", "tags"): "tags", ("hosts", "hid", "tags"): "tags", ("jobs", "jid", "steps"): "steps",
          ("disks", "did", "statistics"): "statistics"}
-PERMISSION_OWNERS = (("vms", "vid"), ("templates", "tid"), ("hosts", "hid"), ("clusters", "cid"), ("datacenters", "dcid"),
+PERMISSION_OWNERS = (("vms", "vid"), ("templates", "tid"), ("hosts", "hid"), ("clusters", "cid"),
+                     ("datacenters", "dcid"),
                      ("storagedomains", "sdid"), ("disks", "did"), ("networks", "nid"), ("vnicprofiles", "pid"))
 
 
@@ -211,7 +213,8 @@ class InventoryApi:
         template = self.w.add_template(parse_body(request.body, types.Template), request.flag("seal"),
                                        request.correlation_id)
         return ApiResponse(202 if request.headers.get("expect") != "201-created" else 201,
-                           render_one(self.conv.template(template)), headers={"Location": href("templates", template.id)})
+                           render_one(self.conv.template(template)),
+                           headers={"Location": href("templates", template.id)})
 
     def remove_template(self, request: ApiRequest, id: str) -> ApiResponse:
         self.w.remove_template(id, request.correlation_id)
@@ -225,7 +228,7 @@ class InventoryApi:
             try:
                 after = int(start)
             except ValueError:
-                raise EngineFault(400, "Invalid value", f"Value '{start}' isn't a valid integer")
+                raise EngineFault(400, "Invalid value", f"Value '{start}' isn't a valid integer") from None
             events = [e for e in events if e.index > after]
         # AuditLogDao / SearchQuery sort by audit_log_id DESC, with or without from=.
         events.reverse()

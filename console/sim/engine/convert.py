@@ -32,7 +32,7 @@ def _link_local(mac: str) -> str:
     """The guest's EUI-64 link-local IPv6 address for a MAC."""
     b = [int(x, 16) for x in mac.split(":")]
     b[0] ^= 0x02
-    return "fe80::{:x}:{:x}:{:x}:{:x}".format(b[0] << 8 | b[1], b[2] << 8 | 0xFF, 0xFE << 8 | b[3], b[4] << 8 | b[5])
+    return f"fe80::{b[0] << 8 | b[1]:x}:{b[2] << 8 | 0xFF:x}:{0xFE << 8 | b[3]:x}:{b[4] << 8 | b[5]:x}"
 
 
 def _stable_id(*parts: str) -> str:
@@ -63,7 +63,8 @@ class Converter:
         return mk(types.Host, id=h.id, href=href("hosts", h.id), name=h.name, address=h.address,
                           status=types.HostStatus.UP, type=types.HostType.RHEL, memory=h.memory,
                           max_scheduling_memory=self.w.host_free_memory(h),
-                          cpu=types.Cpu(topology=types.CpuTopology(sockets=h.cpu_sockets, cores=h.cpu_cores, threads=2)),
+                          cpu=types.Cpu(topology=types.CpuTopology(sockets=h.cpu_sockets,
+                                                                   cores=h.cpu_cores, threads=2)),
                           cluster=ref(types.Cluster, "clusters", h.cluster_id))
 
     def storage_domain(self, sd: Any, follow: Follow | None = None) -> types.StorageDomain:
@@ -170,10 +171,12 @@ class Converter:
             ("migration.progress", "Migration Progress", "gauge", "decimal", "percent", 0),
             ("elapsed.time", "Elapsed VM runtime", "counter", "integer", "seconds", elapsed),
         ]
-        return [mk(types.Statistic, id=_stable_id("statistic", name), href=href("vms", vm.id, "statistics", _stable_id("statistic", name)),
-                                name=name, description=desc, kind=types.StatisticKind(kind), type=types.ValueType(vtype),
-                                unit=types.StatisticUnit(unit), values=[types.Value(datum=float(datum))],
-                                vm=ref(types.Vm, "vms", vm.id))
+        return [mk(types.Statistic, id=_stable_id("statistic", name),
+                   href=href("vms", vm.id, "statistics", _stable_id("statistic", name)),
+                   name=name, description=desc, kind=types.StatisticKind(kind),
+                   type=types.ValueType(vtype),
+                   unit=types.StatisticUnit(unit), values=[types.Value(datum=float(datum))],
+                   vm=ref(types.Vm, "vms", vm.id))
                 for name, desc, kind, vtype, unit, datum in rows]
 
     def vm_tag(self, tag: Tag, vm: Vm) -> types.Tag:
@@ -253,7 +256,8 @@ class Converter:
             data_center=ref(types.DataCenter, "datacenters", e.data_center_id),
             host=ref(types.Host, "hosts", e.host_id),
             storage_domain=ref(types.StorageDomain, "storagedomains", e.storage_domain_id),
-            user=mk(types.User, id=ADMIN_USER_ID, href=href("users", ADMIN_USER_ID), name=e.user_name) if e.user_name else None)
+            user=(mk(types.User, id=ADMIN_USER_ID, href=href("users", ADMIN_USER_ID), name=e.user_name)
+                  if e.user_name else None))
 
     def job(self, j: Job, follow: Follow | None = None) -> types.Job:
         return mk(types.Job, id=j.id, href=href("jobs", j.id), description=j.description,
@@ -345,7 +349,8 @@ class Converter:
 
     def vnic_profile(self, p: VnicProfile, follow: Follow | None = None) -> types.VnicProfile:
         return mk(types.VnicProfile, id=p.id, href=href("vnicprofiles", p.id), name=p.name,
-                  description=p.description, pass_through=types.VnicPassThrough(mode=types.VnicPassThroughMode.DISABLED),
+                  description=p.description,
+                  pass_through=types.VnicPassThrough(mode=types.VnicPassThroughMode.DISABLED),
                   port_mirroring=False, network=ref(types.Network, "networks", p.network_id))
 
     # -- snapshots and devices
@@ -384,7 +389,7 @@ class Converter:
 
 ZERO = "00000000-0000-0000-0000-000000000000"
 # DirectoryEntryIdUtils.encode: the domain's name in upper-case hex.
-INTERNAL_DOMAIN_ID = "internal-authz".encode().hex().upper()
+INTERNAL_DOMAIN_ID = b"internal-authz".hex().upper()
 ADMIN_PERMISSION_ID = _stable_id("permission", "admin", "system")
 # packaging/dbscripts/data/00500_insert_roles.sql
 SUPER_USER_ROLE_ID = "00000000-0000-0000-0000-000000000001"

@@ -7,7 +7,7 @@ from ovirtsdk4 import types
 from . import faults as msg
 from .clock import DISK_CREATE_SECONDS, EXTEND_SECONDS
 from .faults import EngineFault, backend_failed, incomplete
-from .model import JAVA_RUNNING, USER, GiB, Disk, Vm
+from .model import JAVA_RUNNING, USER, Disk, GiB, Vm
 
 NEW_SPARSE_BYTES = 200 * 1024  # a new, empty qcow2 volume
 DISK = "Virtual Disk"  # VAR__TYPE__DISK
@@ -26,7 +26,8 @@ class DiskOps:
             if new_size is None or new_size == disk.provisioned_size:
                 return disk
             if disk.status == "locked":
-                raise backend_failed(409, msg.DISKS_LOCKED.format(action="edit", type="Virtual Disk", aliases=disk.alias))
+                raise backend_failed(409, msg.DISKS_LOCKED.format(action="edit", type="Virtual Disk",
+                                                                  aliases=disk.alias))
             if new_size < disk.provisioned_size:
                 raise backend_failed(400, msg.DISK_SHRINK)
             sd = self.storage_domains[disk.storage_domain_id]

@@ -105,8 +105,9 @@ VM_NOT_RUNNING = "Cannot {action} VM. VM is not running."  # ACTION_TYPE_FAILED_
 VM_RUNNING = "Cannot {action} VM. VM is running."  # ACTION_TYPE_FAILED_VM_IS_RUNNING
 VM_NOT_UP = "Cannot {action} VM. VM is not up."  # ACTION_TYPE_FAILED_VM_IS_NOT_UP
 VM_SAVING_RESTORING = ("Cannot {action} VM. VM is in saving/restoring state.\n"
-                       "-Please try again when the VM is either up or down.")  # ACTION_TYPE_FAILED_VM_IS_SAVING_RESTORING
-REMOVE_NOT_DOWN = "Cannot remove VM that its state is not down.\n-Please stop the VM first."  # VM_CANNOT_REMOVE_VM_WHEN_STATUS_IS_NOT_DOWN
+                       "-Please try again when the VM is either up or down.")
+# VM_CANNOT_REMOVE_VM_WHEN_STATUS_IS_NOT_DOWN
+REMOVE_NOT_DOWN = "Cannot remove VM that its state is not down.\n-Please stop the VM first."
 LOW_DISK_SPACE = "Cannot {action} {type}. Low disk space on Storage Domain {domain}."
 # SCHEDULING_ALL_HOSTS_FILTERED_OUT, then per host SCHEDULING_HOST_FILTERED_REASON_WITH_DETAIL
 # with VAR__FILTERTYPE__INTERNAL, filter "Memory" (MemoryPolicyUnit) and
@@ -119,7 +120,8 @@ DISKS_LOCKED = "Cannot {action} {type}: The following disks are locked: {aliases
 GUARANTEED_OVER_MEMORY = "Cannot {action} VM. Physical Memory Guaranteed cannot exceed Memory Size."
 MEMORY_OVER_MAX = "Cannot {action} VM. Memory size ({memory}MB) cannot exceed maximum memory size ({max}MB)."
 DISK_SHRINK = "Cannot edit Virtual Disk. New disk size must be larger than the current disk size."
-TAG_NAME_IN_USE = "The specified Tag name already exists."  # TAGS_SPECIFY_TAG_IS_IN_USE (AddTagCommand sets no action/type)
+# TAGS_SPECIFY_TAG_IS_IN_USE (AddTagCommand sets no action/type)
+TAG_NAME_IN_USE = "The specified Tag name already exists."
 
 # LocalizedVmStatus: VAR__VM_STATUS__* texts for ${vmStatus}.
 LOCALIZED_STATUS = {
@@ -138,8 +140,10 @@ DISK_BOOT_IN_USE = "Cannot {action} {type}. Disk {disk} in VM {vm} is already ma
 VMS_NOT_DOWN = "Cannot {action} {type}. At least one of the VMs is not down."  # ACTION_TYPE_FAILED_VM_IS_NOT_DOWN
 OBJECT_LOCKED = "Cannot {action} {type}. Related operation is currently in progress. Please try again later."
 SNAPSHOT_NOT_FOUND = "Cannot {action} {type}. VM's Snapshot does not exist."
-TEMPLATE_NAME_IN_USE = "Cannot {action} {type}. Template name {name} already used."  # ACTION_TYPE_FAILED_TEMPLATE_NAME_IS_USED
-TEMPLATE_IN_USE = "Cannot delete Template. Template is being used by the following VMs: {vms}."  # VMT_CANNOT_REMOVE_DETECTED_DERIVED_VM
+# ACTION_TYPE_FAILED_TEMPLATE_NAME_IS_USED
+TEMPLATE_NAME_IN_USE = "Cannot {action} {type}. Template name {name} already used."
+# VMT_CANNOT_REMOVE_DETECTED_DERIVED_VM
+TEMPLATE_IN_USE = "Cannot delete Template. Template is being used by the following VMs: {vms}."
 BASE_WITH_VERSIONS = ("Cannot delete Base Template that has Template Versions, please first remove all Template "
                       "Versions for this Template: {versions}.")  # VMT_CANNOT_REMOVE_BASE_WITH_VERSIONS
 BLANK_TEMPLATE = "Cannot {action} {type}. Removing Blank Template is not allowed."  # VMT_CANNOT_REMOVE_BLANK_TEMPLATE
@@ -210,7 +214,8 @@ class FaultRule:
 class FaultInjector:
     """Thread-safe list of :class:`FaultRule`; the simulator consults it per call."""
 
-    _RULE_KEYS = {"method", "path", "action", "nth", "every", "count", "status", "reason", "detail", "delay", "scaled", "drop"}
+    _RULE_KEYS = {"method", "path", "action", "nth", "every", "count", "status", "reason", "detail",
+                  "delay", "scaled", "drop"}
 
     def __init__(self, simulator: Any = None) -> None:
         self._lock = threading.Lock()

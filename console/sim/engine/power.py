@@ -7,11 +7,20 @@ import copy
 from ovirtsdk4 import types
 
 from . import faults as msg
-from .clock import (IP_REPORT_SECONDS, LAUNCH_SECONDS, POWERING_UP_SECONDS, REBOOT_SECONDS, RESTORE_SECONDS,
-                    SHUTDOWN_SECONDS, STOP_SECONDS, SUSPEND_SECONDS, utcnow)
+from .clock import (
+    IP_REPORT_SECONDS,
+    LAUNCH_SECONDS,
+    POWERING_UP_SECONDS,
+    REBOOT_SECONDS,
+    RESTORE_SECONDS,
+    SHUTDOWN_SECONDS,
+    STOP_SECONDS,
+    SUSPEND_SECONDS,
+    utcnow,
+)
 from .faults import EngineFault, backend_failed
 from .guest_script import schedule_first_boot
-from .model import JAVA_RUNNING, USER, MiB, GuestBehaviour, Host, Job, Vm
+from .model import JAVA_RUNNING, USER, GuestBehaviour, Host, Job, MiB, Vm
 
 
 class PowerOps:
@@ -81,7 +90,8 @@ class PowerOps:
             host = self.hosts[vm.host_id]
             self._set_status(vm, "wait_for_launch")
             job = self.start_job(f"Launching VM {vm.name}", correlation_id)
-            self.emit(153, f"VM {vm.name} was started by {USER} (Host: {host.name}).", correlation_id=correlation_id, vm=vm)
+            self.emit(153, f"VM {vm.name} was started by {USER} (Host: {host.name}).",
+                      correlation_id=correlation_id, vm=vm)
             behaviour = self.guest_behaviour(vm.name)
 
             def launched() -> None:
@@ -274,7 +284,8 @@ class PowerOps:
             if vm.status != "up":
                 raise backend_failed(409, msg.VM_NOT_UP.format(action="hibernate"))
             job = self.start_job(f"Performing Hibernate action on VM {vm.name}", correlation_id)
-            self.emit(501, f"Suspending VM {vm.name} was initiated by User {USER} (Host: {self.hosts[vm.host_id].name}).",
+            self.emit(501, f"Suspending VM {vm.name} was initiated by User {USER} "
+                           f"(Host: {self.hosts[vm.host_id].name}).",
                       correlation_id=correlation_id, vm=vm)
             self._set_status(vm, "saving_state")
 

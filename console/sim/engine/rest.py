@@ -43,7 +43,7 @@ class ApiResponse:
 def parse_body(body: bytes, expected: type) -> Any:
     try:
         obj = reader.Reader.read(body) if body.strip() else None
-    except Exception:
+    except Exception:  # noqa: BLE001 - any unreadable body is a bad request
         obj = None
     if not isinstance(obj, expected):
         raise EngineFault(400, "Operation Failed", f"Failed to parse the request body as {expected.__name__}")

@@ -9,8 +9,9 @@ NotFoundException, so RESTEasy's bare responses go out).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 Handler = Callable[..., Any]
 _ID = r"(?P<{}>[^/]+)"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
-
+from typing import Any
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -82,7 +82,7 @@ def parse(text: str) -> Query:
         try:
             query.page = int(tokens[i + 1])
         except (IndexError, ValueError):
-            raise invalid()
+            raise invalid() from None
         del tokens[i:i + 2]
     if "sortby" in tokens:
         i = tokens.index("sortby")

@@ -14,7 +14,20 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from .clock import utcnow
-from .model import GiB, Cluster, DataCenter, Disk, Host, Network, Nic, StorageDomain, Tag, Template, Vm, VnicProfile
+from .model import (
+    Cluster,
+    DataCenter,
+    Disk,
+    GiB,
+    Host,
+    Network,
+    Nic,
+    StorageDomain,
+    Tag,
+    Template,
+    Vm,
+    VnicProfile,
+)
 
 if TYPE_CHECKING:
     from .world import World
@@ -25,7 +38,9 @@ BLANK_ID = "00000000-0000-0000-0000-000000000000"
 @dataclass(frozen=True)
 class TemplateSpec:
     name: str
-    os_type: str  # osinfo ids (packaging/conf/osinfo-defaults.properties; Ubuntu 22.04 has no own id: ubuntu_18_04 is "Ubuntu Bionic Beaver LTS+")
+    # osinfo ids (packaging/conf/osinfo-defaults.properties; Ubuntu 22.04 has no own id:
+    # ubuntu_18_04 is "Ubuntu Bionic Beaver LTS+")
+    os_type: str
     description: str
     disk_gib: int
     memory_gib: int
@@ -36,10 +51,14 @@ class TemplateSpec:
 # Catalog of the seed host. "apps=" lists the application stack baked in.
 TEMPLATES = (
     TemplateSpec("centos7-cpanel", "rhel_7x64", "CentOS 7 + cPanel/WHM; apps=cpanel", 30, 2, 2, (400,)),
-    TemplateSpec("alma9-cpanel", "rhel_9x64", "AlmaLinux 9 + cPanel/WHM, hardened; apps=cpanel", 40, 2, 2, (95, 45, 10)),
-    TemplateSpec("ubuntu2204-plesk", "ubuntu_18_04", "Ubuntu 22.04 LTS + Plesk Obsidian; apps=plesk", 30, 2, 2, (70, 20)),
-    TemplateSpec("win2022-plesk", "windows_2022", "Windows Server 2022 Standard + Plesk; apps=plesk", 60, 4, 2, (85, 25)),
-    TemplateSpec("win2022-mssql", "windows_2022", "Windows Server 2022 Standard + SQL Server 2022 Web; apps=mssql", 60, 4, 4, (120,)),
+    TemplateSpec("alma9-cpanel", "rhel_9x64", "AlmaLinux 9 + cPanel/WHM, hardened; apps=cpanel",
+                 40, 2, 2, (95, 45, 10)),
+    TemplateSpec("ubuntu2204-plesk", "ubuntu_18_04", "Ubuntu 22.04 LTS + Plesk Obsidian; apps=plesk",
+                 30, 2, 2, (70, 20)),
+    TemplateSpec("win2022-plesk", "windows_2022", "Windows Server 2022 Standard + Plesk; apps=plesk",
+                 60, 4, 2, (85, 25)),
+    TemplateSpec("win2022-mssql", "windows_2022",
+                 "Windows Server 2022 Standard + SQL Server 2022 Web; apps=mssql", 60, 4, 4, (120,)),
     TemplateSpec("alma9", "rhel_9x64", "AlmaLinux 9 minimal; apps=", 20, 1, 1, (15,)),
     TemplateSpec("ubuntu2204", "ubuntu_18_04", "Ubuntu 22.04 LTS minimal; apps=", 20, 1, 1, (30,)),
     TemplateSpec("win2022", "windows_2022", "Windows Server 2022 Standard; apps=", 40, 2, 2, (40,)),

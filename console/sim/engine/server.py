@@ -62,7 +62,7 @@ class EngineHTTPServer(ThreadingHTTPServer):
             # Clients that hang up or refuse our certificate, and keep-alive connections
             # closed under a reading handler by stop(), are not our problem.
             pass
-        except Exception:  # pragma: no cover - keep serving, but record the bug
+        except Exception:  # pragma: no cover  # noqa: BLE001 - keep serving, but record the bug
             # Not handle_error: it prints to whatever sys.stderr is then (a CLI's output).
             _log.error("engine simulator: request from %s failed", client_address[0],
                        exc_info=True)
@@ -87,7 +87,7 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
     server_version = "Apache"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:

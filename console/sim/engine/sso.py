@@ -10,8 +10,8 @@ import base64
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import parse_qs
 
 SCOPE = "ovirt-app-api"
@@ -111,4 +111,5 @@ class SsoService:
     def live_tokens(self) -> int:
         now = time.monotonic()
         with self._lock:
-            return sum(1 for t in self._tokens.values() if not t.revoked and (t.expires_at is None or t.expires_at > now))
+            return sum(1 for t in self._tokens.values()
+                       if not t.revoked and (t.expires_at is None or t.expires_at > now))

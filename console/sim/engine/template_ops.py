@@ -13,7 +13,7 @@ from ovirtsdk4 import types
 from . import faults as msg
 from .clock import TEMPLATE_SECONDS_PER_GIB, utcnow
 from .faults import backend_failed, incomplete, not_found
-from .model import USER, GiB, Disk, Nic, Template, Vm
+from .model import USER, Disk, GiB, Nic, Template, Vm
 from .seed import BLANK_ID
 
 TEMPLATE = "Template"  # VAR__TYPE__VM_TEMPLATE

@@ -9,7 +9,7 @@ from ovirtsdk4 import types
 from . import faults as msg
 from .clock import CLONE_SECONDS_PER_GIB, THIN_CREATE_SECONDS, THIN_OVERLAY_BYTES, utcnow
 from .faults import backend_failed, incomplete, not_found
-from .model import USER, GiB, MiB, Disk, Nic, Vm
+from .model import USER, Disk, GiB, MiB, Nic, Vm
 
 
 class VmOps:
@@ -53,7 +53,8 @@ class VmOps:
                     sd = self.storage_domains.get(sd_ref.id) or next(
                         (s for s in self.storage_domains.values() if s.name == sd_ref.name), None)
                     if sd is None:
-                        raise not_found(f"StorageDomain: id={sd_ref.id}" if sd_ref.id else f"StorageDomain: name={sd_ref.name}")
+                        raise not_found(f"StorageDomain: id={sd_ref.id}" if sd_ref.id
+                                        else f"StorageDomain: name={sd_ref.name}")
                     targets[disk_ref.id] = sd.id
             needs: dict[str, int] = {}
             for disk_id, sd_id in targets.items():
@@ -115,7 +116,8 @@ class VmOps:
         if guaranteed > memory:
             raise backend_failed(400, msg.GUARANTEED_OVER_MEMORY.format(action=action))
         if memory > maximum:
-            raise backend_failed(409, msg.MEMORY_OVER_MAX.format(action=action, memory=memory // MiB, max=maximum // MiB))
+            raise backend_failed(409, msg.MEMORY_OVER_MAX.format(action=action, memory=memory // MiB,
+                                                                 max=maximum // MiB))
 
     # ------------------------------------------------------------ update a VM
     HOT_FIELDS = ("memory", "sockets")  # applied live on a running VM
@@ -200,7 +202,8 @@ class VmOps:
                 raise backend_failed(409, msg.VM_RUNNING.format(action="remove"))
             locked = [self.disks[d].alias for d in vm.disk_ids if self.disks[d].status == "locked"]
             if locked:
-                raise backend_failed(409, msg.DISKS_LOCKED.format(action="remove", type="VM", aliases=", ".join(locked)))
+                raise backend_failed(409, msg.DISKS_LOCKED.format(action="remove", type="VM",
+                                                                  aliases=", ".join(locked)))
             if vm.status == "image_locked":
                 raise backend_failed(409, msg.VM_LOCKED.format(action="remove"))
             job = self.start_job(f"Removing VM {vm.name} from system", correlation_id)

@@ -11,17 +11,33 @@ import fnmatch
 import random
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from ovirtsdk4 import types
 
 from . import faults as msg
 from .clock import Scheduler, utcnow
-from .faults import EngineFault, backend_failed, incomplete, not_found
-from .model import (USER, GiB, Cluster, Disk, Event, GuestBehaviour, Job, Network, Nic, Snapshot, StorageDomain, Tag,
-                    Template, Vm, VnicProfile)
 from .disk_ops import DiskOps
+from .faults import EngineFault, backend_failed, incomplete, not_found
+from .model import (
+    USER,
+    Cluster,
+    Disk,
+    Event,
+    GiB,
+    GuestBehaviour,
+    Job,
+    Network,
+    Nic,
+    Snapshot,
+    StorageDomain,
+    Tag,
+    Template,
+    Vm,
+    VnicProfile,
+)
 from .net_ops import NetOps
 from .power import PowerOps
 from .seed import populate, stable_id

@@ -8,7 +8,8 @@ for sub-collections, the XML declaration, and root-password masking.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ovirtsdk4 import types, writers, xml
 

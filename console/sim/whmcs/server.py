@@ -79,7 +79,7 @@ class WhmcsSimulator:
         self._thread: threading.Thread | None = None
 
     # ---------------------------------------------------------------- lifecycle
-    def start(self) -> "WhmcsSimulator":
+    def start(self) -> WhmcsSimulator:
         if self._server is not None:
             return self
         handler = _make_handler(self)
@@ -104,7 +104,7 @@ class WhmcsSimulator:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> "WhmcsSimulator":
+    def __enter__(self) -> WhmcsSimulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -248,17 +248,17 @@ def _make_handler(sim: WhmcsSimulator) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True
         server_version = "Apache"  # what a WHMCS host typically reports
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # silence: tests read sim.calls instead
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path.split("?")[0] == API_PATH:
                 # WHMCS rejects a bare GET without credentials the same way
                 self._send(_Reply(403, json.dumps({"result": "error", "message": "Authentication Failed"})))
             else:
                 self._send(_Reply(404, "<html><body>Not Found</body></html>", "text/html"))
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode("utf-8", errors="replace")
             if self.path.split("?")[0] != API_PATH:

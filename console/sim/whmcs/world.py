@@ -16,8 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .catalog import (
-    COMPANIES, FIRST_NAMES, LAST_NAMES, MALFORMED_RAM, PAYMENT_METHODS, PRODUCTS,
-    Client, ProductDef, choice_id, product_by_name, product_by_pid,
+    COMPANIES,
+    FIRST_NAMES,
+    LAST_NAMES,
+    MALFORMED_RAM,
+    PAYMENT_METHODS,
+    PRODUCTS,
+    Client,
+    ProductDef,
+    choice_id,
+    product_by_name,
+    product_by_pid,
 )
 from .phpunserialize import UnserializeError, loads_base64
 
@@ -134,7 +143,8 @@ class World:
         # about one order in fifteen has a RAM value nobody can read
         if self.rng.random() < 0.07:
             configoptions = [
-                (oid, name, self.rng.choice(MALFORMED_RAM) if "ram" in name.lower() or "memory" in name.lower() else value)
+                (oid, name, self.rng.choice(MALFORMED_RAM)
+                 if "ram" in name.lower() or "memory" in name.lower() else value)
                 for oid, name, value in configoptions
             ]
         customfields = [(cf.id, cf.name, self.rng.choice(cf.values) if cf.values else "")
@@ -382,7 +392,8 @@ class World:
                                  "email": client.email, "is_owner": True}]},
         }
         # the deprecated duplicate of the client fields at the top level
-        return {"userid": client.id, "id": client.id, **{k: details[k] for k in ("firstname", "lastname", "email", "companyname")},
+        return {"userid": client.id, "id": client.id,
+                **{k: details[k] for k in ("firstname", "lastname", "email", "companyname")},
                 "client": details, "stats": {}}
 
     def act_acceptorder(self, params: dict[str, str]) -> dict:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from console.tui.app import ConsoleApp
 
 
 # Where a binding of a focused widget applies, as the engineer would say it.
@@ -39,7 +46,7 @@ def group_of(screen: Screen, node) -> str:
 def describe_bindings(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]:
     """[(group, [(keys, description)])] for what is active on `screen` right now."""
     groups: dict[str, dict[str, list[str]]] = {}
-    for key, active in screen.active_bindings.items():
+    for active in screen.active_bindings.values():
         binding = active.binding
         display = key_name(screen, key, binding)
         if display is None:
@@ -56,6 +63,8 @@ def describe_bindings(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]
 
 
 class HelpScreen(ModalScreen):
+    if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
+        app = getters.app(ConsoleApp)
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 64; max-width: 100%; height: auto; max-height: 100%;

@@ -15,12 +15,12 @@ from textual.worker import Worker
 
 from console.store.models import Job
 from console.store.states import UNFINISHED_JOB_STATES, JobState
-from console.tui.errors import notify_error
 from console.tui import data
+from console.tui.errors import notify_error
 from console.tui.formatting import format_age, status_text, theme_style
 from console.tui.polling import FINISHED, PollLoop
-from console.tui.screens.listing import ListScreen
 from console.tui.progress import JobProgress
+from console.tui.screens.listing import ListScreen
 from console.tui.widgets.confirm import ConfirmDialog
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader

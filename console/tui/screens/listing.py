@@ -3,15 +3,26 @@ filter over it, jumps to its ends, and no polling while the screen is out of sig
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.screen import Screen
 
 from console.tui.widgets.filter_input import FilterInput
 from console.tui.widgets.keyed_table import KeyedTable
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from console.tui.app import ConsoleApp
+    from console.tui.polling import PollLoop
+
 
 class ListScreen(Screen):
     """Subclasses set TABLE_ID, create `self.loop` (a PollLoop) on mount, and `show()`."""
+    if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
+        app = getters.app(ConsoleApp)
+        loop: PollLoop
 
     TABLE_ID = ""
     query_text = ""

@@ -15,7 +15,7 @@ preflight (plan_view), the run (run_progress) and its outcome (credentials).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -44,6 +44,11 @@ from console.tui.widgets.plan_view import PlanView
 from console.tui.widgets.provision_form import ProvisionForm
 from console.tui.widgets.run_progress import RunProgress
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from console.tui.app import ConsoleApp
+
 PREFLIGHT_DELAY = 0.4  # seconds of quiet typing before the preflight asks the engine
 
 
@@ -63,6 +68,8 @@ PHASE_ACTIONS = {"copy_credentials": (Phase.DONE,), "retry": (Phase.FAILED,),
 
 
 class ProvisionScreen(Screen):
+    if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
+        app = getters.app(ConsoleApp)
     TITLE_TEXT = "Provision"
     CSS_PATH = "provision.tcss"
     BINDINGS = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -17,18 +17,29 @@ from textual.worker import Worker
 from console.billing.mapping import mapping_for_order
 from console.billing.sync import EMPTY_QUEUE_HINT
 from console.flow import vault
-from console.store.models import Job, Order
-from console.store.states import (IN_QUEUE_STATUSES, UNFINISHED_JOB_STATES, JobState,
-                                  OrderStatus)
-from console.tui.errors import error_message, notify_error
-from console.tui import data
-from console.tui.formatting import (age_text, format_age, format_elapsed, format_percent,
-                                    format_resources, status_text, theme_style)
 from console.flow.naming import names_search
+from console.store.models import Job, Order
+from console.store.states import IN_QUEUE_STATUSES, UNFINISHED_JOB_STATES, JobState, OrderStatus
+from console.tui import data
+from console.tui.errors import error_message, notify_error
+from console.tui.formatting import (
+    age_text,
+    format_age,
+    format_elapsed,
+    format_percent,
+    format_resources,
+    status_text,
+    theme_style,
+)
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
 from console.tui.widgets.keyed_table import KeyedTable
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from console.tui.app import ConsoleApp
 
 # In the order of what matters most: at 80 columns every one is still in view.
 ORDER_COLUMNS = (("order", "Order"), ("age", "Age"), ("client", "Client"),
@@ -62,6 +73,8 @@ def fit(cell: str | Text | None, width: int | None, gap: int) -> Text:
 
 
 class QueueScreen(Screen):
+    if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
+        app = getters.app(ConsoleApp)
     TITLE_TEXT = "Orders"
     CSS_PATH = "queue.tcss"
     BINDINGS = [

@@ -4,7 +4,7 @@ once (with its age) while the engine is asked, and stays when the engine is unre
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from rich.text import Text
@@ -63,7 +63,7 @@ class TemplatesScreen(ListScreen):
         self.templates: list[Any] = []
         self.query_text = ""
         self.error: str | None = None
-        self.loaded_at = None
+        self.loaded_at: datetime | None = None
         self.from_cache = False
 
     def compose(self) -> ComposeResult:

@@ -3,6 +3,7 @@ start, stop and remove behind a confirmation."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rich.text import Text
@@ -12,9 +13,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
-from console.tui.errors import error_message, notify_error
-from console.tui.formatting import (format_memory, format_percent, status_text, theme_style)
 from console.flow.naming import managed_search, order_id_of
+from console.tui.errors import error_message, notify_error
+from console.tui.formatting import format_memory, format_percent, status_text, theme_style
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.screens.listing import ListScreen
 from console.tui.widgets.confirm import ConfirmDialog
@@ -55,7 +56,7 @@ class VmsScreen(ListScreen):
         self.vms: dict[str, Any] = {}
         self.query_text = ""
         self.error: str | None = None
-        self.loaded_at = None
+        self.loaded_at: datetime | None = None
         self.paused = False
 
     def compose(self) -> ComposeResult:

@@ -27,7 +27,7 @@ class FormField(Horizontal):
     FormField > .field-note { width: 1fr; padding: 0 0 0 1; max-height: 2; }
     """
 
-    def __init__(self, label: str, control: Widget, *, note: str = "", **kwargs) -> None:
+    def __init__(self, label: str, control: Widget, *, note: str | Text = "", **kwargs) -> None:
         super().__init__(**kwargs)
         self.label = label
         self.control = control

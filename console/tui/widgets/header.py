@@ -9,16 +9,25 @@ billing) and the stock the queue's poll hands it; it never talks to anything its
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
 from console.tui.formatting import theme_style
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from console.tui.app import ConsoleApp
+
 STOCK_LABELS = {"windows": "win", "mssql": "sql", "plesk": "plesk"}
 
 
 class StatusHeader(Static):
+    if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
+        app = getters.app(ConsoleApp)
     DEFAULT_CSS = """
     StatusHeader { dock: top; height: 1; background: $panel; color: $foreground; }
     StatusHeader.-banner { height: 2; }

@@ -52,7 +52,7 @@ class KeyedTable(DataTable):
         return row_key.value
 
     def keys_in_order(self) -> list[str]:
-        return [row.key.value for row in self.ordered_rows]
+        return [row.key.value for row in self.ordered_rows if row.key.value is not None]
 
     @staticmethod
     def _plain(cells: tuple) -> tuple:
@@ -82,7 +82,7 @@ class KeyedTable(DataTable):
                 changed = True
             elif previous is not cells and previous != cells:
                 changed = True
-                for column, old, new in zip(columns, previous, cells):
+                for column, old, new in zip(columns, previous, cells, strict=False):
                     if old != new:
                         self.update_cell(key, column, self._plain((new,))[0])
             self._values[key] = cells

@@ -17,8 +17,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Select, Static
 
-from console.flow.licenses import check_license
-from console.flow.plan import FieldProblem, Overrides, Plan
+from console.flow.licenses import FieldProblem, check_license
+from console.flow.plan import Overrides, Plan
 from console.store.models import Order
 from console.tui.formatting import format_memory, theme_style
 from console.tui.widgets.form_field import FormField
@@ -228,8 +228,8 @@ class ProvisionForm(VerticalScroll):
 
     def show_problems(self, order: Order | None, problems: list[FieldProblem]) -> None:
         """Parse errors first (they are the engineer's typing), then the plan's problems."""
-        for widget in set(FIELD_WIDGETS.values()):
-            self._field(widget).show_error(None)
+        for name in set(FIELD_WIDGETS.values()):
+            self._field(name).show_error(None)
         self.read_resources(report=True)
         for problem in problems:
             widget = FIELD_WIDGETS.get(problem.field.split("[")[0])
@@ -260,9 +260,10 @@ class ProvisionForm(VerticalScroll):
 
     def focus_first_invalid(self) -> None:
         for field in self.query(FormField):
-            if field.error or (field.control.has_class("license-input")
+            if field.error or (isinstance(field.control, Input)
+                               and field.control.has_class("license-input")
                                and not field.control.value.strip()
-                               and field.control.id.removeprefix("license-")
+                               and (field.control.id or "").removeprefix("license-")
                                not in self.vault_labels):
                 field.control.focus()
                 return

@@ -10,7 +10,7 @@ Log lines quote the engine and billing: the Log widget writes them as plain text
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,6 +23,11 @@ from console.store.states import JobState, Step
 from console.tui.formatting import format_elapsed, theme_style
 from console.tui.widgets.credentials import CredentialsPanel
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from console.tui.app import ConsoleApp
+
 STEP_WORDS = {Step.PLANNED: "checks, claim, secrets", Step.CLONING: "clone from template",
               Step.CLONE_WAIT: "wait for disks", Step.RESIZING: "set CPU / RAM / disk",
               Step.INITIALIZING: "licenses + init", Step.STARTING: "start VM",
@@ -31,6 +36,8 @@ TICK_SECONDS = 1.0
 
 
 class RunProgress(Vertical):
+    if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
+        app = getters.app(ConsoleApp)
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.order_id = ""

@@ -1,13 +1,12 @@
 """orders, jobs, job events, templates, sync state
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 11:46:04.548108
 """
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel
-
+import sqlmodel.sql.sqltypes
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -108,7 +107,9 @@ def upgrade() -> None:
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_jobs_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_jobs_state'), ['state'], unique=False)
-        batch_op.create_index('one_open_job_per_order', ['order_id'], unique=True, sqlite_where=sa.text("state NOT IN ('done', 'cancelled')"), postgresql_where=sa.text("state NOT IN ('done', 'cancelled')"))
+        batch_op.create_index('one_open_job_per_order', ['order_id'], unique=True,
+                              sqlite_where=sa.text("state NOT IN ('done', 'cancelled')"),
+                              postgresql_where=sa.text("state NOT IN ('done', 'cancelled')"))
 
     op.create_table('job_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -142,7 +143,9 @@ def downgrade() -> None:
 
     op.drop_table('job_events')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
-        batch_op.drop_index('one_open_job_per_order', sqlite_where=sa.text("state NOT IN ('done', 'cancelled')"), postgresql_where=sa.text("state NOT IN ('done', 'cancelled')"))
+        batch_op.drop_index('one_open_job_per_order',
+                            sqlite_where=sa.text("state NOT IN ('done', 'cancelled')"),
+                            postgresql_where=sa.text("state NOT IN ('done', 'cancelled')"))
         batch_op.drop_index(batch_op.f('ix_jobs_state'))
         batch_op.drop_index(batch_op.f('ix_jobs_order_id'))
 
