@@ -295,7 +295,8 @@ class QueueScreen(Screen):
 
     def visible_orders(self) -> list[Order]:
         return [order for order in self.orders.values()
-                if (self.show_done or order.status in IN_QUEUE_STATUSES) and matches(self.query_text, (order.id, order.client_name, order.client_company,
+                if (self.show_done or order.status in IN_QUEUE_STATUSES)
+                and matches(self.query_text, (order.id, order.client_name, order.client_company,
                                              order.client_email, order.product_name,
                                              self.status_for(order), self.template_for(order),
                                              order.claimed_by or "", order.hostname or ""))]
