@@ -119,8 +119,11 @@ class FixedEngine:
 
 class FixedServices:
     def __init__(self, engine):
+        from console.secrets import MemorySecretStore
+
         self._engine = engine
         self.actor = "tester@ci"
+        self.secrets = MemorySecretStore()  # the license vault's keys (none in the showcase)
 
     def engine(self, name=None):
         return self._engine
