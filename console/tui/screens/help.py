@@ -46,7 +46,7 @@ def group_of(screen: Screen, node) -> str:
 def describe_bindings(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]:
     """[(group, [(keys, description)])] for what is active on `screen` right now."""
     groups: dict[str, dict[str, list[str]]] = {}
-    for active in screen.active_bindings.values():
+    for key, active in screen.active_bindings.items():
         binding = active.binding
         display = key_name(screen, key, binding)
         if display is None:
