@@ -21,6 +21,7 @@ from console.flow.plan import Overrides, draft_plan, resource_changes
 from console.flow.preflight import CHECK_MARKS, Check
 from console.flow.runner import PreflightBlocked
 from console.flow.services import Services
+from console.flow.upkeep.refresh import RefreshEvent
 from console.secrets import require_kept
 from console.store.orders import get_order
 from console.store.states import JobState
@@ -35,7 +36,7 @@ class ProgressPrinter:
         self.live = self.stream.isatty()
         self.open_line = False
 
-    def __call__(self, event: ProgressEvent) -> None:
+    def __call__(self, event: ProgressEvent | RefreshEvent) -> None:
         line = event.line()
         if self.live and event.kind == "started":
             self.stream.write("\r\033[K" + line)

@@ -199,7 +199,7 @@ def refresh_command(ctx, name: str | None, stale: bool, resume: bool, retry_id: 
         if not ran:
             click.echo("no unfinished refreshes to resume")
             return
-        _finish(ctx, [refresh_jobs.get(ctx.store, i) for i in ran], yes)
+        _finish(ctx, [found for i in ran if (found := refresh_jobs.get(ctx.store, i)) is not None], yes)
     if stale:
         names = [s.template for s in policy.staleness(ctx.config, _engine(ctx).list_templates())
                  if s.stale]
@@ -219,6 +219,7 @@ def refresh_command(ctx, name: str | None, stale: bool, resume: bool, retry_id: 
         if busy and not rows:
             sys.exit(1)
         _finish(ctx, rows, yes, failed=busy)
+    assert name  # exactly one of the choices was given, and the others returned
     _finish(ctx, [runner.refresh(name)], yes)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import ovirtsdk4 as sdk
@@ -307,12 +308,13 @@ class Engine:
         self._call(f"remove template {template_id}", lambda s, q: s.templates_service()
                    .template_service(template_id).remove(query=q), correlation_id)
 
-    def vm_start_time(self, vm_id: str, *, correlation_id: str | None = None):
+    def vm_start_time(self, vm_id: str, *, correlation_id: str | None = None) -> datetime | None:
         """When the VM was last started (None: never); tells a build VM that already ran
         its first-boot script from one that was never started."""
         found = self._call(f"read VM {vm_id}", lambda s, q: s.vms_service().vm_service(
             vm_id).get(query=q), correlation_id)
-        return found.start_time
+        start_time: datetime | None = found.start_time  # the SDK's types are untyped
+        return start_time
 
 
 def _initialization(init: Initialization) -> types.Initialization:

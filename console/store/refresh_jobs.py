@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Column, or_, update
 from sqlmodel import Field, SQLModel, col, select
 
 from console.errors import ConsoleError
-from console.store.db import Store
+from console.store.db import Store, changed_one
 from console.store.jobs import _pid_alive
 from console.store.models import merge_data, utcnow
 
@@ -123,11 +123,11 @@ def acquire(store: Store, refresh_id: str, owner: str, lease_seconds: float) -> 
     cutoff = now - timedelta(seconds=lease_seconds)
     with store.session() as session:
         taken = session.execute(update(TemplateRefresh).where(
-            TemplateRefresh.id == refresh_id, or_(
+            col(TemplateRefresh.id) == refresh_id, or_(
                 col(TemplateRefresh.owner).is_(None), col(TemplateRefresh.heartbeat_at).is_(None),
                 col(TemplateRefresh.heartbeat_at) < cutoff))
             .values(owner=owner, owner_pid=pid, heartbeat_at=now))
-        won = taken.rowcount == 1
+        won = changed_one(taken)
     row = get(store, refresh_id)
     if row is None:
         raise ConsoleError(f"no template refresh {refresh_id}")
@@ -135,9 +135,9 @@ def acquire(store: Store, refresh_id: str, owner: str, lease_seconds: float) -> 
             and row.owner_pid != pid and not _pid_alive(row.owner_pid):
         with store.session() as session:
             taken = session.execute(update(TemplateRefresh).where(
-                TemplateRefresh.id == refresh_id, TemplateRefresh.owner_pid == row.owner_pid)
+                col(TemplateRefresh.id) == refresh_id, col(TemplateRefresh.owner_pid) == row.owner_pid)
                 .values(owner=owner, owner_pid=pid, heartbeat_at=now))
-            won = taken.rowcount == 1
+            won = changed_one(taken)
     if won:
         update_row(store, refresh_id, data={"runner_host": host})
         return True, None
@@ -147,14 +147,14 @@ def acquire(store: Store, refresh_id: str, owner: str, lease_seconds: float) -> 
 def heartbeat(store: Store, refresh_id: str, owner: str) -> bool:
     with store.session() as session:
         result = session.execute(update(TemplateRefresh).where(
-            TemplateRefresh.id == refresh_id, TemplateRefresh.owner == owner,
-            TemplateRefresh.owner_pid == os.getpid()).values(heartbeat_at=utcnow()))
-        return result.rowcount == 1
+            col(TemplateRefresh.id) == refresh_id, col(TemplateRefresh.owner) == owner,
+            col(TemplateRefresh.owner_pid) == os.getpid()).values(heartbeat_at=utcnow()))
+        return changed_one(result)
 
 
 def release(store: Store, refresh_id: str, owner: str) -> None:
     with store.session() as session:
         session.execute(update(TemplateRefresh).where(
-            TemplateRefresh.id == refresh_id, TemplateRefresh.owner == owner,
-            TemplateRefresh.owner_pid == os.getpid())
+            col(TemplateRefresh.id) == refresh_id, col(TemplateRefresh.owner) == owner,
+            col(TemplateRefresh.owner_pid) == os.getpid())
             .values(owner=None, owner_pid=None, heartbeat_at=None))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from console.config import Config
 from console.flow import marks
-from console.flow.upkeep.policy import latest_versions
+from console.flow.plan import _latest as latest_versions
 from console.ovirt import Engine
 
 
@@ -35,7 +36,7 @@ class Drift:
             return None
         return max(0, (self.latest_sealed_at - self.sealed_at).days)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         # Not asdict(): it deep-copies the SDK's datetimes, whose tzinfo cannot be copied.
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["sealed_at"] = self.sealed_at.isoformat() if self.sealed_at else None

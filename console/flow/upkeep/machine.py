@@ -90,6 +90,7 @@ def transition(position: Position, event: str) -> Position:
         return Position(RefreshState.CANCELLED)
     if position.state is RefreshState.FAILED:
         if event == "retry":
+            assert position.failed_step is not None  # __post_init__ sets it exactly when failed
             return Position(position.failed_step)
         raise IllegalRefreshTransition(f"the refresh is {position}; retry or cancel it first")
     if event == "advance":

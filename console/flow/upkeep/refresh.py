@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from console.errors import BadInput, ConsoleError
@@ -31,6 +32,7 @@ from console.store import refresh_jobs as repo
 from console.store.models import utcnow
 
 if TYPE_CHECKING:
+    from console.config import Config
     from console.flow.services import Services
 
 log = logging.getLogger(__name__)
@@ -106,7 +108,7 @@ class RefreshRunner:
         self.actor = services.actor
 
     @property
-    def config(self):
+    def config(self) -> Config:
         return self.services.config
 
     # ------------------------------------------------------------------ planning
@@ -146,7 +148,7 @@ class RefreshRunner:
                          template=template_name, refresh=row.id)
         return row
 
-    def _script_path(self, path):
+    def _script_path(self, path: Path | None) -> Path | None:
         if path is None or path.is_absolute() or self.config.path is None:
             return path
         return self.config.path.parent / path
@@ -253,7 +255,7 @@ class _Pass:
         self.row = self.runner._row(self.id)
         return self.row
 
-    def save(self, event: dict | None = None, **values: Any) -> repo.TemplateRefresh:
+    def save(self, event: dict[str, Any] | None = None, **values: Any) -> repo.TemplateRefresh:
         self.row = repo.update_row(self.store, self.id, event=event, **values)
         return self.row
 
@@ -352,7 +354,7 @@ class _Pass:
             search=f"name={name}"), changes=False)
         return [t for t in found if t.name == name]
 
-    def step_planned(self) -> tuple[str, dict]:
+    def step_planned(self) -> tuple[str, dict[str, Any]]:
         versions = self.versions()
         if not versions:
             raise RefreshFailed(f"the engine has no template {self.row.template_name}",
@@ -369,17 +371,18 @@ class _Pass:
         return f"from {latest.label}; the new version will be named {name}", {}
 
     def find_build_vm(self) -> Vm | None:
-        if self.row.build_vm_id:
+        build_vm_id = self.row.build_vm_id
+        if build_vm_id:
             try:
                 return self.call("read the build VM", lambda: self.engine.get_vm(
-                    self.row.build_vm_id, detail=False, correlation_id=self.cid), changes=False)
+                    build_vm_id, detail=False, correlation_id=self.cid), changes=False)
             except EngineNotFound:
                 pass
         vm = self.call("look up the build VM", lambda: self.engine.find_vm(
             self.row.build_vm_name, correlation_id=self.cid), changes=False)
         return vm if vm is not None and refresh_of(vm) == self.id else None
 
-    def step_cloning(self) -> tuple[str, dict]:
+    def step_cloning(self) -> tuple[str, dict[str, Any]]:
         vm = self.find_build_vm()
         if vm is not None:
             self.save(build_vm_id=vm.id)
@@ -387,10 +390,12 @@ class _Pass:
         cluster = self.runner.config.engine(self.row.engine or None).cluster or \
             self.call("list clusters", self.engine.clusters, changes=False)[0].name
         name = self.row.build_vm_name
+        source_id = self.row.source_template_id
+        assert source_id is not None  # step_planned sets it
         try:
             created = self.call(f"clone {name} from {self.row.template_name} "
                                 f"v{self.row.source_version}", lambda: self.engine.clone_vm(
-                                    name, template_id=self.row.source_template_id,
+                                    name, template_id=source_id,
                                     cluster=cluster, comment=mark(self.row.template_name, self.id),
                                     description=f"build VM of template refresh {self.id}; "
                                                 "removed when the new version is sealed",
@@ -414,7 +419,7 @@ class _Pass:
                                 "cancel this refresh and start a new one", code="build_vm_gone")
         return vm
 
-    def step_clone_wait(self) -> tuple[str, dict]:
+    def step_clone_wait(self) -> tuple[str, dict[str, Any]]:
         limit = self.timing.clone_limit(int((self.row.data or {}).get("disk_gib") or 0))
         vm = self.build_vm()
         while vm.status == "image_locked":
@@ -427,7 +432,7 @@ class _Pass:
             vm = self.build_vm()
         return f"{vm.name} copied ({vm.status})", {}
 
-    def step_booting(self) -> tuple[str, dict]:
+    def step_booting(self) -> tuple[str, dict[str, Any]]:
         vm = self.build_vm()
         if vm.status in RUNNING:
             return f"{vm.name} is {vm.status}", {}
@@ -462,7 +467,7 @@ class _Pass:
             return f"{vm.name} is {again.status}", {}
         return f"started {vm.name} with the update script ({init.kind})", {}
 
-    def step_script_wait(self) -> tuple[str, dict]:
+    def step_script_wait(self) -> tuple[str, dict[str, Any]]:
         entry = self.runner.config.catalog.upkeep_for(self.row.template_name)
         timeout, source = policy.script_timeout(self.store, entry)
         timeout *= self.runner.time_scale
@@ -487,10 +492,11 @@ class _Pass:
         return f"the script finished and powered {vm.name} off", {}
 
     def find_new_version(self) -> Template | None:
-        if self.row.new_template_id:
+        new_template_id = self.row.new_template_id
+        if new_template_id:
             try:
                 return self.call("read the new version", lambda: self.engine.get_template(
-                    self.row.new_template_id, correlation_id=self.cid), changes=False)
+                    new_template_id, correlation_id=self.cid), changes=False)
             except EngineNotFound:
                 pass
         for template in self.versions():
@@ -499,7 +505,7 @@ class _Pass:
                 return template
         return None
 
-    def step_sealing(self) -> tuple[str, dict]:
+    def step_sealing(self) -> tuple[str, dict[str, Any]]:
         windows = bool((self.row.data or {}).get("windows"))
         how = "sealed by sysprep in the guest" if windows else "sealed by the engine"
         deadline = time.monotonic() + self.timing.clone_limit(int((self.row.data or {}).get("disk_gib") or 0))
@@ -511,6 +517,8 @@ class _Pass:
                 break
             vm = self.build_vm()
             if vm.status == "down":
+                base_id, version_name = self.row.base_template_id, self.row.new_version_name
+                assert base_id is not None and version_name is not None  # step_planned sets them
                 source_description = next((t.description for t in self.versions()
                                            if t.id == self.row.source_template_id), "")
                 try:
@@ -518,8 +526,8 @@ class _Pass:
                         f"create version {self.row.new_version_name} of {self.row.template_name}",
                         lambda: self.engine.create_template_version(
                             vm.id, name=self.row.template_name,
-                            base_template_id=self.row.base_template_id,
-                            version_name=self.row.new_version_name, description=source_description,
+                            base_template_id=base_id,
+                            version_name=version_name, description=source_description,
                             seal=not windows, correlation_id=self.cid), retry_locked=False)
                     break
                 except EngineLocked:
@@ -536,7 +544,7 @@ class _Pass:
         self.save(new_template_id=found.id, new_version_number=found.version_number)
         return f"version {found.version_number} ({found.version_name}) {how}", {}
 
-    def step_seal_wait(self) -> tuple[str, dict]:
+    def step_seal_wait(self) -> tuple[str, dict[str, Any]]:
         limit = self.timing.clone_limit(int((self.row.data or {}).get("disk_gib") or 0))
         while True:
             version = self.find_new_version()
@@ -556,14 +564,14 @@ class _Pass:
                                     code="stuck_template_locked")
             self.sleep()
 
-    def step_cleanup(self) -> tuple[str, dict]:
+    def step_cleanup(self) -> tuple[str, dict[str, Any]]:
         vm = self.find_build_vm()
         if vm is None:
             return f"{self.row.build_vm_name} is gone", {}
         self.remove_vm(vm)
         return f"removed {vm.name}", {}
 
-    def step_recording(self) -> tuple[str, dict]:
+    def step_recording(self) -> tuple[str, dict[str, Any]]:
         templates = self.call("read the catalog", lambda: refresh_catalog(
             self.engine, self.store, self.row.engine), changes=False)
         new = next((t for t in templates if t.id == self.row.new_template_id), None)

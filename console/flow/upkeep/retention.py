@@ -7,6 +7,7 @@ sub-versions)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from console.config import Config
 from console.errors import BadInput
@@ -36,8 +37,10 @@ class RetentionPlan:
     removed: list[Template] = field(default_factory=list)
     refused: list[Kept] = field(default_factory=list)  # the engine said no
 
-    def to_dict(self) -> dict:
-        label = lambda t: {"id": t.id, "version": t.version_number, "name": t.version_name}  # noqa: E731
+    def to_dict(self) -> dict[str, Any]:
+        def label(t: Template) -> dict[str, Any]:
+            return {"id": t.id, "version": t.version_number, "name": t.version_name}
+
         return {"template": self.template, "keep_versions": self.keep_versions,
                 "newest": [label(t) for t in self.newest],
                 "kept": [{**label(k.template), "reason": k.reason} for k in self.kept],

@@ -3,7 +3,7 @@ far behind that template's latest version it is (most behind first)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -18,11 +18,18 @@ from console.tui.polling import FINISHED
 from console.tui.widgets.header import StatusHeader
 from console.tui.widgets.keyed_table import KeyedTable
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from console.tui.app import ConsoleApp
+
 COLUMNS = (("vm", "VM"), ("order", "Order"), ("status", "Status"), ("template", "Template"),
            ("from", "From"), ("latest", "Latest"), ("behind", "Behind"))
 
 
 class DriftScreen(Screen):
+    if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
+        app = getters.app(ConsoleApp)
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="drift.back"),
                 Binding("ctrl+r", "reload", "Refresh", id="drift.refresh")]
     DEFAULT_CSS = """
@@ -83,7 +90,7 @@ class DriftScreen(Screen):
                                         f"v{row.version or '?'} ({format_age(row.sealed_at, now)})",
                                         f"v{row.latest_version or '?'}", behind)))
         self.query_one("#drift", KeyedTable).sync(table_rows)
-        behind = sum(1 for r in self.rows or [] if r.behind)
+        behind_count = sum(1 for r in self.rows or [] if r.behind)
         self.query_one("#drift-state", Static).update(
-            f"{len(self.rows or [])} VMs provisioned by this console, {behind} behind their "
+            f"{len(self.rows or [])} VMs provisioned by this console, {behind_count} behind their "
             "template's latest version (refresh a template with f on Templates)")

@@ -222,7 +222,7 @@ class QueueScreen(Screen):
         narrow = self.layout_name == "narrow"
         widths = CELL_WIDTHS[self.layout_name]
         claimed = order.claimed_by or ""
-        values = {"order": order.id,
+        values: dict[str, str | Text | None] = {"order": order.id,
                   "age": age_text(self.app, order.paid_at or order.created_at, now),
                   "client": order.client_company or order.client_name,
                   "product": order.product_name,

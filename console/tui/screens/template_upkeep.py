@@ -3,15 +3,16 @@ show its progress in the screen's RefreshStatus line (the same RefreshRunner as 
 
 from __future__ import annotations
 
-from typing import Any
-
-from textual.screen import Screen
+from typing import TYPE_CHECKING, Any
 
 from console.tui.widgets.confirm import ConfirmDialog
 from console.tui.widgets.refresh_status import RefreshStatus
 
+if TYPE_CHECKING:
+    from console.tui.screens.templates import TemplatesScreen
 
-def ask_and_refresh(screen: Screen, template: Any | None) -> None:
+
+def ask_and_refresh(screen: TemplatesScreen, template: Any | None) -> None:
     if template is None:
         screen.notify("select a template first", severity="warning")
         return
@@ -26,7 +27,7 @@ def ask_and_refresh(screen: Screen, template: Any | None) -> None:
                            lambda yes: _start(screen, template.name) if yes else None)
 
 
-def _start(screen: Screen, name: str) -> None:
+def _start(screen: TemplatesScreen, name: str) -> None:
     status = screen.query_one(RefreshStatus)
     app = screen.app
 
@@ -37,9 +38,12 @@ def _start(screen: Screen, name: str) -> None:
         app.call_from_thread(status.show_refresh, row, event.message)
 
     def run() -> Any:
+        from console.flow.services import Services
         from console.flow.upkeep.refresh import RefreshRunner
 
-        return RefreshRunner(app.context.services, on_event=on_event).refresh(name)
+        services = app.context.services
+        assert isinstance(services, Services)  # a refresh needs the flow's store and config
+        return RefreshRunner(services, on_event=on_event).refresh(name)
 
     def finished(row) -> None:
         status.show_refresh(row)
@@ -62,7 +66,7 @@ def _start(screen: Screen, name: str) -> None:
                       exit_on_error=False)
 
 
-def ask_and_prune(screen: Screen, template: Any | None) -> None:
+def ask_and_prune(screen: TemplatesScreen, template: Any | None) -> None:
     """Retention for the selected template: read the plan in a worker, confirm it (each kept
     version with its reason), then remove the unused old versions in a worker."""
     if template is None:
@@ -87,7 +91,7 @@ def ask_and_prune(screen: Screen, template: Any | None) -> None:
                       exit_on_error=False)
 
 
-def _confirm_prune(screen: Screen, plan) -> None:
+def _confirm_prune(screen: TemplatesScreen, plan) -> None:
     kept = "\n".join(f"keep {k.template.label}: {k.reason}" for k in plan.kept)
     if not plan.remove:
         screen.notify(f"{plan.template}: nothing to remove (keeps the newest "
@@ -101,7 +105,7 @@ def _confirm_prune(screen: Screen, plan) -> None:
                            lambda yes: _prune(screen, plan) if yes else None)
 
 
-def _prune(screen: Screen, plan) -> None:
+def _prune(screen: TemplatesScreen, plan) -> None:
     app = screen.app
 
     def work() -> None:

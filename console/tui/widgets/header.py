@@ -37,11 +37,11 @@ class StatusHeader(Static):
 
     def show_stock(self, available: dict[str, int], low: set[str]) -> None:
         """`keys win 14 plesk 2!`: keys left per kind the vault keeps, a low one marked."""
-        text = Text("keys") if available else None
+        text = Text("keys")
         for kind, left in available.items():
             text.append(f" {STOCK_LABELS.get(kind, kind)} {left}" + ("!" if kind in low else ""),
                         style=theme_style(self.app, "warning", bold=True) if kind in low else None)
-        self.stock = text
+        self.stock = text if available else None
         self._changed()
 
     def on_mount(self) -> None:
@@ -62,7 +62,7 @@ class StatusHeader(Static):
                         style=theme_style(app, "error", bold=True) + Style(reverse=True))
         self.update(line)
 
-    def _parts(self, short: bool, clock: bool) -> list[tuple[str, object]]:
+    def _parts(self, short: bool, clock: bool) -> list[tuple[str | Text, Style | str | None]]:
         """(text, style) pieces of the line, in full or in short forms; the engine first."""
         app = self.app
         name = app.engine_name
@@ -70,7 +70,7 @@ class StatusHeader(Static):
                   f"{name} ok" if app.engine_ok else
                   f"{name} ..." if app.engine_ok is None else
                   f"{name} LOST: {app.engine_reason}".rstrip(": "))
-        parts: list[tuple[str, object]] = [(engine, self._style(app.engine_ok))]
+        parts: list[tuple[str | Text, Style | str | None]] = [(engine, self._style(app.engine_ok))]
         billing = (app.billing_label if not short else
                    app.billing_short or app.billing_label.replace("billing: ", "bill "))
         parts.append((billing, self._style(app.billing_ok)))
@@ -119,7 +119,7 @@ class StatusHeader(Static):
     def on_resize(self) -> None:
         self._changed()  # the red line spans the whole width
 
-    def _style(self, ok: bool | None):
+    def _style(self, ok: bool | None) -> Style:
         if ok is None:
             return theme_style(self.app, "warning")
         return theme_style(self.app, "success") if ok else theme_style(self.app, "error", bold=True)
