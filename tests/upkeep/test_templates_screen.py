@@ -28,6 +28,8 @@ async def _only_alma9_cpanel(pilot, app) -> None:
     await _wait(pilot, lambda: len(table_keys(app, "#templates")) > 5)
     await pilot.press("slash", *"alma9-cpanel", "enter")
     await _wait(pilot, lambda: len(table_keys(app, "#templates")) == 3)
+    # Keys go to the table again (not into the filter) only once the filter is closed.
+    await _wait(pilot, lambda: app.focused is app.screen.query_one("#templates"))
     assert app.screen.selected_template().name == "alma9-cpanel"
 
 
