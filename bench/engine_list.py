@@ -19,7 +19,9 @@ FOLLOW = "disk_attachments.disk,nics.reported_devices,statistics,tags"
 
 
 def connect(sim: EngineSimulator) -> ovirtsdk4.Connection:
-    return ovirtsdk4.Connection(url=sim.url, username=sim.username, password=sim.password, timeout=600)
+    return ovirtsdk4.Connection(
+        url=sim.url, username=sim.username, password=sim.password, timeout=600
+    )
 
 
 def full_list(sim: EngineSimulator, follow: str | None) -> tuple[float, int]:
@@ -33,7 +35,9 @@ def full_list(sim: EngineSimulator, follow: str | None) -> tuple[float, int]:
         connection.close()
 
 
-def concurrent_clients(sim: EngineSimulator, clients: int, rounds: int) -> tuple[float, list[float]]:
+def concurrent_clients(
+    sim: EngineSimulator, clients: int, rounds: int
+) -> tuple[float, list[float]]:
     latencies: list[float] = []
     lock = threading.Lock()
     barrier = threading.Barrier(clients + 1)
@@ -47,7 +51,10 @@ def concurrent_clients(sim: EngineSimulator, clients: int, rounds: int) -> tuple
             barrier.wait()
             for r in range(rounds):
                 started = time.perf_counter()
-                vms.list(search=f"name=vps-1{(index * rounds + r) % 1000:03d}*", follow="nics.reported_devices")
+                vms.list(
+                    search=f"name=vps-1{(index * rounds + r) % 1000:03d}*",
+                    follow="nics.reported_devices",
+                )
                 with lock:
                     latencies.append(time.perf_counter() - started)
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -85,10 +92,12 @@ def main() -> None:
         wall, latencies = concurrent_clients(sim, args.clients, args.rounds)
         latencies.sort()
         p95 = latencies[int(len(latencies) * 0.95) - 1]
-        print(f"{args.clients} clients x {args.rounds} searches (name=vps-1NNN*, follow=nics.reported_devices): "
-              f"{len(latencies)} calls in {wall:.2f} s = {len(latencies) / wall:.0f} calls/s; "
-              f"median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-              f"max {latencies[-1] * 1000:.0f} ms")
+        print(
+            f"{args.clients} clients x {args.rounds} searches (name=vps-1NNN*, follow=nics.reported_devices): "
+            f"{len(latencies)} calls in {wall:.2f} s = {len(latencies) / wall:.0f} calls/s; "
+            f"median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+            f"max {latencies[-1] * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -31,10 +31,23 @@ from console.store.models import Order
 
 WINDOWS_KEY = "VDYBN-27WPP-V4HQT-9VMD4-VMK7H"
 PLESK_CODE = "A00Q00-28H603-ABCDEF-GH1234-JKLMN0"
-PRODUCTS = (ProductMapping(billing_product="VPS Linux cPanel", template="alma9-cpanel", cpus=2,
-                           memory_mib=4096, disk_gib=80, license_kinds=("cpanel",)),
-            ProductMapping(billing_product="VPS Windows Plesk", template="win2022-plesk",
-                           cpus=2, memory_mib=4096, disk_gib=80))
+PRODUCTS = (
+    ProductMapping(
+        billing_product="VPS Linux cPanel",
+        template="alma9-cpanel",
+        cpus=2,
+        memory_mib=4096,
+        disk_gib=80,
+        license_kinds=("cpanel",),
+    ),
+    ProductMapping(
+        billing_product="VPS Windows Plesk",
+        template="win2022-plesk",
+        cpus=2,
+        memory_mib=4096,
+        disk_gib=80,
+    ),
+)
 
 
 def main() -> None:
@@ -71,44 +84,58 @@ def main() -> None:
     sim = EngineSimulator(time_scale=args.time_scale, vms=200, seed=1).start()
     tmp = Path(tempfile.mkdtemp())
     os.environ["VPS_CONSOLE_ENGINE_PASSWORD"] = sim.password
-    config = Config(engines=(EngineConfig(name="sim", url=sim.url, username=sim.username,
-                                          cluster="prod-a"),),
-                    catalog=CatalogConfig(products=PRODUCTS),
-                    store=StoreConfig(url=f"sqlite:///{tmp / 'console.db'}"))
+    config = Config(
+        engines=(EngineConfig(name="sim", url=sim.url, username=sim.username, cluster="prod-a"),),
+        catalog=CatalogConfig(products=PRODUCTS),
+        store=StoreConfig(url=f"sqlite:///{tmp / 'console.db'}"),
+    )
     store = open_store(config.store.url)
     services = Services(config, store, MemorySecretStore())
     timing = Timing().scaled(args.time_scale)
     runner = runner_module.Runner(services, timing=timing)
     print(f"time_scale {args.time_scale}; runner poll every {timing.poll_seconds:.3f}s")
-    print(f"{'order':<6} {'product':<18} {'calls':>5} {'GET':>4} {'POST':>4} {'PUT':>4} "
-          f"{'wall s':>7} {'engine s':>8} {'sleep s':>7} {'console s':>9} {'sim engine s':>12}")
+    print(
+        f"{'order':<6} {'product':<18} {'calls':>5} {'GET':>4} {'POST':>4} {'PUT':>4} "
+        f"{'wall s':>7} {'engine s':>8} {'sleep s':>7} {'console s':>9} {'sim engine s':>12}"
+    )
     number = 3001
     for product in PRODUCTS:
         for _ in range(args.orders):
             order_id = str(number)
             number += 1
             with store.session() as session:
-                session.add(Order(id=order_id, source="manual",
-                                  product_name=product.billing_product))
+                session.add(
+                    Order(id=order_id, source="manual", product_name=product.billing_product)
+                )
             with store.session() as session:
                 order = session.get(Order, order_id)
             spent.update(engine=0.0, sleep=0.0)
             sim.reset_calls()
             start = time.perf_counter()
-            draft = draft_plan(order, product, services.engine().list_templates(), config,
-                               Overrides(hostname=f"v{order_id}.example.net"))
-            licenses = ({"windows": WINDOWS_KEY, "plesk": PLESK_CODE}
-                        if "Windows" in product.billing_product else {})
+            draft = draft_plan(
+                order,
+                product,
+                services.engine().list_templates(),
+                config,
+                Overrides(hostname=f"v{order_id}.example.net"),
+            )
+            licenses = (
+                {"windows": WINDOWS_KEY, "plesk": PLESK_CODE}
+                if "Windows" in product.billing_product
+                else {}
+            )
             job = runner.launch(order_id, draft.plan, licenses, confirm_warnings=True)
             job = runner.run(job.id)
             wall = time.perf_counter() - start
             assert job.state == "done", job.error_message
             methods = Counter(method for method, _path, _query in sim.calls)
             own = wall - spent["engine"] - spent["sleep"]
-            print(f"{order_id:<6} {product.billing_product:<18} {len(sim.calls):>5} "
-                  f"{methods['GET']:>4} {methods['POST']:>4} {methods['PUT']:>4} {wall:>7.2f} "
-                  f"{spent['engine']:>8.2f} {spent['sleep']:>7.2f} {own:>9.2f} "
-                  f"{wall / args.time_scale:>12.0f}")
+            print(
+                f"{order_id:<6} {product.billing_product:<18} {len(sim.calls):>5} "
+                f"{methods['GET']:>4} {methods['POST']:>4} {methods['PUT']:>4} {wall:>7.2f} "
+                f"{spent['engine']:>8.2f} {spent['sleep']:>7.2f} {own:>9.2f} "
+                f"{wall / args.time_scale:>12.0f}"
+            )
     services.close()
     sim.stop()
 

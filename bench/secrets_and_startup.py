@@ -41,15 +41,25 @@ PASSPHRASE = "bench passphrase, not a secret"
 
 
 def isolated_env(home: Path, **extra: str) -> dict[str, str]:
-    env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / "config"),
-               XDG_DATA_HOME=str(home / "data"), XDG_STATE_HOME=str(home / "state"),
-               XDG_CACHE_HOME=str(home / "cache"),
-               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-               VPS_CONSOLE_ACTOR="bench@local")
+    env = dict(
+        os.environ,
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        VPS_CONSOLE_ACTOR="bench@local",
+    )
     # PYTHONDONTWRITEBYTECODE would make every run compile the sources again: an installed
     # console runs from its .pyc files.
-    for name in ("VPS_CONSOLE_KEYRING_PASSPHRASE", "VPS_CONSOLE_SECRETS", "DBUS_SESSION_BUS_ADDRESS",
-                 "VPS_CONSOLE_CONFIG", "PYTHONDONTWRITEBYTECODE"):
+    for name in (
+        "VPS_CONSOLE_KEYRING_PASSPHRASE",
+        "VPS_CONSOLE_SECRETS",
+        "DBUS_SESSION_BUS_ADDRESS",
+        "VPS_CONSOLE_CONFIG",
+        "PYTHONDONTWRITEBYTECODE",
+    ):
         env.pop(name, None)
     env.update(extra)
     return env
@@ -63,15 +73,26 @@ def seed(store, count: int, first: int = 500_000) -> list[str]:
     ids = [str(first + n) for n in range(count)]
     with store.session() as session:
         for n, order_id in enumerate(ids):
-            session.add(Order(id=order_id, source="whmcs", product_name="VPS Linux cPanel",
-                              client_name=f"Client {n}", client_email="c@example.net", cpus=2,
-                              memory_mib=4096, disk_gib=80, status="new",
-                              created_at=now - timedelta(minutes=count - n)))
+            session.add(
+                Order(
+                    id=order_id,
+                    source="whmcs",
+                    product_name="VPS Linux cPanel",
+                    client_name=f"Client {n}",
+                    client_email="c@example.net",
+                    cpus=2,
+                    memory_mib=4096,
+                    disk_gib=80,
+                    status="new",
+                    created_at=now - timedelta(minutes=count - n),
+                )
+            )
     return ids
 
 
-async def launch_latencies(access: dict, folder: Path, secrets, launches: int,
-                           first_order: int) -> dict:
+async def launch_latencies(
+    access: dict, folder: Path, secrets, launches: int, first_order: int
+) -> dict:
     from console.commands.demo import DEMO_PRODUCTS
     from console.config import Config
     from console.secrets import engine_secret
@@ -80,22 +101,34 @@ async def launch_latencies(access: dict, folder: Path, secrets, launches: int,
     from console.tui.launch import build_context
     from console.tui.screens.provision import ProvisionScreen
 
-    config = Config.model_validate({
-        "engines": [{"name": "demo", "url": access["url"], "cluster": "prod-a",
-                     "storage_domain": "data-ssd"}],
-        "catalog": {"products": list(DEMO_PRODUCTS)},
-        "store": {"url": f"sqlite:///{folder}/console.db"}, "ui": {"refresh_seconds": 30}})
+    config = Config.model_validate(
+        {
+            "engines": [
+                {
+                    "name": "demo",
+                    "url": access["url"],
+                    "cluster": "prod-a",
+                    "storage_domain": "data-ssd",
+                }
+            ],
+            "catalog": {"products": list(DEMO_PRODUCTS)},
+            "store": {"url": f"sqlite:///{folder}/console.db"},
+            "ui": {"refresh_seconds": 30},
+        }
+    )
     store = open_store(config.store.url)
     orders = seed(store, launches, first_order)
     secrets.set(engine_secret("demo"), access["password"])
     in_store = [0.0]
     for method in ("get", "update", "read_back"):  # the time spent inside the secret store
+
         def timed(*args, _real=getattr(secrets, method), **kwargs):  # noqa: B008 - bound per method on purpose
             started = time.perf_counter()
             try:
                 return _real(*args, **kwargs)
             finally:
                 in_store[0] += time.perf_counter() - started
+
         setattr(secrets, method, timed)
     context = build_context(config, store, secrets)
     app = ConsoleApp(context)
@@ -123,9 +156,14 @@ async def launch_latencies(access: dict, folder: Path, secrets, launches: int,
         app.progress.listen(Listener())
         for order_id in orders:
             app.open_provision(order_id)
-            await until(lambda: isinstance(app.screen, ProvisionScreen)
-                        and app.screen.order_id == order_id  # noqa: B023 - awaited in this iteration and app.screen.phase == "editing"
-                        and bool(app.screen.checks) and not app.screen.launch_requested)
+            await until(
+                lambda: (
+                    isinstance(app.screen, ProvisionScreen)
+                    and app.screen.order_id == order_id  # noqa: B023 - awaited in this iteration and app.screen.phase == "editing"
+                    and bool(app.screen.checks)
+                    and not app.screen.launch_requested
+                )
+            )
             screen = app.screen
             seen.clear()
             in_store[0] = 0.0
@@ -149,13 +187,13 @@ def measure_launches(access: dict, root: Path, launches: int) -> dict[str, dict]
     from console.secrets import MemorySecretStore, open_secret_store
 
     stores = {"memory": None, "file, key file": None, "file, passphrase": PASSPHRASE}
-    results: dict[str, dict] = {label: {"first_step": [], "cloning": [], "in_store": [],
-                                        "open": []}
-                                for label in stores}
+    results: dict[str, dict] = {
+        label: {"first_step": [], "cloning": [], "in_store": [], "open": []} for label in stores
+    }
     labels = list(stores)
     for round_ in range(launches):
         # Each round starts with another store: no store always comes first or last.
-        for number, label in enumerate(labels[round_ % 3:] + labels[:round_ % 3]):
+        for number, label in enumerate(labels[round_ % 3 :] + labels[: round_ % 3]):
             passphrase = stores[label]
             folder = root / f"{label.replace(' ', '').replace(',', '-')}-{round_}"
             folder.mkdir()
@@ -166,10 +204,12 @@ def measure_launches(access: dict, root: Path, launches: int) -> dict[str, dict]
             opened = time.perf_counter()
             secrets = MemorySecretStore() if label == "memory" else open_secret_store("file")
             results[label]["open"].append(time.perf_counter() - opened)
-            assert secrets.describe().label in ("memory", f"encrypted file ({label[6:]})"), \
+            assert secrets.describe().label in ("memory", f"encrypted file ({label[6:]})"), (
                 secrets.describe()
-            figures = asyncio.run(launch_latencies(access, folder, secrets, 1,
-                                                   600_000 + 10 * round_ + number))
+            )
+            figures = asyncio.run(
+                launch_latencies(access, folder, secrets, 1, 600_000 + 10 * round_ + number)
+            )
             for key, values in figures.items():
                 results[label][key] += values
     return results
@@ -196,27 +236,39 @@ def measure_startup(root: Path, runs: int) -> dict[str, list[float]]:
     env = isolated_env(home)
     config = home / "config.toml"
     home.mkdir()
-    config.write_text(f'[[engines]]\nname = "bench"\nurl = "http://127.0.0.1:9/ovirt-engine/api"\n'
-                      f'\n[store]\nurl = "sqlite:///{home / "console.db"}"\n')
+    config.write_text(
+        f'[[engines]]\nname = "bench"\nurl = "http://127.0.0.1:9/ovirt-engine/api"\n'
+        f'\n[store]\nurl = "sqlite:///{home / "console.db"}"\n'
+    )
     store = open_store(f"sqlite:///{home / 'console.db'}")
     seed(store, 200)
     store.close()
     cli = str(BIN / "vps-console")
     for n in range(5):
-        subprocess.run([cli, "credentials", "set", "license", str(n), "plesk", "--stdin"],
-                       input=f"A00Q00-28H603-ABCDEF-GH1234-JKLM{n:02d}".encode(), env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [cli, "credentials", "set", "license", str(n), "plesk", "--stdin"],
+            input=f"A00Q00-28H603-ABCDEF-GH1234-JKLM{n:02d}".encode(),
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     locked = isolated_env(root / "cli-locked", VPS_CONSOLE_KEYRING_PASSPHRASE=PASSPHRASE)
-    subprocess.run([cli, "credentials", "set", "billing", "--stdin"], input=b"bench-secret-1",
-                   env=locked, check=True, capture_output=True)
+    subprocess.run(
+        [cli, "credentials", "set", "billing", "--stdin"],
+        input=b"bench-secret-1",
+        env=locked,
+        check=True,
+        capture_output=True,
+    )
     return {
         "python -c pass": timed_runs([sys.executable, "-c", "pass"], env, runs),
         "vps-console --version": timed_runs([cli, "--version"], env, runs),
         "vps-console --help": timed_runs([cli, "--help"], env, runs),
         "credentials list (key file)": timed_runs([cli, "credentials", "list"], env, runs),
         "credentials list (passphrase)": timed_runs([cli, "credentials", "list"], locked, runs),
-        "orders list (200 orders)": timed_runs([cli, "--config", str(config), "orders", "list"],
-                                               env, runs),
+        "orders list (200 orders)": timed_runs(
+            [cli, "--config", str(config), "orders", "list"], env, runs
+        ),
     }
 
 
@@ -239,18 +291,25 @@ def main() -> int:
         sim.wait()
         shutil.rmtree(root, ignore_errors=True)
 
-    print(f"\nlaunch latency, ctrl+l -> the runner's first step / `cloning` started "
-          f"({args.launches} launches each; median, max)")
-    print(f"{'store':<20} {'first step s':>16} {'cloning s':>16} {'in the store s':>15} "
-          f"{'store opened s':>15}")
-    print(f"{'':<20} {'median':>8} {'max':>7} {'median':>8} {'max':>7} {'median':>15} "
-          f"{'median':>15}")
+    print(
+        f"\nlaunch latency, ctrl+l -> the runner's first step / `cloning` started "
+        f"({args.launches} launches each; median, max)"
+    )
+    print(
+        f"{'store':<20} {'first step s':>16} {'cloning s':>16} {'in the store s':>15} "
+        f"{'store opened s':>15}"
+    )
+    print(
+        f"{'':<20} {'median':>8} {'max':>7} {'median':>8} {'max':>7} {'median':>15} {'median':>15}"
+    )
     for label, figures in launches.items():
         first, clone = figures["first_step"], figures["cloning"]
-        print(f"{label:<20} {statistics.median(first):>8.3f} {max(first):>7.3f} "
-              f"{statistics.median(clone):>8.3f} {max(clone):>7.3f} "
-              f"{statistics.median(figures['in_store']):>15.4f} "
-              f"{statistics.median(figures['open']):>15.3f}")
+        print(
+            f"{label:<20} {statistics.median(first):>8.3f} {max(first):>7.3f} "
+            f"{statistics.median(clone):>8.3f} {max(clone):>7.3f} "
+            f"{statistics.median(figures['in_store']):>15.4f} "
+            f"{statistics.median(figures['open']):>15.3f}"
+        )
     base = statistics.median(startup["python -c pass"])
     print(f"\nstart-up, {args.runs} fresh processes each (median, max; ratio to python -c pass)")
     for label, times in startup.items():
@@ -263,13 +322,17 @@ def main() -> int:
         ratio = statistics.median(launches[label]["cloning"]) / memory
         ok = ratio <= LAUNCH_GOAL
         missed += [] if ok else [label]
-        print(f"goal: launch with {label} within {LAUNCH_GOAL}x of memory: {ratio:.2f}x "
-              f"{'met' if ok else 'MISSED'}")
+        print(
+            f"goal: launch with {label} within {LAUNCH_GOAL}x of memory: {ratio:.2f}x "
+            f"{'met' if ok else 'MISSED'}"
+        )
     version = statistics.median(startup["vps-console --version"]) / base
     ok = version <= VERSION_GOAL
     missed += [] if ok else ["--version"]
-    print(f"goal: --version within {VERSION_GOAL}x of python -c pass: {version:.1f}x "
-          f"{'met' if ok else 'MISSED'}")
+    print(
+        f"goal: --version within {VERSION_GOAL}x of python -c pass: {version:.1f}x "
+        f"{'met' if ok else 'MISSED'}"
+    )
     return 1 if missed else 0
 
 

@@ -40,23 +40,40 @@ time.sleep(10**6)
 
 
 def start_simulator(vms: int, time_scale: float) -> tuple[subprocess.Popen, dict]:
-    process = subprocess.Popen([sys.executable, "-c", SIM_SCRIPT, str(vms), str(time_scale)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SIM_SCRIPT, str(vms), str(time_scale)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     return process, json.loads(process.stdout.readline())
 
 
 def seed_orders(store, count: int, now) -> None:
     from console.store.models import Order
 
-    products = (("VPS Linux cPanel", 2, 4096, 80), ("VPS Linux Plesk", 2, 4096, 80),
-                ("VPS Windows Plesk", 4, 8192, 100), ("VPS Linux Bare", 1, 2048, 40))
+    products = (
+        ("VPS Linux cPanel", 2, 4096, 80),
+        ("VPS Linux Plesk", 2, 4096, 80),
+        ("VPS Windows Plesk", 4, 8192, 100),
+        ("VPS Linux Bare", 1, 2048, 40),
+    )
     with store.session() as session:
         for number in range(count):
             product, cpus, memory, disk = products[number % len(products)]
-            session.add(Order(id=str(100_000 + number), source="whmcs", product_name=product,
-                              client_name=f"Client {number}", client_email="c@example.net",
-                              cpus=cpus, memory_mib=memory, disk_gib=disk, status="new",
-                              created_at=now - timedelta(minutes=count - number)))
+            session.add(
+                Order(
+                    id=str(100_000 + number),
+                    source="whmcs",
+                    product_name=product,
+                    client_name=f"Client {number}",
+                    client_email="c@example.net",
+                    cpus=cpus,
+                    memory_mib=memory,
+                    disk_gib=disk,
+                    status="new",
+                    created_at=now - timedelta(minutes=count - number),
+                )
+            )
 
 
 def peak_rss_mib() -> float:
@@ -71,12 +88,21 @@ def open_console(access: dict, folder: str, orders: int):
     from console.tui.app import ConsoleApp
     from console.tui.launch import build_context
 
-    config = Config.model_validate({
-        "engines": [{"name": "demo", "url": access["url"], "cluster": "prod-a",
-                     "storage_domain": "data-ssd"}],
-        "catalog": {"products": list(DEMO_PRODUCTS)},
-        "store": {"url": f"sqlite:///{folder}/console.db"},
-        "ui": {"refresh_seconds": 2}})
+    config = Config.model_validate(
+        {
+            "engines": [
+                {
+                    "name": "demo",
+                    "url": access["url"],
+                    "cluster": "prod-a",
+                    "storage_domain": "data-ssd",
+                }
+            ],
+            "catalog": {"products": list(DEMO_PRODUCTS)},
+            "store": {"url": f"sqlite:///{folder}/console.db"},
+            "ui": {"refresh_seconds": 2},
+        }
+    )
     store = open_store(config.store.url)
     seed_orders(store, orders, utcnow())
     context = build_context(config, store, demo_secrets(access["password"], "unused"))
@@ -107,8 +133,9 @@ async def measure_load(args) -> dict:
             await pilot.pause()
             figures["vms_screen_filled_s"] = time.perf_counter() - shown
             # While the 5,000-VM list is re-read in the background, how late is input?
-            figures.update(await input_stall(pilot, lambda: False, seconds=args.watch,
-                                             prefix="vms_screen_"))
+            figures.update(
+                await input_stall(pilot, lambda: False, seconds=args.watch, prefix="vms_screen_")
+            )
         figures["peak_rss_mib"] = peak_rss_mib()
         context.services.close()
         store.close()
@@ -145,11 +172,13 @@ async def input_stall(pilot, busy, *, seconds: float, prefix: str = "") -> dict:
             break
     stop.set()
     await tick
-    return {f"{prefix}watched_s": time.perf_counter() - started,
-            f"{prefix}loop_lateness_max_ms": max(lateness) * 1000,
-            f"{prefix}loop_lateness_p99_ms": statistics.quantiles(lateness, n=100)[98] * 1000,
-            f"{prefix}key_press_max_ms": max(presses) * 1000,
-            f"{prefix}key_press_median_ms": statistics.median(presses) * 1000}
+    return {
+        f"{prefix}watched_s": time.perf_counter() - started,
+        f"{prefix}loop_lateness_max_ms": max(lateness) * 1000,
+        f"{prefix}loop_lateness_p99_ms": statistics.quantiles(lateness, n=100)[98] * 1000,
+        f"{prefix}key_press_max_ms": max(presses) * 1000,
+        f"{prefix}key_press_median_ms": statistics.median(presses) * 1000,
+    }
 
 
 async def measure_jobs(args) -> dict:
@@ -176,27 +205,42 @@ async def measure_jobs(args) -> dict:
             job_orders = [str(200_000 + n) for n in range(args.jobs)]
             with store.session() as session:
                 for order_id in job_orders:
-                    session.add(Order(id=order_id, source="manual",
-                                      product_name="VPS Linux Bare", client_name="Bench",
-                                      cpus=1, memory_mib=2048, disk_gib=40, status="new"))
+                    session.add(
+                        Order(
+                            id=order_id,
+                            source="manual",
+                            product_name="VPS Linux Bare",
+                            client_name="Bench",
+                            cpus=1,
+                            memory_mib=2048,
+                            disk_gib=40,
+                            status="new",
+                        )
+                    )
             runner = app.progress.runner
             outcomes: list[str] = []
 
             def provision(order_id: str) -> None:
                 try:
-                    plan = draft_plan(store_get(store, order_id), mapping, templates, config,
-                                      clusters=clusters).plan
+                    plan = draft_plan(
+                        store_get(store, order_id), mapping, templates, config, clusters=clusters
+                    ).plan
                     job = runner.launch(order_id, plan, {}, confirm_warnings=True)
                     outcomes.append(runner.run(job.id).state)
                 except Exception as error:  # noqa: BLE001 - a bench reports, it does not stop
                     outcomes.append(f"error: {error}")
 
-            threads = [threading.Thread(target=provision, args=(order_id,), daemon=True)
-                       for order_id in job_orders]
+            threads = [
+                threading.Thread(target=provision, args=(order_id,), daemon=True)
+                for order_id in job_orders
+            ]
             for thread in threads:
                 thread.start()
-            figures.update(await input_stall(
-                pilot, lambda: any(thread.is_alive() for thread in threads), seconds=0))
+            figures.update(
+                await input_stall(
+                    pilot, lambda: any(thread.is_alive() for thread in threads), seconds=0
+                )
+            )
             figures["jobs_outcomes"] = {state: outcomes.count(state) for state in set(outcomes)}
         figures["peak_rss_mib"] = peak_rss_mib()
         context.services.close()
@@ -220,8 +264,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--job-engine-vms", type=int, default=300)
     parser.add_argument("--time-scale", type=float, default=0.02)
-    parser.add_argument("--watch", type=float, default=20.0,
-                        help="seconds of key presses on the live VMs screen")
+    parser.add_argument(
+        "--watch", type=float, default=20.0, help="seconds of key presses on the live VMs screen"
+    )
     parser.add_argument("--only", choices=("load", "jobs"))
     args = parser.parse_args()
     os.environ.setdefault("VPS_CONSOLE_FLOW_TIME_SCALE", str(args.time_scale))

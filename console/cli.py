@@ -31,8 +31,13 @@ SECRETS_CHOICES = ("auto", "keyring", "file", "cryptfile", "memory")  # console.
 class CliContext:
     """What subcommands share: the config path given, and lazily opened resources."""
 
-    def __init__(self, config_path: str | None, verbose: int, engine: str | None = None,
-                 secrets_choice: str | None = None):
+    def __init__(
+        self,
+        config_path: str | None,
+        verbose: int,
+        engine: str | None = None,
+        secrets_choice: str | None = None,
+    ):
         self.config_path = config_path
         self.verbose = verbose
         self.engine = engine
@@ -62,12 +67,13 @@ class CliContext:
     def secrets(self):
         from console.secrets import open_secret_store, terminal_passphrase_prompt
 
-        store = open_secret_store(self.secrets_choice,
-                                  passphrase_prompt=terminal_passphrase_prompt)
+        store = open_secret_store(self.secrets_choice, passphrase_prompt=terminal_passphrase_prompt)
         info = store.describe()
         if not info.persistent:  # loudly: whatever is stored now dies with this command
-            click.echo(f"warning: secrets are kept in {info.name} only, NOT saved "
-                       f"({info.reason})", err=True)
+            click.echo(
+                f"warning: secrets are kept in {info.name} only, NOT saved ({info.reason})",
+                err=True,
+            )
         return store
 
 
@@ -80,8 +86,11 @@ def fail(error: ConsoleError) -> None:
 
 
 def _module_names() -> list[str]:
-    return sorted(info.name for info in pkgutil.iter_modules([str(COMMANDS_DIR)])
-                  if not info.name.startswith("_"))
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules([str(COMMANDS_DIR)])
+        if not info.name.startswith("_")
+    )
 
 
 def _summary(module: str) -> str:
@@ -112,8 +121,10 @@ class _Root(click.Group):
         if not isinstance(command, click.Command):
             return None
         if command.name != name:
-            raise RuntimeError(f"{module.__name__}.command is named {command.name!r}: a "
-                               f"command is named after its module ({name!r})")
+            raise RuntimeError(
+                f"{module.__name__}.command is named {command.name!r}: a "
+                f"command is named after its module ({name!r})"
+            )
         self.add_command(command)
         return command
 
@@ -130,21 +141,41 @@ class _Root(click.Group):
             fail(error)
 
 
-@click.group(cls=_Root, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", metavar="PATH", type=click.Path(dir_okay=False),
-              help="Config file (default: $VPS_CONSOLE_CONFIG, then the user config dir).")
-@click.option("--engine", "engine", metavar="NAME",
-              help="Work on this [[engines]] entry (default: the first).")
-@click.option("--secrets", "secrets_choice", type=click.Choice(SECRETS_CHOICES),
-              envvar="VPS_CONSOLE_SECRETS", default=None,
-              help="Where secrets are kept (default auto: system keyring, else the encrypted "
-                   "file; memory keeps nothing).")
+@click.group(
+    cls=_Root, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: $VPS_CONSOLE_CONFIG, then the user config dir).",
+)
+@click.option(
+    "--engine",
+    "engine",
+    metavar="NAME",
+    help="Work on this [[engines]] entry (default: the first).",
+)
+@click.option(
+    "--secrets",
+    "secrets_choice",
+    type=click.Choice(SECRETS_CHOICES),
+    envvar="VPS_CONSOLE_SECRETS",
+    default=None,
+    help="Where secrets are kept (default auto: system keyring, else the encrypted "
+    "file; memory keeps nothing).",
+)
 @click.option("-v", "--verbose", count=True, help="More detail in logs (secrets stay masked).")
 @click.version_option(__version__, "-V", "--version", prog_name="vps-console")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, engine: str | None,
-         secrets_choice: str | None, verbose: int) -> None:
+def main(
+    ctx: click.Context,
+    config_path: str | None,
+    engine: str | None,
+    secrets_choice: str | None,
+    verbose: int,
+) -> None:
     """Turn paid billing orders into running, licensed oVirt VMs.
 
     Without a subcommand, opens the console on the configured engines and billing.

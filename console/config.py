@@ -41,8 +41,14 @@ SECRET_WORDS = ("password", "secret", "token", "passphrase", "license_key", "api
 class ConfigError(BadInput):
     """A configuration mistake, already phrased for the engineer."""
 
-    def __init__(self, message: str, *, path: Path | None = None, line: int | None = None,
-                 key: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ):
         self.path, self.line, self.key = path, line, key
         self.text = message  # without the file and line, for a list of several
         where = ""
@@ -87,7 +93,8 @@ def _refuse_plain_http(url: str | None, acknowledged: bool, what: str) -> None:
     if plain_http_over_network(url) and not acknowledged:
         raise ValueError(
             f"url: {url} is plain http: the {what} would travel in clear; use https:// (with "
-            "ca_file for a private CA), or set insecure_acknowledged = true to accept that risk")
+            "ca_file for a private CA), or set insecure_acknowledged = true to accept that risk"
+        )
 
 
 class EngineConfig(_Strict):
@@ -105,8 +112,9 @@ class EngineConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        return _check_url(value, schemes=("http", "https"),
-                          example="https://engine.example.net/ovirt-engine/api")
+        return _check_url(
+            value, schemes=("http", "https"), example="https://engine.example.net/ovirt-engine/api"
+        )
 
     @model_validator(mode="after")
     def _insecure_needs_ack(self) -> EngineConfig:
@@ -115,7 +123,8 @@ class EngineConfig(_Strict):
             raise ValueError(
                 "insecure: insecure = true turns off TLS verification of the engine; to accept that "
                 "risk, also set insecure_acknowledged = true (better: set ca_file to the "
-                "engine's CA, e.g. ca_file = \"/etc/pki/ovirt-engine/ca.pem\")")
+                'engine\'s CA, e.g. ca_file = "/etc/pki/ovirt-engine/ca.pem")'
+            )
         return self
 
 
@@ -141,13 +150,18 @@ class BillingConfig(_Strict):
     @model_validator(mode="after")
     def _whmcs_needs_endpoint(self) -> BillingConfig:
         if self.kind == "whmcs" and (not self.url or not self.identifier):
-            raise ValueError('kind = "whmcs" needs url and identifier, e.g. '
-                             'url = "https://billing.example.net", identifier = "AbC123..."')
-        _refuse_plain_http(self.url, self.insecure_acknowledged,
-                           "API secret and the customers' passwords")
+            raise ValueError(
+                'kind = "whmcs" needs url and identifier, e.g. '
+                'url = "https://billing.example.net", identifier = "AbC123..."'
+            )
+        _refuse_plain_http(
+            self.url, self.insecure_acknowledged, "API secret and the customers' passwords"
+        )
         if self.ca_file is not None and not self.ca_file.expanduser().is_file():
-            raise ValueError(f"ca_file: {self.ca_file} is not a file; give the PEM file of the "
-                             "CA that signed WHMCS's certificate")
+            raise ValueError(
+                f"ca_file: {self.ca_file} is not a file; give the PEM file of the "
+                "CA that signed WHMCS's certificate"
+            )
         return self
 
 
@@ -167,8 +181,12 @@ class ProductMapping(_Strict):
     # Custom fields (free text the customer types) read for this product, by exact name,
     # e.g. fields = {disk = "Disk GB"}; none is read otherwise.
     # Kept as (kind, field name) pairs: the model is frozen and hashable.
-    fields: tuple[tuple[Literal["cpus", "memory", "disk", "os", "hostname"],
-                        Annotated[str, Field(min_length=1)]], ...] = ()
+    fields: tuple[
+        tuple[
+            Literal["cpus", "memory", "disk", "os", "hostname"], Annotated[str, Field(min_length=1)]
+        ],
+        ...,
+    ] = ()
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -183,10 +201,12 @@ class ProductMapping(_Strict):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        for key, target, parse in (("memory", "memory_mib", parse_mib),
-                                   ("max_memory", "max_memory_mib", parse_mib),
-                                   ("disk", "disk_gib", parse_gib),
-                                   ("max_disk", "max_disk_gib", parse_gib)):
+        for key, target, parse in (
+            ("memory", "memory_mib", parse_mib),
+            ("max_memory", "max_memory_mib", parse_mib),
+            ("disk", "disk_gib", parse_gib),
+            ("max_disk", "max_disk_gib", parse_gib),
+        ):
             if key in data:
                 try:
                     data[target] = parse(data.pop(key))
@@ -196,11 +216,16 @@ class ProductMapping(_Strict):
 
     @model_validator(mode="after")
     def _limits(self) -> ProductMapping:
-        if self.cpus > self.max_cpus or self.memory_mib > self.max_memory_mib \
-                or self.disk_gib > self.max_disk_gib:
-            raise ValueError("cpus: the default resources (cpus, memory, disk) exceed the "
-                             "product's max_cpus / max_memory / max_disk limits; raise the "
-                             "limits or lower the defaults")
+        if (
+            self.cpus > self.max_cpus
+            or self.memory_mib > self.max_memory_mib
+            or self.disk_gib > self.max_disk_gib
+        ):
+            raise ValueError(
+                "cpus: the default resources (cpus, memory, disk) exceed the "
+                "product's max_cpus / max_memory / max_disk limits; raise the "
+                "limits or lower the defaults"
+            )
         return self
 
 
@@ -249,8 +274,10 @@ class StoreConfig(_Strict):
     @classmethod
     def _url(cls, value: str) -> str:
         if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", value):
-            raise ValueError(f"{value!r} is not a store URL; expected sqlite:///path/console.db "
-                             "or postgresql://user@host/dbname")
+            raise ValueError(
+                f"{value!r} is not a store URL; expected sqlite:///path/console.db "
+                "or postgresql://user@host/dbname"
+            )
         return value
 
 
@@ -267,12 +294,16 @@ class NamingConfig(_Strict):
     @classmethod
     def _pattern(cls, value: str) -> str:
         if "{order_id}" not in value:
-            raise ValueError(f"{value!r} must contain {{order_id}} so every order gets its own "
-                             'name, e.g. "vps-{order_id}"')
+            raise ValueError(
+                f"{value!r} must contain {{order_id}} so every order gets its own "
+                'name, e.g. "vps-{order_id}"'
+            )
         try:
             value.format(order_id="1")
         except (KeyError, IndexError, ValueError):
-            raise ValueError(f"{value!r} may use only {{order_id}}, e.g. \"vps-{{order_id}}\"") from None
+            raise ValueError(
+                f'{value!r} may use only {{order_id}}, e.g. "vps-{{order_id}}"'
+            ) from None
         return value
 
 
@@ -300,8 +331,10 @@ class Config(_Strict):
         seen: set[str] = set()
         for position, engine in enumerate(engines):
             if engine.name in seen:
-                raise ValueError(f"{position}.name: engine name {engine.name!r} is used twice; "
-                                 "give each [[engines]] entry its own name")
+                raise ValueError(
+                    f"{position}.name: engine name {engine.name!r} is used twice; "
+                    "give each [[engines]] entry its own name"
+                )
             seen.add(engine.name)
         return engines
 
@@ -311,20 +344,23 @@ class Config(_Strict):
         for engine in self.engines:
             if engine.name == name:
                 return engine
-        raise ConfigError(f"no engine named {name!r}; configured: "
-                          + ", ".join(e.name for e in self.engines))
+        raise ConfigError(
+            f"no engine named {name!r}; configured: " + ", ".join(e.name for e in self.engines)
+        )
 
     def with_default_engine(self, name: str) -> Config:
         """The same config with engine `name` first: the one the console, provision and
         jobs use when no engine is named."""
         chosen = self.engine(name)
-        return self.model_copy(update={"engines": (chosen, *(e for e in self.engines
-                                                             if e.name != name))})
+        return self.model_copy(
+            update={"engines": (chosen, *(e for e in self.engines if e.name != name))}
+        )
 
     @property
     def path(self) -> Path | None:
         """The file this configuration was read from, if any."""
         return self._path
+
 
 # Shown under an error, keyed by the key path without list indexes.
 EXAMPLES = {
@@ -413,7 +449,9 @@ def _model_for(loc: _Loc) -> type[BaseModel] | None:
         annotation = field.annotation
         args = getattr(annotation, "__args__", ())
         candidates = [annotation, *args]
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        model = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
         if model is None:
             return None
     return model
@@ -430,7 +468,10 @@ def _refuse_secrets(data: Any, index: _LineIndex, path: Path, loc: _Loc = ()) ->
                     "engine NAME` (or `billing`, or `license ORDER KIND`); for automation use "
                     "the environment variables VPS_CONSOLE_ENGINE_PASSWORD / "
                     "VPS_CONSOLE_BILLING_SECRET.",
-                    path=path, line=index.find(here), key=_dotted(here))
+                    path=path,
+                    line=index.find(here),
+                    key=_dotted(here),
+                )
             _refuse_secrets(value, index, path, here)
     elif isinstance(data, list):
         for number, item in enumerate(data):
@@ -471,9 +512,8 @@ def _explain(error: ErrorDetails, index: _LineIndex, path: Path) -> ConfigError:
     # ("2.name: …" points into the list: the third entry's name.)
     refined = re.match(r"^((?:\d+\.)?[a-z_]+): ", message)
     if refined and kind == "value_error":
-        extra = tuple(int(part) if part.isdigit() else part
-                      for part in refined.group(1).split("."))
-        loc, message = loc + extra, message[refined.end():]
+        extra = tuple(int(part) if part.isdigit() else part for part in refined.group(1).split("."))
+        loc, message = loc + extra, message[refined.end() :]
     dotted = _dotted(loc) or "(top level)"
     line = index.find(loc)
     if kind == "extra_forbidden":
@@ -488,15 +528,22 @@ def _explain(error: ErrorDetails, index: _LineIndex, path: Path) -> ConfigError:
         example = _example(loc) or f"{loc[-1]} = ..."
         text = f"{dotted}: this key is required. Example:\n{_indent(example)}"
     elif kind == "literal_error":
-        text = f"{dotted}: {error.get('input')!r} is not allowed; {message[0].lower() + message[1:]}."
+        text = (
+            f"{dotted}: {error.get('input')!r} is not allowed; {message[0].lower() + message[1:]}."
+        )
     elif kind.endswith("_type") or kind.endswith("_parsing"):
-        text = (f"{dotted}: expected {message.removeprefix('Input should be ')}, "
-                f"got {error.get('input')!r}.")
+        text = (
+            f"{dotted}: expected {message.removeprefix('Input should be ')}, "
+            f"got {error.get('input')!r}."
+        )
     else:
         # A validator that names its key also says its fix; a generic example would not help.
         known_example = None if refined else _example(loc)
-        text = f"{dotted}: {message}" + (f"\nExample:\n{_indent(known_example)}"
-                                         if known_example and known_example not in message else "")
+        text = f"{dotted}: {message}" + (
+            f"\nExample:\n{_indent(known_example)}"
+            if known_example and known_example not in message
+            else ""
+        )
     return ConfigError(text, path=path, line=line, key=dotted)
 
 
@@ -505,16 +552,20 @@ def parse_config(text: str, path: Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        raise ConfigError(f"this is not valid TOML: {exc}. Check quotes, brackets and "
-                          "'key = value' pairs on that line.", path=path,
-                          line=int(match.group(1)) if match else None) from None
+        raise ConfigError(
+            f"this is not valid TOML: {exc}. Check quotes, brackets and "
+            "'key = value' pairs on that line.",
+            path=path,
+            line=int(match.group(1)) if match else None,
+        ) from None
     index = _LineIndex(text)
     _refuse_secrets(data, index, path)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise _all_of([_explain(error, index, path) for error in _ordered(exc.errors())],
-                      path) from None
+        raise _all_of(
+            [_explain(error, index, path) for error in _ordered(exc.errors())], path
+        ) from None
     config._path = path
     return config
 
@@ -535,7 +586,9 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(
             "no configuration file here. Copy config.example.toml to this path and edit it, "
             f"pass --config PATH, or set {ENV_CONFIG}; to try the console without any set-up "
-            "run `vps-console demo`.", path=path) from None
+            "run `vps-console demo`.",
+            path=path,
+        ) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the configuration file: {exc}", path=path) from None
     return parse_config(text, path)

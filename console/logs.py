@@ -70,15 +70,17 @@ def setup_logging(verbose: int = 0, *, stderr: bool = True, path: Path | None = 
         root.removeHandler(handler)
         handler.close()
 
-    file_handler = PrivateRotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
-                                              encoding="utf-8")
+    file_handler = PrivateRotatingFileHandler(
+        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+    )
     file_handler.setLevel(logging.DEBUG if verbose >= 1 else logging.INFO)
     file_handler.setFormatter(logging.Formatter(FORMAT))
     handlers: list[logging.Handler] = [file_handler]
     if stderr:
         console = logging.StreamHandler(sys.stderr)
-        console.setLevel(logging.DEBUG if verbose >= 2 else
-                         logging.INFO if verbose == 1 else logging.WARNING)
+        console.setLevel(
+            logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
+        )
         console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         handlers.append(console)
     for handler in handlers:

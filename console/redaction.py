@@ -54,19 +54,30 @@ def register_secret(value: str | None) -> None:
 
 # A license key: 4+ groups of 4–6 letters/digits, e.g. Windows XXXXX-XXXXX-XXXXX-XXXXX-XXXXX
 # or Plesk A00C00-XXXXXX-XXXXXX-XXXXXX-XXXXXX. UUIDs (8-4-4-4-12) do not match.
-LICENSE_KEY = re.compile(r"(?<![A-Za-z0-9-])[A-Za-z0-9]{4,6}(?:-[A-Za-z0-9]{4,6}){3,}(?![A-Za-z0-9-])")
-_SECRET_KEY_WORDS = (r"[A-Za-z_]*(?:password|passwd|passphrase|secret|token|api_?key|"
-                     r"license_?key|product_?key|accesskey|rootpw)[A-Za-z_]*")
+LICENSE_KEY = re.compile(
+    r"(?<![A-Za-z0-9-])[A-Za-z0-9]{4,6}(?:-[A-Za-z0-9]{4,6}){3,}(?![A-Za-z0-9-])"
+)
+_SECRET_KEY_WORDS = (
+    r"[A-Za-z_]*(?:password|passwd|passphrase|secret|token|api_?key|"
+    r"license_?key|product_?key|accesskey|rootpw)[A-Za-z_]*"
+)
 # key="value" / key: 'value' in JSON or Python reprs
-_QUOTED_PAIR = re.compile(r"""(?P<head>(?P<q>["'])""" + _SECRET_KEY_WORDS +
-                          r"""(?P=q)\s*[:=]\s*)(?P<vq>["'])(?P<value>(?:\\.|(?!(?P=vq)).)*)(?P=vq)""",
-                          re.IGNORECASE)
+_QUOTED_PAIR = re.compile(
+    r"""(?P<head>(?P<q>["'])"""
+    + _SECRET_KEY_WORDS
+    + r"""(?P=q)\s*[:=]\s*)(?P<vq>["'])(?P<value>(?:\\.|(?!(?P=vq)).)*)(?P=vq)""",
+    re.IGNORECASE,
+)
 # key=value / key: value in forms, query strings, command lines and prose
-_BARE_PAIR = re.compile(r"(?P<head>\b" + _SECRET_KEY_WORDS + r"\b\s*[=:]\s*)"
-                        r"(?P<value>[^\s\"'&,;)}\]]+)", re.IGNORECASE)
+_BARE_PAIR = re.compile(
+    r"(?P<head>\b" + _SECRET_KEY_WORDS + r"\b\s*[=:]\s*)"
+    r"(?P<value>[^\s\"'&,;)}\]]+)",
+    re.IGNORECASE,
+)
 _AUTH_HEADER = re.compile(r"(?P<head>\b(?:Bearer|Basic)\s+)(?P<value>[A-Za-z0-9._~+/=-]{6,})")
-_URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)(?=@)",
-                           re.IGNORECASE)
+_URL_USERINFO = re.compile(
+    r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)(?=@)", re.IGNORECASE
+)
 
 
 def _hide_value(match: re.Match[str]) -> str:
@@ -76,7 +87,7 @@ def _hide_value(match: re.Match[str]) -> str:
     start, end = match.span("value")
     base = match.start(0)
     text = match.group(0)
-    return text[:start - base] + HIDDEN + text[end - base:]
+    return text[: start - base] + HIDDEN + text[end - base :]
 
 
 def redact(text: str) -> str:

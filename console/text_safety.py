@@ -18,8 +18,8 @@ from typing import Any
 # Bidi embeddings, overrides and isolates, marks, and line/paragraph separators: each
 # can reorder or break what is shown without being visible itself.
 _INVISIBLE_FORMAT = frozenset(
-    [0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
-     0xFEFF])
+    [0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
+)
 
 
 def _visible(char: str) -> str:
@@ -53,8 +53,10 @@ def safe_data(value: Any) -> Any:
     if isinstance(value, str):
         return safe_text(value)
     if isinstance(value, Mapping):
-        return {safe_text(key) if isinstance(key, str) else key: safe_data(item)
-                for key, item in value.items()}
+        return {
+            safe_text(key) if isinstance(key, str) else key: safe_data(item)
+            for key, item in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [safe_data(item) for item in value]
     return value

@@ -14,9 +14,11 @@ import click
 
 from console.config import Config, EngineConfig, plain_http_over_network
 
-FIX = ("set ca_file to the engine's CA (download it from "
-       "https://ENGINE/ovirt-engine/services/pki-resource?resource=ca-certificate&format=X509-PEM-CA) "
-       "and remove insecure / insecure_acknowledged")
+FIX = (
+    "set ca_file to the engine's CA (download it from "
+    "https://ENGINE/ovirt-engine/services/pki-resource?resource=ca-certificate&format=X509-PEM-CA) "
+    "and remove insecure / insecure_acknowledged"
+)
 
 
 def insecure_engines(config: Config) -> list[EngineConfig]:
@@ -24,23 +26,28 @@ def insecure_engines(config: Config) -> list[EngineConfig]:
 
 
 def insecure_warning(engine: EngineConfig) -> str:
-    return (f"engine {engine.name} ({engine.url}): TLS certificate NOT verified "
-            f"(insecure = true); anyone on the path can read the engine password. Fix: {FIX}")
+    return (
+        f"engine {engine.name} ({engine.url}): TLS certificate NOT verified "
+        f"(insecure = true); anyone on the path can read the engine password. Fix: {FIX}"
+    )
 
 
 def plain_http(config: Config) -> list[str]:
     """What is reached over plain http across the network: "engine NAME", "billing"."""
-    found = [f"engine {engine.name}" for engine in config.engines
-             if plain_http_over_network(engine.url)]
+    found = [
+        f"engine {engine.name}" for engine in config.engines if plain_http_over_network(engine.url)
+    ]
     if config.billing.kind == "whmcs" and plain_http_over_network(config.billing.url):
         found.append("billing")
     return found
 
 
 def plain_http_warning(what: str) -> str:
-    return (f"{what} is reached over plain http: its password or API secret and customer data "
-            "cross the network in clear. Fix: use an https:// url (ca_file for a private CA) "
-            "and remove insecure_acknowledged")
+    return (
+        f"{what} is reached over plain http: its password or API secret and customer data "
+        "cross the network in clear. Fix: use an https:// url (ca_file for a private CA) "
+        "and remove insecure_acknowledged"
+    )
 
 
 def insecure_banner(config: Config) -> str | None:
@@ -51,13 +58,17 @@ def insecure_banner(config: Config) -> str | None:
         names = ", ".join(engine.name for engine in engines)
         noun = "engine" if len(engines) == 1 else "engines"
         # The fix comes first: at 80 columns the end of the line is cut off.
-        lines.append(f"!! TLS NOT VERIFIED for {noun} {names}: set ca_file and remove "
-                     "insecure = true in the config; until then the connection can be "
-                     "intercepted.")
+        lines.append(
+            f"!! TLS NOT VERIFIED for {noun} {names}: set ca_file and remove "
+            "insecure = true in the config; until then the connection can be "
+            "intercepted."
+        )
     clear = plain_http(config)
     if clear:
-        lines.append(f"!! PLAIN HTTP to {', '.join(clear)}: use https:// in the config; until "
-                     "then passwords cross the network in clear.")
+        lines.append(
+            f"!! PLAIN HTTP to {', '.join(clear)}: use https:// in the config; until "
+            "then passwords cross the network in clear."
+        )
     return "\n".join(lines) or None
 
 

@@ -39,7 +39,9 @@ def assert_explained(result, path: Path, *needles: str, line: int | None = None)
 
 def test_missing_file_points_to_example_and_demo(tmp_path):
     result, path = run_check(tmp_path, None)
-    assert_explained(result, path, "no configuration file", "config.example.toml", "vps-console demo")
+    assert_explained(
+        result, path, "no configuration file", "config.example.toml", "vps-console demo"
+    )
 
 
 def test_toml_syntax_error_names_the_line(tmp_path):
@@ -49,28 +51,40 @@ def test_toml_syntax_error_names_the_line(tmp_path):
 
 def test_unknown_key_suggests_the_right_one(tmp_path):
     result, path = run_check(tmp_path, ENGINE + 'clustr = "prod-a"\n')
-    assert_explained(result, path, "engines[0].clustr", "unknown key", "Did you mean 'cluster'?", line=5)
+    assert_explained(
+        result, path, "engines[0].clustr", "unknown key", "Did you mean 'cluster'?", line=5
+    )
 
 
 def test_unknown_key_in_a_later_table_points_at_its_line(tmp_path):
-    result, path = run_check(tmp_path, ENGINE + '\n[ui]\nrefresh_second = 3\n')
+    result, path = run_check(tmp_path, ENGINE + "\n[ui]\nrefresh_second = 3\n")
     assert_explained(result, path, "ui.refresh_second", "Did you mean 'refresh_seconds'?", line=7)
 
 
 def test_wrong_type_says_what_was_expected(tmp_path):
     result, path = run_check(tmp_path, ENGINE + '\n[ui]\nrefresh_seconds = "soon"\n')
-    assert_explained(result, path, "ui.refresh_seconds", "expected a valid number", "'soon'", line=7)
+    assert_explained(
+        result, path, "ui.refresh_seconds", "expected a valid number", "'soon'", line=7
+    )
 
 
 def test_bad_url_shows_an_example(tmp_path):
     result, path = run_check(tmp_path, '[[engines]]\nname = "prod"\nurl = "engine.example.net"\n')
-    assert_explained(result, path, "engines[0].url", "is not a URL",
-                     "https://engine.example.net/ovirt-engine/api", line=3)
+    assert_explained(
+        result,
+        path,
+        "engines[0].url",
+        "is not a URL",
+        "https://engine.example.net/ovirt-engine/api",
+        line=3,
+    )
 
 
 def test_bad_enum_value_lists_the_allowed_ones(tmp_path):
     result, path = run_check(tmp_path, ENGINE + '\n[billing]\nkind = "whmc"\n')
-    assert_explained(result, path, "billing.kind", "'whmc' is not allowed", "'whmcs'", "'file'", line=7)
+    assert_explained(
+        result, path, "billing.kind", "'whmc' is not allowed", "'whmcs'", "'file'", line=7
+    )
 
 
 def test_empty_engines_list(tmp_path):
@@ -85,26 +99,37 @@ def test_no_engines_at_all(tmp_path):
 
 def test_duplicate_engine_names(tmp_path):
     result, path = run_check(tmp_path, ENGINE + ENGINE)
-    assert_explained(result, path, "engines[1].name", "'prod' is used twice", "its own name",
-                     line=7)
+    assert_explained(
+        result, path, "engines[1].name", "'prod' is used twice", "its own name", line=7
+    )
 
 
 def test_product_mapped_to_nothing(tmp_path):
-    result, path = run_check(tmp_path, ENGINE + '\n[[catalog.products]]\nbilling_product = "VPS S"\n')
-    assert_explained(result, path, "catalog.products[0].template", "required",
-                     'template = "alma9-cpanel"', line=6)
+    result, path = run_check(
+        tmp_path, ENGINE + '\n[[catalog.products]]\nbilling_product = "VPS S"\n'
+    )
+    assert_explained(
+        result,
+        path,
+        "catalog.products[0].template",
+        "required",
+        'template = "alma9-cpanel"',
+        line=6,
+    )
 
 
 def test_product_with_empty_template_name(tmp_path):
-    result, path = run_check(tmp_path, ENGINE + '\n[[catalog.products]]\nbilling_product = "VPS S"\n'
-                                                'template = ""\n')
+    result, path = run_check(
+        tmp_path, ENGINE + '\n[[catalog.products]]\nbilling_product = "VPS S"\ntemplate = ""\n'
+    )
     assert_explained(result, path, "catalog.products[0].template", "at least 1 character", line=8)
 
 
 def test_insecure_without_acknowledgement(tmp_path):
     result, path = run_check(tmp_path, ENGINE + "insecure = true\n")
-    assert_explained(result, path, "engines[0].insecure", "insecure_acknowledged = true", "ca_file",
-                     line=5)
+    assert_explained(
+        result, path, "engines[0].insecure", "insecure_acknowledged = true", "ca_file", line=5
+    )
 
 
 def test_insecure_with_acknowledgement_is_accepted(tmp_path):
@@ -116,15 +141,27 @@ def test_insecure_with_acknowledgement_is_accepted(tmp_path):
 @pytest.mark.parametrize("key", ["password", "secret", "api_token", "license_key"])
 def test_secret_in_the_file_is_refused(tmp_path, key):
     result, path = run_check(tmp_path, ENGINE + f'{key} = "hunter2-value"\n')
-    assert_explained(result, path, f"engines[0].{key}", "never kept in the config file",
-                     "vps-console credentials set", "VPS_CONSOLE_ENGINE_PASSWORD", line=5)
+    assert_explained(
+        result,
+        path,
+        f"engines[0].{key}",
+        "never kept in the config file",
+        "vps-console credentials set",
+        "VPS_CONSOLE_ENGINE_PASSWORD",
+        line=5,
+    )
     assert "hunter2-value" not in result.output
 
 
 def test_bad_size_in_a_product(tmp_path):
-    result, path = run_check(tmp_path, ENGINE + '\n[[catalog.products]]\nbilling_product = "S"\n'
-                                                'template = "alma9"\nmemory = "lots"\n')
-    assert_explained(result, path, "catalog.products[0].memory", "'lots' is not a size", "4GiB", line=9)
+    result, path = run_check(
+        tmp_path,
+        ENGINE + '\n[[catalog.products]]\nbilling_product = "S"\n'
+        'template = "alma9"\nmemory = "lots"\n',
+    )
+    assert_explained(
+        result, path, "catalog.products[0].memory", "'lots' is not a size", "4GiB", line=9
+    )
 
 
 def test_bad_store_url(tmp_path):
@@ -158,7 +195,10 @@ def test_example_config_loads_as_shipped():
     result = CliRunner().invoke(main, ["--config", str(example), "check-config"])
     assert result.exit_code == 0, result.output
     config = load_config(example)
-    assert {p.billing_product for p in config.catalog.products} >= {"VPS Linux cPanel", "VPS Windows Plesk"}
+    assert {p.billing_product for p in config.catalog.products} >= {
+        "VPS Linux cPanel",
+        "VPS Windows Plesk",
+    }
     assert all(p.template for p in config.catalog.products)
 
 
@@ -166,12 +206,14 @@ def test_licenses_low_stock_defaults_to_five_and_refuses_a_negative(tmp_path):
     path = tmp_path / "plain.toml"
     path.write_text(ENGINE)
     assert load_config(path).licenses.low_stock == 5
-    result, path = run_check(tmp_path, ENGINE + '\n[licenses]\nlow_stock = -1\n')
+    result, path = run_check(tmp_path, ENGINE + "\n[licenses]\nlow_stock = -1\n")
     assert_explained(result, path, "licenses.low_stock", "low_stock = 5", line=7)
 
 
 def test_check_config_lists_every_problem_not_only_the_first(tmp_path):
-    result, path = run_check(tmp_path, """
+    result, path = run_check(
+        tmp_path,
+        """
         [[engines]]
         name = "prod"
         url = "nope"
@@ -182,11 +224,17 @@ def test_check_config_lists_every_problem_not_only_the_first(tmp_path):
 
         [billing]
         kind = "whmc"
-        """)
-    assert_explained(result, path, "4 problems",
-                     "line 5: engines[0].clustr: unknown key", "Did you mean 'cluster'?",
-                     "line 4: engines[0].url: 'nope' is not a URL",
-                     "line 8: ui.refresh_seconds: expected a valid number",
-                     "line 11: billing.kind: 'whmc' is not allowed")
+        """,
+    )
+    assert_explained(
+        result,
+        path,
+        "4 problems",
+        "line 5: engines[0].clustr: unknown key",
+        "Did you mean 'cluster'?",
+        "line 4: engines[0].url: 'nope' is not a URL",
+        "line 8: ui.refresh_seconds: expected a valid number",
+        "line 11: billing.kind: 'whmc' is not allowed",
+    )
     # The unknown key comes first: it usually explains the rest (a typo).
     assert result.output.index("clustr") < result.output.index("'nope'")

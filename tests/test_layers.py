@@ -19,9 +19,13 @@ def test_import_contracts_hold():
 
 def test_installed_entry_point_answers_help_and_version():
     exe = Path(sys.executable).with_name("vps-console")
-    help_text = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True).stdout
+    help_text = subprocess.run(
+        [str(exe), "--help"], capture_output=True, text=True, check=True
+    ).stdout
     assert "Usage: vps-console" in help_text
-    version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True).stdout
+    version = subprocess.run(
+        [str(exe), "--version"], capture_output=True, text=True, check=True
+    ).stdout
     from console import __version__
 
     assert version.strip() == f"vps-console, version {__version__}"

@@ -83,8 +83,13 @@ async def screenshots_of_the_console(config, store, secrets, services, folder: P
     app = ConsoleApp(context)
     shots = []
     async with app.run_test(size=(200, 60)) as pilot:
-        for name, keys in (("queue", ["1"]), ("vms", ["3"]), ("jobs", ["4"]),
-                           ("activity", ["a"]), ("templates", ["2"])):
+        for name, keys in (
+            ("queue", ["1"]),
+            ("vms", ["3"]),
+            ("jobs", ["4"]),
+            ("activity", ["a"]),
+            ("templates", ["2"]),
+        ):
             await pilot.press(*keys)
             await settle(pilot)
             path = folder / f"{name}.svg"
@@ -117,7 +122,7 @@ memory = "4 GiB"
 disk = "100 GiB"
 
 [store]
-url = "sqlite:///{tmp_path / 'console.db'}"
+url = "sqlite:///{tmp_path / "console.db"}"
 """)
     log_path = setup_logging(verbose=3, stderr=True)  # DEBUG everywhere, stderr included
     services = None
@@ -130,20 +135,30 @@ url = "sqlite:///{tmp_path / 'console.db'}"
         secrets.set(BILLING_SECRET, BILLING_SECRET_VALUE)
         services = Services(config, store, secrets)
 
-        placed = whmcs_sim.add_order(pid="VPS Windows Plesk", hostname="leak.example.net",
-                                     rootpw=CUSTOMER_ROOT_PASSWORD)
+        placed = whmcs_sim.add_order(
+            pid="VPS Windows Plesk", hostname="leak.example.net", rootpw=CUSTOMER_ROOT_PASSWORD
+        )
         sync_orders(store, services.billing(), config.catalog)
         with store.session() as session:
             order = session.get(Order, str(placed.id))
         assert order is not None and order.status == "new", order
         engine = services.engine("sim")
-        draft = draft_plan(order, config.catalog.product_for(order.product_name),
-                           engine.list_templates(), config, clusters=engine.clusters())
+        draft = draft_plan(
+            order,
+            config.catalog.product_for(order.product_name),
+            engine.list_templates(),
+            config,
+            clusters=engine.clusters(),
+        )
         assert draft.plan is not None, draft.problems
 
         runner = Runner(services, timing=Timing().scaled(0.01))
-        job = runner.launch(order.id, draft.plan, {"windows": WINDOWS_KEY, "plesk": PLESK_CODE},
-                            confirm_warnings=True)
+        job = runner.launch(
+            order.id,
+            draft.plan,
+            {"windows": WINDOWS_KEY, "plesk": PLESK_CODE},
+            confirm_warnings=True,
+        )
         finished = runner.run(job.id)
         assert finished.state == "done", (finished.error_message, finished.error_hint)
         generated_root_password = secrets.get(admin_password_secret(order.id))
@@ -155,8 +170,9 @@ url = "sqlite:///{tmp_path / 'console.db'}"
         assert WINDOWS_KEY in init and PLESK_CODE in init and generated_root_password in init
         assert whmcs_sim.calls_for("UpdateClientProduct")
         logging.getLogger("console.test").debug("finished job %s", finished.id)
-        shots = asyncio.run(screenshots_of_the_console(config, store, secrets, services,
-                                                       tmp_path / "screens"))
+        shots = asyncio.run(
+            screenshots_of_the_console(config, store, secrets, services, tmp_path / "screens")
+        )
         assert len(shots) == 5 and finished.vm_name in shots[2].read_text(encoding="utf-8")
     finally:
         if services is not None:
@@ -164,10 +180,14 @@ url = "sqlite:///{tmp_path / 'console.db'}"
         for handler in logging.getLogger().handlers:
             handler.flush()
 
-    planted = {"engine password": ENGINE_PASSWORD, "billing secret": BILLING_SECRET_VALUE,
-               "windows key": WINDOWS_KEY, "plesk code": PLESK_CODE,
-               "customer root password": CUSTOMER_ROOT_PASSWORD,
-               "generated root password": generated_root_password}
+    planted = {
+        "engine password": ENGINE_PASSWORD,
+        "billing secret": BILLING_SECRET_VALUE,
+        "windows key": WINDOWS_KEY,
+        "plesk code": PLESK_CODE,
+        "customer root password": CUSTOMER_ROOT_PASSWORD,
+        "generated root password": generated_root_password,
+    }
     scanned: dict[str, list[str]] = {}
     secret_files = list(data_dir().glob("*"))  # the store, its key file, its lock
     assert {vault_file_path(), key_file_path()} <= set(secret_files)
@@ -175,8 +195,14 @@ url = "sqlite:///{tmp_path / 'console.db'}"
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     # The store does hold them (encrypted): read back by another store, as a process would.
     assert open_secret_store().get(license_secret(order.id, "windows")) == WINDOWS_KEY
-    files = [*tmp_path.glob("console.db*"), config_path, *log_dir().glob("*"),
-             *(REPO / "screenshots").glob("**/*"), *shots, *secret_files]
+    files = [
+        *tmp_path.glob("console.db*"),
+        config_path,
+        *log_dir().glob("*"),
+        *(REPO / "screenshots").glob("**/*"),
+        *shots,
+        *secret_files,
+    ]
     assert log_path in files and log_path.stat().st_size > 10_000  # DEBUG really was on
     for path in files:
         if path.is_file():
@@ -186,6 +212,7 @@ url = "sqlite:///{tmp_path / 'console.db'}"
     scanned["stderr"] = hits(captured.err, planted)
     # The scan reads what it should: the job's masked keys are in the database.
     database = (tmp_path / "console.db").read_bytes() + b"".join(
-        p.read_bytes() for p in tmp_path.glob("console.db-wal"))
+        p.read_bytes() for p in tmp_path.glob("console.db-wal")
+    )
     assert "…-3FV6N".encode() in database
     assert {where: found for where, found in scanned.items() if found} == {}

@@ -22,8 +22,9 @@ def test_every_class_of_sequence_is_made_visible():
 
 
 def test_payloads_are_cleaned_all_the_way_down():
-    cleaned = safe_data({"name": hostile_text("n"), "\x1bkey": [hostile_text("x"), 3, None],
-                         "nested": {"ok": True}})
+    cleaned = safe_data(
+        {"name": hostile_text("n"), "\x1bkey": [hostile_text("x"), 3, None], "nested": {"ok": True}}
+    )
     assert is_safe(str(cleaned)) and cleaned["nested"] == {"ok": True}
     assert "␛key" in cleaned and cleaned["␛key"][1:] == [3, None]
 

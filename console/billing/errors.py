@@ -21,8 +21,12 @@ class BillingError(ConsoleError):
         return f"{self.message} — {self.hint}" if self.hint else self.message
 
     def to_dict(self) -> dict[str, str | None]:
-        return {"error": type(self).__name__, "message": self.message, "hint": self.hint,
-                "action": self.action}
+        return {
+            "error": type(self).__name__,
+            "message": self.message,
+            "hint": self.hint,
+            "action": self.action,
+        }
 
 
 class BillingUnreachable(BillingError):
@@ -49,8 +53,9 @@ class BadRecord(BillingBadResponse):
 class BillingApiError(BillingError):
     """``result: error`` from WHMCS; ``whmcs_message`` is its text, verbatim."""
 
-    def __init__(self, message: str, hint: str = "", *, action: str | None = None,
-                 whmcs_message: str = "") -> None:
+    def __init__(
+        self, message: str, hint: str = "", *, action: str | None = None, whmcs_message: str = ""
+    ) -> None:
         super().__init__(message, hint, action=action)
         self.whmcs_message = whmcs_message
 

@@ -47,8 +47,19 @@ from console.store.states import OrderStatus
 from console.text_safety import safe_text
 from console.units import SizeError, parse_mib
 
-COLUMNS = ("id", "client_name", "client_email", "client_company", "product", "cpus", "memory",
-           "disk", "os", "hostname", "notes")
+COLUMNS = (
+    "id",
+    "client_name",
+    "client_email",
+    "client_company",
+    "product",
+    "cpus",
+    "memory",
+    "disk",
+    "os",
+    "hostname",
+    "notes",
+)
 REQUIRED = ("id", "client_name", "product")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -77,10 +88,15 @@ class ImportReport:
         return not self.errors
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "imported": self.imported, "needs_mapping": self.needs_mapping,
-                "skipped_existing": self.skipped_existing,
-                "errors": [{"line": e.line, "field": e.field, "message": e.message}
-                           for e in self.errors]}
+        return {
+            "path": self.path,
+            "imported": self.imported,
+            "needs_mapping": self.needs_mapping,
+            "skipped_existing": self.skipped_existing,
+            "errors": [
+                {"line": e.line, "field": e.field, "message": e.message} for e in self.errors
+            ],
+        }
 
 
 # ------------------------------------------------------------------ reading
@@ -88,15 +104,19 @@ def _read_csv(text: str) -> list[tuple[int, dict[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
-        raise ImportFileError("the CSV file is empty", "its first line must be the header: "
-                              + ",".join(COLUMNS))
+        raise ImportFileError(
+            "the CSV file is empty", "its first line must be the header: " + ",".join(COLUMNS)
+        )
     unknown = [h for h in header if h not in COLUMNS]
     missing = [c for c in REQUIRED if c not in header]
     if unknown or missing:
-        parts = ([f"unknown column(s) {', '.join(map(repr, unknown))}"] if unknown else []) \
-            + ([f"missing column(s) {', '.join(missing)}"] if missing else [])
-        raise ImportFileError(f"line 1 (header): {'; '.join(parts)}",
-                              "the header must use these names: " + ",".join(COLUMNS))
+        parts = ([f"unknown column(s) {', '.join(map(repr, unknown))}"] if unknown else []) + (
+            [f"missing column(s) {', '.join(missing)}"] if missing else []
+        )
+        raise ImportFileError(
+            f"line 1 (header): {'; '.join(parts)}",
+            "the header must use these names: " + ",".join(COLUMNS),
+        )
     reader.fieldnames = header
     rows = []
     start = 2
@@ -110,9 +130,11 @@ def _read_json(text: str) -> list[tuple[int, Any]]:
     """Each list item with the line it starts on (json.loads keeps no positions)."""
     decoder = json.JSONDecoder()
     pos = len(text) - len(text.lstrip())
-    if not text[pos:pos + 1] == "[":
-        raise ImportFileError("the JSON file must hold a list of orders ([{...}, ...])",
-                              "see `vps-console orders import --help` for the keys")
+    if not text[pos : pos + 1] == "[":
+        raise ImportFileError(
+            "the JSON file must hold a list of orders ([{...}, ...])",
+            "see `vps-console orders import --help` for the keys",
+        )
     pos += 1
     rows: list[tuple[int, Any]] = []
     try:
@@ -120,22 +142,27 @@ def _read_json(text: str) -> list[tuple[int, Any]]:
             while pos < len(text) and text[pos] in " \t\r\n,":
                 pos += 1
             if pos >= len(text):
-                raise ImportFileError("the JSON list is not closed with ]", "check the end of the file")
+                raise ImportFileError(
+                    "the JSON list is not closed with ]", "check the end of the file"
+                )
             if text[pos] == "]":
                 return rows
             item, end = decoder.raw_decode(text, pos)
             rows.append((text.count("\n", 0, pos) + 1, item))
             pos = end
     except json.JSONDecodeError as exc:
-        raise ImportFileError(f"line {exc.lineno}: not valid JSON ({exc.msg})",
-                              "fix that line; nothing was imported") from None
+        raise ImportFileError(
+            f"line {exc.lineno}: not valid JSON ({exc.msg})", "fix that line; nothing was imported"
+        ) from None
 
 
 def read_rows(path: Path) -> list[tuple[int, Any]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFileError(f"cannot read {path}: {exc}", "check the path and that it is UTF-8 text") from None
+        raise ImportFileError(
+            f"cannot read {path}: {exc}", "check the path and that it is UTF-8 text"
+        ) from None
     if path.suffix.lower() == ".json":
         return _read_json(text)
     if path.suffix.lower() in (".csv", ".txt"):
@@ -154,8 +181,9 @@ def validate_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str
     for key in COLUMNS:
         value = raw.get(key)
         # customer data, whoever typed the file: made safe for display as it enters
-        clean[key] = "" if value is None else (safe_text(value.strip()) if isinstance(value, str)
-                                               else value)
+        clean[key] = (
+            "" if value is None else (safe_text(value.strip()) if isinstance(value, str) else value)
+        )
     for key in REQUIRED:
         if clean[key] in ("", None):
             errors.append((key, "required, but empty"))
@@ -186,18 +214,37 @@ def validate_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str
 
 
 def _new_row(clean: dict[str, Any], source: str, catalog: CatalogConfig) -> Order:
-    request = OrderRequest(product_id=None, product_name=str(clean["product"]),
-                           hostname=str(clean["hostname"] or ""), os_choice=clean["os"] or None,
-                           cpus=clean["cpus"] or None, memory=clean["memory"] or None,
-                           disk=clean["disk"] or None)
-    row = Order(id=clean["id"], source=source, client_name=str(clean["client_name"]),
-                client_email=str(clean["client_email"]), client_company=str(clean["client_company"]),
-                product_name=str(clean["product"]), notes=str(clean["notes"] or ""),
-                paid_at=utcnow(), seen_at=utcnow(),
-                raw={k: v for k, v in clean.items() if v not in ("", None)},
-                data={"request": {"product_name": request.product_name, "hostname": request.hostname,
-                                  "os_choice": request.os_choice, "cpus": request.cpus,
-                                  "memory": request.memory, "disk": request.disk}})
+    request = OrderRequest(
+        product_id=None,
+        product_name=str(clean["product"]),
+        hostname=str(clean["hostname"] or ""),
+        os_choice=clean["os"] or None,
+        cpus=clean["cpus"] or None,
+        memory=clean["memory"] or None,
+        disk=clean["disk"] or None,
+    )
+    row = Order(
+        id=clean["id"],
+        source=source,
+        client_name=str(clean["client_name"]),
+        client_email=str(clean["client_email"]),
+        client_company=str(clean["client_company"]),
+        product_name=str(clean["product"]),
+        notes=str(clean["notes"] or ""),
+        paid_at=utcnow(),
+        seen_at=utcnow(),
+        raw={k: v for k, v in clean.items() if v not in ("", None)},
+        data={
+            "request": {
+                "product_name": request.product_name,
+                "hostname": request.hostname,
+                "os_choice": request.os_choice,
+                "cpus": request.cpus,
+                "memory": request.memory,
+                "disk": request.disk,
+            }
+        },
+    )
     mapping = map_order(request, catalog)
     if mapping.mapping is not None:
         row.product_id = mapping.mapping.billing_product
@@ -206,8 +253,9 @@ def _new_row(clean: dict[str, Any], source: str, catalog: CatalogConfig) -> Orde
 
 
 # ----------------------------------------------------------------- importing
-def import_orders(store: Store, path: str | Path, catalog: CatalogConfig, *,
-                  actor: str | None = None) -> ImportReport:
+def import_orders(
+    store: Store, path: str | Path, catalog: CatalogConfig, *, actor: str | None = None
+) -> ImportReport:
     """Import a JSON or CSV file (format in the module docstring). Raises ImportFileError
     only when the file as a whole cannot be read; row problems are in the report."""
     path = Path(path)
@@ -220,8 +268,13 @@ def import_orders(store: Store, path: str | Path, catalog: CatalogConfig, *,
             continue
         clean, problems = validate_fields(raw)
         if clean["id"] in seen_ids:
-            problems.append(("id", f"{clean['id']!r} is used twice in this file "
-                                   f"(first on line {seen_ids[clean['id']]})"))
+            problems.append(
+                (
+                    "id",
+                    f"{clean['id']!r} is used twice in this file "
+                    f"(first on line {seen_ids[clean['id']]})",
+                )
+            )
         elif clean["id"]:
             seen_ids[clean["id"]] = line
         if problems:
@@ -234,14 +287,24 @@ def import_orders(store: Store, path: str | Path, catalog: CatalogConfig, *,
             if existing.source == "file":
                 report.skipped_existing.append(row.id)
             else:
-                report.errors.append(RowError(line, "id", f"order {row.id} already exists "
-                                              f"(from {existing.source}); use another id"))
+                report.errors.append(
+                    RowError(
+                        line,
+                        "id",
+                        f"order {row.id} already exists (from {existing.source}); use another id",
+                    )
+                )
             continue
         try:
             with store.session() as session:
                 session.add(row)
-                audit.record(session, "intake", actor=actor, order_id=row.id,
-                             message=f"imported from {path.name} line {line}")
+                audit.record(
+                    session,
+                    "intake",
+                    actor=actor,
+                    order_id=row.id,
+                    message=f"imported from {path.name} line {line}",
+                )
         except IntegrityError:
             report.skipped_existing.append(row.id)
             continue
@@ -251,19 +314,43 @@ def import_orders(store: Store, path: str | Path, catalog: CatalogConfig, *,
     return report
 
 
-def add_manual_order(store: Store, catalog: CatalogConfig, *, product: str, client_name: str,
-                     client_email: str = "", client_company: str = "", cpus: int | str | None = None,
-                     memory: str | None = None, disk: str | None = None, os: str | None = None,
-                     hostname: str | None = None, notes: str = "", order_id: str | None = None,
-                     actor: str | None = None) -> Order:
+def add_manual_order(
+    store: Store,
+    catalog: CatalogConfig,
+    *,
+    product: str,
+    client_name: str,
+    client_email: str = "",
+    client_company: str = "",
+    cpus: int | str | None = None,
+    memory: str | None = None,
+    disk: str | None = None,
+    os: str | None = None,
+    hostname: str | None = None,
+    notes: str = "",
+    order_id: str | None = None,
+    actor: str | None = None,
+) -> Order:
     """Create one order typed in by an engineer. Raises BadInput naming the bad field."""
-    fields = {"id": order_id or "M-pending", "client_name": client_name, "client_email": client_email,
-              "client_company": client_company, "product": product, "cpus": cpus, "memory": memory,
-              "disk": disk, "os": os, "hostname": hostname, "notes": notes}
+    fields = {
+        "id": order_id or "M-pending",
+        "client_name": client_name,
+        "client_email": client_email,
+        "client_company": client_company,
+        "product": product,
+        "cpus": cpus,
+        "memory": memory,
+        "disk": disk,
+        "os": os,
+        "hostname": hostname,
+        "notes": notes,
+    }
     clean, problems = validate_fields(fields)
     if problems:
-        raise BadInput("; ".join(f"{f}: {m}" for f, m in problems),
-                       "correct the field and run the command again")
+        raise BadInput(
+            "; ".join(f"{f}: {m}" for f, m in problems),
+            "correct the field and run the command again",
+        )
     actor = actor or current_actor()
     for attempt in range(20):
         if not order_id:
@@ -272,17 +359,25 @@ def add_manual_order(store: Store, catalog: CatalogConfig, *, product: str, clie
         try:
             with store.session() as session:
                 session.add(row)
-                audit.record(session, "intake", actor=actor, order_id=row.id,
-                             message=f"manual order: {row.product_name} ({row.status})")
+                audit.record(
+                    session,
+                    "intake",
+                    actor=actor,
+                    order_id=row.id,
+                    message=f"manual order: {row.product_name} ({row.status})",
+                )
             return row
         except IntegrityError:
             if order_id:
-                raise BadInput(f"id: order {order_id} already exists", "choose another id") from None
+                raise BadInput(
+                    f"id: order {order_id} already exists", "choose another id"
+                ) from None
     raise BadInput("could not pick a free id for the manual order", "pass an explicit id")
 
 
 def _next_manual_id(store: Store, bump: int) -> str:
     from sqlmodel import select
+
     with store.session() as session:
         count = len(session.exec(select(Order.id).where(Order.source == "manual")).all())
     return f"M-{count + 1 + bump}"

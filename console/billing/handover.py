@@ -44,24 +44,37 @@ class HandoverRefused(BillingError):
 class HandoverResult:
     order_id: str
     service_id: str | None
-    billing: bool = True            # False: file/manual order, nothing sent anywhere
+    billing: bool = True  # False: file/manual order, nothing sent anywhere
     updated_service: bool = False
-    accepted_now: bool = False      # we sent the AcceptOrder that went through
+    accepted_now: bool = False  # we sent the AcceptOrder that went through
     already_accepted: bool = False  # it was Active before (earlier try, or staff)
     steps: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"order_id": self.order_id, "service_id": self.service_id, "billing": self.billing,
-                "updated_service": self.updated_service, "accepted_now": self.accepted_now,
-                "already_accepted": self.already_accepted, "steps": self.steps,
-                "warnings": self.warnings}
+        return {
+            "order_id": self.order_id,
+            "service_id": self.service_id,
+            "billing": self.billing,
+            "updated_service": self.updated_service,
+            "accepted_now": self.accepted_now,
+            "already_accepted": self.already_accepted,
+            "steps": self.steps,
+            "warnings": self.warnings,
+        }
 
 
-def handover(client: WhmcsClient | None, order: Order, ips: Sequence[str], username: str,
-             password: str, *, actor: str | None = None,
-             before_first_write: Callable[[], None] | None = None,
-             after_service_update: Callable[[], object] | None = None) -> HandoverResult:
+def handover(
+    client: WhmcsClient | None,
+    order: Order,
+    ips: Sequence[str],
+    username: str,
+    password: str,
+    *,
+    actor: str | None = None,
+    before_first_write: Callable[[], None] | None = None,
+    after_service_update: Callable[[], object] | None = None,
+) -> HandoverResult:
     """Tell billing the server is ready. Idempotent; see the module docstring.
 
     `before_first_write` runs after the reads and before anything changes in WHMCS; it may
@@ -73,29 +86,43 @@ def handover(client: WhmcsClient | None, order: Order, ips: Sequence[str], usern
         result.steps.append("no billing system for this order: nothing to send")
         return result
     if not order.service_id:
-        raise HandoverRefused(f"order {order.id} has no WHMCS service id",
-                              "sync the order again (vps-console orders sync) and retry the handover")
+        raise HandoverRefused(
+            f"order {order.id} has no WHMCS service id",
+            "sync the order again (vps-console orders sync) and retry the handover",
+        )
     if not ips:
-        raise BillingError(f"order {order.id}: no IP address to hand over",
-                           "wait for the VM to report its IP, then retry the handover")
+        raise BillingError(
+            f"order {order.id}: no IP address to hand over",
+            "wait for the VM to report its IP, then retry the handover",
+        )
     order_id, service_id = int(order.id), int(order.service_id)
 
     status = _billing_status(client, order_id)
     if status in ("cancelled", "fraud", "deleted"):
-        raise HandoverRefused(f"order {order.id} is {status} in WHMCS; nothing was handed over",
-                              "the VM is untouched: remove it if it should not exist")
+        raise HandoverRefused(
+            f"order {order.id} is {status} in WHMCS; nothing was handed over",
+            "the VM is untouched: remove it if it should not exist",
+        )
     result.already_accepted = status == "active"
 
     if before_first_write is not None:
         before_first_write()
-    client.update_client_product(service_id, dedicated_ip=ips[0], assigned_ips=list(ips[1:]) or "",
-                                 username=username, password=password, status="Active")
+    client.update_client_product(
+        service_id,
+        dedicated_ip=ips[0],
+        assigned_ips=list(ips[1:]) or "",
+        username=username,
+        password=password,
+        status="Active",
+    )
     result.updated_service = True
     if after_service_update is not None:
         after_service_update()
-    result.steps.append(f"service {service_id}: IP {ips[0]}"
-                        + (f" (+{len(ips) - 1} more)" if len(ips) > 1 else "")
-                        + f", user {username}, password set")
+    result.steps.append(
+        f"service {service_id}: IP {ips[0]}"
+        + (f" (+{len(ips) - 1} more)" if len(ips) > 1 else "")
+        + f", user {username}, password set"
+    )
 
     if result.already_accepted:
         result.steps.append(f"order {order_id} was accepted already: not accepting twice")
@@ -108,13 +135,17 @@ def handover(client: WhmcsClient | None, order: Order, ips: Sequence[str], usern
             # someone (or our own earlier, lost, request) got there first — check which
             status = _billing_status(client, order_id)
             if status != "active":
-                raise HandoverRefused(f"order {order.id} is {status} in WHMCS and cannot be accepted",
-                                      "check the order in WHMCS; the VM is untouched") from None
+                raise HandoverRefused(
+                    f"order {order.id} is {status} in WHMCS and cannot be accepted",
+                    "check the order in WHMCS; the VM is untouched",
+                ) from None
             result.already_accepted = True
             result.steps.append(f"order {order_id} was accepted meanwhile: not accepting twice")
 
-    note = (f"vps-console: VPS ready for order {order_id} (service {service_id}), "
-            f"IP {', '.join(ips)}, user {username}; by {actor or current_actor()}")
+    note = (
+        f"vps-console: VPS ready for order {order_id} (service {service_id}), "
+        f"IP {', '.join(ips)}, user {username}; by {actor or current_actor()}"
+    )
     try:
         client.log_activity(note, client_id=order.data.get("client_id") if order.data else None)
         result.steps.append("activity logged in WHMCS")
@@ -133,10 +164,13 @@ def withdraw_handover(client: WhmcsClient, order: Order) -> str:
         return "no WHMCS service to withdraw"
     status = _billing_status(client, int(order.id))
     if status == "active":
-        return (f"order {order.id} is accepted in WHMCS already: its service keeps the IP and "
-                "credentials; cancel the order in WHMCS if the customer should not have it")
-    client.update_client_product(int(order.service_id), dedicated_ip="", assigned_ips="",
-                                 status="Pending")
+        return (
+            f"order {order.id} is accepted in WHMCS already: its service keeps the IP and "
+            "credentials; cancel the order in WHMCS if the customer should not have it"
+        )
+    client.update_client_product(
+        int(order.service_id), dedicated_ip="", assigned_ips="", status="Pending"
+    )
     return f"WHMCS service {order.service_id}: IPs withdrawn, status back to Pending"
 
 
@@ -144,8 +178,10 @@ def _billing_status(client: WhmcsClient, order_id: int) -> str:
     try:
         found = client.get_order(order_id)
     except BillingApiError as exc:
-        raise BillingError(f"cannot read order {order_id} from WHMCS: {exc.whmcs_message}",
-                           "retry the handover; the VM is untouched") from None
+        raise BillingError(
+            f"cannot read order {order_id} from WHMCS: {exc.whmcs_message}",
+            "retry the handover; the VM is untouched",
+        ) from None
     return found.status.lower() if found else "deleted"
 
 
@@ -160,6 +196,13 @@ def record_handover(store: Store, result: HandoverResult, *, actor: str | None =
         if result.billing:
             row.billing_status = "Active"
         session.add(row)
-        audit.record(session, "handover", actor=actor or current_actor(), order_id=row.id,
-                     message="; ".join(result.steps), accepted_now=result.accepted_now,
-                     already_accepted=result.already_accepted, warnings=result.warnings)
+        audit.record(
+            session,
+            "handover",
+            actor=actor or current_actor(),
+            order_id=row.id,
+            message="; ".join(result.steps),
+            accepted_now=result.accepted_now,
+            already_accepted=result.already_accepted,
+            warnings=result.warnings,
+        )

@@ -44,8 +44,11 @@ if TYPE_CHECKING:
     from console.billing.whmcs import WhmcsService
 
 # Used with fullmatch (and \Z, not $, which also matches before a trailing newline).
-HOSTNAME_RE = re.compile(r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)"
-                         r"(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?\Z", re.IGNORECASE | re.ASCII)
+HOSTNAME_RE = re.compile(
+    r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)"
+    r"(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?\Z",
+    re.IGNORECASE | re.ASCII,
+)
 # Whatever a product allows, nothing beyond these reaches the store (or the engine).
 SANITY_BOUNDS = {"cpus": 512, "memory": 16 * 1024 * 1024, "disk": 64 * 1024}  # MiB, GiB
 
@@ -53,7 +56,11 @@ SANITY_BOUNDS = {"cpus": 512, "memory": 16 * 1024 * 1024, "disk": 64 * 1024}  # 
 def valid_hostname(name: str) -> bool:
     """RFC 1123 host name, the whole string (a trailing newline is not a host name)."""
     return isinstance(name, str) and HOSTNAME_RE.fullmatch(name) is not None
-_CPU_VALUE = re.compile(r"^\s*(\d{1,3})\s*(x\s*)?(v?cpus?|v?cores?|vcpus?|threads?)?\s*$", re.IGNORECASE)
+
+
+_CPU_VALUE = re.compile(
+    r"^\s*(\d{1,3})\s*(x\s*)?(v?cpus?|v?cores?|vcpus?|threads?)?\s*$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -62,11 +69,11 @@ class OrderRequest:
 
     product_id: str | None
     product_name: str
-    options: tuple[tuple[str, str], ...] = ()       # (option name, value), as billed
+    options: tuple[tuple[str, str], ...] = ()  # (option name, value), as billed
     custom_fields: tuple[tuple[str, str], ...] = ()
     hostname: str = ""
-    os_choice: str | None = None                     # explicit (file/manual intake)
-    cpus: str | int | None = None                    # explicit sizes override options
+    os_choice: str | None = None  # explicit (file/manual intake)
+    cpus: str | int | None = None  # explicit sizes override options
     memory: str | int | None = None
     disk: str | int | None = None
 
@@ -98,7 +105,7 @@ def _norm(text: str) -> str:
 
 
 def _halves(text: str) -> list[str]:
-    """"ram|RAM" → ["RAM", "ram"]: display first, then key; plain text → [text]."""
+    """ "ram|RAM" → ["RAM", "ram"]: display first, then key; plain text → [text]."""
     if "|" in text:
         key, display = text.split("|", 1)
         return [display.strip(), key.strip()]
@@ -127,12 +134,12 @@ def _read_cpus(value: str | int) -> int:
         match = _CPU_VALUE.match(text)
         if match and int(match.group(1)) > 0:
             return int(match.group(1))
-    raise ValueError(f"{value!r} is not a CPU count; write it like \"2\" or \"2|2 vCPU\"")
+    raise ValueError(f'{value!r} is not a CPU count; write it like "2" or "2|2 vCPU"')
 
 
 def _read_size(value: str | int, parse: Callable[[str], int]) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
-        raise ValueError(f"{value!r} has no unit; write it like \"4 GB\" or \"4096 MB\"")
+        raise ValueError(f'{value!r} has no unit; write it like "4 GB" or "4096 MB"')
     errors = []
     for text in _halves(str(value)):
         try:
@@ -163,8 +170,9 @@ def _entry_hint(key: str) -> str:
     return f'[[catalog.products]] billing_product = "{key}"'
 
 
-def find_mapping(catalog: CatalogConfig, request: OrderRequest,
-                 os_choice: str | None) -> tuple[ProductMapping | None, str | None]:
+def find_mapping(
+    catalog: CatalogConfig, request: OrderRequest, os_choice: str | None
+) -> tuple[ProductMapping | None, str | None]:
     """The catalog entry for this order, or (None, problem naming the key to add)."""
     names = [n for n in (request.product_id, request.product_name) if n]
     by_key = {_norm(p.billing_product): p for p in catalog.products}
@@ -174,20 +182,27 @@ def find_mapping(catalog: CatalogConfig, request: OrderRequest,
                 entry = by_key.get(_norm(f"{name} / {choice}"))
                 if entry is not None:
                     return entry, None
-        os_specific = [p for p in catalog.products
-                       if any(_norm(p.billing_product).startswith(_norm(n) + " /") for n in names)]
+        os_specific = [
+            p
+            for p in catalog.products
+            if any(_norm(p.billing_product).startswith(_norm(n) + " /") for n in names)
+        ]
         if os_specific:
             display = request.product_name or request.product_id
-            return None, (f'no catalog entry for {display!r} with OS {_halves(os_choice)[0]!r}; add '
-                          f'{_entry_hint(f"{display} / {_halves(os_choice)[0]}")} with its template')
+            return None, (
+                f"no catalog entry for {display!r} with OS {_halves(os_choice)[0]!r}; add "
+                f"{_entry_hint(f'{display} / {_halves(os_choice)[0]}')} with its template"
+            )
     for name in names:
         entry = by_key.get(_norm(name))
         if entry is not None:
             return entry, None
     label = f"product {request.product_id} " if request.product_id else "product "
     display = request.product_name or request.product_id or "?"
-    return None, (f'{label}"{display}" is not in the catalog; add {_entry_hint(display)} '
-                  'with template = "<template name>" to the config')
+    return None, (
+        f'{label}"{display}" is not in the catalog; add {_entry_hint(display)} '
+        'with template = "<template name>" to the config'
+    )
 
 
 def mapping_for_order(catalog: CatalogConfig, order: Order) -> ProductMapping | None:
@@ -205,22 +220,31 @@ def map_order(request: OrderRequest, catalog: CatalogConfig) -> MappingResult:
         if kind and kind not in found:
             found[kind] = (name, value)
     # A custom field may only choose among the product's own per-OS entries, never a size.
-    guessed_os = next((value for name, value in request.custom_fields
-                       if _kind_of(name) == "os" and value), None)
-    os_choice = request.os_choice or (found["os"][1] if "os" in found and found["os"][1]
-                                      else guessed_os)
+    guessed_os = next(
+        (value for name, value in request.custom_fields if _kind_of(name) == "os" and value), None
+    )
+    os_choice = request.os_choice or (
+        found["os"][1] if "os" in found and found["os"][1] else guessed_os
+    )
     if os_choice:
         os_choice = _halves(os_choice)[0]
     mapping, problem = find_mapping(catalog, request, os_choice)
     if problem:
         problems.append(problem)
-    entry_key = mapping.billing_product if mapping else (request.product_name or request.product_id or "?")
+    entry_key = (
+        mapping.billing_product if mapping else (request.product_name or request.product_id or "?")
+    )
 
     named = dict(mapping.fields) if mapping is not None else {}
     fields_by_name = {_norm(name): (name, value) for name, value in request.custom_fields}
 
-    def resolve(kind: str, explicit: str | int | None, reader: Callable[[str | int], int],
-                default: int | None, config_key: str) -> int | None:
+    def resolve(
+        kind: str,
+        explicit: str | int | None,
+        reader: Callable[[str | int], int],
+        default: int | None,
+        config_key: str,
+    ) -> int | None:
         value: str | int
         if explicit not in (None, ""):
             label, value = f"{kind} {_shown(explicit)}", explicit
@@ -237,52 +261,85 @@ def map_order(request: OrderRequest, catalog: CatalogConfig) -> MappingResult:
                 raise ValueError("it is empty")
             return reader(value)
         except OverflowError:  # "9" * 400 GB: a float that is infinite
-            problems.append(f"{label} is not a size any VM can have; correct the order in "
-                            "billing")
+            problems.append(f"{label} is not a size any VM can have; correct the order in billing")
             return None
         except ValueError as exc:
-            problems.append(f"{label} cannot be read ({exc}); fix it in billing, or drop the option "
-                            f"and set {config_key} under {_entry_hint(entry_key)}")
+            problems.append(
+                f"{label} cannot be read ({exc}); fix it in billing, or drop the option "
+                f"and set {config_key} under {_entry_hint(entry_key)}"
+            )
             return None
 
     cpus = resolve("cpus", request.cpus, _read_cpus, mapping.cpus if mapping else None, "cpus")
-    memory = resolve("memory", request.memory, lambda v: _read_size(v, _mib_strict),
-                     mapping.memory_mib if mapping else None, 'memory = "4GiB"')
-    disk = resolve("disk", request.disk, lambda v: _read_size(v, _gib_strict),
-                   mapping.disk_gib if mapping else None, 'disk = "80GiB"')
+    memory = resolve(
+        "memory",
+        request.memory,
+        lambda v: _read_size(v, _mib_strict),
+        mapping.memory_mib if mapping else None,
+        'memory = "4GiB"',
+    )
+    disk = resolve(
+        "disk",
+        request.disk,
+        lambda v: _read_size(v, _gib_strict),
+        mapping.disk_gib if mapping else None,
+        'disk = "80GiB"',
+    )
 
     sizes = {"cpus": cpus, "memory": memory, "disk": disk}
-    limits = {"cpus": (mapping.max_cpus, "max_cpus"), "memory": (mapping.max_memory_mib, "max_memory"),
-              "disk": (mapping.max_disk_gib, "max_disk")} if mapping is not None else {}
+    limits = (
+        {
+            "cpus": (mapping.max_cpus, "max_cpus"),
+            "memory": (mapping.max_memory_mib, "max_memory"),
+            "disk": (mapping.max_disk_gib, "max_disk"),
+        }
+        if mapping is not None
+        else {}
+    )
     units = {"cpus": "", "memory": " MiB", "disk": " GiB"}
     for kind, size in sizes.items():
         if size is None:
             continue
         if size < 1 or size > SANITY_BOUNDS[kind]:
-            problems.append(f"{kind} {size}{units[kind]} is not a size any VM can have (1 to "
-                            f"{SANITY_BOUNDS[kind]}{units[kind]}); correct the order in billing")
+            problems.append(
+                f"{kind} {size}{units[kind]} is not a size any VM can have (1 to "
+                f"{SANITY_BOUNDS[kind]}{units[kind]}); correct the order in billing"
+            )
             sizes[kind] = None
         elif kind in limits and size > limits[kind][0]:
             limit, name = limits[kind]
-            problems.append(f"{kind} {size} is above the limit {limit} "
-                            f"({name} under {_entry_hint(entry_key)})")
+            problems.append(
+                f"{kind} {size} is above the limit {limit} ({name} under {_entry_hint(entry_key)})"
+            )
     cpus, memory, disk = sizes["cpus"], sizes["memory"], sizes["disk"]
 
     hostname_field = _norm(named.get("hostname", ""))
     hostname = request.hostname.strip() or next(
-        (v.strip() for n, v in request.custom_fields
-         if _norm(n) in (("hostname", "host name") + ((hostname_field,) if hostname_field else ()))),
-        "")
+        (
+            v.strip()
+            for n, v in request.custom_fields
+            if _norm(n)
+            in (("hostname", "host name") + ((hostname_field,) if hostname_field else ()))
+        ),
+        "",
+    )
     if hostname and not valid_hostname(hostname):
-        problems.append(f"hostname {hostname!r} is not a valid host name; correct it in billing "
-                        "(service domain) or on the order")
+        problems.append(
+            f"hostname {hostname!r} is not a valid host name; correct it in billing "
+            "(service domain) or on the order"
+        )
 
     return MappingResult(
-        mapping=mapping, template=mapping.template if mapping else None,
+        mapping=mapping,
+        template=mapping.template if mapping else None,
         template_version=mapping.version if mapping else None,
-        cpus=cpus, memory_mib=memory, disk_gib=disk, os_choice=os_choice,
+        cpus=cpus,
+        memory_mib=memory,
+        disk_gib=disk,
+        os_choice=os_choice,
         hostname=hostname.rstrip(".").lower() or None,
-        license_kinds=tuple(mapping.license_kinds) if mapping else (), problems=problems,
+        license_kinds=tuple(mapping.license_kinds) if mapping else (),
+        problems=problems,
     )
 
 
@@ -297,8 +354,9 @@ def request_from_service(service: WhmcsService) -> OrderRequest:
     )
 
 
-def apply_mapping(row: Order, request: OrderRequest, catalog: CatalogConfig,
-                   extra_problem: str | None = None) -> None:
+def apply_mapping(
+    row: Order, request: OrderRequest, catalog: CatalogConfig, extra_problem: str | None = None
+) -> None:
     """Write a mapping outcome onto an order row: "new" when clean, else "needs_mapping"."""
     result = map_order(request, catalog)
     problems = list(result.problems) + ([extra_problem] if extra_problem else [])
@@ -306,7 +364,9 @@ def apply_mapping(row: Order, request: OrderRequest, catalog: CatalogConfig,
     row.cpus, row.memory_mib, row.disk_gib = result.cpus, result.memory_mib, result.disk_gib
     row.os_choice, row.hostname = result.os_choice, result.hostname
     row.problem = "; ".join(problems) if problems else None
-    row.status = (OrderStatus.NEEDS_MAPPING if problems or not result.template
-                  else OrderStatus.NEW)
-    row.data = {**row.data, "template_version": result.template_version,
-                "license_kinds": list(result.license_kinds)}
+    row.status = OrderStatus.NEEDS_MAPPING if problems or not result.template else OrderStatus.NEW
+    row.data = {
+        **row.data,
+        "template_version": result.template_version,
+        "license_kinds": list(result.license_kinds),
+    }

@@ -65,9 +65,11 @@ WAITING = (OrderStatus.NEW, OrderStatus.NEEDS_MAPPING)  # re-mapped on every syn
 OPEN = IN_QUEUE_STATUSES
 ENDED_IN_BILLING = ("cancelled", "fraud", "refunded")
 # What an empty queue says, in the CLI and the console alike: how orders get in.
-EMPTY_QUEUE_HINT = ("the queue is empty: run `vps-console orders sync` to pull the paid orders "
-                    "from billing (the console also syncs on its own), or without billing "
-                    "`vps-console orders import FILE` / `orders add`")
+EMPTY_QUEUE_HINT = (
+    "the queue is empty: run `vps-console orders sync` to pull the paid orders "
+    "from billing (the console also syncs on its own), or without billing "
+    "`vps-console orders import FILE` / `orders add`"
+)
 
 
 @dataclass
@@ -88,19 +90,29 @@ class SyncReport:
         return {
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "pending_in_billing": self.pending_in_billing, "created": self.created,
-            "remapped": self.remapped, "unchanged": self.unchanged,
-            "needs_mapping": self.needs_mapping, "skipped_unpaid": self.skipped_unpaid,
-            "cancelled": self.cancelled, "rejected": self.rejected, "warnings": self.warnings,
+            "pending_in_billing": self.pending_in_billing,
+            "created": self.created,
+            "remapped": self.remapped,
+            "unchanged": self.unchanged,
+            "needs_mapping": self.needs_mapping,
+            "skipped_unpaid": self.skipped_unpaid,
+            "cancelled": self.cancelled,
+            "rejected": self.rejected,
+            "warnings": self.warnings,
         }
 
     def summary(self) -> str:
-        text = (f"{self.pending_in_billing} pending in WHMCS: {len(self.created)} new, "
-                f"{len(self.needs_mapping)} need mapping, {len(self.cancelled)} cancelled, "
-                f"{len(self.skipped_unpaid)} unpaid (waiting)"
-                + (f", {len(self.rejected)} rejected" if self.rejected else ""))
-        return text + "".join(f"\nrejected: {r}" for r in self.rejected) \
+        text = (
+            f"{self.pending_in_billing} pending in WHMCS: {len(self.created)} new, "
+            f"{len(self.needs_mapping)} need mapping, {len(self.cancelled)} cancelled, "
+            f"{len(self.skipped_unpaid)} unpaid (waiting)"
+            + (f", {len(self.rejected)} rejected" if self.rejected else "")
+        )
+        return (
+            text
+            + "".join(f"\nrejected: {r}" for r in self.rejected)
             + "".join(f"\nwarning: {w}" for w in self.warnings)
+        )
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,7 @@ def billing_staleness(store: Store) -> Staleness:
     def when(name: str) -> datetime | None:
         row = get_sync_state(store, name)
         return datetime.fromisoformat(row.value) if row and row.value else None
+
     error = get_sync_state(store, LAST_ERROR)
     return Staleness(when(LAST_SYNC), when(STALE_SINCE), error.value if error else None)
 
@@ -149,8 +162,11 @@ class _Syncer:
             pending_ids.add(oid)
             self._one(order, oid, known.get(oid))
         for oid, row in known.items():
-            if oid not in pending_ids and row.status in OPEN \
-                    and (row.billing_status or "Pending") == "Pending":
+            if (
+                oid not in pending_ids
+                and row.status in OPEN
+                and (row.billing_status or "Pending") == "Pending"
+            ):
                 self._guarded(oid, partial(self._check_left_pending, row))
         self.report.finished_at = utcnow()
         return self.report
@@ -168,6 +184,7 @@ class _Syncer:
                 self._create(order, replace=row is not None)
             else:
                 self._refresh(row)
+
         reason = self._guarded(oid, take)
         if reason is not None:
             self._keep_failed(order, oid, reason)
@@ -190,12 +207,21 @@ class _Syncer:
     def _keep_failed(self, order: WhmcsOrder, oid: str, reason: str) -> None:
         """An order that could not be taken in stays visible, as needs mapping with why;
         the next sync tries it again from WHMCS."""
-        row = Order(id=oid, source="whmcs", billing_status=order.status, status=OrderStatus.NEEDS_MAPPING,
-                    client_name=order.client_name, product_name="",
-                    created_at=_local_to_utc(order.date) or utcnow(), paid_at=utcnow(),
-                    seen_at=utcnow(), problem=f"could not take the order in ({reason}); "
-                    "correct it in WHMCS, it is read again on the next sync",
-                    raw={"order": order.raw}, data={"intake_failed": True})
+        row = Order(
+            id=oid,
+            source="whmcs",
+            billing_status=order.status,
+            status=OrderStatus.NEEDS_MAPPING,
+            client_name=order.client_name,
+            product_name="",
+            created_at=_local_to_utc(order.date) or utcnow(),
+            paid_at=utcnow(),
+            seen_at=utcnow(),
+            problem=f"could not take the order in ({reason}); "
+            "correct it in WHMCS, it is read again on the next sync",
+            raw={"order": order.raw},
+            data={"intake_failed": True},
+        )
         try:
             with self.store.session() as session:
                 if session.get(Order, oid) is None:
@@ -224,26 +250,36 @@ class _Syncer:
                 paid = self.client.get_invoice_paid_at(order.invoice_id)
             except (BillingApiError, BillingAccessDenied) as exc:
                 # An API role without GetInvoice must not stop the queue from filling.
-                self.report.warnings.append(f"order {order.id}: invoice {order.invoice_id}: "
-                                            f"{exc.message}; its age counts from the order"
-                                            + (f" ({exc.hint})" if isinstance(
-                                                exc, BillingAccessDenied) else ""))
+                self.report.warnings.append(
+                    f"order {order.id}: invoice {order.invoice_id}: "
+                    f"{exc.message}; its age counts from the order"
+                    + (f" ({exc.hint})" if isinstance(exc, BillingAccessDenied) else "")
+                )
         return _local_to_utc(paid) or _local_to_utc(order.date) or utcnow()
 
     def _create(self, order: WhmcsOrder, *, replace: bool = False) -> None:
         oid = str(order.id)
         lines = order.product_lines
-        row = Order(id=oid, source="whmcs", billing_status=order.status, client_name=order.client_name,
-                    created_at=_local_to_utc(order.date) or utcnow(), paid_at=self._paid_at(order),
-                    seen_at=utcnow(), notes=order.notes,
-                    raw={"order": order.raw}, data={"ordernum": order.ordernum,
-                                                    "client_id": order.client_id})
+        row = Order(
+            id=oid,
+            source="whmcs",
+            billing_status=order.status,
+            client_name=order.client_name,
+            created_at=_local_to_utc(order.date) or utcnow(),
+            paid_at=self._paid_at(order),
+            seen_at=utcnow(),
+            notes=order.notes,
+            raw={"order": order.raw},
+            data={"ordernum": order.ordernum, "client_id": order.client_id},
+        )
         extra = None
         if not lines:
             extra = "the order has no product line; nothing to provision (handle it in WHMCS)"
         elif len(lines) > 1:
-            extra = (f"the order has {len(lines)} services; intake takes one VPS per order — "
-                     "provision them by hand or split the order in WHMCS")
+            extra = (
+                f"the order has {len(lines)} services; intake takes one VPS per order — "
+                "provision them by hand or split the order in WHMCS"
+            )
         service = None
         if lines and lines[0].service_id is not None:
             try:
@@ -258,8 +294,11 @@ class _Syncer:
             request = request_from_service(service)
         else:
             row.product_name = lines[0].product if lines else ""
-            request = OrderRequest(product_id=None, product_name=row.product_name,
-                                   hostname=lines[0].domain if lines else "")
+            request = OrderRequest(
+                product_id=None,
+                product_name=row.product_name,
+                hostname=lines[0].domain if lines else "",
+            )
             extra = extra or "WHMCS returned no service for this order; sync again"
         details = self._client(order.client_id)
         if details is not None:
@@ -272,8 +311,13 @@ class _Syncer:
                     session.merge(row)
                 else:
                     session.add(row)
-                audit.record(session, "intake", actor=self.actor, order_id=oid,
-                             message=f"from WHMCS: {row.product_name} ({row.status})")
+                audit.record(
+                    session,
+                    "intake",
+                    actor=self.actor,
+                    order_id=oid,
+                    message=f"from WHMCS: {row.product_name} ({row.status})",
+                )
         except IntegrityError:
             # another console synced the same order a moment ago: one row, theirs
             self.report.unchanged += 1
@@ -296,9 +340,23 @@ class _Syncer:
                     self.report.unchanged += 1
                     session.add(row)
                     return
-                before = (row.status, row.template_name, row.problem, row.cpus, row.memory_mib, row.disk_gib)
+                before = (
+                    row.status,
+                    row.template_name,
+                    row.problem,
+                    row.cpus,
+                    row.memory_mib,
+                    row.disk_gib,
+                )
                 apply_mapping(row, request, self.catalog)
-                after = (row.status, row.template_name, row.problem, row.cpus, row.memory_mib, row.disk_gib)
+                after = (
+                    row.status,
+                    row.template_name,
+                    row.problem,
+                    row.cpus,
+                    row.memory_mib,
+                    row.disk_gib,
+                )
                 if before != after:
                     row.updated_at = utcnow()
                     self.report.remapped.append(row.id)
@@ -332,7 +390,8 @@ class _Syncer:
             # accepted in WHMCS (by staff, or another tool) before anyone here provisioned it
             self.report.warnings.append(
                 f"order {row.id} was accepted in WHMCS but has no VM from this console yet; "
-                "check whether someone provisioned it by hand before taking it")
+                "check whether someone provisioned it by hand before taking it"
+            )
 
     def _end(self, known: Order, billing_status: str, why: str) -> None:
         with self.store.session() as session:
@@ -340,23 +399,36 @@ class _Syncer:
             if row is None or row.status == OrderStatus.CANCELLED:
                 return
             job = open_job(session, row.id)
-            row.status, row.billing_status, row.updated_at = OrderStatus.CANCELLED, billing_status, utcnow()
+            row.status, row.billing_status, row.updated_at = (
+                OrderStatus.CANCELLED,
+                billing_status,
+                utcnow(),
+            )
             row.problem = f"{why} in WHMCS"
             session.add(row)
             message = f"order {row.id} was {why} in WHMCS"
             if job is not None or known.status == OrderStatus.PROVISIONING:
-                warning = (f"{message} but job {job.id if job else '?'} is running for it "
-                           f"(VM {job.vm_name if job and job.vm_name else 'not created yet'}); "
-                           "stop or cancel the job and remove the VM if it should not exist")
+                warning = (
+                    f"{message} but job {job.id if job else '?'} is running for it "
+                    f"(VM {job.vm_name if job and job.vm_name else 'not created yet'}); "
+                    "stop or cancel the job and remove the VM if it should not exist"
+                )
                 self.report.warnings.append(warning)
                 message = warning
-            audit.record(session, "billing_cancelled", actor=self.actor, order_id=row.id,
-                         message=message, billing_status=billing_status)
+            audit.record(
+                session,
+                "billing_cancelled",
+                actor=self.actor,
+                order_id=row.id,
+                message=message,
+                billing_status=billing_status,
+            )
         self.report.cancelled.append(known.id)
 
 
-def sync_orders(store: Store, client: WhmcsClient, catalog: CatalogConfig, *,
-                actor: str | None = None) -> SyncReport:
+def sync_orders(
+    store: Store, client: WhmcsClient, catalog: CatalogConfig, *, actor: str | None = None
+) -> SyncReport:
     """Pull pending orders from WHMCS into the queue. Raises BillingError if WHMCS fails."""
     syncer = _Syncer(store, client, catalog, actor or current_actor())
     try:
@@ -376,9 +448,14 @@ def sync_orders(store: Store, client: WhmcsClient, catalog: CatalogConfig, *,
         # The console syncs every minute: only a sync that changed the queue is worth a line
         # in the trail (each new or cancelled order has its own line as well).
         if report.created or report.cancelled or report.remapped:
-            audit.record(session, "sync", actor=syncer.actor,
-                         message=report.summary().split("\n")[0],
-                         created=len(report.created), cancelled=len(report.cancelled))
+            audit.record(
+                session,
+                "sync",
+                actor=syncer.actor,
+                message=report.summary().split("\n")[0],
+                created=len(report.created),
+                cancelled=len(report.cancelled),
+            )
     return report
 
 
@@ -403,6 +480,12 @@ def _request_from_data(row: Order) -> OrderRequest | None:
     wanted = (row.data or {}).get("request")
     if not wanted:
         return None
-    return OrderRequest(product_id=wanted.get("product_id"), product_name=wanted.get("product_name", ""),
-                        hostname=wanted.get("hostname") or "", os_choice=wanted.get("os_choice"),
-                        cpus=wanted.get("cpus"), memory=wanted.get("memory"), disk=wanted.get("disk"))
+    return OrderRequest(
+        product_id=wanted.get("product_id"),
+        product_name=wanted.get("product_name", ""),
+        hostname=wanted.get("hostname") or "",
+        os_choice=wanted.get("os_choice"),
+        cpus=wanted.get("cpus"),
+        memory=wanted.get("memory"),
+        disk=wanted.get("disk"),
+    )

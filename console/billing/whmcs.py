@@ -44,11 +44,15 @@ from .phpserialize import dumps_base64
 log = logging.getLogger(__name__)
 
 API_PATH = "/includes/api.php"
-HINT_IP = ("add it under Setup > General Settings > Security > API IP Access Restriction "
-           "(single IPs only, no CIDR)")
-HINT_AUTH = ("check the API identifier in the [billing] config, and store the secret again "
-             "with vps-console credentials set billing (or VPS_CONSOLE_BILLING_SECRET); "
-             "credentials live in WHMCS under System Settings > Manage API Credentials")
+HINT_IP = (
+    "add it under Setup > General Settings > Security > API IP Access Restriction "
+    "(single IPs only, no CIDR)"
+)
+HINT_AUTH = (
+    "check the API identifier in the [billing] config, and store the secret again "
+    "with vps-console credentials set billing (or VPS_CONSOLE_BILLING_SECRET); "
+    "credentials live in WHMCS under System Settings > Manage API Credentials"
+)
 HINT_PERMISSION = "give the API credential's role this action (System Settings > API Roles)"
 SECRET_PARAM_WORDS = ("password", "secret", "pass", "accesskey", "customfields")
 
@@ -79,19 +83,25 @@ def as_str(value: Any) -> str:
 def as_id(value: Any, what: str) -> int:
     """An order, service or client id: a positive integer, else BadRecord naming the raw
     value (``"abc"``, ``""`` or ``null`` must not all become order 0)."""
-    text = str(value).strip() if isinstance(value, (int, str)) \
-        and not isinstance(value, bool) else None
+    text = (
+        str(value).strip()
+        if isinstance(value, (int, str)) and not isinstance(value, bool)
+        else None
+    )
     if text is None or not _ID.fullmatch(text) or int(text) == 0:
-        shown = "null" if value is None else repr(safe_text(value) if isinstance(value, str)
-                                                   else value)
-        raise BadRecord(f"WHMCS sent {what} id {shown}, which is not a positive whole number",
-                        "look at that record in WHMCS (or whatever sits between it and the "
-                        "console); the other records are read anyway")
+        shown = (
+            "null" if value is None else repr(safe_text(value) if isinstance(value, str) else value)
+        )
+        raise BadRecord(
+            f"WHMCS sent {what} id {shown}, which is not a positive whole number",
+            "look at that record in WHMCS (or whatever sits between it and the "
+            "console); the other records are read anyway",
+        )
     return int(text)
 
 
 def as_datetime(value: Any) -> datetime | None:
-    """"YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DD" in server-local time; zeros mean none."""
+    """ "YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DD" in server-local time; zeros mean none."""
     text = as_str(value).strip()
     if not text or text.startswith("0000-00-00"):
         return None
@@ -132,8 +142,8 @@ class WhmcsOrder:
     client_id: int | None
     client_name: str
     date: datetime | None
-    status: str            # Pending, Active, Fraud, Cancelled, or a custom one
-    payment_status: str    # of the invoice: Paid, Unpaid, Refunded, ...
+    status: str  # Pending, Active, Fraud, Cancelled, or a custom one
+    payment_status: str  # of the invoice: Paid, Unpaid, Refunded, ...
     amount: str
     notes: str
     lines: tuple[OrderLine, ...]
@@ -226,51 +236,79 @@ def strip_secrets(data: Any) -> Any:
 
 def parse_order(raw: Mapping[str, Any]) -> WhmcsOrder:
     lines = tuple(
-        OrderLine(type=as_str(li.get("type")),
-                  # a line with no service (a domain, an addon) has relid 0 or none
-                  service_id=(as_id(li.get("relid"), "service")
-                              if li.get("relid") not in (None, "", 0, "0") else None),
-                  product=as_str(li.get("product")), domain=as_str(li.get("domain")),
-                  status=as_str(li.get("status")))
+        OrderLine(
+            type=as_str(li.get("type")),
+            # a line with no service (a domain, an addon) has relid 0 or none
+            service_id=(
+                as_id(li.get("relid"), "service")
+                if li.get("relid") not in (None, "", 0, "0")
+                else None
+            ),
+            product=as_str(li.get("product")),
+            domain=as_str(li.get("domain")),
+            status=as_str(li.get("status")),
+        )
         for li in as_list(raw.get("lineitems"), "lineitem")
     )
     return WhmcsOrder(
-        id=as_id(raw.get("id"), "order"), ordernum=as_str(raw.get("ordernum")),
-        client_id=as_int(raw.get("userid")), client_name=as_str(raw.get("name")),
-        date=as_datetime(raw.get("date")), status=as_str(raw.get("status")),
-        payment_status=as_str(raw.get("paymentstatus")), amount=as_str(raw.get("amount")),
-        notes=as_str(raw.get("notes")), lines=lines, raw=safe_data(strip_secrets(dict(raw))),
+        id=as_id(raw.get("id"), "order"),
+        ordernum=as_str(raw.get("ordernum")),
+        client_id=as_int(raw.get("userid")),
+        client_name=as_str(raw.get("name")),
+        date=as_datetime(raw.get("date")),
+        status=as_str(raw.get("status")),
+        payment_status=as_str(raw.get("paymentstatus")),
+        amount=as_str(raw.get("amount")),
+        notes=as_str(raw.get("notes")),
+        lines=lines,
+        raw=safe_data(strip_secrets(dict(raw))),
         invoice_id=as_int(raw.get("invoiceid")) or None,
     )
 
 
 def parse_service(raw: Mapping[str, Any]) -> WhmcsService:
     options = tuple(
-        ConfigOption(id=as_int(o.get("id")), name=as_str(o.get("option")).strip(),
-                     value=as_str(o.get("value")).strip(), type=as_str(o.get("type")))
+        ConfigOption(
+            id=as_int(o.get("id")),
+            name=as_str(o.get("option")).strip(),
+            value=as_str(o.get("value")).strip(),
+            type=as_str(o.get("type")),
+        )
         for o in as_list(raw.get("configoptions"), "configoption")
     )
     fields_ = tuple(
-        CustomField(id=as_int(c.get("id")), name=as_str(c.get("name")).strip(),
-                    value=as_str(c.get("value")).strip())
+        CustomField(
+            id=as_int(c.get("id")),
+            name=as_str(c.get("name")).strip(),
+            value=as_str(c.get("value")).strip(),
+        )
         for c in as_list(raw.get("customfields"), "customfield")
     )
     return WhmcsService(
-        id=as_id(raw.get("id"), "service"), client_id=as_int(raw.get("clientid")),
-        order_id=as_int(raw.get("orderid")), pid=as_int(raw.get("pid")),
-        name=as_str(raw.get("name")), groupname=as_str(raw.get("groupname")),
-        domain=as_str(raw.get("domain")).strip(), status=as_str(raw.get("status")),
-        dedicated_ip=as_str(raw.get("dedicatedip")), assigned_ips=as_str(raw.get("assignedips")),
-        username=as_str(raw.get("username")), regdate=as_datetime(raw.get("regdate")),
-        configoptions=options, customfields=fields_,
+        id=as_id(raw.get("id"), "service"),
+        client_id=as_int(raw.get("clientid")),
+        order_id=as_int(raw.get("orderid")),
+        pid=as_int(raw.get("pid")),
+        name=as_str(raw.get("name")),
+        groupname=as_str(raw.get("groupname")),
+        domain=as_str(raw.get("domain")).strip(),
+        status=as_str(raw.get("status")),
+        dedicated_ip=as_str(raw.get("dedicatedip")),
+        assigned_ips=as_str(raw.get("assignedips")),
+        username=as_str(raw.get("username")),
+        regdate=as_datetime(raw.get("regdate")),
+        configoptions=options,
+        customfields=fields_,
         password="" if raw.get("password") is None else str(raw.get("password")),
         raw=safe_data(strip_secrets(dict(raw))),
     )
 
 
 def _loggable(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: ("***" if any(w in k.lower() for w in SECRET_PARAM_WORDS) else v)
-            for k, v in params.items()}
+    return {
+        k: ("***" if any(w in k.lower() for w in SECRET_PARAM_WORDS) else v)
+        for k, v in params.items()
+    }
 
 
 def api_url_for(url: str) -> str:
@@ -285,16 +323,29 @@ class WhmcsClient:
 
     READ_ONLY_PREFIX = "get"
 
-    def __init__(self, url: str, identifier: str, secret: str, *, timeout: float = 15.0,
-                 retries: int = 2, backoff: float = 0.5, verify: bool | ssl.SSLContext = True,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        identifier: str,
+        secret: str,
+        *,
+        timeout: float = 15.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        verify: bool | ssl.SSLContext = True,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.api_url = api_url_for(url)
         self.identifier = identifier
         self._secret = secret
         self.retries = retries
         self.backoff = backoff
-        self._http = httpx.Client(timeout=timeout, verify=verify, transport=transport,
-                                  headers={"User-Agent": "vps-console"})
+        self._http = httpx.Client(
+            timeout=timeout,
+            verify=verify,
+            transport=transport,
+            headers={"User-Agent": "vps-console"},
+        )
 
     def __repr__(self) -> str:  # never show the secret
         return f"WhmcsClient({self.api_url!r}, identifier={self.identifier!r})"
@@ -312,8 +363,13 @@ class WhmcsClient:
     def call(self, action: str, **params: Any) -> dict[str, Any]:
         """POST one action; return the decoded success envelope or raise BillingError."""
         form = {k: _form_value(v) for k, v in params.items() if v is not None}
-        payload = {"action": action, "identifier": self.identifier, "secret": self._secret,
-                   "responsetype": "json", **form}
+        payload = {
+            "action": action,
+            "identifier": self.identifier,
+            "secret": self._secret,
+            "responsetype": "json",
+            **form,
+        }
         log.debug("whmcs %s %s", action, _loggable(form))
         response = self._post_with_retries(action, payload)
         return self._decode(action, response)
@@ -337,8 +393,11 @@ class WhmcsClient:
                         action=action,
                     ) from None
             except httpx.HTTPError as exc:
-                raise BillingUnreachable(f"cannot reach WHMCS at {self.api_url}: {_describe(exc)}",
-                                         "check [billing] url in the config", action=action) from None
+                raise BillingUnreachable(
+                    f"cannot reach WHMCS at {self.api_url}: {_describe(exc)}",
+                    "check [billing] url in the config",
+                    action=action,
+                ) from None
             attempt += 1
             if attempt > self.retries:
                 raise BillingUnreachable(
@@ -356,8 +415,12 @@ class WhmcsClient:
             body = response.json()
         except ValueError:
             body = None
-        if isinstance(body, dict) and "result" not in body and body.get("status") == "error" \
-                and "message" in body:
+        if (
+            isinstance(body, dict)
+            and "result" not in body
+            and body.get("status") == "error"
+            and "message" in body
+        ):
             body = {**body, "result": "error"}  # GetInvoice's "not found" says status, not result
         if not isinstance(body, dict) or "result" not in body:
             raise self._not_api(action, response)
@@ -369,20 +432,32 @@ class WhmcsClient:
             ip = message.split()[-1] if message.split() else "?"
             raise BillingAccessDenied(f"WHMCS refused our IP {ip}", HINT_IP, action=action)
         if lowered.startswith("invalid permissions"):
-            raise BillingAccessDenied(f"WHMCS does not allow {action} for this API credential ({message})",
-                                      HINT_PERMISSION, action=action)
+            raise BillingAccessDenied(
+                f"WHMCS does not allow {action} for this API credential ({message})",
+                HINT_PERMISSION,
+                action=action,
+            )
         if "authentication failed" in lowered:
-            raise BillingAuthError(f"WHMCS rejected the API credentials (identifier {self.identifier!r})",
-                                   HINT_AUTH, action=action)
+            raise BillingAuthError(
+                f"WHMCS rejected the API credentials (identifier {self.identifier!r})",
+                HINT_AUTH,
+                action=action,
+            )
         if response.status_code >= 400 and body.get("result") != "error":
             raise self._not_api(action, response)
         if NOT_PENDING in lowered:
-            raise OrderNotPending(f"WHMCS {action}: {message}",
-                                  "the order was accepted, cancelled or deleted in WHMCS already",
-                                  action=action, whmcs_message=message)
-        raise BillingApiError(f"WHMCS {action} failed: {message or 'no message'}",
-                              "see the message from WHMCS; nothing was changed on our side",
-                              action=action, whmcs_message=message)
+            raise OrderNotPending(
+                f"WHMCS {action}: {message}",
+                "the order was accepted, cancelled or deleted in WHMCS already",
+                action=action,
+                whmcs_message=message,
+            )
+        raise BillingApiError(
+            f"WHMCS {action} failed: {message or 'no message'}",
+            "see the message from WHMCS; nothing was changed on our side",
+            action=action,
+            whmcs_message=message,
+        )
 
     def _not_api(self, action: str, response: httpx.Response) -> BillingBadResponse:
         kind = response.headers.get("content-type", "?").split(";")[0]
@@ -394,16 +469,22 @@ class WhmcsClient:
         elif response.status_code == 404:
             hint = "check [billing] url: it must be the WHMCS root (…/includes/api.php is added)"
         else:
-            hint = ("this is not the WHMCS API: check [billing] url, and any proxy or WAF in front "
-                    "of WHMCS")
+            hint = (
+                "this is not the WHMCS API: check [billing] url, and any proxy or WAF in front "
+                "of WHMCS"
+            )
         title = _html_title(snippet)
         return BillingBadResponse(
             f"WHMCS {action}: HTTP {response.status_code} {kind}, not a WHMCS API answer"
-            + (f" ({title})" if title else ""), hint, action=action)
+            + (f" ({title})" if title else ""),
+            hint,
+            action=action,
+        )
 
     # --------------------------------------------------------------- actions
-    def read_orders(self, status: str | None = None, *, page_size: int = 100,
-                    max_pages: int = MAX_PAGES) -> OrderListing:
+    def read_orders(
+        self, status: str | None = None, *, page_size: int = 100, max_pages: int = MAX_PAGES
+    ) -> OrderListing:
         """GetOrders, page by page. The offset is our own (a server that ignores
         ``limitstart`` or lies in ``startnumber`` cannot make us loop); reading stops on a
         short page, a page seen before, or past ``max_pages`` (then BillingBadResponse).
@@ -420,7 +501,8 @@ class WhmcsClient:
                 listing.warnings.append(
                     f"WHMCS sent the same page of orders again at offset {start} (it, or a "
                     "proxy in front of it, ignores limitstart); read the first "
-                    f"{len(seen)} orders only")
+                    f"{len(seen)} orders only"
+                )
                 return listing
             pages.add(signature)
             for raw in page:
@@ -430,8 +512,9 @@ class WhmcsClient:
                     listing.rejected.append(exc.message)
                     continue
                 if order.id in seen:
-                    listing.rejected.append(f"WHMCS sent order {order.id} twice in one answer; "
-                                            "the first copy was kept")
+                    listing.rejected.append(
+                        f"WHMCS sent order {order.id} twice in one answer; the first copy was kept"
+                    )
                     continue
                 seen.add(order.id)
                 listing.orders.append(order)
@@ -443,7 +526,9 @@ class WhmcsClient:
             f"WHMCS GetOrders: still sending full pages after {max_pages} pages "
             f"({max_pages * page_size} orders)",
             "check that WHMCS honours limitstart/limitnum (and any proxy in front of it); "
-            "the queue keeps what it had", action="GetOrders")
+            "the queue keeps what it had",
+            action="GetOrders",
+        )
 
     def get_orders(self, status: str | None = None, *, page_size: int = 100) -> list[WhmcsOrder]:
         return self.read_orders(status, page_size=page_size).orders
@@ -479,27 +564,46 @@ class WhmcsClient:
         data: Mapping[str, Any] = nested if isinstance(nested, Mapping) else body
         return WhmcsClientDetails(
             id=as_int(data.get("id", data.get("userid")), client_id) or client_id,
-            firstname=as_str(data.get("firstname")), lastname=as_str(data.get("lastname")),
-            email=as_str(data.get("email")), companyname=as_str(data.get("companyname")),
+            firstname=as_str(data.get("firstname")),
+            lastname=as_str(data.get("lastname")),
+            email=as_str(data.get("email")),
+            companyname=as_str(data.get("companyname")),
             status=as_str(data.get("status")),
         )
 
-    def accept_order(self, order_id: int, *, send_email: bool = False, autosetup: bool = False) -> None:
+    def accept_order(
+        self, order_id: int, *, send_email: bool = False, autosetup: bool = False
+    ) -> None:
         """AcceptOrder. Raises OrderNotPending if WHMCS says it is not Pending (any more)."""
         self.call("AcceptOrder", orderid=order_id, sendemail=send_email, autosetup=autosetup)
 
-    def update_client_product(self, service_id: int, *, dedicated_ip: str | None = None,
-                              assigned_ips: list[str] | str | None = None,
-                              username: str | None = None, password: str | None = None,
-                              status: str | None = None, domain: str | None = None,
-                              notes: str | None = None,
-                              customfields: Mapping[int, str] | None = None) -> None:
+    def update_client_product(
+        self,
+        service_id: int,
+        *,
+        dedicated_ip: str | None = None,
+        assigned_ips: list[str] | str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        status: str | None = None,
+        domain: str | None = None,
+        notes: str | None = None,
+        customfields: Mapping[int, str] | None = None,
+    ) -> None:
         if isinstance(assigned_ips, (list, tuple)):
             assigned_ips = "\n".join(assigned_ips)  # one IP per line, as the admin UI shows them
-        self.call("UpdateClientProduct", serviceid=service_id, dedicatedip=dedicated_ip,
-                  assignedips=assigned_ips, serviceusername=username, servicepassword=password,
-                  status=status, domain=domain, notes=notes,
-                  customfields=dumps_base64(customfields) if customfields else None)
+        self.call(
+            "UpdateClientProduct",
+            serviceid=service_id,
+            dedicatedip=dedicated_ip,
+            assignedips=assigned_ips,
+            serviceusername=username,
+            servicepassword=password,
+            status=status,
+            domain=domain,
+            notes=notes,
+            customfields=dumps_base64(customfields) if customfields else None,
+        )
 
     def log_activity(self, description: str, *, client_id: int | None = None) -> None:
         self.call("LogActivity", description=description, clientid=client_id)
@@ -521,28 +625,38 @@ def _html_title(text: str) -> str:
     start = lower.find("<title>")
     end = lower.find("</title>")
     if 0 <= start < end:
-        return text[start + 7:end].strip()[:80]
+        return text[start + 7 : end].strip()[:80]
     return ""
 
 
-def open_billing_client(billing: BillingConfig, secret: str | None, *,
-                        retries: int = 2) -> WhmcsClient:
+def open_billing_client(
+    billing: BillingConfig, secret: str | None, *, retries: int = 2
+) -> WhmcsClient:
     """The client for ``Config.billing`` (kind "whmcs"); ``secret`` from
     console.secrets.billing_secret(...). Raises BillingError saying what is missing."""
     from .errors import BillingError
 
     if billing.kind != "whmcs":
-        raise BillingError(f'billing kind is "{billing.kind}": there is no WHMCS to talk to',
-                           'set [billing] kind = "whmcs" with url and identifier, or use '
-                           "`vps-console orders import FILE` / `orders add`")
+        raise BillingError(
+            f'billing kind is "{billing.kind}": there is no WHMCS to talk to',
+            'set [billing] kind = "whmcs" with url and identifier, or use '
+            "`vps-console orders import FILE` / `orders add`",
+        )
     if not secret:
-        raise BillingError("no WHMCS API secret",
-                           "store it with `vps-console credentials set billing` or set "
-                           "VPS_CONSOLE_BILLING_SECRET")
+        raise BillingError(
+            "no WHMCS API secret",
+            "store it with `vps-console credentials set billing` or set VPS_CONSOLE_BILLING_SECRET",
+        )
     # BillingConfig refuses kind "whmcs" without both.
     assert billing.url and billing.identifier
     verify: ssl.SSLContext | bool = True
     if billing.ca_file is not None:  # a private CA, like the engines' ca_file
         verify = ssl.create_default_context(cafile=str(billing.ca_file.expanduser()))
-    return WhmcsClient(billing.url, billing.identifier, secret, timeout=billing.timeout_seconds,
-                       retries=retries, verify=verify)
+    return WhmcsClient(
+        billing.url,
+        billing.identifier,
+        secret,
+        timeout=billing.timeout_seconds,
+        retries=retries,
+        verify=verify,
+    )

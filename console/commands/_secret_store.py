@@ -11,7 +11,8 @@ def cli_secret_store(ctx) -> SecretStore:
     existing = getattr(ctx, "secrets", None) or getattr(ctx, "_secret_store", None)
     if existing is not None:
         return existing
-    store = open_secret_store(getattr(ctx, "secrets_choice", None),
-                              passphrase_prompt=terminal_passphrase_prompt)
+    store = open_secret_store(
+        getattr(ctx, "secrets_choice", None), passphrase_prompt=terminal_passphrase_prompt
+    )
     ctx._secret_store = store
     return store

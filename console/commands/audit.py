@@ -33,25 +33,40 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise BadInput(f"--since {text!r} is neither a duration nor a date",
-                       "use e.g. --since 2h, --since 3d or --since 2026-11-01") from None
+        raise BadInput(
+            f"--since {text!r} is neither a duration nor a date",
+            "use e.g. --since 2h, --since 3d or --since 2026-11-01",
+        ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()  # a time typed by the engineer is in their local zone
     return moment.astimezone(UTC)
 
 
 def entry_dict(event) -> dict:
-    return {"at": ensure_aware(event.at).isoformat(), "action": event.step, "actor": event.actor,
-            "order_id": event.order_id, "job_id": event.job_id,
-            "message": redact(event.message or ""),
-            "data": json.loads(redact(json.dumps(event.data or {}, default=str)))}
+    return {
+        "at": ensure_aware(event.at).isoformat(),
+        "action": event.step,
+        "actor": event.actor,
+        "order_id": event.order_id,
+        "job_id": event.job_id,
+        "message": redact(event.message or ""),
+        "data": json.loads(redact(json.dumps(event.data or {}, default=str))),
+    }
 
 
 def _line(entry: dict) -> str:
     local = datetime.fromisoformat(entry["at"]).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    where = " ".join(part for part in (
-        f"order {entry['order_id']}" if entry["order_id"] else "",
-        f"job {entry['job_id']}" if entry["job_id"] else "") if part) or "-"
+    where = (
+        " ".join(
+            part
+            for part in (
+                f"order {entry['order_id']}" if entry["order_id"] else "",
+                f"job {entry['job_id']}" if entry["job_id"] else "",
+            )
+            if part
+        )
+        or "-"
+    )
     return f"{local}  {entry['actor']:<20} {entry['action']:<22} {where:<24} {entry['message']}"
 
 
@@ -61,13 +76,14 @@ def _line(entry: dict) -> str:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
 @click.pass_obj
-def command(ctx, since: str | None, order_id: str | None, limit: int | None,
-            as_json: bool) -> None:
+def command(ctx, since: str | None, order_id: str | None, limit: int | None, as_json: bool) -> None:
     """Show the audit trail: claims, launches, changes, licenses (masked), handovers, …"""
     since_at = parse_since(since) if since else None
     with ctx.store.session() as session:
-        found = [entry_dict(event) for event in
-                 audit.entries(session, since=since_at, order_id=order_id, limit=limit)]
+        found = [
+            entry_dict(event)
+            for event in audit.entries(session, since=since_at, order_id=order_id, limit=limit)
+        ]
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return

@@ -12,9 +12,15 @@ def command(ctx) -> None:
     config = ctx.config
     click.echo(f"config: {config.path} is valid")
     for engine in config.engines:
-        tls = "TLS NOT VERIFIED" if engine.insecure else (
-            f"CA {engine.ca_file}" if engine.ca_file else "system CAs")
+        tls = (
+            "TLS NOT VERIFIED"
+            if engine.insecure
+            else (f"CA {engine.ca_file}" if engine.ca_file else "system CAs")
+        )
         click.echo(f"  engine {engine.name}: {engine.url} as {engine.username} ({tls})")
-    click.echo(f"  billing: {config.billing.kind}" + (f" at {config.billing.url}" if config.billing.url else ""))
+    click.echo(
+        f"  billing: {config.billing.kind}"
+        + (f" at {config.billing.url}" if config.billing.url else "")
+    )
     click.echo(f"  products mapped: {len(config.catalog.products)}")
     click.echo(f"  store: {config.store.url}")

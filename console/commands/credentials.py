@@ -39,9 +39,11 @@ from console.secrets.transfer import move_secrets
 log = logging.getLogger(__name__)
 MIGRATE_TARGETS = ("file", "keyring", "cryptfile")
 
-TARGETS_HELP = ("TARGET is one of: engine NAME | billing | license ORDER KIND "
-                f"(KIND: {', '.join(LICENSE_KINDS)}) | admin-password ORDER | job:ID:… (a "
-                "launch's secrets before its job existed, as `list` shows them)")
+TARGETS_HELP = (
+    "TARGET is one of: engine NAME | billing | license ORDER KIND "
+    f"(KIND: {', '.join(LICENSE_KINDS)}) | admin-password ORDER | job:ID:… (a "
+    "launch's secrets before its job existed, as `list` shows them)"
+)
 
 
 def secret_name(target: tuple[str, ...]) -> str:
@@ -53,8 +55,9 @@ def secret_name(target: tuple[str, ...]) -> str:
         return BILLING_SECRET
     if kind == "license" and len(rest) == 2:
         if rest[1] not in LICENSE_KINDS:
-            raise BadInput(f"{rest[1]!r} is not a license kind",
-                           f"use one of: {', '.join(LICENSE_KINDS)}")
+            raise BadInput(
+                f"{rest[1]!r} is not a license kind", f"use one of: {', '.join(LICENSE_KINDS)}"
+            )
         return check_name(license_secret(rest[0], rest[1]))
     if kind == "admin-password" and len(rest) == 1:
         return check_name(admin_password_secret(rest[0]))
@@ -95,8 +98,14 @@ def _audit(ctx, action: str, name: str) -> None:
 
     order_id = name.split(":")[1] if name.startswith(("license:", "admin-password:")) else None
     with store.session() as session:
-        audit.record(session, action, actor=current_actor(), order_id=order_id,
-                     message=f"{action.replace('_', ' ')} {name}", secret=name)
+        audit.record(
+            session,
+            action,
+            actor=current_actor(),
+            order_id=order_id,
+            message=f"{action.replace('_', ' ')} {name}",
+            secret=name,
+        )
 
 
 def _warn_unknown_engine(ctx, name: str) -> None:
@@ -108,8 +117,10 @@ def _warn_unknown_engine(ctx, name: str) -> None:
         return  # no config yet: storing the password first is a fine order to do things
     engine = name.split(":", 1)[1]
     if engine not in engines:
-        click.echo(f"warning: no engine named {engine!r} in the config (configured: "
-                   f"{', '.join(engines)})", err=True)
+        click.echo(
+            f"warning: no engine named {engine!r} in the config (configured: {', '.join(engines)})",
+            err=True,
+        )
 
 
 def _read_value(name: str, from_stdin: bool) -> str:
@@ -117,20 +128,25 @@ def _read_value(name: str, from_stdin: bool) -> str:
         # Only the line ending is dropped: spaces inside or around a secret are its own.
         value = sys.stdin.read().rstrip("\r\n")
     else:
-        value = click.prompt(f"Value for {name}", hide_input=True, confirmation_prompt=True,
-                             err=True)
+        value = click.prompt(
+            f"Value for {name}", hide_input=True, confirmation_prompt=True, err=True
+        )
     if not value:
-        raise BadInput(f"no value given for {name}", "type it at the prompt, or pipe it with "
-                       "--stdin, e.g. `pass show whmcs | vps-console credentials set billing --stdin`")
+        raise BadInput(
+            f"no value given for {name}",
+            "type it at the prompt, or pipe it with "
+            "--stdin, e.g. `pass show whmcs | vps-console credentials set billing --stdin`",
+        )
     return value
 
 
 def _persistent(store: SecretStore) -> SecretStore:
     info = store.describe()
     if not info.persistent:
-        raise SecretStoreError(f"secrets would be lost when this command ends ({info.reason})",
-                               info.fix or "drop `--secrets memory` to keep them in the "
-                               "encrypted file")
+        raise SecretStoreError(
+            f"secrets would be lost when this command ends ({info.reason})",
+            info.fix or "drop `--secrets memory` to keep them in the encrypted file",
+        )
     return store
 
 
@@ -154,8 +170,9 @@ def set_(ctx, target: tuple[str, ...], from_stdin: bool) -> None:
     store.set(name, value)
     _audit(ctx, "credential_set", name)
     info = store.describe()
-    click.echo(f"saved {name} ({mask(value)}) in {info.name}"
-               + (f" {info.path}" if info.path else ""))
+    click.echo(
+        f"saved {name} ({mask(value)}) in {info.name}" + (f" {info.path}" if info.path else "")
+    )
 
 
 @command.command("show", epilog=TARGETS_HELP)
@@ -171,8 +188,10 @@ def show(ctx, target: tuple[str, ...], reveal: bool) -> None:
         variable, value = _env_fallback(ctx, name)
         source = variable
     if value is None:
-        raise ConsoleError(f"{name} is not stored",
-                           f"store it with `vps-console credentials set {' '.join(target)}`")
+        raise ConsoleError(
+            f"{name} is not stored",
+            f"store it with `vps-console credentials set {' '.join(target)}`",
+        )
     if reveal:
         _audit(ctx, "credential_revealed", name)
         click.echo(value)
@@ -208,8 +227,13 @@ def list_(ctx) -> None:
 
 
 @command.command("migrate")
-@click.option("--to", "target", required=True, type=click.Choice(MIGRATE_TARGETS),
-              help="The backend to move every secret to.")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    type=click.Choice(MIGRATE_TARGETS),
+    help="The backend to move every secret to.",
+)
 @click.option("--keep", is_flag=True, help="Copy only: leave the secrets where they are too.")
 @click.pass_obj
 def migrate(ctx, target: str, keep: bool) -> None:
@@ -219,8 +243,10 @@ def migrate(ctx, target: str, keep: bool) -> None:
     moved = move_secrets(source, _persistent(destination), keep_source=keep)
     for name in moved:
         _audit(ctx, "credential_copied" if keep else "credential_moved", name)
-    click.echo(f"{'copied' if keep else 'moved'} {len(moved)} secret(s) from "
-               f"{source.describe().label} to {destination.describe().label}")
+    click.echo(
+        f"{'copied' if keep else 'moved'} {len(moved)} secret(s) from "
+        f"{source.describe().label} to {destination.describe().label}"
+    )
     older = keyring_file_path()
     if not keep and source.describe().path == str(older) and not source.names():
         older.unlink()  # emptied: left there, it would only be opened and listed again

@@ -19,49 +19,113 @@ from console.config import Config
 DEMO_ENGINE = "demo"
 # The simulated WHMCS sells these products; the simulated engine has these templates.
 DEMO_PRODUCTS = (
-    {"billing_product": "VPS Linux cPanel", "template": "alma9-cpanel", "cpus": 2,
-     "memory": "4GiB", "disk": "80GiB", "license_kinds": ["cpanel"]},
-    {"billing_product": "VPS Legacy CentOS cPanel", "template": "centos7-cpanel", "cpus": 2,
-     "memory": "4GiB", "disk": "60GiB", "license_kinds": ["cpanel"]},
-    {"billing_product": "VPS Linux Plesk", "template": "ubuntu2204-plesk", "cpus": 2,
-     "memory": "4GiB", "disk": "80GiB", "license_kinds": ["plesk"]},
-    {"billing_product": "VPS Windows Plesk", "template": "win2022-plesk", "cpus": 4,
-     "memory": "8GiB", "disk": "100GiB", "max_memory": "32GiB",
-     "license_kinds": ["windows", "plesk"]},
-    {"billing_product": "VPS Windows MSSQL", "template": "win2022-mssql", "cpus": 4,
-     "memory": "16GiB", "disk": "200GiB", "license_kinds": ["windows", "mssql"]},
-    {"billing_product": "VPS Linux Bare", "template": "alma9", "cpus": 1, "memory": "2GiB",
-     "disk": "40GiB"},
+    {
+        "billing_product": "VPS Linux cPanel",
+        "template": "alma9-cpanel",
+        "cpus": 2,
+        "memory": "4GiB",
+        "disk": "80GiB",
+        "license_kinds": ["cpanel"],
+    },
+    {
+        "billing_product": "VPS Legacy CentOS cPanel",
+        "template": "centos7-cpanel",
+        "cpus": 2,
+        "memory": "4GiB",
+        "disk": "60GiB",
+        "license_kinds": ["cpanel"],
+    },
+    {
+        "billing_product": "VPS Linux Plesk",
+        "template": "ubuntu2204-plesk",
+        "cpus": 2,
+        "memory": "4GiB",
+        "disk": "80GiB",
+        "license_kinds": ["plesk"],
+    },
+    {
+        "billing_product": "VPS Windows Plesk",
+        "template": "win2022-plesk",
+        "cpus": 4,
+        "memory": "8GiB",
+        "disk": "100GiB",
+        "max_memory": "32GiB",
+        "license_kinds": ["windows", "plesk"],
+    },
+    {
+        "billing_product": "VPS Windows MSSQL",
+        "template": "win2022-mssql",
+        "cpus": 4,
+        "memory": "16GiB",
+        "disk": "200GiB",
+        "license_kinds": ["windows", "mssql"],
+    },
+    {
+        "billing_product": "VPS Linux Bare",
+        "template": "alma9",
+        "cpus": 1,
+        "memory": "2GiB",
+        "disk": "40GiB",
+    },
 )
 
 
-def demo_config(engine_url: str, billing_url: str, identifier: str, store_url: str, *,
-                refresh_seconds: float = 3.0) -> Config:
-    return Config.model_validate({
-        # The simulator's cluster and storage domain, so the preflight has nothing to guess.
-        "engines": [{"name": DEMO_ENGINE, "url": engine_url, "username": "admin@internal",
-                     "cluster": "prod-a", "storage_domain": "data-ssd"}],
-        "billing": {"kind": "whmcs", "url": billing_url, "identifier": identifier,
-                    "sync_interval_seconds": 15},
-        "catalog": {"products": list(DEMO_PRODUCTS), "stale_after_days": 90},
-        "store": {"url": store_url},
-        "ui": {"refresh_seconds": refresh_seconds},
-    })
+def demo_config(
+    engine_url: str,
+    billing_url: str,
+    identifier: str,
+    store_url: str,
+    *,
+    refresh_seconds: float = 3.0,
+) -> Config:
+    return Config.model_validate(
+        {
+            # The simulator's cluster and storage domain, so the preflight has nothing to guess.
+            "engines": [
+                {
+                    "name": DEMO_ENGINE,
+                    "url": engine_url,
+                    "username": "admin@internal",
+                    "cluster": "prod-a",
+                    "storage_domain": "data-ssd",
+                }
+            ],
+            "billing": {
+                "kind": "whmcs",
+                "url": billing_url,
+                "identifier": identifier,
+                "sync_interval_seconds": 15,
+            },
+            "catalog": {"products": list(DEMO_PRODUCTS), "stale_after_days": 90},
+            "store": {"url": store_url},
+            "ui": {"refresh_seconds": refresh_seconds},
+        }
+    )
 
 
 def demo_secrets(engine_password: str, billing_secret: str):
     from console.secrets import BILLING_SECRET, MemorySecretStore, engine_secret
 
-    return MemorySecretStore(initial={engine_secret(DEMO_ENGINE): engine_password,
-                                      BILLING_SECRET: billing_secret})
+    return MemorySecretStore(
+        initial={engine_secret(DEMO_ENGINE): engine_password, BILLING_SECRET: billing_secret}
+    )
 
 
 @click.command("demo")
-@click.option("--time-scale", default=0.3, show_default=True, type=click.FloatRange(0.001, 10),
-              help="Simulated engine time: 1.0 is real-ish seconds; 0.3 provisions in well "
-                   "under a minute.")
-@click.option("--orders", default=40, show_default=True, type=click.IntRange(0, 10_000),
-              help="Pending orders the simulated WHMCS starts with.")
+@click.option(
+    "--time-scale",
+    default=0.3,
+    show_default=True,
+    type=click.FloatRange(0.001, 10),
+    help="Simulated engine time: 1.0 is real-ish seconds; 0.3 provisions in well under a minute.",
+)
+@click.option(
+    "--orders",
+    default=40,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Pending orders the simulated WHMCS starts with.",
+)
 @click.option("--no-mouse", is_flag=True, help="Do not capture the mouse.")
 def command(time_scale: float, orders: int, no_mouse: bool) -> None:
     """Try the console against in-process engine and WHMCS simulators (no set-up)."""
@@ -78,8 +142,9 @@ def command(time_scale: float, orders: int, no_mouse: bool) -> None:
     billing = WhmcsSimulator(seed=1, orders=orders, arrival_per_minute=0.5).start()
     store = None
     try:
-        config = demo_config(engine.url, billing.url, billing.identifier,
-                             f"sqlite:///{workdir / 'console.db'}")
+        config = demo_config(
+            engine.url, billing.url, billing.identifier, f"sqlite:///{workdir / 'console.db'}"
+        )
         store = open_store(config.store.url)
         context = build_context(config, store, demo_secrets(engine.password, billing.secret))
         assert context.sync_billing is not None  # the demo's billing is the WHMCS simulator

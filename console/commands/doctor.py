@@ -59,20 +59,31 @@ def check_config_file(config: Config) -> Iterator[Check]:
         return
     mode = path.stat()
     if mode.st_uid != os.getuid():
-        yield Check(FAIL, "config permissions", f"{path} belongs to uid {mode.st_uid}, not you",
-                    "whoever owns it decides where your engine password is sent; copy it to a "
-                    "file of your own")
+        yield Check(
+            FAIL,
+            "config permissions",
+            f"{path} belongs to uid {mode.st_uid}, not you",
+            "whoever owns it decides where your engine password is sent; copy it to a "
+            "file of your own",
+        )
     elif mode.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        yield Check(FAIL, "config permissions",
-                    f"{path} is writable by others (mode {stat.S_IMODE(mode.st_mode):o}): they "
-                    "could point the engine URL elsewhere and collect your password",
-                    f"chmod 600 {path}")
+        yield Check(
+            FAIL,
+            "config permissions",
+            f"{path} is writable by others (mode {stat.S_IMODE(mode.st_mode):o}): they "
+            "could point the engine URL elsewhere and collect your password",
+            f"chmod 600 {path}",
+        )
     else:
         yield Check(OK, "config permissions", f"mode {stat.S_IMODE(mode.st_mode):o}")
     for engine in config.engines:
         if engine.insecure:
-            yield Check(WARN, f"engine {engine.name} TLS",
-                        "insecure = true: the certificate is not verified", TLS_FIX)
+            yield Check(
+                WARN,
+                f"engine {engine.name} TLS",
+                "insecure = true: the certificate is not verified",
+                TLS_FIX,
+            )
 
 
 # ----------------------------------------------------------------------- secrets
@@ -83,19 +94,30 @@ def check_secret_store(store: SecretStore) -> Iterator[Check]:
     if info.persistent:
         yield Check(OK, "secrets", f"{info.name}{where}{key} ({info.reason})")
     else:
-        yield Check(FAIL if not info.explicit else WARN, "secrets",
-                    f"{info.name}: secrets are NOT kept after this run, and launches that "
-                    f"could not be resumed are refused ({info.reason})",
-                    info.fix or f"drop `--secrets memory`, or set {ENV_PASSPHRASE}")
+        yield Check(
+            FAIL if not info.explicit else WARN,
+            "secrets",
+            f"{info.name}: secrets are NOT kept after this run, and launches that "
+            f"could not be resumed are refused ({info.reason})",
+            info.fix or f"drop `--secrets memory`, or set {ENV_PASSPHRASE}",
+        )
     for path in (info.path, info.key_path):
         if path and Path(path).exists():
             mode = stat.S_IMODE(Path(path).stat().st_mode)
             if mode & 0o077:
-                yield Check(FAIL, "secrets file permissions", f"{path} has mode {mode:o}",
-                            f"chmod 600 {path}")
+                yield Check(
+                    FAIL,
+                    "secrets file permissions",
+                    f"{path} has mode {mode:o}",
+                    f"chmod 600 {path}",
+                )
     if info.path and "keyrings.cryptfile" in info.name:
-        yield Check(WARN, "secrets file", "the older encrypted file derives a key on every "
-                    "read (slow)", "vps-console credentials migrate --to file")
+        yield Check(
+            WARN,
+            "secrets file",
+            "the older encrypted file derives a key on every read (slow)",
+            "vps-console credentials migrate --to file",
+        )
     for rejected in info.rejected:
         yield Check(NOTE, "secrets passed over", rejected)
 
@@ -104,16 +126,21 @@ def check_secret_store(store: SecretStore) -> Iterator[Check]:
 def _tls_description(engine: EngineConfig) -> Check:
     subject = f"engine {engine.name} TLS"
     if not engine.url.startswith("https"):
-        return Check(WARN, subject, "plain HTTP: the password travels unencrypted",
-                     "use the engine's https:// URL and set ca_file")
+        return Check(
+            WARN,
+            subject,
+            "plain HTTP: the password travels unencrypted",
+            "use the engine's https:// URL and set ca_file",
+        )
     if engine.insecure:
         return Check(WARN, subject, "NOT verified (insecure = true)", TLS_FIX)
     source = f"CA file {engine.ca_file}" if engine.ca_file else "the system CA store"
     return Check(OK, subject, f"certificate chain verified with {source}")
 
 
-def check_engine(config: Config, engine_config: EngineConfig, store: SecretStore | None
-                 ) -> Iterator[Check]:
+def check_engine(
+    config: Config, engine_config: EngineConfig, store: SecretStore | None
+) -> Iterator[Check]:
     from console.ovirt import (
         Engine,
         EngineAuthFailed,
@@ -126,13 +153,20 @@ def check_engine(config: Config, engine_config: EngineConfig, store: SecretStore
     subject = f"engine {name}"
     password = engine_password(store, name, len(config.engines))
     if not password:
-        yield Check(FAIL, f"{subject} password", "none in the keyring or the environment",
-                    f"`vps-console credentials set engine {name}` (or export "
-                    f"{engine_env_variable(name)})")
+        yield Check(
+            FAIL,
+            f"{subject} password",
+            "none in the keyring or the environment",
+            f"`vps-console credentials set engine {name}` (or export {engine_env_variable(name)})",
+        )
         return
     if engine_config.ca_file and not Path(engine_config.ca_file).is_file():
-        yield Check(FAIL, f"{subject} TLS", f"ca_file {engine_config.ca_file} does not exist",
-                    "point ca_file at the engine's CA certificate (PEM)")
+        yield Check(
+            FAIL,
+            f"{subject} TLS",
+            f"ca_file {engine_config.ca_file} does not exist",
+            "point ca_file at the engine's CA certificate (PEM)",
+        )
         return
     engine = Engine(engine_config, password, timeout=ENGINE_TIMEOUT_SECONDS)
     try:
@@ -156,9 +190,13 @@ def check_engine(config: Config, engine_config: EngineConfig, store: SecretStore
         if info.version.startswith("4."):
             yield Check(OK, f"{subject} API version", f"{info.product} {info.version} (API v4)")
         else:
-            yield Check(FAIL, f"{subject} API version",
-                        f"{info.product} {info.version or '(no version)'}: the console speaks "
-                        "the oVirt 4.x REST API", "use an oVirt / RHV 4.x engine")
+            yield Check(
+                FAIL,
+                f"{subject} API version",
+                f"{info.product} {info.version or '(no version)'}: the console speaks "
+                "the oVirt 4.x REST API",
+                "use an oVirt / RHV 4.x engine",
+            )
         yield from _check_clusters(engine, engine_config)
         yield from _check_templates(engine, config, engine_config)
     except EngineError as error:
@@ -171,12 +209,19 @@ def _check_clusters(engine, engine_config: EngineConfig) -> Iterator[Check]:
     subject = f"engine {engine_config.name} clusters"
     names = sorted(cluster.name for cluster in engine.clusters())
     if not names:
-        yield Check(FAIL, subject, f"{engine_config.username} sees no cluster",
-                    "give the user a role on the target cluster (e.g. UserVmManager)")
+        yield Check(
+            FAIL,
+            subject,
+            f"{engine_config.username} sees no cluster",
+            "give the user a role on the target cluster (e.g. UserVmManager)",
+        )
     elif engine_config.cluster and engine_config.cluster not in names:
-        yield Check(FAIL, subject, f"cluster {engine_config.cluster!r} not visible; visible: "
-                    + ", ".join(names), "set cluster in the [[engines]] entry to one of those, "
-                    "or give the user a role on it")
+        yield Check(
+            FAIL,
+            subject,
+            f"cluster {engine_config.cluster!r} not visible; visible: " + ", ".join(names),
+            "set cluster in the [[engines]] entry to one of those, or give the user a role on it",
+        )
     else:
         yield Check(OK, subject, f"{len(names)} visible: " + ", ".join(names))
 
@@ -188,12 +233,19 @@ def _check_templates(engine, config: Config, engine_config: EngineConfig) -> Ite
     mapped = {product.template for product in config.catalog.products}
     missing = sorted(mapped - names)
     if not names:
-        yield Check(FAIL, subject, f"{engine_config.username} sees no template",
-                    "give the user TemplateUser on the customer templates")
+        yield Check(
+            FAIL,
+            subject,
+            f"{engine_config.username} sees no template",
+            "give the user TemplateUser on the customer templates",
+        )
     elif missing:
-        yield Check(FAIL, subject, "mapped in [catalog] but not visible: " + ", ".join(missing),
-                    "fix the template names in [[catalog.products]] or give the user "
-                    "TemplateUser on them")
+        yield Check(
+            FAIL,
+            subject,
+            "mapped in [catalog] but not visible: " + ", ".join(missing),
+            "fix the template names in [[catalog.products]] or give the user TemplateUser on them",
+        )
     else:
         yield Check(OK, subject, f"{len(names)} visible, all {len(mapped)} mapped ones among them")
     yield from _check_template_ages(templates, config, engine_config)
@@ -205,9 +257,13 @@ def _check_template_ages(templates, config: Config, engine_config: EngineConfig)
 
     for entry in staleness(config, templates):
         if entry.stale:
-            yield Check(NOTE, f"engine {engine_config.name} template {entry.template} stale",
-                        entry.describe(), f"vps-console templates refresh {entry.template} "
-                        "(or templates refresh --stale from cron)")
+            yield Check(
+                NOTE,
+                f"engine {engine_config.name} template {entry.template} stale",
+                entry.describe(),
+                f"vps-console templates refresh {entry.template} "
+                "(or templates refresh --stale from cron)",
+            )
 
 
 # ----------------------------------------------------------------------- billing
@@ -226,8 +282,12 @@ def check_billing(config: Config, store: SecretStore | None) -> Iterator[Check]:
 
     secret = billing_secret(store)
     if not secret:
-        yield Check(FAIL, "billing secret", "none in the keyring or the environment",
-                    "`vps-console credentials set billing` (or export VPS_CONSOLE_BILLING_SECRET)")
+        yield Check(
+            FAIL,
+            "billing secret",
+            "none in the keyring or the environment",
+            "`vps-console credentials set billing` (or export VPS_CONSOLE_BILLING_SECRET)",
+        )
         return
     # The client `orders sync` uses ([billing] ca_file included), without its retries.
     client = open_billing_client(billing, secret, retries=0)
@@ -269,8 +329,12 @@ def check_store(config: Config) -> Iterator[Check]:
             if folder is not None and folder.is_dir() and os.access(folder, os.W_OK):
                 yield Check(OK, "store", f"{path} does not exist yet; it is created on first use")
             else:
-                yield Check(FAIL, "store", f"{path} cannot be created: {folder} is not a "
-                            "writable folder", "set [store] url to a path in a writable folder")
+                yield Check(
+                    FAIL,
+                    "store",
+                    f"{path} cannot be created: {folder} is not a writable folder",
+                    "set [store] url to a path in a writable folder",
+                )
             return
     try:
         store = open_store(url, migrate_schema=False)
@@ -281,23 +345,35 @@ def check_store(config: Config) -> Iterator[Check]:
         head = migrate.head_revision()
         current = migrate.current_revision(store.engine)
         if current != head:
-            yield Check(FAIL, "store migrations", f"{store.url} is at {current or 'no revision'}, "
-                        f"this version needs {head}", "start the console once (`vps-console "
-                        "audit` will do): it migrates the store when it opens it")
+            yield Check(
+                FAIL,
+                "store migrations",
+                f"{store.url} is at {current or 'no revision'}, this version needs {head}",
+                "start the console once (`vps-console "
+                "audit` will do): it migrates the store when it opens it",
+            )
             return
         yield Check(OK, "store migrations", f"at {head} (current)")
         try:
             # Prove we can write without changing anything: the insert is rolled back.
             with store.engine.connect() as connection:
                 transaction = connection.begin()
-                connection.execute(text("INSERT INTO sync_state (name, value, updated_at) "
-                                        "VALUES ('doctor-probe', '', CURRENT_TIMESTAMP)"))
+                connection.execute(
+                    text(
+                        "INSERT INTO sync_state (name, value, updated_at) "
+                        "VALUES ('doctor-probe', '', CURRENT_TIMESTAMP)"
+                    )
+                )
                 transaction.rollback()
         except Exception as exc:  # noqa: BLE001 - driver errors differ between SQLite and PostgreSQL
             reason = getattr(exc, "orig", None) or exc
-            yield Check(FAIL, "store writable", f"{store.url}: {reason}",
-                        "make the database file and its folder writable by you (or grant "
-                        "write access on the PostgreSQL database)")
+            yield Check(
+                FAIL,
+                "store writable",
+                f"{store.url}: {reason}",
+                "make the database file and its folder writable by you (or grant "
+                "write access on the PostgreSQL database)",
+            )
             return
         yield Check(OK, "store writable", store.url)
     finally:
@@ -310,8 +386,12 @@ def check_logs() -> Iterator[Check]:
     if existing is not None and os.access(existing, os.W_OK):
         yield Check(OK, "logs", f"{folder} (rotating, secrets masked)")
     else:
-        yield Check(WARN, "logs", f"{folder} is not writable: nothing will be logged",
-                    "make the folder writable, or set XDG_STATE_HOME to a writable place")
+        yield Check(
+            WARN,
+            "logs",
+            f"{folder} is not writable: nothing will be logged",
+            "make the folder writable, or set XDG_STATE_HOME to a writable place",
+        )
 
 
 # ----------------------------------------------------------------- license vault
@@ -319,8 +399,12 @@ def check_license_stock(config: Config) -> Iterator[Check]:
     from console.commands.licenses import stock_warnings
 
     for low in stock_warnings(config):
-        yield Check(WARN, f"licenses {low.kind}", low.message(),
-                    f"vps-console licenses import FILE --kind {low.kind}")
+        yield Check(
+            WARN,
+            f"licenses {low.kind}",
+            low.message(),
+            f"vps-console licenses import FILE --kind {low.kind}",
+        )
 
 
 # ------------------------------------------------------------------------ runner
@@ -359,8 +443,9 @@ def command(ctx) -> None:
         click.echo(check.line())
         failures += check.status == FAIL
         warnings += check.status == WARN
-    summary = (f"{failures} problem(s)" if failures else "all checks passed") + \
-        (f", {warnings} warning(s)" if warnings else "")
+    summary = (f"{failures} problem(s)" if failures else "all checks passed") + (
+        f", {warnings} warning(s)" if warnings else ""
+    )
     click.echo(summary)
     if failures:
         raise SystemExit(1)

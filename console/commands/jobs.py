@@ -16,20 +16,42 @@ from console.store.states import UNFINISHED_JOB_STATES, JobState, job_state_text
 
 
 def job_to_dict(job: Job, *, events=None) -> dict:
-    data: dict[str, Any] = {"id": job.id, "order_id": job.order_id, "engine": job.engine, "state": job.state,
-            "failed_step": job.failed_step, "vm_id": job.vm_id, "vm_name": job.vm_name,
-            "vm_created_by_job": job.vm_created_by_job, "ips": list(job.ips or []),
-            "attempts": job.attempts, "owner": job.owner, "owner_pid": job.owner_pid,
-            "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
-            "error": ({"code": job.error_code, "message": job.error_message,
-                       "hint": job.error_hint} if job.error_message else None),
-            "correlation_id": job.correlation_id, "created_by": job.created_by,
-            "created_at": job.created_at.isoformat() if job.created_at else None,
-            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-            "plan": job.plan}
+    data: dict[str, Any] = {
+        "id": job.id,
+        "order_id": job.order_id,
+        "engine": job.engine,
+        "state": job.state,
+        "failed_step": job.failed_step,
+        "vm_id": job.vm_id,
+        "vm_name": job.vm_name,
+        "vm_created_by_job": job.vm_created_by_job,
+        "ips": list(job.ips or []),
+        "attempts": job.attempts,
+        "owner": job.owner,
+        "owner_pid": job.owner_pid,
+        "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
+        "error": (
+            {"code": job.error_code, "message": job.error_message, "hint": job.error_hint}
+            if job.error_message
+            else None
+        ),
+        "correlation_id": job.correlation_id,
+        "created_by": job.created_by,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "plan": job.plan,
+    }
     if events is not None:
-        data["events"] = [{"at": e.at.isoformat(), "kind": e.kind, "step": e.step,
-                           "actor": e.actor, "message": e.message} for e in events]
+        data["events"] = [
+            {
+                "at": e.at.isoformat(),
+                "kind": e.kind,
+                "step": e.step,
+                "actor": e.actor,
+                "message": e.message,
+            }
+            for e in events
+        ]
     return data
 
 
@@ -65,8 +87,10 @@ def list_command(ctx, show_all: bool, as_json: bool) -> None:
         return
     click.echo(f"{'JOB':<13} {'ORDER':<8} {'STATE':<22} {'VM':<12} {'OWNER':<18} IPS")
     for job in jobs:
-        click.echo(f"{job.id:<13} {job.order_id:<8} {_state(job):<22} {job.vm_name or '':<12} "
-                   f"{job.owner or '':<18} {', '.join(job.ips or [])}")
+        click.echo(
+            f"{job.id:<13} {job.order_id:<8} {_state(job):<22} {job.vm_name or '':<12} "
+            f"{job.owner or '':<18} {', '.join(job.ips or [])}"
+        )
 
 
 @command.command("show")
@@ -81,8 +105,10 @@ def show_command(ctx, job_id: str, as_json: bool) -> None:
         click.echo(json.dumps(job_to_dict(job, events=events), indent=2))
         return
     click.echo(f"job {job.id}  order {job.order_id}  {_state(job)}  attempts {job.attempts}")
-    click.echo(f"  VM {job.vm_name} ({job.vm_id or 'not created yet'})"
-               + (", created by this job" if job.vm_created_by_job else ""))
+    click.echo(
+        f"  VM {job.vm_name} ({job.vm_id or 'not created yet'})"
+        + (", created by this job" if job.vm_created_by_job else "")
+    )
     if job.ips:
         click.echo(f"  IPs {', '.join(job.ips)}")
     if job.owner:
@@ -92,15 +118,16 @@ def show_command(ctx, job_id: str, as_json: bool) -> None:
         if job.error_hint:
             click.echo(f"  hint: {job.error_hint}")
     plan = job.plan
-    click.echo(f"  plan: {plan.get('template_name')} v{plan.get('template_version')} on "
-               f"{plan.get('cluster')}, {plan.get('cpus')} vCPU, {plan.get('memory_mib')} MiB, "
-               f"{plan.get('disk_gib')} GiB, {plan.get('hostname')}, licenses "
-               f"{plan.get('license_masks') or 'none'}")
+    click.echo(
+        f"  plan: {plan.get('template_name')} v{plan.get('template_version')} on "
+        f"{plan.get('cluster')}, {plan.get('cpus')} vCPU, {plan.get('memory_mib')} MiB, "
+        f"{plan.get('disk_gib')} GiB, {plan.get('hostname')}, licenses "
+        f"{plan.get('license_masks') or 'none'}"
+    )
     for event in events:
         if event.kind == "engine":
             continue
-        click.echo(f"  {event.at:%H:%M:%S} {event.kind:<14} {event.step or '':<13} "
-                   f"{event.message}")
+        click.echo(f"  {event.at:%H:%M:%S} {event.kind:<14} {event.step or '':<13} {event.message}")
 
 
 @command.command("resume")
@@ -148,5 +175,7 @@ def cancel_command(ctx, job_id: str) -> None:
     if job.state == JobState.CANCELLED:
         click.echo(f"job {job.id} cancelled; order {job.order_id} is back in the queue")
         return
-    click.echo(f"job {job.id}: cancel requested; {job.owner or 'its runner'} rolls it back at "
-               "its next step")
+    click.echo(
+        f"job {job.id}: cancel requested; {job.owner or 'its runner'} rolls it back at "
+        "its next step"
+    )

@@ -28,11 +28,21 @@ def key_to_dict(key: vault.LicenseKey) -> dict:
         moment = ensure_aware(moment)
         return moment.isoformat() if moment else None
 
-    return {"reference": key.id, "kind": key.kind, "product": key.product,
-            "masked": key.masked, "state": key.state, "order_id": key.order_id,
-            "vm": key.vm_name, "where": vault.describe(key), "note": key.note,
-            "imported_by": key.imported_by, "imported_at": when(key.imported_at),
-            "reserved_at": when(key.reserved_at), "booted_at": when(key.booted_at)}
+    return {
+        "reference": key.id,
+        "kind": key.kind,
+        "product": key.product,
+        "masked": key.masked,
+        "state": key.state,
+        "order_id": key.order_id,
+        "vm": key.vm_name,
+        "where": vault.describe(key),
+        "note": key.note,
+        "imported_by": key.imported_by,
+        "imported_at": when(key.imported_at),
+        "reserved_at": when(key.reserved_at),
+        "booted_at": when(key.booted_at),
+    }
 
 
 def _stock_dicts(ctx) -> list[dict]:
@@ -45,8 +55,10 @@ def _emit_json(value) -> None:
 
 def _key_line(key: vault.LicenseKey) -> str:
     product = f" {key.product}" if key.product else ""
-    return f"{key.id}  {key.kind:<8} {key.masked:<10} {key.state:<9} {vault.describe(key)}" \
-           f"{'  (' + product.strip() + ')' if product else ''}"
+    return (
+        f"{key.id}  {key.kind:<8} {key.masked:<10} {key.state:<9} {vault.describe(key)}"
+        f"{'  (' + product.strip() + ')' if product else ''}"
+    )
 
 
 @click.group("licenses")
@@ -56,10 +68,18 @@ def command() -> None:
 
 @command.command("import")
 @click.argument("file", metavar="FILE")
-@click.option("--kind", type=click.Choice(KEY_KINDS), default=None,
-              help="Kind of every key in FILE (a CSV kind column overrides it).")
-@click.option("--product", default="", metavar="NAME",
-              help="What the keys license, e.g. '2022 Standard' or 'Web Pro'.")
+@click.option(
+    "--kind",
+    type=click.Choice(KEY_KINDS),
+    default=None,
+    help="Kind of every key in FILE (a CSV kind column overrides it).",
+)
+@click.option(
+    "--product",
+    default="",
+    metavar="NAME",
+    help="What the keys license, e.g. '2022 Standard' or 'Web Pro'.",
+)
 @click.option("--note", default="", metavar="TEXT", help="Kept with each key (e.g. the invoice).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
@@ -74,16 +94,22 @@ def import_(ctx, file: str, kind: str | None, product: str, note: str, as_json: 
     secrets = cli_secret_store(ctx)
     info = secrets.describe()
     if not info.persistent:
-        raise BadInput(f"the secret store is {info.name} ({info.reason}): imported keys would "
-                       "be lost when this command ends",
-                       f"set {ENV_PASSPHRASE} (or run in a terminal and enter the passphrase) "
-                       "so the keys go to the encrypted file")
-    report = import_keys(ctx.store, secrets, text, actor=current_actor(), kind=kind,
-                               product=product, note=note)
+        raise BadInput(
+            f"the secret store is {info.name} ({info.reason}): imported keys would "
+            "be lost when this command ends",
+            f"set {ENV_PASSPHRASE} (or run in a terminal and enter the passphrase) "
+            "so the keys go to the encrypted file",
+        )
+    report = import_keys(
+        ctx.store, secrets, text, actor=current_actor(), kind=kind, product=product, note=note
+    )
     if as_json:
-        _emit_json({"imported": [key_to_dict(key) for key in report.imported],
-                    "refused": [{"line": bad.number, "reason": bad.reason}
-                                for bad in report.bad]})
+        _emit_json(
+            {
+                "imported": [key_to_dict(key) for key in report.imported],
+                "refused": [{"line": bad.number, "reason": bad.reason} for bad in report.bad],
+            }
+        )
     else:
         for key in report.imported:
             click.echo(f"imported {key.kind} {key.masked} as {key.id}")
@@ -91,16 +117,21 @@ def import_(ctx, file: str, kind: str | None, product: str, note: str, as_json: 
             click.echo(f"{file}: {bad}", err=True)
         click.echo(f"{len(report.imported)} key(s) imported, {len(report.bad)} line(s) refused")
         if report.imported and file != "-":
-            click.echo(f"{file} still holds the keys in clear: delete it (shred -u {file})",
-                       err=True)
+            click.echo(
+                f"{file} still holds the keys in clear: delete it (shred -u {file})", err=True
+            )
     if report.bad:
         sys.exit(2)
 
 
 @command.command("list")
 @click.option("--kind", type=click.Choice(KEY_KINDS), default=None, help="Only this kind.")
-@click.option("--state", type=click.Choice([s.value for s in vault.LicenseState]), default=None,
-              help="Only keys in this state.")
+@click.option(
+    "--state",
+    type=click.Choice([s.value for s in vault.LicenseState]),
+    default=None,
+    help="Only keys in this state.",
+)
 @click.option("--order", "order_id", default=None, metavar="ID", help="Only this order's keys.")
 @click.option("--json", "as_json", is_flag=True, help="Stock and keys as JSON.")
 @click.pass_obj
@@ -110,20 +141,31 @@ def list_(ctx, kind: str | None, state: str | None, order_id: str | None, as_jso
     threshold = ctx.config.licenses.low_stock
     low = vault.low_stock(ctx.store, threshold)
     if as_json:
-        _emit_json({"stock": _stock_dicts(ctx), "low_stock": [
-            {"kind": item.kind, "available": item.available, "threshold": item.threshold}
-            for item in low], "keys": [key_to_dict(key) for key in keys]})
+        _emit_json(
+            {
+                "stock": _stock_dicts(ctx),
+                "low_stock": [
+                    {"kind": item.kind, "available": item.available, "threshold": item.threshold}
+                    for item in low
+                ],
+                "keys": [key_to_dict(key) for key in keys],
+            }
+        )
         return
     lines = vault.stock(ctx.store)
     if not lines:
-        click.echo("the vault is empty: vps-console licenses import FILE --kind "
-                   + "|".join(KEY_KINDS))
+        click.echo(
+            "the vault is empty: vps-console licenses import FILE --kind " + "|".join(KEY_KINDS)
+        )
         return
-    click.echo(f"{'kind':<8} {'product':<24} {'stock':>5} {'reserved':>8} {'bound':>5} "
-               f"{'retired':>7}")
+    click.echo(
+        f"{'kind':<8} {'product':<24} {'stock':>5} {'reserved':>8} {'bound':>5} {'retired':>7}"
+    )
     for line in lines:
-        click.echo(f"{line.kind:<8} {(line.product or '-')[:24]:<24} {line.available:>5} "
-                   f"{line.reserved:>8} {line.bound:>5} {line.retired:>7}")
+        click.echo(
+            f"{line.kind:<8} {(line.product or '-')[:24]:<24} {line.available:>5} "
+            f"{line.reserved:>8} {line.bound:>5} {line.retired:>7}"
+        )
     for item in low:
         click.echo(f"low stock: {item.message()}", err=True)
     click.echo("")
@@ -144,17 +186,21 @@ def show(ctx, reference: str, as_json: bool) -> None:
     if as_json:
         _emit_json({**key_to_dict(key), "history": history})
         return
-    for label, value in (("reference", key.id), ("kind", key.kind),
-                         ("product", key.product or "-"), ("key", key.masked),
-                         ("state", f"{key.state}: {vault.describe(key)}"),
-                         ("note", key.note or "-"),
-                         ("imported", f"{ensure_aware(key.imported_at):%Y-%m-%d %H:%M} UTC by "
-                                      f"{key.imported_by}")):
+    for label, value in (
+        ("reference", key.id),
+        ("kind", key.kind),
+        ("product", key.product or "-"),
+        ("key", key.masked),
+        ("state", f"{key.state}: {vault.describe(key)}"),
+        ("note", key.note or "-"),
+        ("imported", f"{ensure_aware(key.imported_at):%Y-%m-%d %H:%M} UTC by {key.imported_by}"),
+    ):
         click.echo(f"{label:<10} {value}")
     click.echo("history")
     for entry in history:
-        click.echo(f"  {entry['at'][:19]}  {entry['actor']:<20} {entry['action']:<15} "
-                   f"{entry['message']}")
+        click.echo(
+            f"  {entry['at'][:19]}  {entry['actor']:<20} {entry['action']:<15} {entry['message']}"
+        )
 
 
 def _change(ctx, action, reference: str, reason: str | None, as_json: bool) -> None:
@@ -167,8 +213,12 @@ def _change(ctx, action, reference: str, reason: str | None, as_json: bool) -> N
 
 @command.command("release")
 @click.argument("reference")
-@click.option("--reason", default=None, metavar="TEXT",
-              help="Why (required for a key a VM was started with: bound or retired).")
+@click.option(
+    "--reason",
+    default=None,
+    metavar="TEXT",
+    help="Why (required for a key a VM was started with: bound or retired).",
+)
 @click.option("--json", "as_json", is_flag=True, help="The key afterwards as JSON.")
 @click.pass_obj
 def release(ctx, reference: str, reason: str | None, as_json: bool) -> None:
@@ -199,7 +249,8 @@ def stock_warnings(config) -> list[vault.LowStock]:
 
     url = make_url(config.store.url)
     if url.drivername.startswith("sqlite") and not (
-            url.database and Path(url.database).expanduser().exists()):
+        url.database and Path(url.database).expanduser().exists()
+    ):
         return []  # opening it would create it
     try:
         store = open_store(config.store.url, migrate_schema=False)

@@ -21,9 +21,11 @@ from console.units import format_mib
 
 
 def _resources(order) -> str:
-    parts = [f"{order.cpus} vCPU" if order.cpus else "? vCPU",
-             format_mib(order.memory_mib) if order.memory_mib else "? RAM",
-             f"{order.disk_gib}GiB" if order.disk_gib else "? disk"]
+    parts = [
+        f"{order.cpus} vCPU" if order.cpus else "? vCPU",
+        format_mib(order.memory_mib) if order.memory_mib else "? RAM",
+        f"{order.disk_gib}GiB" if order.disk_gib else "? disk",
+    ]
     return " / ".join(parts)
 
 
@@ -62,16 +64,21 @@ def list_(ctx, show_all: bool, as_json: bool) -> None:
         return
     staleness = billing_staleness(ctx.store)
     if staleness.stale_since:
-        click.echo(f"billing unreachable since {staleness.stale_since:%Y-%m-%d %H:%M} UTC: "
-                   f"{staleness.last_error}", err=True)
+        click.echo(
+            f"billing unreachable since {staleness.stale_since:%Y-%m-%d %H:%M} UTC: "
+            f"{staleness.last_error}",
+            err=True,
+        )
     if not orders:
         click.echo(EMPTY_QUEUE_HINT)
         return
     for order in orders:
         what = order.template_name or f"needs mapping: {order.problem}"
         claimed = f"  [{order.claimed_by}]" if order.claimed_by else ""
-        click.echo(f"{order.id:>10}  {order.status:<13} {order.created_at:%Y-%m-%d %H:%M}  "
-                   f"{order.product_name}  {_resources(order)}  -> {what}{claimed}")
+        click.echo(
+            f"{order.id:>10}  {order.status:<13} {order.created_at:%Y-%m-%d %H:%M}  "
+            f"{order.product_name}  {_resources(order)}  -> {what}{claimed}"
+        )
 
 
 @command.command("show")
@@ -82,8 +89,10 @@ def show(ctx, order_id: str, as_json: bool) -> None:
     """Everything known about one order."""
     order = get_order(ctx.store, order_id)
     if order is None:
-        raise BadInput(f"no order {order_id!r} in the queue",
-                       "run `vps-console orders sync`, or `orders list --all` to see every id")
+        raise BadInput(
+            f"no order {order_id!r} in the queue",
+            "run `vps-console orders sync`, or `orders list --all` to see every id",
+        )
     data = order_to_dict(order, full=True)
     if as_json:
         _emit_json(data)
@@ -103,10 +112,15 @@ def import_(ctx, file: Path, as_json: bool) -> None:
     if as_json:
         _emit_json(report.to_dict())
     else:
-        click.echo(f"imported {len(report.imported)} order(s)"
-                   + (f", {len(report.needs_mapping)} need mapping" if report.needs_mapping else "")
-                   + (f", {len(report.skipped_existing)} already in the queue"
-                      if report.skipped_existing else ""))
+        click.echo(
+            f"imported {len(report.imported)} order(s)"
+            + (f", {len(report.needs_mapping)} need mapping" if report.needs_mapping else "")
+            + (
+                f", {len(report.skipped_existing)} already in the queue"
+                if report.skipped_existing
+                else ""
+            )
+        )
         for error in report.errors:
             click.echo(f"{file}: {error}", err=True)
     if report.errors:
@@ -114,7 +128,9 @@ def import_(ctx, file: Path, as_json: bool) -> None:
 
 
 @command.command("add")
-@click.option("--product", required=True, help="A catalog billing_product, e.g. \"VPS Linux cPanel\".")
+@click.option(
+    "--product", required=True, help='A catalog billing_product, e.g. "VPS Linux cPanel".'
+)
 @click.option("--client", "client_name", required=True, help="The customer's name.")
 @click.option("--email", "client_email", default="", help="The customer's e-mail.")
 @click.option("--company", "client_company", default="")
@@ -126,15 +142,40 @@ def import_(ctx, file: Path, as_json: bool) -> None:
 @click.option("--id", "order_id", help="An id of your own (default: M-<n>).")
 @click.option("--notes", default="")
 @click.pass_obj
-def add(ctx, product, client_name, client_email, client_company, cpus, memory, disk, os_choice,
-        hostname, order_id, notes) -> None:
+def add(
+    ctx,
+    product,
+    client_name,
+    client_email,
+    client_company,
+    cpus,
+    memory,
+    disk,
+    os_choice,
+    hostname,
+    order_id,
+    notes,
+) -> None:
     """Put an order typed in by hand into the queue."""
     order = fileintake.add_manual_order(
-        ctx.store, ctx.config.catalog, product=product, client_name=client_name,
-        client_email=client_email, client_company=client_company, cpus=cpus, memory=memory,
-        disk=disk, os=os_choice, hostname=hostname, notes=notes, order_id=order_id)
-    click.echo(f"order {order.id}: {order.status}"
-               + (f" ({order.problem})" if order.problem else f" -> {order.template_name}"))
+        ctx.store,
+        ctx.config.catalog,
+        product=product,
+        client_name=client_name,
+        client_email=client_email,
+        client_company=client_company,
+        cpus=cpus,
+        memory=memory,
+        disk=disk,
+        os=os_choice,
+        hostname=hostname,
+        notes=notes,
+        order_id=order_id,
+    )
+    click.echo(
+        f"order {order.id}: {order.status}"
+        + (f" ({order.problem})" if order.problem else f" -> {order.template_name}")
+    )
 
 
 @command.command("claim")
@@ -142,8 +183,12 @@ def add(ctx, product, client_name, client_email, client_company, cpus, memory, d
 @click.pass_obj
 def claim(ctx, order_id: str) -> None:
     """Take an order so nobody else provisions it."""
-    result = claim_order(ctx.store, order_id, current_actor(),
-                         takeover_after=timedelta(minutes=ctx.config.billing.claim_timeout_minutes))
+    result = claim_order(
+        ctx.store,
+        order_id,
+        current_actor(),
+        takeover_after=timedelta(minutes=ctx.config.billing.claim_timeout_minutes),
+    )
     if not result.won:
         click.echo(f"not claimed: {result.reason}", err=True)
         raise SystemExit(1)
@@ -161,7 +206,10 @@ def release(ctx, order_id: str, force: bool) -> None:
     if not release_order(ctx.store, order_id, current_actor(), force=force):
         order = get_order(ctx.store, order_id)
         holder = order.claimed_by if order else None
-        click.echo(f"not released: order {order_id} is "
-                   + (f"claimed by {holder} (use --force)" if holder else "not claimed"), err=True)
+        click.echo(
+            f"not released: order {order_id} is "
+            + (f"claimed by {holder} (use --force)" if holder else "not claimed"),
+            err=True,
+        )
         raise SystemExit(1)
     click.echo(f"order {order_id} released")

@@ -68,8 +68,7 @@ def finish(job) -> None:
         sys.exit(1)
     if job.state == JobState.CANCELLED:
         # Nothing was provisioned: a script must not take this for a server handed over.
-        click.echo(f"job {job.id}: cancelled; order {job.order_id} is back in the queue",
-                   err=True)
+        click.echo(f"job {job.id}: cancelled; order {job.order_id} is back in the queue", err=True)
         sys.exit(1)
     click.echo(f"job {job.id}: {job.state}")
     sys.exit(1)
@@ -80,8 +79,10 @@ def _template_option(value: str | None) -> tuple[str | None, int | None]:
         return None, None
     name, _, version = value.partition(":")
     if version and not version.isdigit():
-        raise BadInput(f"--template {value}: the version must be a number",
-                       "write NAME or NAME:VERSION, e.g. alma9-cpanel:3")
+        raise BadInput(
+            f"--template {value}: the version must be a number",
+            "write NAME or NAME:VERSION, e.g. alma9-cpanel:3",
+        )
     return name, int(version) if version else None
 
 
@@ -92,24 +93,34 @@ def read_licenses(values: tuple[str, ...]) -> dict[str, str]:
         kind, sep, source = item.partition("=")
         kind = kind.strip().lower()
         if not sep or kind not in KIND_LABELS or not source:
-            raise BadInput(f"--license {item}: expected KIND=@FILE or KIND=- with KIND one of "
-                           + ", ".join(KIND_LABELS), "e.g. --license windows=@key.txt")
+            raise BadInput(
+                f"--license {item}: expected KIND=@FILE or KIND=- with KIND one of "
+                + ", ".join(KIND_LABELS),
+                "e.g. --license windows=@key.txt",
+            )
         if source == "-":
             if stdin_used:
-                raise BadInput("only one --license can read stdin (KIND=-)",
-                               "put the other keys in files: KIND=@FILE")
+                raise BadInput(
+                    "only one --license can read stdin (KIND=-)",
+                    "put the other keys in files: KIND=@FILE",
+                )
             stdin_used = True
             value = sys.stdin.readline()
         elif source.startswith("@"):
             try:
                 value = Path(source[1:]).expanduser().read_text(encoding="utf-8")
             except OSError as exc:
-                raise BadInput(f"--license {kind}: cannot read {source[1:]}: {exc.strerror}",
-                               "give a readable file holding only the key") from None
+                raise BadInput(
+                    f"--license {kind}: cannot read {source[1:]}: {exc.strerror}",
+                    "give a readable file holding only the key",
+                ) from None
         else:
             # A key on the command line ends up in shell history and `ps`: refuse it.
-            raise BadInput(f"--license {kind}: pass the key from a file (@FILE) or stdin (-), "
-                           "never on the command line", f"e.g. --license {kind}=@key.txt")
+            raise BadInput(
+                f"--license {kind}: pass the key from a file (@FILE) or stdin (-), "
+                "never on the command line",
+                f"e.g. --license {kind}=@key.txt",
+            )
         licenses[kind] = value.strip()
     return licenses
 
@@ -138,8 +149,11 @@ def _launch(runner, order_id: str, plan, keys: dict[str, str], yes: bool):
         click.echo("preflight:")
         print_checks(blocked.checks)
         only_warnings = all(c.level != "fail" for c in blocked.checks)
-        if not (only_warnings and sys.stdin.isatty()
-                and click.confirm("launch despite these warnings?", default=False)):
+        if not (
+            only_warnings
+            and sys.stdin.isatty()
+            and click.confirm("launch despite these warnings?", default=False)
+        ):
             raise
         return runner.launch(order_id, plan, keys, confirm_warnings=True)
     # What the preflight found, also when nothing stood in the way.
@@ -153,52 +167,89 @@ def _launch(runner, order_id: str, plan, keys: dict[str, str], yes: bool):
 @click.option("--template", "template", metavar="NAME[:VERSION]", help="Template (and version).")
 @click.option("--cluster", metavar="NAME", help="Cluster to create the VM in.")
 @click.option("--cpus", type=click.IntRange(1, 256), help="vCPUs.")
-@click.option("--memory", metavar="SIZE", help="Memory, e.g. 4GiB or 4096MiB; a bare number is GiB.")
-@click.option("--guaranteed-memory", metavar="SIZE", help="Guaranteed memory (default: all); a bare number is GiB.")
-@click.option("--disk", metavar="SIZE", help="Disk size, e.g. 80GiB (only grows); a bare number is GiB.")
+@click.option(
+    "--memory", metavar="SIZE", help="Memory, e.g. 4GiB or 4096MiB; a bare number is GiB."
+)
+@click.option(
+    "--guaranteed-memory",
+    metavar="SIZE",
+    help="Guaranteed memory (default: all); a bare number is GiB.",
+)
+@click.option(
+    "--disk", metavar="SIZE", help="Disk size, e.g. 80GiB (only grows); a bare number is GiB."
+)
 @click.option("--hostname", metavar="FQDN", help="Guest host name.")
 @click.option("--ssh-key", "ssh_keys", multiple=True, metavar="KEY", help="SSH public key.")
-@click.option("--license", "licenses", multiple=True, metavar="KIND=@FILE|KIND=-",
-              help="License key from a file or stdin (windows, mssql, plesk).")
+@click.option(
+    "--license",
+    "licenses",
+    multiple=True,
+    metavar="KIND=@FILE|KIND=-",
+    help="License key from a file or stdin (windows, mssql, plesk).",
+)
 @click.option("--yes", is_flag=True, help="Confirm preflight warnings.")
 @click.option("--no-wait", is_flag=True, help="Launch and return; run it with `jobs resume`.")
 @click.pass_obj
-def command(ctx, order_id, template, cluster, cpus, memory, guaranteed_memory, disk, hostname,
-            ssh_keys, licenses, yes, no_wait) -> None:
+def command(
+    ctx,
+    order_id,
+    template,
+    cluster,
+    cpus,
+    memory,
+    guaranteed_memory,
+    disk,
+    hostname,
+    ssh_keys,
+    licenses,
+    yes,
+    no_wait,
+) -> None:
     """Provision ORDER_ID: plan, preflight, clone, resize, boot, IP, handover."""
     services = services_for(ctx)
     # Before anything else: a job whose secrets die with this process cannot be resumed.
     require_kept(services.secrets, resumed_elsewhere=no_wait)
     order = get_order(services.store, order_id)
     if order is None:
-        raise BadInput(f"no order {order_id} in the store",
-                       "sync billing (vps-console orders sync) or add it (vps-console orders add)")
+        raise BadInput(
+            f"no order {order_id} in the store",
+            "sync billing (vps-console orders sync) or add it (vps-console orders add)",
+        )
     name, version = _template_option(template)
-    overrides = Overrides(template=name, version=version, cluster=cluster, cpus=cpus,
-                          memory_mib=_size("--memory", memory, parse_memory),
-                          guaranteed_mib=_size("--guaranteed-memory", guaranteed_memory,
-                                               parse_memory),
-                          disk_gib=_size("--disk", disk, parse_gib), hostname=hostname,
-                          ssh_keys=tuple(ssh_keys))
+    overrides = Overrides(
+        template=name,
+        version=version,
+        cluster=cluster,
+        cpus=cpus,
+        memory_mib=_size("--memory", memory, parse_memory),
+        guaranteed_mib=_size("--guaranteed-memory", guaranteed_memory, parse_memory),
+        disk_gib=_size("--disk", disk, parse_gib),
+        hostname=hostname,
+        ssh_keys=tuple(ssh_keys),
+    )
     pasted = read_licenses(licenses)
     engine = services.engine()
     if not engine.tls_verified and engine.config.url.startswith("https"):
         click.echo("warning: TLS verification of the engine is OFF (insecure = true)", err=True)
     product = mapping_for_order(ctx.config.catalog, order)
-    draft = draft_plan(order, product, engine.list_templates(), ctx.config, overrides,
-                       clusters=engine.clusters())
+    draft = draft_plan(
+        order, product, engine.list_templates(), ctx.config, overrides, clusters=engine.clusters()
+    )
     if draft.problems or draft.plan is None:
         click.echo(f"order {order_id} cannot be planned:", err=True)
         for problem in draft.problems:
             click.echo(f"  {problem.field}: {problem.message}\n    fix: {problem.fix}", err=True)
         if draft.recommended_templates:
-            click.echo("  templates: " + ", ".join(t.label for t in
-                                                   draft.recommended_templates[:6]), err=True)
+            click.echo(
+                "  templates: " + ", ".join(t.label for t in draft.recommended_templates[:6]),
+                err=True,
+            )
         sys.exit(2)
     plan = draft.plan
     # Kinds without --license come from the license vault (reserved to this order).
-    keys = vault.keys_for_launch(services.store, services.secrets, order_id, plan.key_kinds,
-                                 pasted, actor=services.actor)
+    keys = vault.keys_for_launch(
+        services.store, services.secrets, order_id, plan.key_kinds, pasted, actor=services.actor
+    )
     from_vault = vault.reserved_for(services.store, order_id)
     click.echo(f"plan for order {order_id}:")
     for label, value in plan.summary():
@@ -206,9 +257,15 @@ def command(ctx, order_id, template, cluster, cpus, memory, guaranteed_memory, d
             click.echo(f"  {label:<15} {value}")
     for kind in plan.license_kinds:
         held = from_vault.get(kind)
-        given = (f"from the vault ({held.masked})" if held is not None and kind not in pasted
-                 else "given" if keys.get(kind) else
-                 "licensed by IP, no key" if kind == "cpanel" else "MISSING")
+        given = (
+            f"from the vault ({held.masked})"
+            if held is not None and kind not in pasted
+            else "given"
+            if keys.get(kind)
+            else "licensed by IP, no key"
+            if kind == "cpanel"
+            else "MISSING"
+        )
         click.echo(f"  {'license':<15} {KIND_LABELS[kind]}: {given}")
     for change in resource_changes(order, plan):
         click.echo(f"  {'changed':<15} {change} (from the order)")

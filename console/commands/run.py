@@ -7,10 +7,16 @@ import click
 
 
 @click.command("run")
-@click.option("--read-only", is_flag=True,
-              help="Look, don't touch: hide every action that changes the engine or billing.")
-@click.option("--no-mouse", is_flag=True,
-              help="Do not capture the mouse (keeps the terminal's own selection over SSH).")
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Look, don't touch: hide every action that changes the engine or billing.",
+)
+@click.option(
+    "--no-mouse",
+    is_flag=True,
+    help="Do not capture the mouse (keeps the terminal's own selection over SSH).",
+)
 @click.pass_obj
 def command(ctx, read_only: bool = False, no_mouse: bool = False) -> None:
     """Open the console: order queue, templates, VMs, jobs and the provisioning flow."""

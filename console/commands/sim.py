@@ -85,56 +85,120 @@ disk = "40GiB"
 """
 
 
-def sim_config_toml(*, engine_url: str, username: str, ca_file: str | None, billing_url: str,
-                    identifier: str, store_url: str | None = None) -> str:
+def sim_config_toml(
+    *,
+    engine_url: str,
+    username: str,
+    ca_file: str | None,
+    billing_url: str,
+    identifier: str,
+    store_url: str | None = None,
+) -> str:
     """A console config pointing at running simulators. It carries no secret."""
     ca_line = f'ca_file = "{ca_file}"\n' if ca_file else ""
     store = f'\n[store]\nurl = "{store_url}"\n' if store_url else ""
-    return (f'[[engines]]\nname = "sim"\nurl = "{engine_url}"\nusername = "{username}"\n'
-            f'{ca_line}cluster = "prod-a"\nstorage_domain = "data-ssd"\n\n'
-            f'[billing]\nkind = "whmcs"\nurl = "{billing_url}"\nidentifier = "{identifier}"\n\n'
-            f"{SIM_CATALOG}{store}")
+    return (
+        f'[[engines]]\nname = "sim"\nurl = "{engine_url}"\nusername = "{username}"\n'
+        f'{ca_line}cluster = "prod-a"\nstorage_domain = "data-ssd"\n\n'
+        f'[billing]\nkind = "whmcs"\nurl = "{billing_url}"\nidentifier = "{identifier}"\n\n'
+        f"{SIM_CATALOG}{store}"
+    )
 
 
 @click.command("sim")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
-              help="Engine port (0 = pick a free one).")
-@click.option("--billing-port", type=click.IntRange(0, 65535),
-              help="WHMCS port (default: engine port + 1, or free when --port 0).")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Engine port (0 = pick a free one).",
+)
+@click.option(
+    "--billing-port",
+    type=click.IntRange(0, 65535),
+    help="WHMCS port (default: engine port + 1, or free when --port 0).",
+)
 @click.option("--tls", is_flag=True, help="Serve the engine over HTTPS with a generated CA.")
-@click.option("--time-scale", default=1.0, show_default=True, type=click.FloatRange(0.001, 100),
-              help="Multiplier for every simulated delay (clone, boot, IP report).")
-@click.option("--vms", default=300, show_default=True, type=click.IntRange(0, 100000),
-              help="Existing customer VMs in the seed inventory.")
-@click.option("--orders", default=40, show_default=True, type=click.IntRange(0, 100000),
-              help="Pending orders seeded in billing.")
-@click.option("--order-rate", default=0.5, show_default=True, type=click.FloatRange(0),
-              help="New paid orders arriving per minute.")
-@click.option("--faults", "faults_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Engine fault plan (JSON), see console/sim/engine/faults.py.")
+@click.option(
+    "--time-scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.001, 100),
+    help="Multiplier for every simulated delay (clone, boot, IP report).",
+)
+@click.option(
+    "--vms",
+    default=300,
+    show_default=True,
+    type=click.IntRange(0, 100000),
+    help="Existing customer VMs in the seed inventory.",
+)
+@click.option(
+    "--orders",
+    default=40,
+    show_default=True,
+    type=click.IntRange(0, 100000),
+    help="Pending orders seeded in billing.",
+)
+@click.option(
+    "--order-rate",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="New paid orders arriving per minute.",
+)
+@click.option(
+    "--faults",
+    "faults_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Engine fault plan (JSON), see console/sim/engine/faults.py.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on the first line.")
-@click.option("--write-config", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write a console config pointing at this simulator (no secrets).")
-def command(host: str, port: int, billing_port: int | None, tls: bool, time_scale: float,
-            vms: int, orders: int, order_rate: float, faults_file: Path | None, as_json: bool,
-            write_config: Path | None) -> None:
+@click.option(
+    "--write-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a console config pointing at this simulator (no secrets).",
+)
+def command(
+    host: str,
+    port: int,
+    billing_port: int | None,
+    tls: bool,
+    time_scale: float,
+    vms: int,
+    orders: int,
+    order_rate: float,
+    faults_file: Path | None,
+    as_json: bool,
+    write_config: Path | None,
+) -> None:
     """Serve the embedded oVirt engine and WHMCS until interrupted (Ctrl+C)."""
     if billing_port is None:
         billing_port = port + 1 if port else 0
     engine = EngineSimulator(host=host, port=port, tls=tls, time_scale=time_scale, vms=vms)
     if faults_file:
         engine.faults.load(faults_file)
-    billing = WhmcsSimulator(host=host, port=billing_port, orders=orders,
-                             arrival_per_minute=order_rate, time_scale=time_scale,
-                             identifier=SIM_IDENTIFIER)
+    billing = WhmcsSimulator(
+        host=host,
+        port=billing_port,
+        orders=orders,
+        arrival_per_minute=order_rate,
+        time_scale=time_scale,
+        identifier=SIM_IDENTIFIER,
+    )
     engine.start()
     billing.start()
     try:
-        facts = {"engine_url": engine.url, "username": engine.username,
-                 "password": engine.password, "ca_file": engine.ca_file,
-                 "billing_url": billing.url, "identifier": billing.identifier,
-                 "secret": billing.secret}
+        facts = {
+            "engine_url": engine.url,
+            "username": engine.username,
+            "password": engine.password,
+            "ca_file": engine.ca_file,
+            "billing_url": billing.url,
+            "identifier": billing.identifier,
+            "secret": billing.secret,
+        }
         if as_json:
             click.echo(json.dumps(facts), nl=True)
         else:
@@ -147,11 +211,19 @@ def command(host: str, port: int, billing_port: int | None, tls: bool, time_scal
             click.echo(f"  identifier  {billing.identifier}")
             click.echo(f"  secret      {billing.secret}")
         if write_config:
-            write_config.write_text(sim_config_toml(
-                engine_url=engine.url, username=engine.username, ca_file=engine.ca_file,
-                billing_url=billing.url, identifier=billing.identifier))
-            click.echo(f"wrote {write_config}; before `vps-console --config {write_config}` run:",
-                       err=as_json)
+            write_config.write_text(
+                sim_config_toml(
+                    engine_url=engine.url,
+                    username=engine.username,
+                    ca_file=engine.ca_file,
+                    billing_url=billing.url,
+                    identifier=billing.identifier,
+                )
+            )
+            click.echo(
+                f"wrote {write_config}; before `vps-console --config {write_config}` run:",
+                err=as_json,
+            )
             click.echo(f"  export VPS_CONSOLE_ENGINE_PASSWORD='{engine.password}'", err=as_json)
             click.echo(f"  export VPS_CONSOLE_BILLING_SECRET='{billing.secret}'", err=as_json)
         click.echo("serving; Ctrl+C to stop", err=True)

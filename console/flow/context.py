@@ -73,8 +73,9 @@ class RunContext:
         return time.monotonic() - self.started
 
     def record(self, kind: str, step: str | None, message: str, **data: Any) -> None:
-        self.runner._record(self.job, kind, step, message, elapsed=self.elapsed(),
-                            state=self.job.state, **data)
+        self.runner._record(
+            self.job, kind, step, message, elapsed=self.elapsed(), state=self.job.state, **data
+        )
 
     def refresh(self) -> Job:
         self.job = self.runner._job(self.job_id)
@@ -109,9 +110,16 @@ class RunContext:
         """An engine call with backoff on busy/unavailable; changes are journaled around it."""
         step = self.job.state
         if changes:
-            repo.add_event(self.store, job_id=self.job_id, order_id=self.job.order_id,
-                           kind="engine", step=step, actor=self.runner.actor,
-                           message=f"calling: {what}", phase="before")
+            repo.add_event(
+                self.store,
+                job_id=self.job_id,
+                order_id=self.job.order_id,
+                kind="engine",
+                step=step,
+                actor=self.runner.actor,
+                message=f"calling: {what}",
+                phase="before",
+            )
         delay = self.timing.backoff_first_seconds
         deadline = time.monotonic() + self.timing.retry_budget_seconds
         while True:
@@ -127,14 +135,26 @@ class RunContext:
                 time.sleep(delay)
                 delay = min(delay * 2, self.timing.backoff_max_seconds)
         if changes:
-            repo.add_event(self.store, job_id=self.job_id, order_id=self.job.order_id,
-                           kind="engine", step=step, actor=self.runner.actor,
-                           message=f"done: {what}", phase="after")
+            repo.add_event(
+                self.store,
+                job_id=self.job_id,
+                order_id=self.job.order_id,
+                kind="engine",
+                step=step,
+                actor=self.runner.actor,
+                message=f"done: {what}",
+                phase="after",
+            )
         return result
 
     def read_vm(self, vm_id: str, *, detail: bool = True) -> Vm:
-        return self.call(f"read VM {self.plan.vm_name}", lambda: self.engine.get_vm(
-            vm_id, detail=detail, correlation_id=self.job.correlation_id), changes=False)
+        return self.call(
+            f"read VM {self.plan.vm_name}",
+            lambda: self.engine.get_vm(
+                vm_id, detail=detail, correlation_id=self.job.correlation_id
+            ),
+            changes=False,
+        )
 
     def secrets(self) -> tuple[dict[str, str], str]:
         store = self.runner.services.secrets
@@ -144,14 +164,20 @@ class RunContext:
         for kind in self.plan.key_kinds:
             value = store.get(license_secret(self.plan.order_id, kind))
             if not value:
-                raise StepFailed(f"the {KIND_LABELS[kind]} for order {self.plan.order_id} is not "
-                                 "in the secret store", f"vps-console credentials set license "
-                                 f"{self.plan.order_id} {kind}, then retry the job",
-                                 code="secret_missing")
+                raise StepFailed(
+                    f"the {KIND_LABELS[kind]} for order {self.plan.order_id} is not "
+                    "in the secret store",
+                    f"vps-console credentials set license "
+                    f"{self.plan.order_id} {kind}, then retry the job",
+                    code="secret_missing",
+                )
             licenses[kind] = value
         password = store.get(admin_password_secret(self.plan.order_id))
         if not password:
-            raise StepFailed(f"the admin password for order {self.plan.order_id} is not in "
-                             "the secret store", "vps-console credentials set admin-password "
-                             f"{self.plan.order_id}, then retry the job", code="secret_missing")
+            raise StepFailed(
+                f"the admin password for order {self.plan.order_id} is not in the secret store",
+                "vps-console credentials set admin-password "
+                f"{self.plan.order_id}, then retry the job",
+                code="secret_missing",
+            )
         return licenses, password

@@ -13,9 +13,9 @@ KINDS = ("started", "finished", "failed", "info")
 class ProgressEvent:
     job_id: str
     order_id: str
-    state: str          # the job's state when the event happened, e.g. "failed(cloning)"
+    state: str  # the job's state when the event happened, e.g. "failed(cloning)"
     step: str | None
-    kind: str           # started | finished | failed | info
+    kind: str  # started | finished | failed | info
     message: str
     at: datetime
     elapsed_seconds: float  # since this run of the job began

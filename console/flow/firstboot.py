@@ -51,17 +51,19 @@ def checked(plan: Plan, licenses: dict[str, str]) -> tuple[Plan, dict[str, str]]
         problem = check_license(kind, value)
         if problem is not None:
             raise FirstBootRefused(
-                f"{problem.field}: {problem.message}; it is not put into the first-boot "
-                "script", f"store a valid key with vps-console credentials set license "
-                f"{plan.order_id} {kind}, then retry the job")
+                f"{problem.field}: {problem.message}; it is not put into the first-boot script",
+                f"store a valid key with vps-console credentials set license "
+                f"{plan.order_id} {kind}, then retry the job",
+            )
         clean[kind] = value
     return replace(plan, hostname=plan.hostname.rstrip(".").lower()), clean
 
 
 def _cmd_arg(value: str) -> str:
     if not _CMD_SAFE.fullmatch(value):
-        raise FirstBootRefused(f"{value!r} cannot be passed safely on a Windows command line",
-                               "check the key")
+        raise FirstBootRefused(
+            f"{value!r} cannot be passed safely on a Windows command line", "check the key"
+        )
     return value
 
 
@@ -85,8 +87,10 @@ def windows_commands(plan: Plan, licenses: dict[str, str]) -> list[str]:
     if "plesk" in plan.license_kinds and licenses.get("plesk"):
         commands.append(f"cmd /c plesk bin license --install {_cmd_arg(licenses['plesk'])}")
     if "mssql" in plan.license_kinds and licenses.get("mssql"):
-        commands.append(f"{SQL_SETUP} /q /ACTION=EditionUpgrade /INSTANCENAME=MSSQLSERVER "
-                        f"/PID={_cmd_arg(licenses['mssql'])} /IACCEPTSQLSERVERLICENSETERMS")
+        commands.append(
+            f"{SQL_SETUP} /q /ACTION=EditionUpgrade /INSTANCENAME=MSSQLSERVER "
+            f"/PID={_cmd_arg(licenses['mssql'])} /IACCEPTSQLSERVERLICENSETERMS"
+        )
     return commands
 
 
@@ -103,15 +107,18 @@ def cloud_config(plan: Plan, licenses: dict[str, str]) -> str:
 def unattend_xml(plan: Plan, licenses: dict[str, str], admin_password: str) -> str:
     plan, licenses = checked(plan, licenses)
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in admin_password):
-        raise FirstBootRefused("the admin password has control characters, which sysprep's "
-                               "XML cannot carry", "generate a new one (ctrl+g) and launch again")
+        raise FirstBootRefused(
+            "the admin password has control characters, which sysprep's XML cannot carry",
+            "generate a new one (ctrl+g) and launch again",
+        )
     computer = plan.hostname.split(".")[0][:15].upper()
     key = licenses.get("windows", "")
     commands = windows_commands(plan, licenses)
     synchronous = "".join(
-        f"<SynchronousCommand wcm:action=\"add\"><Order>{number}</Order>"
+        f'<SynchronousCommand wcm:action="add"><Order>{number}</Order>'
         f"<CommandLine>{escape(command)}</CommandLine></SynchronousCommand>"
-        for number, command in enumerate(commands, start=1))
+        for number, command in enumerate(commands, start=1)
+    )
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<unattend xmlns="urn:schemas-microsoft-com:unattend" '
@@ -127,16 +134,26 @@ def unattend_xml(plan: Plan, licenses: dict[str, str], admin_password: str) -> s
         f"<Value>{escape(admin_password)}</Value><PlainText>true</PlainText>"
         "</AdministratorPassword></UserAccounts>"
         f"<FirstLogonCommands>{synchronous}</FirstLogonCommands>"
-        "</component></settings></unattend>\n")
+        "</component></settings></unattend>\n"
+    )
 
 
 def initialization(plan: Plan, licenses: dict[str, str], admin_password: str) -> Initialization:
     plan, licenses = checked(plan, licenses)
     if plan.init_kind == "sysprep":
-        return Initialization(kind="sysprep", host_name=plan.hostname.split(".")[0][:15],
-                              user_name=plan.admin_user, root_password=admin_password,
-                              custom_script=unattend_xml(plan, licenses, admin_password),
-                              windows_license_key=licenses.get("windows"))
-    return Initialization(kind="cloud-init", host_name=plan.hostname, user_name=plan.admin_user,
-                          root_password=admin_password, authorized_ssh_keys=plan.ssh_keys,
-                          custom_script=cloud_config(plan, licenses))
+        return Initialization(
+            kind="sysprep",
+            host_name=plan.hostname.split(".")[0][:15],
+            user_name=plan.admin_user,
+            root_password=admin_password,
+            custom_script=unattend_xml(plan, licenses, admin_password),
+            windows_license_key=licenses.get("windows"),
+        )
+    return Initialization(
+        kind="cloud-init",
+        host_name=plan.hostname,
+        user_name=plan.admin_user,
+        root_password=admin_password,
+        authorized_ssh_keys=plan.ssh_keys,
+        custom_script=cloud_config(plan, licenses),
+    )

@@ -54,8 +54,9 @@ def _names(job_id: str, order_id: str, kinds: Iterable[str]) -> dict[str, str]:
     return names
 
 
-def admin_password_for(engine: Engine, store: SecretStore, plan: Plan, offered: str | None
-                       ) -> tuple[str, tuple[str, bool] | None]:
+def admin_password_for(
+    engine: Engine, store: SecretStore, plan: Plan, offered: str | None
+) -> tuple[str, tuple[str, bool] | None]:
     """The admin password the job will use, and a note (text, warning) for the job. A VM of
     this order already on the engine (after a lost store) keeps the one it was given: a new
     one would not open it."""
@@ -64,13 +65,18 @@ def admin_password_for(engine: Engine, store: SecretStore, plan: Plan, offered: 
         return offered or generate_password(), None
     kept = store.get(admin_password_secret(plan.order_id))
     if kept:
-        return kept, (f"{vm.name} is already on the engine for this order: it is adopted and "
-                      "keeps the admin password it was given", False)
+        return kept, (
+            f"{vm.name} is already on the engine for this order: it is adopted and "
+            "keeps the admin password it was given",
+            False,
+        )
     return offered or generate_password(), (
         f"{vm.name} is already on the engine for this order, and its admin password is not "
         "in the secret store: if it has booted, the password handed over will not open it; "
         f"reset it in the guest, then vps-console credentials set admin-password "
-        f"{plan.order_id}", True)
+        f"{plan.order_id}",
+        True,
+    )
 
 
 def stage(store: SecretStore, job_id: str, licenses: dict[str, str], password: str) -> None:
@@ -81,9 +87,11 @@ def stage(store: SecretStore, job_id: str, licenses: dict[str, str], password: s
     lost = [name for name, value in values.items() if store.read_back(name) != value]
     if lost:
         discard(store, job_id, licenses)
-        raise SecretStoreError(f"the secret store ({store.describe().name}) did not keep "
-                               f"{', '.join(lost)}: nothing was launched",
-                               "run `vps-console doctor` to see what is wrong with it")
+        raise SecretStoreError(
+            f"the secret store ({store.describe().name}) did not keep "
+            f"{', '.join(lost)}: nothing was launched",
+            "run `vps-console doctor` to see what is wrong with it",
+        )
 
 
 def discard(store: SecretStore, job_id: str, kinds: Iterable[str]) -> None:

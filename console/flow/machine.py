@@ -41,8 +41,9 @@ class State:
         if failed_step is not None and failed_step not in Step._value2member_map_:
             raise IllegalTransition(f"unknown step {failed_step!r}")
         object.__setattr__(self, "name", JobState(name))
-        object.__setattr__(self, "failed_step",
-                           Step(failed_step) if failed_step is not None else None)
+        object.__setattr__(
+            self, "failed_step", Step(failed_step) if failed_step is not None else None
+        )
         if (self.name == JobState.FAILED) != (self.failed_step is not None):
             raise IllegalTransition("failed_step is set exactly when the state is failed")
 
@@ -94,5 +95,4 @@ def progress(state: State) -> tuple[int, int]:
     return (STEPS.index(step) if step else 0), total
 
 
-__all__ = ["STEPS", "Event", "IllegalTransition", "State", "next_step", "progress",
-           "transition"]
+__all__ = ["STEPS", "Event", "IllegalTransition", "State", "next_step", "progress", "transition"]

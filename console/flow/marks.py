@@ -11,8 +11,10 @@ import re
 
 from console.ovirt.models import Vm
 
-_MARK = re.compile(r"vps-console order=(?P<order>[^\s;]+)(?: service=(?P<service>[^\s;]*))?"
-                   r"(?: job=(?P<job>[^\s;]+))?")
+_MARK = re.compile(
+    r"vps-console order=(?P<order>[^\s;]+)(?: service=(?P<service>[^\s;]*))?"
+    r"(?: job=(?P<job>[^\s;]+))?"
+)
 
 
 def tag_name(order_id: str) -> str:
@@ -39,7 +41,7 @@ def order_of(vm: Vm) -> str | None:
 def tagged_order(vm: Vm) -> str | None:
     for tag in vm.tags:
         if tag.startswith("order-"):
-            return tag[len("order-"):]
+            return tag[len("order-") :]
     return None
 
 
@@ -50,15 +52,19 @@ def ownership(vm: Vm) -> str:
         return f"belongs to order {owner}"
     tagged = tagged_order(vm)
     if tagged:
-        return (f"carries the tag order-{tagged} but no vps-console order mark in its comment "
-                "(a tag alone does not make it this console's)")
+        return (
+            f"carries the tag order-{tagged} but no vps-console order mark in its comment "
+            "(a tag alone does not make it this console's)"
+        )
     return "carries no order mark"
 
 
 def not_ours_fix(vm: Vm, order_id: str) -> str:
-    return (f"rename or remove VM {vm.name} on the engine, or change [naming] vm_name; if it "
-            f"really is order {order_id}'s VM made by hand, put \"vps-console order={order_id}\" "
-            "in its comment so it is adopted")
+    return (
+        f"rename or remove VM {vm.name} on the engine, or change [naming] vm_name; if it "
+        f'really is order {order_id}\'s VM made by hand, put "vps-console order={order_id}" '
+        "in its comment so it is adopted"
+    )
 
 
 def job_of(vm: Vm) -> str | None:

@@ -36,80 +36,131 @@ def _age_days(template: Template, now: datetime) -> int | None:
     return (now - template.created_at.astimezone(UTC)).days
 
 
-def check_template(templates: list[Template], plan: Plan, stale_after_days: int,
-                   now: datetime) -> Check:
+def check_template(
+    templates: list[Template], plan: Plan, stale_after_days: int, now: datetime
+) -> Check:
     chosen = next((t for t in templates if t.id == plan.template_id), None)
     if chosen is None:
-        return Check("template", "fail", f"template {plan.template_name} "
-                     f"v{plan.template_version} is no longer on the engine",
-                     "pick another version or template and plan again")
+        return Check(
+            "template",
+            "fail",
+            f"template {plan.template_name} v{plan.template_version} is no longer on the engine",
+            "pick another version or template and plan again",
+        )
     if chosen.status and chosen.status != "ok":
-        return Check("template", "fail", f"template {chosen.label} is {chosen.status}",
-                     "wait until the engine finishes with it, or pick another version")
-    newest = max((t for t in templates if t.name == chosen.name),
-                 key=lambda t: t.version_number)
+        return Check(
+            "template",
+            "fail",
+            f"template {chosen.label} is {chosen.status}",
+            "wait until the engine finishes with it, or pick another version",
+        )
+    newest = max((t for t in templates if t.name == chosen.name), key=lambda t: t.version_number)
     age = _age_days(chosen, now)
     aged = f", sealed {age} days ago" if age is not None else ""
     if newest.version_number > chosen.version_number:
-        return Check("template", "warn", f"{chosen.label}{aged}; v{newest.version_number} "
-                     "is newer", f"use {chosen.name}:{newest.version_number} unless this "
-                     "version is needed on purpose")
+        return Check(
+            "template",
+            "warn",
+            f"{chosen.label}{aged}; v{newest.version_number} is newer",
+            f"use {chosen.name}:{newest.version_number} unless this version is needed on purpose",
+        )
     if age is not None and age > stale_after_days:
-        return Check("template", "warn", f"{chosen.label} is stale{aged} (limit "
-                     f"{stale_after_days})", "patch and seal a new version of the template "
-                     "soon; the VM will need updates on first boot")
+        return Check(
+            "template",
+            "warn",
+            f"{chosen.label} is stale{aged} (limit {stale_after_days})",
+            "patch and seal a new version of the template "
+            "soon; the VM will need updates on first boot",
+        )
     return Check("template", "ok", f"{chosen.label}{aged}, the newest version")
 
 
 def check_storage(engine: Engine, template: Template | None, plan: Plan) -> Check:
     domains = engine.storage_domains()
     wanted = engine.config.storage_domain
-    candidates = [d for d in domains if (d.name == wanted if wanted else
-                                         template is not None and d.id in
-                                         template.storage_domain_ids)]
+    candidates = [
+        d
+        for d in domains
+        if (
+            d.name == wanted
+            if wanted
+            else template is not None and d.id in template.storage_domain_ids
+        )
+    ]
     if not candidates:
-        return Check("storage", "warn", "cannot tell which storage domain the clone goes to",
-                     "set storage_domain in the [[engines]] entry")
+        return Check(
+            "storage",
+            "warn",
+            "cannot tell which storage domain the clone goes to",
+            "set storage_domain in the [[engines]] entry",
+        )
     domain = min(candidates, key=lambda d: d.available_gib)
     need = plan.disk_gib
     if domain.available_gib < need:
-        return Check("storage", "fail", f"{domain.name} has {domain.available_gib} GiB free; "
-                     f"a full clone needs {need} GiB", "free space on it or move the "
-                     "template's disk to a domain with room")
+        return Check(
+            "storage",
+            "fail",
+            f"{domain.name} has {domain.available_gib} GiB free; a full clone needs {need} GiB",
+            "free space on it or move the template's disk to a domain with room",
+        )
     if domain.available_gib < need * SPACE_HEADROOM:
-        return Check("storage", "warn", f"{domain.name} has {domain.available_gib} GiB free; "
-                     f"the clone takes {need} GiB and leaves almost nothing",
-                     "free space on it soon")
-    return Check("storage", "ok", f"{domain.name}: {domain.available_gib} GiB free, "
-                 f"clone needs {need} GiB")
+        return Check(
+            "storage",
+            "warn",
+            f"{domain.name} has {domain.available_gib} GiB free; "
+            f"the clone takes {need} GiB and leaves almost nothing",
+            "free space on it soon",
+        )
+    return Check(
+        "storage", "ok", f"{domain.name}: {domain.available_gib} GiB free, clone needs {need} GiB"
+    )
 
 
 def check_cluster(engine: Engine, plan: Plan) -> Check:
     clusters = {c.name: c for c in engine.clusters()}
     cluster = clusters.get(plan.cluster)
     if cluster is None:
-        return Check("cluster", "fail", f"the engine has no cluster {plan.cluster!r}",
-                     "pick one of: " + ", ".join(sorted(clusters)))
+        return Check(
+            "cluster",
+            "fail",
+            f"the engine has no cluster {plan.cluster!r}",
+            "pick one of: " + ", ".join(sorted(clusters)),
+        )
     free = cluster.free_memory_mib
     if free is None:
         free = engine.cluster_free_memory_mib(plan.cluster)
     if free is None:
-        return Check("cluster", "warn", f"{plan.cluster} did not report its free memory",
-                     "check the hosts of the cluster in the engine's UI")
+        return Check(
+            "cluster",
+            "warn",
+            f"{plan.cluster} did not report its free memory",
+            "check the hosts of the cluster in the engine's UI",
+        )
     if free < plan.memory_mib:
-        return Check("cluster", "fail", f"{plan.cluster} has {format_mib(free)} free; the VM "
-                     f"needs {format_mib(plan.memory_mib)}", "pick another cluster or free "
-                     "memory (migrate or stop VMs)")
+        return Check(
+            "cluster",
+            "fail",
+            f"{plan.cluster} has {format_mib(free)} free; the VM "
+            f"needs {format_mib(plan.memory_mib)}",
+            "pick another cluster or free memory (migrate or stop VMs)",
+        )
     largest = cluster.largest_host_free_mib
     if largest is not None and largest < plan.memory_mib:
-        return Check("cluster", "fail", f"no host of {plan.cluster} can run the VM: the "
-                     f"emptiest has {format_mib(largest)} free, the VM needs "
-                     f"{format_mib(plan.memory_mib)} (a VM runs on one host)",
-                     "lower the RAM, pick another cluster, or free a host (migrate or stop "
-                     "VMs)")
-    return Check("cluster", "ok", f"{plan.cluster}: {format_mib(free)} free"
-                 + (f" (at most {format_mib(largest)} on one host)" if largest is not None
-                    else "") + f", VM needs {format_mib(plan.memory_mib)}")
+        return Check(
+            "cluster",
+            "fail",
+            f"no host of {plan.cluster} can run the VM: the "
+            f"emptiest has {format_mib(largest)} free, the VM needs "
+            f"{format_mib(plan.memory_mib)} (a VM runs on one host)",
+            "lower the RAM, pick another cluster, or free a host (migrate or stop VMs)",
+        )
+    return Check(
+        "cluster",
+        "ok",
+        f"{plan.cluster}: {format_mib(free)} free"
+        + (f" (at most {format_mib(largest)} on one host)" if largest is not None else "")
+        + f", VM needs {format_mib(plan.memory_mib)}",
+    )
 
 
 def check_name(engine: Engine, plan: Plan) -> Check:
@@ -118,10 +169,18 @@ def check_name(engine: Engine, plan: Plan) -> Check:
         return Check("name", "ok", f"{plan.vm_name} is free on the engine")
     owner = marks.order_of(vm)
     if owner == plan.order_id:
-        return Check("name", "ok", f"{plan.vm_name} exists and belongs to order {owner}; it "
-                     "will be adopted, not created again")
-    return Check("name", "fail", f"a VM named {plan.vm_name} already exists on the engine and "
-                 f"{marks.ownership(vm)}", marks.not_ours_fix(vm, plan.order_id))
+        return Check(
+            "name",
+            "ok",
+            f"{plan.vm_name} exists and belongs to order {owner}; it "
+            "will be adopted, not created again",
+        )
+    return Check(
+        "name",
+        "fail",
+        f"a VM named {plan.vm_name} already exists on the engine and {marks.ownership(vm)}",
+        marks.not_ours_fix(vm, plan.order_id),
+    )
 
 
 def check_licenses(plan: Plan, licenses: dict[str, str]) -> list[Check]:
@@ -131,15 +190,27 @@ def check_licenses(plan: Plan, licenses: dict[str, str]) -> list[Check]:
         if problem is not None:
             checks.append(Check(f"license.{kind}", "fail", problem.message, problem.fix))
         elif kind == "cpanel":
-            checks.append(Check("license.cpanel", "ok", "cPanel is licensed by the VM's IP; "
-                                "no key needed (make sure the IP range is licensed)"))
+            checks.append(
+                Check(
+                    "license.cpanel",
+                    "ok",
+                    "cPanel is licensed by the VM's IP; "
+                    "no key needed (make sure the IP range is licensed)",
+                )
+            )
         else:
             checks.append(Check(f"license.{kind}", "ok", f"{KIND_LABELS[kind]} given"))
     return checks
 
 
-def preflight(engine: Engine, plan: Plan, licenses: dict[str, str],
-              stale_after_days: int, *, now: datetime | None = None) -> list[Check]:
+def preflight(
+    engine: Engine,
+    plan: Plan,
+    licenses: dict[str, str],
+    stale_after_days: int,
+    *,
+    now: datetime | None = None,
+) -> list[Check]:
     """All checks, in the order a person reads them; engine errors become failed checks."""
     now = now or datetime.now(UTC)
     checks: list[Check] = []

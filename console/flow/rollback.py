@@ -29,8 +29,11 @@ def rollback(ctx: RunContext) -> Job:
     except EngineNotFound:
         vm = None
     if vm is None:
-        vm = ctx.call("look up VM", lambda: ctx.engine.find_vm(
-            ctx.plan.vm_name, correlation_id=job.correlation_id), changes=False)
+        vm = ctx.call(
+            "look up VM",
+            lambda: ctx.engine.find_vm(ctx.plan.vm_name, correlation_id=job.correlation_id),
+            changes=False,
+        )
     billing_note = withdraw_billing(ctx, job)
     if vm is not None and marks.job_of(vm) == ctx.job_id:
         remove(ctx, vm)
@@ -44,11 +47,14 @@ def rollback(ctx: RunContext) -> Job:
     state = transition(State(job.state, job.failed_step), Event.CANCEL)
     # Before the job is saved cancelled, so that a crash here is redone by the next cancel.
     vault.on_cancel(ctx.store, job.order_id, actor=ctx.runner.actor)
-    ctx.save(state=state.name, failed_step=None, finished_at=utcnow(),
-              data={CANCEL_REQUESTED: None, "cancelled_at_step": step})
+    ctx.save(
+        state=state.name,
+        failed_step=None,
+        finished_at=utcnow(),
+        data={CANCEL_REQUESTED: None, "cancelled_at_step": step},
+    )
     set_order_status(ctx.store, job.order_id, OrderStatus.NEW, release=True)
-    ctx.record("finished", step, f"cancelled: {note}; order {job.order_id} is back in "
-                "the queue")
+    ctx.record("finished", step, f"cancelled: {note}; order {job.order_id} is back in the queue")
     return ctx.job
 
 
@@ -68,9 +74,11 @@ def withdraw_billing(ctx: RunContext, job: Job) -> str | None:
             return None
         note = withdraw_handover(client, order)
     except (BillingError, ConsoleError) as error:
-        note = (f"could not withdraw the handover from WHMCS ({error.message}): clear the "
-                f"IPs of service {order.service_id if order else '?'} and set it Pending "
-                "by hand")
+        note = (
+            f"could not withdraw the handover from WHMCS ({error.message}): clear the "
+            f"IPs of service {order.service_id if order else '?'} and set it Pending "
+            "by hand"
+        )
     ctx.record("info", job.state, note)
     ctx.save(data={BILLING_SERVICE_UPDATED: None})
     return note
@@ -83,20 +91,31 @@ def remove(ctx: RunContext, vm: Vm) -> None:
         if current.status == "down":
             break
         if current.status in RUNNING_STATUSES or current.status in (
-                "paused", "suspended", "not_responding", "powering_down"):
+            "paused",
+            "suspended",
+            "not_responding",
+            "powering_down",
+        ):
             if current.status != "powering_down":
                 try:
-                    ctx.call(f"stop {vm.name}", lambda: ctx.engine.stop_vm(
-                        vm.id, correlation_id=ctx.job.correlation_id))
+                    ctx.call(
+                        f"stop {vm.name}",
+                        lambda: ctx.engine.stop_vm(vm.id, correlation_id=ctx.job.correlation_id),
+                    )
                 except EngineRejected as error:
                     if "not running" not in (error.detail or error.message):
                         raise
         if time.monotonic() > deadline:
-            raise StepFailed(f"{vm.name} did not stop (it is {current.status})",
-                             "stop it on the engine, then cancel again", code="stop_failed")
+            raise StepFailed(
+                f"{vm.name} did not stop (it is {current.status})",
+                "stop it on the engine, then cancel again",
+                code="stop_failed",
+            )
         time.sleep(ctx.timing.poll_seconds)
     try:
-        ctx.call(f"remove {vm.name}", lambda: ctx.engine.remove_vm(
-            vm.id, correlation_id=ctx.job.correlation_id))
+        ctx.call(
+            f"remove {vm.name}",
+            lambda: ctx.engine.remove_vm(vm.id, correlation_id=ctx.job.correlation_id),
+        )
     except EngineNotFound:
         pass

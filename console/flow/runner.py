@@ -50,18 +50,22 @@ log = logging.getLogger(__name__)
 # What to do instead of retrying a job that has not failed.
 RETRY_HINTS = {
     JobState.DONE: "nothing to retry: the VM is up and handed over "
-                   "(vps-console jobs show shows it)",
+    "(vps-console jobs show shows it)",
     JobState.CANCELLED: "a cancelled job stays cancelled: provision the order again "
-                        "(vps-console provision ORDER, or p in the console)",
+    "(vps-console provision ORDER, or p in the console)",
 }
 
 
 class Runner:
     """Launches, runs, resumes, retries and cancels provisioning jobs."""
 
-    def __init__(self, services: Services, *,
-                 on_event: Callable[[ProgressEvent], None] | None = None,
-                 timing: Timing | None = None):
+    def __init__(
+        self,
+        services: Services,
+        *,
+        on_event: Callable[[ProgressEvent], None] | None = None,
+        timing: Timing | None = None,
+    ):
         self.services = services
         self.store = services.store
         self.on_event = on_event
@@ -69,38 +73,53 @@ class Runner:
         self.actor = services.actor
 
     # --------------------------------------------------------------- launching
-    def launch(self, order_id: str, plan: Plan, licenses: dict[str, str],
-               admin_password: str | None = None, confirm_warnings: bool = False) -> Job:
+    def launch(
+        self,
+        order_id: str,
+        plan: Plan,
+        licenses: dict[str, str],
+        admin_password: str | None = None,
+        confirm_warnings: bool = False,
+    ) -> Job:
         """Claim the order, keep the secrets, and persist a `planned` job. Does not run it."""
-        licenses = {kind: normalise_license(kind, value) for kind, value in licenses.items()
-                    if value}
-        problems = [p for p in (check_license(kind, licenses.get(kind))
-                                for kind in plan.key_kinds) if p]
+        licenses = {
+            kind: normalise_license(kind, value) for kind, value in licenses.items() if value
+        }
+        problems = [
+            p for p in (check_license(kind, licenses.get(kind)) for kind in plan.key_kinds) if p
+        ]
         if problems:
-            raise BadInput("; ".join(f"{p.field}: {p.message}" for p in problems),
-                           problems[0].fix)
+            raise BadInput("; ".join(f"{p.field}: {p.message}" for p in problems), problems[0].fix)
         require_kept(self.services.secrets)  # a job nobody could resume is not launched
         config = self.services.config
-        checks = preflight(self.services.engine(plan.engine), plan, licenses,
-                           config.catalog.stale_after_days)
+        checks = preflight(
+            self.services.engine(plan.engine), plan, licenses, config.catalog.stale_after_days
+        )
         failed = blocking(checks)
         if failed:
-            raise PreflightBlocked("preflight failed: " + "; ".join(
-                f"{c.name}: {c.message}" for c in failed), failed[0].fix or None, checks)
+            raise PreflightBlocked(
+                "preflight failed: " + "; ".join(f"{c.name}: {c.message}" for c in failed),
+                failed[0].fix or None,
+                checks,
+            )
         warned = warnings(checks)
         if warned and not confirm_warnings:
-            raise PreflightBlocked("preflight has warnings to confirm: " + "; ".join(
-                f"{c.name}: {c.message}" for c in warned),
-                "confirm them (--yes in the CLI) to launch anyway", checks)
+            raise PreflightBlocked(
+                "preflight has warnings to confirm: "
+                + "; ".join(f"{c.name}: {c.message}" for c in warned),
+                "confirm them (--yes in the CLI) to launch anyway",
+                checks,
+            )
         claim = claim_order(self.store, order_id, self.actor)
         if not claim.won:
             if claim.holder and claim.holder != self.actor and "claimed by" in claim.reason:
                 hint = "pick another order, or ask the holder to release it"
             else:  # done, cancelled in billing, needs mapping, gone: nobody to ask
-                hint = (f"see why with vps-console orders show {order_id} (and jobs list "
-                        "--all); a done order is not provisioned twice")
-            raise JobBusy(claim.reason or f"order {order_id} is claimed by {claim.holder}",
-                          hint)
+                hint = (
+                    f"see why with vps-console orders show {order_id} (and jobs list "
+                    "--all); a done order is not provisioned twice"
+                )
+            raise JobBusy(claim.reason or f"order {order_id} is claimed by {claim.holder}", hint)
         existing = repo.open_job_for_order(self.store, order_id)
         if existing is not None:
             raise self._busy_with(existing)
@@ -113,19 +132,36 @@ class Runner:
         vault.on_launch(self.store, self.services.secrets, order_id, licenses, actor=self.actor)
         job_id = repo.new_job_id()
         password, adoption = job_secrets.admin_password_for(
-            self.services.engine(plan.engine), self.services.secrets, plan, admin_password)
-        job_secrets.stage(self.services.secrets, job_id,
-                          {kind: licenses[kind] for kind in plan.key_kinds}, password)
+            self.services.engine(plan.engine), self.services.secrets, plan, admin_password
+        )
+        job_secrets.stage(
+            self.services.secrets,
+            job_id,
+            {kind: licenses[kind] for kind in plan.key_kinds},
+            password,
+        )
         try:
-            job = repo.create_job(self.store, order_id=order_id, plan=plan.to_dict(),
-                                  engine=plan.engine, created_by=self.actor, leased=True,
-                                  job_id=job_id, data={"preflight": [c.__dict__ for c in checks],
-                                                       "warnings_confirmed": bool(warned)})
+            job = repo.create_job(
+                self.store,
+                order_id=order_id,
+                plan=plan.to_dict(),
+                engine=plan.engine,
+                created_by=self.actor,
+                leased=True,
+                job_id=job_id,
+                data={
+                    "preflight": [c.__dict__ for c in checks],
+                    "warnings_confirmed": bool(warned),
+                },
+            )
         except repo.OpenJobExists as exists:
             job_secrets.discard(self.services.secrets, job_id, plan.key_kinds)
             existing = repo.open_job_for_order(self.store, order_id)
-            raise (self._busy_with(existing) if existing is not None
-                   else JobBusy(exists.message, exists.hint)) from None
+            raise (
+                self._busy_with(existing)
+                if existing is not None
+                else JobBusy(exists.message, exists.hint)
+            ) from None
         try:
             if adoption:
                 flags: dict[str, Any] = {"warning": True} if adoption[1] else {}
@@ -133,45 +169,73 @@ class Runner:
             job_secrets.promote(self.services.secrets, job.id, order_id, plan.key_kinds)
         finally:
             repo.release_lease(self.store, job.id, self.actor)
-        set_order_status(self.store, order_id, OrderStatus.PROVISIONING,
-                              template_name=plan.template_name)
+        set_order_status(
+            self.store, order_id, OrderStatus.PROVISIONING, template_name=plan.template_name
+        )
         self._audit_launch(job, plan)
-        self._emit(job, "finished", "planned", f"job {job.id} planned: {plan.vm_name} from "
-                   f"{plan.template_name} v{plan.template_version}", 0.0)
+        self._emit(
+            job,
+            "finished",
+            "planned",
+            f"job {job.id} planned: {plan.vm_name} from "
+            f"{plan.template_name} v{plan.template_version}",
+            0.0,
+        )
         return job
 
     def _audit(self, action: str, job: Job, message: str, **data: Any) -> None:
         """A line in the audit trail; callers pass masked values only."""
         with self.store.session() as session:
-            audit.record(session, action, actor=self.actor, order_id=job.order_id,
-                         job_id=job.id, message=message, **data)
+            audit.record(
+                session,
+                action,
+                actor=self.actor,
+                order_id=job.order_id,
+                job_id=job.id,
+                message=message,
+                **data,
+            )
 
     def _audit_launch(self, job: Job, plan: Plan) -> None:
         """The launch, what it changed from the order and the keys given: one commit."""
         with self.store.session() as session:
-            def record(action: str, message: str, **data: Any) -> None:
-                audit.record(session, action, actor=self.actor, order_id=job.order_id,
-                             job_id=job.id, message=message, **data)
 
-            record("launch", f"{plan.vm_name} from {plan.template_name} "
-                   f"v{plan.template_version} on {plan.engine}/{plan.cluster}: {plan.cpus} "
-                   f"vCPU, {format_mib(plan.memory_mib)}, {plan.disk_gib} GiB",
-                   template=plan.template_name, version=plan.template_version)
+            def record(action: str, message: str, **data: Any) -> None:
+                audit.record(
+                    session,
+                    action,
+                    actor=self.actor,
+                    order_id=job.order_id,
+                    job_id=job.id,
+                    message=message,
+                    **data,
+                )
+
+            record(
+                "launch",
+                f"{plan.vm_name} from {plan.template_name} "
+                f"v{plan.template_version} on {plan.engine}/{plan.cluster}: {plan.cpus} "
+                f"vCPU, {format_mib(plan.memory_mib)}, {plan.disk_gib} GiB",
+                template=plan.template_name,
+                version=plan.template_version,
+            )
             order = session.get(Order, job.order_id)
             changes = resource_changes(order, plan) if order is not None else []
             if changes:
                 record("resources_changed", "; ".join(changes))
             for kind in plan.key_kinds:
-                record("license_given", f"{kind} key {plan.license_masks.get(kind, '')}",
-                       license=kind)
+                record(
+                    "license_given", f"{kind} key {plan.license_masks.get(kind, '')}", license=kind
+                )
 
     @staticmethod
     def _busy_with(existing: Job) -> JobBusy:
-        holder = (f", run by {existing.owner} (pid {existing.owner_pid})" if existing.owner
-                  else "")
-        return JobBusy(f"order {existing.order_id} already has job {existing.id} "
-                       f"({existing.state}{holder})", f"resume it (vps-console jobs resume) or "
-                       f"cancel it (vps-console jobs cancel {existing.id})")
+        holder = f", run by {existing.owner} (pid {existing.owner_pid})" if existing.owner else ""
+        return JobBusy(
+            f"order {existing.order_id} already has job {existing.id} ({existing.state}{holder})",
+            f"resume it (vps-console jobs resume) or "
+            f"cancel it (vps-console jobs cancel {existing.id})",
+        )
 
     # --------------------------------------------------------------- running
     def run(self, job_id: str) -> Job:
@@ -179,19 +243,25 @@ class Runner:
         job = self._job(job_id)
         if State(job.state, job.failed_step).terminal:
             return job
-        lease = repo.acquire_lease(self.store, job_id, self.actor,
-                                   lease_seconds=self.timing.lease_seconds)
+        lease = repo.acquire_lease(
+            self.store, job_id, self.actor, lease_seconds=self.timing.lease_seconds
+        )
         if not lease.won:
-            raise JobBusy(f"job {job_id} for order {job.order_id} is being run by "
-                          f"{lease.describe()}", "wait for it to finish, or if that runner "
-                          "is gone, resume once its lease lapses")
+            raise JobBusy(
+                f"job {job_id} for order {job.order_id} is being run by {lease.describe()}",
+                "wait for it to finish, or if that runner is gone, resume once its lease lapses",
+            )
         heart = Heartbeat(self.store, job_id, self.actor, self.timing.lease_seconds / 3)
         heart.start()
         try:
             repo.update_job(self.store, job_id, attempts=job.attempts + 1)
             if lease.took_over_from:
-                self._record(job, "info", job.state, f"took the job over from "
-                             f"{lease.took_over_from}, whose runner is gone")
+                self._record(
+                    job,
+                    "info",
+                    job.state,
+                    f"took the job over from {lease.took_over_from}, whose runner is gone",
+                )
             return self._go(RunContext(self, job_id, heart))
         finally:
             heart.stop()
@@ -200,33 +270,46 @@ class Runner:
     def resume_unfinished(self) -> list[str]:
         """Run every job left unfinished (crash, closed console); returns the ids run."""
         candidates = repo.list_jobs(self.store, states=UNFINISHED_JOB_STATES)
-        candidates += [j for j in repo.list_jobs(self.store, states=(JobState.FAILED,))
-                       if j.cancel_requested_by]
+        candidates += [
+            j
+            for j in repo.list_jobs(self.store, states=(JobState.FAILED,))
+            if j.cancel_requested_by
+        ]
         ran = []
         for job in sorted(candidates, key=lambda j: j.created_at):
             try:
                 self.run(job.id)
                 ran.append(job.id)
             except JobBusy as busy:
-                self._record(job, "info", job.state, f"not resumed: {busy.message}",
-                             persist=False)
+                self._record(job, "info", job.state, f"not resumed: {busy.message}", persist=False)
         return ran
 
     def retry(self, job_id: str, *, run: bool = True) -> Job:
         """Put a failed job back at the step that failed, and (by default) run it."""
         job = self._job(job_id)
         if job.state != JobState.FAILED:
-            raise BadInput(f"job {job_id} is {job.state}; only failed jobs can be retried",
-                           RETRY_HINTS.get(job.state, "an unfinished job goes on with "
-                                           "vps-console jobs resume"))
+            raise BadInput(
+                f"job {job_id} is {job.state}; only failed jobs can be retried",
+                RETRY_HINTS.get(
+                    job.state, "an unfinished job goes on with vps-console jobs resume"
+                ),
+            )
         state = transition(State(JobState.FAILED, job.failed_step), Event.RETRY)
-        repo.update_job(self.store, job_id, state=state.name, failed_step=None,
-                        error_code=None, error_message=None, error_hint=None,
-                        data={since_key(state.name): None})
+        repo.update_job(
+            self.store,
+            job_id,
+            state=state.name,
+            failed_step=None,
+            error_code=None,
+            error_message=None,
+            error_hint=None,
+            data={since_key(state.name): None},
+        )
         set_order_status(self.store, job.order_id, OrderStatus.PROVISIONING)
         self._record(job, "info", state.name, f"retry from {state.name} by {self.actor}")
-        self._audit("retry", job, f"retry from {state.name} (failed: "
-                    f"{(job.error_message or '')[:120]})")
+        self._audit(
+            "retry", job, f"retry from {state.name} (failed: {(job.error_message or '')[:120]})"
+        )
         return self.run(job_id) if run else self._job(job_id)
 
     def cancel(self, job_id: str) -> Job:
@@ -237,10 +320,14 @@ class Runner:
             raise BadInput(f"job {job_id} is {job.state}; there is nothing to cancel")
         repo.update_job(self.store, job_id, data={CANCEL_REQUESTED: self.actor})
         self._record(job, "info", job.state, f"cancel requested by {self.actor}")
-        self._audit("cancel", job, f"cancel at {job.state}" + (f" ({job.failed_step})"
-                                                               if job.failed_step else ""))
-        lease = repo.acquire_lease(self.store, job_id, self.actor,
-                                   lease_seconds=self.timing.lease_seconds)
+        self._audit(
+            "cancel",
+            job,
+            f"cancel at {job.state}" + (f" ({job.failed_step})" if job.failed_step else ""),
+        )
+        lease = repo.acquire_lease(
+            self.store, job_id, self.actor, lease_seconds=self.timing.lease_seconds
+        )
         if not lease.won:
             return self._job(job_id)
         try:
@@ -262,17 +349,24 @@ class Runner:
             if state.terminal or state.name == JobState.FAILED:
                 return job
             step = Step(state.name)
-            resumed = bool(job.step_began_at(step)) or step != Step.PLANNED and \
-                any(e.step == step and e.kind == "step_started"
-                    for e in repo.job_events(ctx.store, ctx.job_id, limit=6))
+            resumed = (
+                bool(job.step_began_at(step))
+                or step != Step.PLANNED
+                and any(
+                    e.step == step and e.kind == "step_started"
+                    for e in repo.job_events(ctx.store, ctx.job_id, limit=6)
+                )
+            )
             ctx.record("started", step, ("resuming: " if resumed else "") + STEP_TITLES[step])
             try:
                 message, values = STEP_ACTIONS[step](ctx)
             except Cancelled:
                 return rollback(ctx)
             except LeaseLost:
-                raise JobBusy(f"job {ctx.job_id} was taken over by another runner while this "
-                              "one was stalled", "check `vps-console jobs show` for who runs it") from None
+                raise JobBusy(
+                    f"job {ctx.job_id} was taken over by another runner while this one was stalled",
+                    "check `vps-console jobs show` for who runs it",
+                ) from None
             except StoreUnavailable:
                 # Not the step's failure: the job stays where it was, for `jobs resume` once
                 # the store can write again (a failed state could be recorded in the little
@@ -290,26 +384,39 @@ class Runner:
             ctx.record("finished", step, message)
             if step == Step.INITIALIZING:
                 for kind in ctx.plan.key_kinds:
-                    self._audit("license_applied", ctx.job, f"{kind} key "
-                                f"{ctx.plan.license_masks.get(kind, '')} on "
-                                f"{ctx.plan.vm_name}", license=kind)
+                    self._audit(
+                        "license_applied",
+                        ctx.job,
+                        f"{kind} key {ctx.plan.license_masks.get(kind, '')} on {ctx.plan.vm_name}",
+                        license=kind,
+                    )
             if new.name == JobState.DONE:
                 set_order_status(ctx.store, ctx.job.order_id, OrderStatus.DONE)
                 late = ctx.refresh().cancel_requested_by
                 if late:
                     ctx.save(data={CANCEL_REQUESTED: None})
-                    ctx.record("info", None, f"the cancel asked by {late} came after the "
-                               "handover had begun: the order is handed over and the VM stays "
-                               "(remove it, and cancel the order in WHMCS, by hand if needed)")
-                ctx.record("finished", None, f"{ctx.plan.vm_name} is ready: "
-                           f"{', '.join(ctx.job.ips)}")
+                    ctx.record(
+                        "info",
+                        None,
+                        f"the cancel asked by {late} came after the "
+                        "handover had begun: the order is handed over and the VM stays "
+                        "(remove it, and cancel the order in WHMCS, by hand if needed)",
+                    )
+                ctx.record(
+                    "finished", None, f"{ctx.plan.vm_name} is ready: {', '.join(ctx.job.ips)}"
+                )
                 return ctx.job
 
     def _fail(self, ctx: RunContext, state: State, error: ConsoleError) -> Job:
         failed = transition(state, Event.FAIL)
         code = getattr(error, "code", None) or type(error).__name__
-        ctx.save(state=failed.name, failed_step=failed.failed_step, error_code=str(code),
-                 error_message=error.message, error_hint=error.hint)
+        ctx.save(
+            state=failed.name,
+            failed_step=failed.failed_step,
+            error_code=str(code),
+            error_message=error.message,
+            error_hint=error.hint,
+        )
         set_order_status(ctx.store, ctx.job.order_id, OrderStatus.FAILED)
         ctx.record("failed", state.name, error.message, hint=error.hint, code=str(code))
         return ctx.job
@@ -321,26 +428,60 @@ class Runner:
             raise BadInput(f"no job {job_id}", "list jobs with vps-console jobs list")
         return job
 
-    def _emit(self, job: Job, kind: str, step: str | None, message: str,
-              elapsed: float, state: str | None = None) -> None:
+    def _emit(
+        self,
+        job: Job,
+        kind: str,
+        step: str | None,
+        message: str,
+        elapsed: float,
+        state: str | None = None,
+    ) -> None:
         if self.on_event is None:
             return
-        event = ProgressEvent(job_id=job.id, order_id=job.order_id, state=state or job.state,
-                              step=step, kind=kind, message=message, at=utcnow(),
-                              elapsed_seconds=elapsed)
+        event = ProgressEvent(
+            job_id=job.id,
+            order_id=job.order_id,
+            state=state or job.state,
+            step=step,
+            kind=kind,
+            message=message,
+            at=utcnow(),
+            elapsed_seconds=elapsed,
+        )
         try:
             self.on_event(event)
         except Exception:  # a broken display must not break provisioning
             log.warning("progress listener failed", exc_info=True)
 
-    def _record(self, job: Job, kind: str, step: str | None, message: str, *,
-                elapsed: float = 0.0, state: str | None = None, persist: bool = True,
-                **data: Any) -> None:
+    def _record(
+        self,
+        job: Job,
+        kind: str,
+        step: str | None,
+        message: str,
+        *,
+        elapsed: float = 0.0,
+        state: str | None = None,
+        persist: bool = True,
+        **data: Any,
+    ) -> None:
         if persist:
-            stored_kind = {"started": "step_started", "finished": "step_finished",
-                           "failed": "step_failed"}.get(kind, kind)
-            repo.add_event(self.store, job_id=job.id, order_id=job.order_id, kind=stored_kind,
-                           step=step, actor=self.actor, message=message, **data)
+            stored_kind = {
+                "started": "step_started",
+                "finished": "step_finished",
+                "failed": "step_failed",
+            }.get(kind, kind)
+            repo.add_event(
+                self.store,
+                job_id=job.id,
+                order_id=job.order_id,
+                kind=stored_kind,
+                step=step,
+                actor=self.actor,
+                message=message,
+                **data,
+            )
         self._emit(job, kind, step, message, elapsed, state)
 
 

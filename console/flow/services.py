@@ -37,14 +37,16 @@ class Services:
         with self._lock:
             engine = self._engines.get(engine_config.name)
             if engine is None:
-                password = engine_password(self.secrets, engine_config.name,
-                                           len(self.config.engines))
+                password = engine_password(
+                    self.secrets, engine_config.name, len(self.config.engines)
+                )
                 if not password:
                     raise EngineAuthFailed(
                         f"no password for engine {engine_config.name}",
                         f"vps-console credentials set engine {engine_config.name}, or set "
                         f"{engine_env_variable(engine_config.name)} / "
-                        "VPS_CONSOLE_ENGINE_PASSWORD")
+                        "VPS_CONSOLE_ENGINE_PASSWORD",
+                    )
                 engine = Engine(engine_config, password, timeout=engine_config.timeout_seconds)
                 self._engines[engine_config.name] = engine
             return engine

@@ -43,8 +43,9 @@ RUNNING_STATUSES = ("up", "powering_up", "wait_for_launch", "reboot_in_progress"
 
 def usable_ips(ips: tuple[str, ...]) -> tuple[str, ...]:
     """Addresses a customer can reach: no link-local, IPv4 first."""
-    return tuple(ip for ip in ips if not ip.lower().startswith("fe80:")
-                 and not ip.startswith("169.254."))
+    return tuple(
+        ip for ip in ips if not ip.lower().startswith("fe80:") and not ip.startswith("169.254.")
+    )
 
 
 def hostname_matches(reported: str | None, plan: Plan) -> bool:
@@ -66,32 +67,39 @@ def step_planned(ctx: RunContext) -> StepOutcome:
 def ours(ctx: RunContext, vm: Vm) -> None:
     owner = marks.order_of(vm)
     if owner != ctx.plan.order_id:
-        raise StepFailed(f"a VM named {vm.name} already exists on the engine and "
-                         f"{marks.ownership(vm)}; it is not touched",
-                         marks.not_ours_fix(vm, ctx.plan.order_id) + ", then retry",
-                         code="name_collision")
+        raise StepFailed(
+            f"a VM named {vm.name} already exists on the engine and "
+            f"{marks.ownership(vm)}; it is not touched",
+            marks.not_ours_fix(vm, ctx.plan.order_id) + ", then retry",
+            code="name_collision",
+        )
 
 
 def ensure_vm(ctx: RunContext) -> tuple[Vm, str]:
     """The job's VM: found by name and marks, else created. Never a second one."""
     plan = ctx.plan
-    found = ctx.call(f"look up VM {plan.vm_name}", lambda: ctx.engine.find_vm(
-        plan.vm_name, correlation_id=ctx.job.correlation_id), changes=False)
+    found = ctx.call(
+        f"look up VM {plan.vm_name}",
+        lambda: ctx.engine.find_vm(plan.vm_name, correlation_id=ctx.job.correlation_id),
+        changes=False,
+    )
     if found is not None:
         ours(ctx, found)
         mine = marks.job_of(found) == ctx.job_id
         ctx.save(vm_id=found.id, vm_name=found.name, vm_created_by_job=mine)
         return found, f"adopted {found.name} ({found.status}), already on the engine"
     try:
-        created = ctx.call(f"create VM {plan.vm_name} from {plan.template_name} "
-                            f"v{plan.template_version}", lambda: ctx.engine.clone_vm(
-                                plan.vm_name, template_id=plan.template_id,
-                                cluster=plan.cluster,
-                                description=marks.description(plan.order_id, plan.service_id,
-                                                              ctx.job_id),
-                                comment=marks.comment(plan.order_id, plan.service_id,
-                                                      ctx.job_id),
-                                correlation_id=ctx.job.correlation_id))
+        created = ctx.call(
+            f"create VM {plan.vm_name} from {plan.template_name} v{plan.template_version}",
+            lambda: ctx.engine.clone_vm(
+                plan.vm_name,
+                template_id=plan.template_id,
+                cluster=plan.cluster,
+                description=marks.description(plan.order_id, plan.service_id, ctx.job_id),
+                comment=marks.comment(plan.order_id, plan.service_id, ctx.job_id),
+                correlation_id=ctx.job.correlation_id,
+            ),
+        )
     except EngineRejected as error:
         if "already in use" not in (error.detail or error.message):
             raise
@@ -125,17 +133,26 @@ def step_clone_wait(ctx: RunContext) -> StepOutcome:
         if waited > limit:
             raise StepFailed(
                 f"{vm.name} is still image_locked after {waited:.0f}s; a {ctx.plan.disk_gib} "
-                f"GiB clone should take at most {limit:.0f}s", "check the engine's Tasks "
+                f"GiB clone should take at most {limit:.0f}s",
+                "check the engine's Tasks "
                 "and Events for the disk copy, and the storage domain's health; retry "
-                "once the VM is no longer locked", code="stuck_image_locked")
+                "once the VM is no longer locked",
+                code="stuck_image_locked",
+            )
         ctx.sleep(ctx.timing.poll_seconds)
         vm = ctx.read_vm(vm.id, detail=False)
     vm = ctx.read_vm(vm.id)
     tag = marks.tag_name(ctx.plan.order_id)
     if tag not in vm.tags:
-        ctx.call(f"tag {vm.name} with {tag}", lambda: ctx.engine.tag_vm(
-            vm.id, tag, description=f"order {ctx.plan.order_id}",
-            correlation_id=ctx.job.correlation_id))
+        ctx.call(
+            f"tag {vm.name} with {tag}",
+            lambda: ctx.engine.tag_vm(
+                vm.id,
+                tag,
+                description=f"order {ctx.plan.order_id}",
+                correlation_id=ctx.job.correlation_id,
+            ),
+        )
     return f"{vm.name} copied ({vm.status}), tagged {tag}", {}
 
 
@@ -158,34 +175,47 @@ def step_resizing(ctx: RunContext) -> StepOutcome:
     if vm.guaranteed_mib != plan.guaranteed_mib:
         changes["guaranteed_mib"] = plan.guaranteed_mib
     if changes:
-        ctx.call(f"set {vm.name} to {plan.cpus} vCPU, {plan.memory_mib} MiB",
-                  lambda: ctx.engine.update_vm(vm.id, correlation_id=ctx.job.correlation_id,
-                                                **changes))
-    disks = vm.disks or ctx.call("list disks", lambda: ctx.engine.vm_disks(
-        vm.id, correlation_id=ctx.job.correlation_id), changes=False)
+        ctx.call(
+            f"set {vm.name} to {plan.cpus} vCPU, {plan.memory_mib} MiB",
+            lambda: ctx.engine.update_vm(vm.id, correlation_id=ctx.job.correlation_id, **changes),
+        )
+    disks = vm.disks or ctx.call(
+        "list disks",
+        lambda: ctx.engine.vm_disks(vm.id, correlation_id=ctx.job.correlation_id),
+        changes=False,
+    )
     if not disks:
-        raise StepFailed(f"{vm.name} has no disk", "check the template has a disk",
-                         code="no_disk")
+        raise StepFailed(f"{vm.name} has no disk", "check the template has a disk", code="no_disk")
     disk = next((d for d in disks if d.bootable), disks[0])
     if disk.provisioned_gib < plan.disk_gib:
-        ctx.call(f"extend disk {disk.alias} to {plan.disk_gib} GiB", lambda: (
-            ctx.engine.extend_disk(vm.id, disk.id, plan.disk_gib,
-                                    correlation_id=ctx.job.correlation_id)))
+        ctx.call(
+            f"extend disk {disk.alias} to {plan.disk_gib} GiB",
+            lambda: ctx.engine.extend_disk(
+                vm.id, disk.id, plan.disk_gib, correlation_id=ctx.job.correlation_id
+            ),
+        )
     current = disk
     while True:
-        current = ctx.call("read disk", lambda: ctx.engine.get_disk(
-            disk.id, correlation_id=ctx.job.correlation_id), changes=False)
+        current = ctx.call(
+            "read disk",
+            lambda: ctx.engine.get_disk(disk.id, correlation_id=ctx.job.correlation_id),
+            changes=False,
+        )
         if current.status != "locked" and current.provisioned_gib >= plan.disk_gib:
             break
         waited = ctx.since(Step.RESIZING)
         if waited > ctx.timing.disk_extend_seconds:
-            raise StepFailed(f"disk {disk.alias} is still {current.status} at "
-                             f"{current.provisioned_gib} GiB after {waited:.0f}s",
-                             "check the engine's Tasks for the extend and the storage "
-                             "domain", code="stuck_disk")
+            raise StepFailed(
+                f"disk {disk.alias} is still {current.status} at "
+                f"{current.provisioned_gib} GiB after {waited:.0f}s",
+                "check the engine's Tasks for the extend and the storage domain",
+                code="stuck_disk",
+            )
         ctx.sleep(ctx.timing.poll_seconds)
-    return (f"{plan.cpus} vCPU, {plan.memory_mib} MiB (guaranteed {plan.guaranteed_mib}), "
-            f"disk {current.provisioned_gib} GiB"), {}
+    return (
+        f"{plan.cpus} vCPU, {plan.memory_mib} MiB (guaranteed {plan.guaranteed_mib}), "
+        f"disk {current.provisioned_gib} GiB"
+    ), {}
 
 
 def initialization(ctx: RunContext) -> Initialization:
@@ -197,8 +227,12 @@ def step_initializing(ctx: RunContext) -> StepOutcome:
     init = initialization(ctx)
     vm = current_vm(ctx, detail=False)
     if vm.init_host_name != init.host_name:
-        ctx.call(f"store {init.kind} settings on {vm.name}", lambda: ctx.engine.update_vm(
-            vm.id, initialization=init, correlation_id=ctx.job.correlation_id))
+        ctx.call(
+            f"store {init.kind} settings on {vm.name}",
+            lambda: ctx.engine.update_vm(
+                vm.id, initialization=init, correlation_id=ctx.job.correlation_id
+            ),
+        )
     keys = ", ".join(f"{k} {m}" for k, m in ctx.plan.license_masks.items()) or "none"
     return f"{init.kind}: hostname {init.host_name}, keys {keys}", {}
 
@@ -213,30 +247,38 @@ def step_starting(ctx: RunContext) -> StepOutcome:
     if vm.status == "down":
         init = initialization(ctx)
         try:
-            ctx.call(f"start {vm.name} with {init.kind}", lambda: ctx.engine.start_vm(
-                vm.id, init, correlation_id=ctx.job.correlation_id))
+            ctx.call(
+                f"start {vm.name} with {init.kind}",
+                lambda: ctx.engine.start_vm(vm.id, init, correlation_id=ctx.job.correlation_id),
+            )
             started_here = True
         except EngineRejected as error:
             if "is running" not in (error.detail or error.message):
                 raise
     elif vm.status not in RUNNING_STATUSES:
-        raise StepFailed(f"{vm.name} is {vm.status}; it can only be started from down",
-                         "bring it to down (or up) on the engine, then retry",
-                         code="unexpected_status")
+        raise StepFailed(
+            f"{vm.name} is {vm.status}; it can only be started from down",
+            "bring it to down (or up) on the engine, then retry",
+            code="unexpected_status",
+        )
     while True:
         vm = ctx.read_vm(vm.id, detail=False)
         if vm.status == "up":
             return f"{vm.name} is up", {}
         seen_running = seen_running or vm.status in RUNNING_STATUSES
         if vm.status == "down" and (started_here or seen_running):
-            raise StepFailed(f"{vm.name} went down while booting", "open the VM's console "
-                             "and the engine's events (VM_DOWN_ERROR); fix and retry",
-                             code="boot_failed")
+            raise StepFailed(
+                f"{vm.name} went down while booting",
+                "open the VM's console and the engine's events (VM_DOWN_ERROR); fix and retry",
+                code="boot_failed",
+            )
         waited = ctx.since(Step.STARTING)
         if waited > ctx.timing.boot_seconds:
-            raise StepFailed(f"{vm.name} is still {vm.status} after {waited:.0f}s",
-                             "check the host it runs on and the VM's console",
-                             code="stuck_boot")
+            raise StepFailed(
+                f"{vm.name} is still {vm.status} after {waited:.0f}s",
+                "check the host it runs on and the VM's console",
+                code="stuck_boot",
+            )
         ctx.sleep(ctx.timing.poll_seconds)
 
 
@@ -246,24 +288,30 @@ def step_ip_wait(ctx: RunContext) -> StepOutcome:
     while True:
         vm = current_vm(ctx)
         if vm.status in ("down", "paused", "suspended"):
-            raise StepFailed(f"{vm.name} is {vm.status}; it stopped before reporting an IP",
-                             "check its console and the engine's events, then retry "
-                             "(the starting step runs again)", code="vm_stopped")
+            raise StepFailed(
+                f"{vm.name} is {vm.status}; it stopped before reporting an IP",
+                "check its console and the engine's events, then retry "
+                "(the starting step runs again)",
+                code="vm_stopped",
+            )
         ips = usable_ips(vm.ips)
         waited = ctx.since(Step.IP_WAIT)
         if ips and hostname_matches(vm.fqdn, plan):
-            return (f"guest reports {', '.join(ips)} as {vm.fqdn}",
-                    {"ips": list(ips)})
+            return (f"guest reports {', '.join(ips)} as {vm.fqdn}", {"ips": list(ips)})
         if ips:
             ip_since = ip_since if ip_since is not None else time.monotonic()
             if vm.fqdn and time.monotonic() - ip_since > ctx.timing.hostname_grace_seconds:
                 raise StepFailed(
-                    f"the guest reports hostname {vm.fqdn!r} but the plan says "
-                    f"{plan.hostname!r}", f"check that {plan.init_kind} ran (VM console; "
-                    + ("/var/log/cloud-init.log" if plan.init_kind == "cloud-init" else
-                       r"C:\Windows\Panther\UnattendGC\setupact.log")
+                    f"the guest reports hostname {vm.fqdn!r} but the plan says {plan.hostname!r}",
+                    f"check that {plan.init_kind} ran (VM console; "
+                    + (
+                        "/var/log/cloud-init.log"
+                        if plan.init_kind == "cloud-init"
+                        else r"C:\Windows\Panther\UnattendGC\setupact.log"
+                    )
                     + ") and that the template was sealed; fix the name, then retry",
-                    code="hostname_mismatch")
+                    code="hostname_mismatch",
+                )
         if waited > ctx.timing.ip_seconds and ips:
             # The address came, the name did not: say so, not "no IP".
             raise StepFailed(
@@ -271,12 +319,17 @@ def step_ip_wait(ctx: RunContext) -> StepOutcome:
                 f"the plan says {plan.hostname!r} and handover needs it confirmed",
                 "check the guest agent runs in the VM and reports the FQDN "
                 "(qemu-guest-agent / oVirt guest tools), and that "
-                f"{plan.init_kind} set the hostname; then retry", code="no_hostname")
+                f"{plan.init_kind} set the hostname; then retry",
+                code="no_hostname",
+            )
         if waited > ctx.timing.ip_seconds:
-            raise StepFailed(f"{vm.name} reported no IP address in {waited:.0f}s",
-                             "check the guest agent runs in the VM (qemu-guest-agent / "
-                             "oVirt guest tools) and that its NIC is on a network with "
-                             "DHCP", code="no_ip")
+            raise StepFailed(
+                f"{vm.name} reported no IP address in {waited:.0f}s",
+                "check the guest agent runs in the VM (qemu-guest-agent / "
+                "oVirt guest tools) and that its NIC is on a network with "
+                "DHCP",
+                code="no_ip",
+            )
         ctx.sleep(ctx.timing.poll_seconds)
 
 
@@ -287,19 +340,30 @@ def step_handover(ctx: RunContext) -> StepOutcome:
     with ctx.store.session() as session:
         order = session.get(Order, ctx.job.order_id)
     if order is None:
-        raise StepFailed(f"order {ctx.job.order_id} is gone from the store",
-                         "sync orders again, then retry", code="order_missing")
+        raise StepFailed(
+            f"order {ctx.job.order_id} is gone from the store",
+            "sync orders again, then retry",
+            code="order_missing",
+        )
     client = ctx.runner.services.billing() if order.source == "whmcs" else None
     if order.source == "whmcs" and client is None:
-        raise StepFailed("this order came from WHMCS but billing is not configured",
-                         'set [billing] kind = "whmcs" with url and identifier, then retry',
-                         code="billing_missing")
+        raise StepFailed(
+            "this order came from WHMCS but billing is not configured",
+            'set [billing] kind = "whmcs" with url and identifier, then retry',
+            code="billing_missing",
+        )
     # A cancel is honoured up to the first write to billing; from there the handover
     # completes, so that WHMCS never holds the credentials of a VM that was removed.
-    result = handover(client, order, list(ctx.job.ips), ctx.plan.admin_user, password,
-                      actor=ctx.runner.actor, before_first_write=ctx.check,
-                      after_service_update=lambda: ctx.save(
-                          data={BILLING_SERVICE_UPDATED: True}))
+    result = handover(
+        client,
+        order,
+        list(ctx.job.ips),
+        ctx.plan.admin_user,
+        password,
+        actor=ctx.runner.actor,
+        before_first_write=ctx.check,
+        after_service_update=lambda: ctx.save(data={BILLING_SERVICE_UPDATED: True}),
+    )
     record_handover(ctx, result)
     vault.on_handover(ctx.store, ctx.job.order_id, ctx.plan.vm_name, actor=ctx.runner.actor)
     return "; ".join(result.steps), {"data": {"handover": result.to_dict()}}
@@ -316,10 +380,17 @@ def record_handover(ctx: RunContext, result: HandoverResult) -> None:
         if result.billing:
             order.billing_status = "Active"
         session.add(order)
-        audit.record(session, "handover", actor=ctx.runner.actor, order_id=order.id,
-                     job_id=ctx.job_id, message="; ".join(result.steps),
-                     accepted_now=result.accepted_now, already_accepted=result.already_accepted,
-                     warnings=result.warnings)
+        audit.record(
+            session,
+            "handover",
+            actor=ctx.runner.actor,
+            order_id=order.id,
+            job_id=ctx.job_id,
+            message="; ".join(result.steps),
+            accepted_now=result.accepted_now,
+            already_accepted=result.already_accepted,
+            warnings=result.warnings,
+        )
 
 
 STEP_ACTIONS: dict[Step, Callable[[RunContext], StepOutcome]] = {

@@ -31,9 +31,15 @@ class Timing:
         return self.clone_base_seconds + self.clone_seconds_per_gib * disk_gib
 
     def scaled(self, factor: float) -> Timing:
-        return replace(self, **{f.name: getattr(self, f.name) * factor for f in fields(self)
-                                if f.name != "lease_seconds"},
-                       lease_seconds=max(5.0, self.lease_seconds * factor))
+        return replace(
+            self,
+            **{
+                f.name: getattr(self, f.name) * factor
+                for f in fields(self)
+                if f.name != "lease_seconds"
+            },
+            lease_seconds=max(5.0, self.lease_seconds * factor),
+        )
 
     @classmethod
     def from_env(cls) -> Timing:

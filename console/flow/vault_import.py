@@ -55,14 +55,16 @@ class _Entry:
 _HEADER = ("key", "kind", "product", "note")
 
 
-def parse_key_file(text: str, *, kind: str | None = None, product: str = "",
-                   note: str = "") -> tuple[list[_Entry], list[BadLine]]:
+def parse_key_file(
+    text: str, *, kind: str | None = None, product: str = "", note: str = ""
+) -> tuple[list[_Entry], list[BadLine]]:
     """One key per line, or CSV rows `key, kind, product, note` (an optional header row;
     empty columns take --kind / --product / --note). Blank lines and `#` comments are
     skipped. Reasons never quote the key."""
     if kind is not None and kind not in KEY_KINDS:
-        raise VaultError(f"--kind {kind!r} is not a kind the vault keeps",
-                         "use one of: " + ", ".join(KEY_KINDS))
+        raise VaultError(
+            f"--kind {kind!r} is not a kind the vault keeps", "use one of: " + ", ".join(KEY_KINDS)
+        )
     entries: list[_Entry] = []
     bad: list[BadLine] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -71,11 +73,14 @@ def parse_key_file(text: str, *, kind: str | None = None, product: str = "",
             continue
         if "," in line:
             row = [cell.strip() for cell in next(csv.reader(io.StringIO(line)))]
-            if [cell.lower() for cell in row[:len(_HEADER)]] == list(_HEADER[:len(row)]):
+            if [cell.lower() for cell in row[: len(_HEADER)]] == list(_HEADER[: len(row)]):
                 continue  # the header row
             if len(row) > len(_HEADER):
-                bad.append(BadLine(number, f"{len(row)} columns; expected at most 4: "
-                                           "key, kind, product, note"))
+                bad.append(
+                    BadLine(
+                        number, f"{len(row)} columns; expected at most 4: key, kind, product, note"
+                    )
+                )
                 continue
             row += [""] * (len(_HEADER) - len(row))
             value, line_kind, line_product, line_note = row
@@ -85,24 +90,39 @@ def parse_key_file(text: str, *, kind: str | None = None, product: str = "",
         else:
             value, line_kind, line_product, line_note = line, kind or "", product, note
         if not line_kind:
-            bad.append(BadLine(number, "no kind: give --kind, or a kind column (windows, "
-                                       "mssql or plesk)"))
+            bad.append(
+                BadLine(number, "no kind: give --kind, or a kind column (windows, mssql or plesk)")
+            )
             continue
         if line_kind not in KEY_KINDS:
-            bad.append(BadLine(number, f"kind {line_kind[:20]!r} is not one the vault keeps "
-                                       f"(use {', '.join(KEY_KINDS)})"))
+            bad.append(
+                BadLine(
+                    number,
+                    f"kind {line_kind[:20]!r} is not one the vault keeps "
+                    f"(use {', '.join(KEY_KINDS)})",
+                )
+            )
             continue
         problem = check_license(line_kind, value)
         if problem is not None:
             bad.append(BadLine(number, problem.message))
             continue
-        entries.append(_Entry(number, normalise_license(line_kind, value), line_kind,
-                              line_product, line_note))
+        entries.append(
+            _Entry(number, normalise_license(line_kind, value), line_kind, line_product, line_note)
+        )
     return entries, bad
 
 
-def import_keys(store: Store, secrets: SecretStore, text: str, *, actor: str,
-                kind: str | None = None, product: str = "", note: str = "") -> ImportReport:
+def import_keys(
+    store: Store,
+    secrets: SecretStore,
+    text: str,
+    *,
+    actor: str,
+    kind: str | None = None,
+    product: str = "",
+    note: str = "",
+) -> ImportReport:
     """Validate every line, refuse duplicates (in the file, or already in the vault in any
     state), keep the good keys: each in the secret store, its reference in the database."""
     entries, bad = parse_key_file(text, kind=kind, product=product, note=note)
@@ -118,12 +138,22 @@ def import_keys(store: Store, secrets: SecretStore, text: str, *, actor: str,
         first_seen[digest] = entry.number
         if digest in known:
             existing = known[digest]
-            report.bad.append(BadLine(entry.number, f"already in the vault as {existing.id} "
-                                                    f"({describe(existing)})"))
+            report.bad.append(
+                BadLine(
+                    entry.number, f"already in the vault as {existing.id} ({describe(existing)})"
+                )
+            )
             continue
-        key = LicenseKey(id=new_reference(), kind=entry.kind, product=entry.product,
-                         masked=mask(entry.key), fingerprint=digest, note=entry.note,
-                         secret_name="", imported_by=actor)
+        key = LicenseKey(
+            id=new_reference(),
+            kind=entry.kind,
+            product=entry.product,
+            masked=mask(entry.key),
+            fingerprint=digest,
+            note=entry.note,
+            secret_name="",
+            imported_by=actor,
+        )
         key.secret_name = secret_name(key.id, key.kind)
         # The secret first: a row whose key is missing would be handed out; a key whose row
         # is missing is only an unused entry.
@@ -132,13 +162,19 @@ def import_keys(store: Store, secrets: SecretStore, text: str, *, actor: str,
             with store.session() as session:
                 session.add(key)
                 session.flush()
-                record(session, LicenseAction.IMPORTED, key, actor=actor,
-                       message=f"{key.kind} key {key.masked} imported"
-                               + (f" for {key.product}" if key.product else ""))
+                record(
+                    session,
+                    LicenseAction.IMPORTED,
+                    key,
+                    actor=actor,
+                    message=f"{key.kind} key {key.masked} imported"
+                    + (f" for {key.product}" if key.product else ""),
+                )
         except IntegrityError:  # imported meanwhile by someone else
             secrets.delete(key.secret_name)
-            report.bad.append(BadLine(entry.number, "already in the vault (imported "
-                                                    "meanwhile by another run)"))
+            report.bad.append(
+                BadLine(entry.number, "already in the vault (imported meanwhile by another run)")
+            )
             continue
         report.imported.append(key)
     report.bad.sort(key=lambda line: line.number)

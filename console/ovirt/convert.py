@@ -15,8 +15,8 @@ from ovirtsdk4 import types
 from console.ovirt.models import LICENSED_APPS, Cluster, Disk, StorageDomain, Template, Vm
 from console.text_safety import safe_text
 
-MiB = 1024 ** 2
-GiB = 1024 ** 3
+MiB = 1024**2
+GiB = 1024**3
 _APPS = re.compile(r"apps=([A-Za-z0-9_,\- ]*)")
 
 
@@ -48,19 +48,28 @@ def _disks(attachments: list[types.DiskAttachment] | None) -> tuple[Disk, ...]:
         disk = attachment.disk
         if disk is None or disk.provisioned_size is None:
             continue
-        result.append(Disk(
-            id=disk.id or attachment.id, alias=safe_text(disk.alias or disk.name or ""),
-            provisioned_gib=-(-int(disk.provisioned_size) // GiB),
-            status=_enum(disk.status), bootable=bool(attachment.bootable),
-            storage_domain_ids=tuple(sd.id for sd in (disk.storage_domains or ()) if sd.id)))
+        result.append(
+            Disk(
+                id=disk.id or attachment.id,
+                alias=safe_text(disk.alias or disk.name or ""),
+                provisioned_gib=-(-int(disk.provisioned_size) // GiB),
+                status=_enum(disk.status),
+                bootable=bool(attachment.bootable),
+                storage_domain_ids=tuple(sd.id for sd in (disk.storage_domains or ()) if sd.id),
+            )
+        )
     return tuple(result)
 
 
 def disk(sdk_disk: types.Disk, bootable: bool = False) -> Disk:
-    return Disk(id=sdk_disk.id, alias=safe_text(sdk_disk.alias or sdk_disk.name or ""),
-                provisioned_gib=-(-int(sdk_disk.provisioned_size or 0) // GiB),
-                status=_enum(sdk_disk.status), bootable=bootable,
-                storage_domain_ids=tuple(sd.id for sd in (sdk_disk.storage_domains or ()) if sd.id))
+    return Disk(
+        id=sdk_disk.id,
+        alias=safe_text(sdk_disk.alias or sdk_disk.name or ""),
+        provisioned_gib=-(-int(sdk_disk.provisioned_size or 0) // GiB),
+        status=_enum(sdk_disk.status),
+        bootable=bootable,
+        storage_domain_ids=tuple(sd.id for sd in (sdk_disk.storage_domains or ()) if sd.id),
+    )
 
 
 def template(sdk_template: types.Template) -> Template:
@@ -70,17 +79,21 @@ def template(sdk_template: types.Template) -> Template:
     disks = _disks(sdk_template.disk_attachments)
     name = safe_text(sdk_template.name or "")
     return Template(
-        id=sdk_template.id, name=name,
+        id=sdk_template.id,
+        name=name,
         version_number=(version.version_number if version and version.version_number else 1),
         version_name=safe_text(version.version_name if version and version.version_name else ""),
-        os_type=safe_text(os_type), description=safe_text(sdk_template.description or ""),
+        os_type=safe_text(os_type),
+        description=safe_text(sdk_template.description or ""),
         apps=template_apps(name, sdk_template.description or ""),
         cpus=cpu_count(sdk_template.cpu),
         memory_mib=int(sdk_template.memory or 0) // MiB,
         disk_gib=sum(d.provisioned_gib for d in disks),
-        created_at=sdk_template.creation_time, status=_enum(sdk_template.status),
+        created_at=sdk_template.creation_time,
+        status=_enum(sdk_template.status),
         is_windows=os_type.lower().startswith("windows") or name.lower().startswith("win"),
-        storage_domain_ids=tuple(dict.fromkeys(i for d in disks for i in d.storage_domain_ids)))
+        storage_domain_ids=tuple(dict.fromkeys(i for d in disks for i in d.storage_domain_ids)),
+    )
 
 
 def _ips(vm: types.Vm) -> tuple[str, ...]:
@@ -112,55 +125,82 @@ def _statistic(vm: types.Vm, name: str) -> float | None:
     return None
 
 
-def vm(sdk_vm: types.Vm, *, cluster_names: dict[str, str],
-       template_names: dict[str, str]) -> Vm:
+def vm(sdk_vm: types.Vm, *, cluster_names: dict[str, str], template_names: dict[str, str]) -> Vm:
     cluster = sdk_vm.cluster
-    cluster_name = (cluster.name if cluster is not None and cluster.name
-                    else cluster_names.get(cluster.id) if cluster is not None else None)
+    cluster_name = (
+        cluster.name
+        if cluster is not None and cluster.name
+        else cluster_names.get(cluster.id)
+        if cluster is not None
+        else None
+    )
     tpl = sdk_vm.template
     template_id = tpl.id if tpl is not None else None
-    template_name = (tpl.name if tpl is not None and tpl.name
-                     else template_names.get(template_id) if template_id else None)
+    template_name = (
+        tpl.name
+        if tpl is not None and tpl.name
+        else template_names.get(template_id)
+        if template_id
+        else None
+    )
     disks = _disks(sdk_vm.disk_attachments)
     installed = _statistic(sdk_vm, "memory.installed")
     used = _statistic(sdk_vm, "memory.used")
-    memory_percent = (round(used * 100.0 / installed, 1)
-                      if installed and used is not None else None)
+    memory_percent = round(used * 100.0 / installed, 1) if installed and used is not None else None
     cpu = _statistic(sdk_vm, "cpu.current.guest")
     if cpu is None:
         cpu = _statistic(sdk_vm, "cpu.current.total")
     policy = sdk_vm.memory_policy
     init = sdk_vm.initialization
     return Vm(
-        id=sdk_vm.id, name=safe_text(sdk_vm.name or ""), status=safe_text(_enum(sdk_vm.status)),
+        id=sdk_vm.id,
+        name=safe_text(sdk_vm.name or ""),
+        status=safe_text(_enum(sdk_vm.status)),
         cluster=safe_text(cluster_name) if cluster_name else cluster_name,
         description=safe_text(sdk_vm.description or ""),
-        comment=safe_text(sdk_vm.comment or ""), cpus=cpu_count(sdk_vm.cpu),
+        comment=safe_text(sdk_vm.comment or ""),
+        cpus=cpu_count(sdk_vm.cpu),
         memory_mib=int(sdk_vm.memory or 0) // MiB,
-        guaranteed_mib=(int(policy.guaranteed) // MiB
-                        if policy is not None and policy.guaranteed is not None else None),
+        guaranteed_mib=(
+            int(policy.guaranteed) // MiB
+            if policy is not None and policy.guaranteed is not None
+            else None
+        ),
         disk_gib=sum(d.provisioned_gib for d in disks) if disks else None,
-        ips=_ips(sdk_vm), fqdn=safe_text(sdk_vm.fqdn) if sdk_vm.fqdn else None, cpu_percent=cpu,
+        ips=_ips(sdk_vm),
+        fqdn=safe_text(sdk_vm.fqdn) if sdk_vm.fqdn else None,
+        cpu_percent=cpu,
         memory_percent=memory_percent,
         tags=tuple(safe_text(t.name) for t in (sdk_vm.tags or ()) if t.name),
         template_name=safe_text(template_name) if template_name else template_name,
-        template_id=template_id, disks=disks,
-        init_host_name=(safe_text(init.host_name) if init is not None and init.host_name
-                        else None),
-        created_at=sdk_vm.creation_time)
+        template_id=template_id,
+        disks=disks,
+        init_host_name=(safe_text(init.host_name) if init is not None and init.host_name else None),
+        created_at=sdk_vm.creation_time,
+    )
 
 
 def cluster(sdk_cluster: types.Cluster, hosts: list[types.Host]) -> Cluster:
     mine = [h for h in hosts if h.cluster is not None and h.cluster.id == sdk_cluster.id]
-    free = [h.max_scheduling_memory for h in mine
-            if _enum(h.status) in ("", "up") and h.max_scheduling_memory is not None]
-    return Cluster(id=sdk_cluster.id, name=safe_text(sdk_cluster.name or ""),
-                   description=safe_text(sdk_cluster.description or ""), host_count=len(mine),
-                   free_memory_mib=(int(sum(free)) // MiB) if free else None,
-                   largest_host_free_mib=(int(max(free)) // MiB) if free else None)
+    free = [
+        h.max_scheduling_memory
+        for h in mine
+        if _enum(h.status) in ("", "up") and h.max_scheduling_memory is not None
+    ]
+    return Cluster(
+        id=sdk_cluster.id,
+        name=safe_text(sdk_cluster.name or ""),
+        description=safe_text(sdk_cluster.description or ""),
+        host_count=len(mine),
+        free_memory_mib=(int(sum(free)) // MiB) if free else None,
+        largest_host_free_mib=(int(max(free)) // MiB) if free else None,
+    )
 
 
 def storage_domain(sdk_domain: types.StorageDomain) -> StorageDomain:
-    return StorageDomain(id=sdk_domain.id, name=safe_text(sdk_domain.name or ""),
-                         available_gib=int(sdk_domain.available or 0) // GiB,
-                         used_gib=int(sdk_domain.used or 0) // GiB)
+    return StorageDomain(
+        id=sdk_domain.id,
+        name=safe_text(sdk_domain.name or ""),
+        available_gib=int(sdk_domain.available or 0) // GiB,
+        used_gib=int(sdk_domain.used or 0) // GiB,
+    )

@@ -41,14 +41,20 @@ TEMPLATE_FOLLOW = "disk_attachments.disk"
 
 def _quote(value: str) -> str:
     # Engine search values with spaces or specials need double quotes.
-    return '"' + value.replace('"', '') + '"' if any(c in value for c in ' ,()=<>!"') else value
+    return '"' + value.replace('"', "") + '"' if any(c in value for c in ' ,()=<>!"') else value
 
 
 class Engine:
     """One configured oVirt engine. Blocking methods; safe to call from many threads."""
 
-    def __init__(self, config: EngineConfig, password: str, *, timeout: int = 60,
-                 correlation_prefix: str = "vpsc"):
+    def __init__(
+        self,
+        config: EngineConfig,
+        password: str,
+        *,
+        timeout: int = 60,
+        correlation_prefix: str = "vpsc",
+    ):
         self.config = config
         self.name = config.name
         self._password = password
@@ -74,9 +80,13 @@ class Engine:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = sdk.Connection(
-                url=self.config.url, username=self.config.username, password=self._password,
+                url=self.config.url,
+                username=self.config.username,
+                password=self._password,
                 ca_file=str(self.config.ca_file) if self.config.ca_file else None,
-                insecure=self.config.insecure, timeout=self._timeout)
+                insecure=self.config.insecure,
+                timeout=self._timeout,
+            )
             self._local.connection = connection
             with self._lock:
                 self._all.append(connection)
@@ -99,8 +109,12 @@ class Engine:
     def correlation_id(self) -> str:
         return f"{self._prefix}-{uuid.uuid4().hex[:12]}"
 
-    def _call(self, what: str, operation: Callable[[sdk.Connection, dict[str, Any]], T],
-              correlation_id: str | None = None) -> T:
+    def _call(
+        self,
+        what: str,
+        operation: Callable[[sdk.Connection, dict[str, Any]], T],
+        correlation_id: str | None = None,
+    ) -> T:
         query = {"correlation_id": correlation_id or self.correlation_id()}
         self.calls += 1
         try:
@@ -126,12 +140,16 @@ class Engine:
         api = self._call("read the engine's version", lambda s, q: s.get(query=q))
         product = api.product_info
         version = product.version if product is not None else None
-        return EngineInfo(product=(product.name if product is not None else "") or "oVirt",
-                          version=(version.full_version if version is not None else "") or "")
+        return EngineInfo(
+            product=(product.name if product is not None else "") or "oVirt",
+            version=(version.full_version if version is not None else "") or "",
+        )
 
     def list_templates(self, search: str | None = None) -> list[Template]:
-        found = self._call("list templates", lambda s, q: s.templates_service().list(
-            search=search, follow=TEMPLATE_FOLLOW, query=q))
+        found = self._call(
+            "list templates",
+            lambda s, q: s.templates_service().list(search=search, follow=TEMPLATE_FOLLOW, query=q),
+        )
         templates = [convert.template(t) for t in found if t.name and t.name != "Blank"]
         self._template_names.update({t.id: t.name for t in templates})
         return templates
@@ -141,29 +159,43 @@ class Engine:
             self.clusters()
 
     def _vm(self, sdk_vm: types.Vm) -> Vm:
-        return convert.vm(sdk_vm, cluster_names=self._cluster_names,
-                          template_names=self._template_names)
+        return convert.vm(
+            sdk_vm, cluster_names=self._cluster_names, template_names=self._template_names
+        )
 
     def list_vms(self, search: str | None = None, *, max_results: int | None = None) -> list[Vm]:
         """All VMs matching `search`, with IPs, disks, stats and tags: one API call."""
         self._names()
-        found = self._call("list VMs", lambda s, q: s.vms_service().list(
-            search=search, follow=VM_FOLLOW, max=max_results, query=q))
+        found = self._call(
+            "list VMs",
+            lambda s, q: s.vms_service().list(
+                search=search, follow=VM_FOLLOW, max=max_results, query=q
+            ),
+        )
         return [self._vm(v) for v in found]
 
     def find_vm(self, name: str, *, correlation_id: str | None = None) -> Vm | None:
         """The VM named exactly `name`, or None."""
         self._names()
-        found = self._call(f"look up VM {name}", lambda s, q: s.vms_service().list(
-            search=f"name={_quote(name)}", follow=VM_FOLLOW, query=q), correlation_id)
+        found = self._call(
+            f"look up VM {name}",
+            lambda s, q: s.vms_service().list(
+                search=f"name={_quote(name)}", follow=VM_FOLLOW, query=q
+            ),
+            correlation_id,
+        )
         exact = [v for v in found if v.name == name]
         return self._vm(exact[0]) if exact else None
 
-    def get_vm(self, vm_id: str, *, detail: bool = True,
-               correlation_id: str | None = None) -> Vm:
+    def get_vm(self, vm_id: str, *, detail: bool = True, correlation_id: str | None = None) -> Vm:
         self._names()
-        found = self._call(f"read VM {vm_id}", lambda s, q: s.vms_service().vm_service(
-            vm_id).get(follow=VM_FOLLOW if detail else None, query=q), correlation_id)
+        found = self._call(
+            f"read VM {vm_id}",
+            lambda s, q: (
+                s.vms_service().vm_service(vm_id).get(follow=VM_FOLLOW if detail else None, query=q)
+            ),
+            correlation_id,
+        )
         return self._vm(found)
 
     def clusters(self) -> list[Cluster]:
@@ -176,48 +208,87 @@ class Engine:
     def cluster_free_memory_mib(self, cluster: str) -> int | None:
         """Free memory of a cluster whose hosts do not report max_scheduling_memory:
         the hosts' memory minus what its running VMs have (two list calls)."""
-        hosts = self._call("list hosts", lambda s, q: s.hosts_service().list(
-            search=f"cluster={_quote(cluster)}", query=q))
+        hosts = self._call(
+            "list hosts",
+            lambda s, q: s.hosts_service().list(search=f"cluster={_quote(cluster)}", query=q),
+        )
         total = sum(int(h.memory or 0) for h in hosts)
         if not total:
             return None
-        running = self._call("list running VMs", lambda s, q: s.vms_service().list(
-            search=f"cluster={_quote(cluster)} and status=up", query=q))
+        running = self._call(
+            "list running VMs",
+            lambda s, q: s.vms_service().list(
+                search=f"cluster={_quote(cluster)} and status=up", query=q
+            ),
+        )
         used = sum(int(v.memory or 0) for v in running)
         return max(0, total - used) // MiB
 
     def storage_domains(self) -> list[StorageDomain]:
-        found = self._call("list storage domains",
-                           lambda s, q: s.storage_domains_service().list(query=q))
+        found = self._call(
+            "list storage domains", lambda s, q: s.storage_domains_service().list(query=q)
+        )
         return [convert.storage_domain(d) for d in found]
 
     def vm_disks(self, vm_id: str, *, correlation_id: str | None = None) -> tuple[Disk, ...]:
-        attachments = self._call(f"list the disks of VM {vm_id}", lambda s, q: (
-            s.vms_service().vm_service(vm_id).disk_attachments_service().list(
-                follow="disk", query=q)), correlation_id)
+        attachments = self._call(
+            f"list the disks of VM {vm_id}",
+            lambda s, q: (
+                s.vms_service()
+                .vm_service(vm_id)
+                .disk_attachments_service()
+                .list(follow="disk", query=q)
+            ),
+            correlation_id,
+        )
         return convert._disks(attachments)
 
     def get_disk(self, disk_id: str, *, correlation_id: str | None = None) -> Disk:
-        found = self._call(f"read disk {disk_id}", lambda s, q: s.disks_service().disk_service(
-            disk_id).get(query=q), correlation_id)
+        found = self._call(
+            f"read disk {disk_id}",
+            lambda s, q: s.disks_service().disk_service(disk_id).get(query=q),
+            correlation_id,
+        )
         return convert.disk(found)
 
     # ------------------------------------------------------------------ changes
-    def clone_vm(self, name: str, *, template_id: str, cluster: str, description: str = "",
-                 comment: str = "", correlation_id: str | None = None) -> Vm:
+    def clone_vm(
+        self,
+        name: str,
+        *,
+        template_id: str,
+        cluster: str,
+        description: str = "",
+        comment: str = "",
+        correlation_id: str | None = None,
+    ) -> Vm:
         """Create `name` as a full (independent) copy of the template; it starts image_locked."""
-        spec = types.Vm(name=name, description=description, comment=comment,
-                        cluster=types.Cluster(name=cluster),
-                        template=types.Template(id=template_id))
-        created = self._call(f"create VM {name}", lambda s, q: s.vms_service().add(
-            spec, clone=True, query=q), correlation_id)
+        spec = types.Vm(
+            name=name,
+            description=description,
+            comment=comment,
+            cluster=types.Cluster(name=cluster),
+            template=types.Template(id=template_id),
+        )
+        created = self._call(
+            f"create VM {name}",
+            lambda s, q: s.vms_service().add(spec, clone=True, query=q),
+            correlation_id,
+        )
         self._names()
         return self._vm(created)
 
-    def update_vm(self, vm_id: str, *, cpus: int | None = None, memory_mib: int | None = None,
-                  guaranteed_mib: int | None = None, max_memory_mib: int | None = None,
-                  initialization: Initialization | None = None,
-                  correlation_id: str | None = None) -> Vm:
+    def update_vm(
+        self,
+        vm_id: str,
+        *,
+        cpus: int | None = None,
+        memory_mib: int | None = None,
+        guaranteed_mib: int | None = None,
+        max_memory_mib: int | None = None,
+        initialization: Initialization | None = None,
+        correlation_id: str | None = None,
+    ) -> Vm:
         spec = types.Vm()
         if cpus is not None:
             # Sockets, not cores: sockets are what can be hot-plugged later.
@@ -227,23 +298,41 @@ class Engine:
         if guaranteed_mib is not None or max_memory_mib is not None:
             spec.memory_policy = types.MemoryPolicy(
                 guaranteed=guaranteed_mib * MiB if guaranteed_mib is not None else None,
-                max=max_memory_mib * MiB if max_memory_mib is not None else None)
+                max=max_memory_mib * MiB if max_memory_mib is not None else None,
+            )
         if initialization is not None:
             spec.initialization = _initialization(initialization)
-        updated = self._call(f"update VM {vm_id}", lambda s, q: s.vms_service().vm_service(
-            vm_id).update(spec, query=q), correlation_id)
+        updated = self._call(
+            f"update VM {vm_id}",
+            lambda s, q: s.vms_service().vm_service(vm_id).update(spec, query=q),
+            correlation_id,
+        )
         self._names()
         return self._vm(updated)
 
-    def extend_disk(self, vm_id: str, disk_id: str, size_gib: int, *,
-                    correlation_id: str | None = None) -> None:
+    def extend_disk(
+        self, vm_id: str, disk_id: str, size_gib: int, *, correlation_id: str | None = None
+    ) -> None:
         attachment = types.DiskAttachment(disk=types.Disk(provisioned_size=size_gib * GiB))
-        self._call(f"extend disk {disk_id} to {size_gib} GiB", lambda s, q: (
-            s.vms_service().vm_service(vm_id).disk_attachments_service()
-            .attachment_service(disk_id).update(attachment, query=q)), correlation_id)
+        self._call(
+            f"extend disk {disk_id} to {size_gib} GiB",
+            lambda s, q: (
+                s.vms_service()
+                .vm_service(vm_id)
+                .disk_attachments_service()
+                .attachment_service(disk_id)
+                .update(attachment, query=q)
+            ),
+            correlation_id,
+        )
 
-    def start_vm(self, vm_id: str, initialization: Initialization | None = None, *,
-                 correlation_id: str | None = None) -> None:
+    def start_vm(
+        self,
+        vm_id: str,
+        initialization: Initialization | None = None,
+        *,
+        correlation_id: str | None = None,
+    ) -> None:
         """Boot the VM; with `initialization`, run cloud-init or sysprep with it this once."""
         options: dict[str, Any] = {}
         if initialization is not None:
@@ -252,74 +341,132 @@ class Engine:
                 options["use_sysprep"] = True
             else:
                 options["use_cloud_init"] = True
-        self._call(f"start VM {vm_id}", lambda s, q: s.vms_service().vm_service(vm_id).start(
-            query=q, **options), correlation_id)
+        self._call(
+            f"start VM {vm_id}",
+            lambda s, q: s.vms_service().vm_service(vm_id).start(query=q, **options),
+            correlation_id,
+        )
 
     def stop_vm(self, vm_id: str, *, correlation_id: str | None = None) -> None:
-        self._call(f"stop VM {vm_id}", lambda s, q: s.vms_service().vm_service(vm_id).stop(
-            query=q), correlation_id)
+        self._call(
+            f"stop VM {vm_id}",
+            lambda s, q: s.vms_service().vm_service(vm_id).stop(query=q),
+            correlation_id,
+        )
 
     def remove_vm(self, vm_id: str, *, correlation_id: str | None = None) -> None:
-        self._call(f"remove VM {vm_id}", lambda s, q: s.vms_service().vm_service(vm_id).remove(
-            query=q), correlation_id)
+        self._call(
+            f"remove VM {vm_id}",
+            lambda s, q: s.vms_service().vm_service(vm_id).remove(query=q),
+            correlation_id,
+        )
 
-    def tag_vm(self, vm_id: str, tag_name: str, *, description: str = "",
-               correlation_id: str | None = None) -> None:
+    def tag_vm(
+        self, vm_id: str, tag_name: str, *, description: str = "", correlation_id: str | None = None
+    ) -> None:
         """Attach tag `tag_name` to the VM, creating the tag first when the engine lacks it."""
         try:
-            self._call(f"tag VM {vm_id} with {tag_name}", lambda s, q: (
-                s.vms_service().vm_service(vm_id).tags_service().add(
-                    types.Tag(name=tag_name), query=q)), correlation_id)
+            self._call(
+                f"tag VM {vm_id} with {tag_name}",
+                lambda s, q: (
+                    s.vms_service()
+                    .vm_service(vm_id)
+                    .tags_service()
+                    .add(types.Tag(name=tag_name), query=q)
+                ),
+                correlation_id,
+            )
             return
         except EngineNotFound:
             pass
-        self._call(f"create tag {tag_name}", lambda s, q: s.tags_service().add(
-            types.Tag(name=tag_name, description=description), query=q), correlation_id)
-        self._call(f"tag VM {vm_id} with {tag_name}", lambda s, q: (
-            s.vms_service().vm_service(vm_id).tags_service().add(
-                types.Tag(name=tag_name), query=q)), correlation_id)
-
+        self._call(
+            f"create tag {tag_name}",
+            lambda s, q: s.tags_service().add(
+                types.Tag(name=tag_name, description=description), query=q
+            ),
+            correlation_id,
+        )
+        self._call(
+            f"tag VM {vm_id} with {tag_name}",
+            lambda s, q: (
+                s.vms_service()
+                .vm_service(vm_id)
+                .tags_service()
+                .add(types.Tag(name=tag_name), query=q)
+            ),
+            correlation_id,
+        )
 
     # ------------------------------------------------------------ template upkeep
     # Template refresh and retention (console/flow/upkeep): versions made from a build VM,
     # their state, and their removal.
     def get_template(self, template_id: str, *, correlation_id: str | None = None) -> Template:
-        found = self._call(f"read template {template_id}", lambda s, q: s.templates_service()
-                           .template_service(template_id).get(follow=TEMPLATE_FOLLOW, query=q),
-                           correlation_id)
+        found = self._call(
+            f"read template {template_id}",
+            lambda s, q: (
+                s.templates_service()
+                .template_service(template_id)
+                .get(follow=TEMPLATE_FOLLOW, query=q)
+            ),
+            correlation_id,
+        )
         return convert.template(found)
 
-    def create_template_version(self, vm_id: str, *, name: str, base_template_id: str,
-                                version_name: str, description: str = "", seal: bool = False,
-                                correlation_id: str | None = None) -> Template:
+    def create_template_version(
+        self,
+        vm_id: str,
+        *,
+        name: str,
+        base_template_id: str,
+        version_name: str,
+        description: str = "",
+        seal: bool = False,
+        correlation_id: str | None = None,
+    ) -> Template:
         """A new sub-version of `base_template_id` made from the (down) VM; it starts locked.
         `seal` has the engine run virt-sysprep on the copy (Linux only: the engine refuses
         it for Windows, which seals itself with sysprep before powering off)."""
-        spec = types.Template(name=name, description=description or None, vm=types.Vm(id=vm_id),
-                              version=types.TemplateVersion(
-                                  base_template=types.Template(id=base_template_id),
-                                  version_name=version_name))
-        created = self._call(f"create version {version_name} of template {name}",
-                             lambda s, q: s.templates_service().add(spec, seal=seal, query=q),
-                             correlation_id)
+        spec = types.Template(
+            name=name,
+            description=description or None,
+            vm=types.Vm(id=vm_id),
+            version=types.TemplateVersion(
+                base_template=types.Template(id=base_template_id), version_name=version_name
+            ),
+        )
+        created = self._call(
+            f"create version {version_name} of template {name}",
+            lambda s, q: s.templates_service().add(spec, seal=seal, query=q),
+            correlation_id,
+        )
         return convert.template(created)
 
     def remove_template(self, template_id: str, *, correlation_id: str | None = None) -> None:
-        self._call(f"remove template {template_id}", lambda s, q: s.templates_service()
-                   .template_service(template_id).remove(query=q), correlation_id)
+        self._call(
+            f"remove template {template_id}",
+            lambda s, q: s.templates_service().template_service(template_id).remove(query=q),
+            correlation_id,
+        )
 
     def vm_start_time(self, vm_id: str, *, correlation_id: str | None = None) -> datetime | None:
         """When the VM was last started (None: never); tells a build VM that already ran
         its first-boot script from one that was never started."""
-        found = self._call(f"read VM {vm_id}", lambda s, q: s.vms_service().vm_service(
-            vm_id).get(query=q), correlation_id)
+        found = self._call(
+            f"read VM {vm_id}",
+            lambda s, q: s.vms_service().vm_service(vm_id).get(query=q),
+            correlation_id,
+        )
         start_time: datetime | None = found.start_time  # the SDK's types are untyped
         return start_time
 
 
 def _initialization(init: Initialization) -> types.Initialization:
     return types.Initialization(
-        host_name=init.host_name, user_name=init.user_name, root_password=init.root_password,
+        host_name=init.host_name,
+        user_name=init.user_name,
+        root_password=init.root_password,
         authorized_ssh_keys="\n".join(init.authorized_ssh_keys) or None,
-        custom_script=init.custom_script, windows_license_key=init.windows_license_key,
-        timezone=init.timezone)
+        custom_script=init.custom_script,
+        windows_license_key=init.windows_license_key,
+        timezone=init.timezone,
+    )

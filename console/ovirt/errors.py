@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from console.errors import ConsoleError
 
-CA_HINT = ("set ca_file in the [[engines]] entry to the engine's CA certificate, e.g. fetched "
-           "from https://ENGINE/ovirt-engine/services/pki-resource?resource=ca-certificate"
-           "&format=X509-PEM-CA")
+CA_HINT = (
+    "set ca_file in the [[engines]] entry to the engine's CA certificate, e.g. fetched "
+    "from https://ENGINE/ovirt-engine/services/pki-resource?resource=ca-certificate"
+    "&format=X509-PEM-CA"
+)
 
 
 class EngineError(ConsoleError):
@@ -21,8 +23,15 @@ class EngineError(ConsoleError):
     retryable = False
     code = "engine"
 
-    def __init__(self, message: str, hint: str | None = None, *, status: int | None = None,
-                 reason: str | None = None, detail: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        status: int | None = None,
+        reason: str | None = None,
+        detail: str | None = None,
+    ):
         super().__init__(message, hint)
         self.status = status
         self.reason = reason

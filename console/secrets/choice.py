@@ -101,10 +101,17 @@ def _backend_from_env(rejected: list[str]) -> SecretStore | str | None:
         raise SecretStoreError(
             f"{ENV_KEYRING_BACKEND}={wanted} cannot be used: {type(exc).__name__}: {exc}",
             f"unset {ENV_KEYRING_BACKEND} to let the console choose, or name an installed "
-            "backend, e.g. keyring.backends.SecretService.Keyring") from None
-    return SecretStore(backend, BackendInfo(
-        name=type(backend).__name__, persistent=True,
-        reason=f"chosen by {ENV_KEYRING_BACKEND}", rejected=tuple(rejected)))
+            "backend, e.g. keyring.backends.SecretService.Keyring",
+        ) from None
+    return SecretStore(
+        backend,
+        BackendInfo(
+            name=type(backend).__name__,
+            persistent=True,
+            reason=f"chosen by {ENV_KEYRING_BACKEND}",
+            rejected=tuple(rejected),
+        ),
+    )
 
 
 def _never_unlocking_secret_service() -> KeyringBackend:
@@ -128,8 +135,10 @@ def _never_unlocking_secret_service() -> KeyringBackend:
             bus = secretstorage.dbus_init()
             collection = secretstorage.get_default_collection(bus)
             if collection.is_locked():
-                raise KeyringLocked("the desktop keyring got locked; unlock it on the desktop "
-                                    "(it is never unlocked over SSH)")
+                raise KeyringLocked(
+                    "the desktop keyring got locked; unlock it on the desktop "
+                    "(it is never unlocked over SSH)"
+                )
             return collection
 
     # keyring leaves its backends' __init__ unannotated.
@@ -147,15 +156,23 @@ def _secret_service(rejected: list[str]) -> SecretStore | None:
         SecretService.Keyring.priority  # noqa: B018 - raises RuntimeError when unusable
         with closing(secretstorage.dbus_init()) as bus:
             if secretstorage.get_default_collection(bus).is_locked():
-                rejected.append("Secret Service: the default collection is locked (never "
-                                "unlocked from here; unlock it on the desktop)")
+                rejected.append(
+                    "Secret Service: the default collection is locked (never "
+                    "unlocked from here; unlock it on the desktop)"
+                )
                 return None
     except Exception as exc:  # noqa: BLE001 - no daemon, no collection, dbus errors: all mean "not here"
         rejected.append(f"Secret Service: {type(exc).__name__}: {exc}")
         return None
-    return SecretStore(_never_unlocking_secret_service(), BackendInfo(
-        name="Secret Service (desktop keyring)", persistent=True,
-        reason="D-Bus session with an unlocked default collection", rejected=tuple(rejected)))
+    return SecretStore(
+        _never_unlocking_secret_service(),
+        BackendInfo(
+            name="Secret Service (desktop keyring)",
+            persistent=True,
+            reason="D-Bus session with an unlocked default collection",
+            rejected=tuple(rejected),
+        ),
+    )
 
 
 # ------------------------------------------------------------------------- files
@@ -182,13 +199,20 @@ def _cryptfile(passphrase: str, rejected: list[str], why: str) -> SecretStore:
         raise SecretStoreLocked(
             f"the passphrase does not open the encrypted secrets file {path}",
             f"check {ENV_PASSPHRASE} (or what you typed); if the passphrase is lost, move the "
-            "file away and store the credentials again with `vps-console credentials set`"
+            "file away and store the credentials again with `vps-console credentials set`",
         ) from None
     os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-    return SecretStore(backend, BackendInfo(
-        name="encrypted file (keyrings.cryptfile)", persistent=True, path=str(path),
-        protection="passphrase", reason=why + ("" if existed else "; created now"),
-        rejected=tuple(rejected)))
+    return SecretStore(
+        backend,
+        BackendInfo(
+            name="encrypted file (keyrings.cryptfile)",
+            persistent=True,
+            path=str(path),
+            protection="passphrase",
+            reason=why + ("" if existed else "; created now"),
+            rejected=tuple(rejected),
+        ),
+    )
 
 
 def _file(passphrase: str | None, rejected: list[str], why: str) -> SecretStore:
@@ -201,11 +225,17 @@ def _cannot_write(error: OSError, rejected: list[str]) -> MemorySecretStore:
     """The last resort, loud: nothing can be kept, and every launch will be refused."""
     folder = data_dir()
     rejected.append(f"encrypted file: cannot write {folder}: {error.strerror or error}")
-    return MemorySecretStore(BackendInfo(
-        name="memory", persistent=False, explicit=False, rejected=tuple(rejected),
-        reason=f"the encrypted file cannot be kept in {folder} ({error.strerror or error})",
-        fix=f"make {folder} a folder you can write (or point XDG_DATA_HOME at one), then "
-            "check with `vps-console doctor`"))
+    return MemorySecretStore(
+        BackendInfo(
+            name="memory",
+            persistent=False,
+            explicit=False,
+            rejected=tuple(rejected),
+            reason=f"the encrypted file cannot be kept in {folder} ({error.strerror or error})",
+            fix=f"make {folder} a folder you can write (or point XDG_DATA_HOME at one), then "
+            "check with `vps-console doctor`",
+        )
+    )
 
 
 def _passphrase(prompt: Prompt | None, *, needed: bool) -> tuple[str | None, str]:
@@ -227,8 +257,9 @@ def _key_file_is_locked() -> bool:
         return False  # missing or unreadable: the vault says what is wrong when it opens
 
 
-def open_secret_store(choice: str | None = None, *, passphrase_prompt: Prompt | None = None
-                      ) -> SecretStore:
+def open_secret_store(
+    choice: str | None = None, *, passphrase_prompt: Prompt | None = None
+) -> SecretStore:
     """The secret store for this process, chosen as the module docstring says.
 
     `choice` is one of CHOICES (default: $VPS_CONSOLE_SECRETS, else "auto").
@@ -237,14 +268,20 @@ def open_secret_store(choice: str | None = None, *, passphrase_prompt: Prompt | 
     """
     choice = (choice or os.environ.get(ENV_SECRETS) or "auto").strip().lower()
     if choice not in CHOICES:
-        raise SecretStoreError(f"--secrets {choice}: not a secrets backend",
-                               f"use one of: {', '.join(CHOICES)}")
+        raise SecretStoreError(
+            f"--secrets {choice}: not a secrets backend", f"use one of: {', '.join(CHOICES)}"
+        )
     rejected: list[str] = []
     if choice == "memory":
-        return MemorySecretStore(BackendInfo(
-            name="memory", persistent=False, reason="--secrets memory: this session only",
-            fix="drop `--secrets memory` (and VPS_CONSOLE_SECRETS=memory) to keep them in "
-                "the encrypted file"))
+        return MemorySecretStore(
+            BackendInfo(
+                name="memory",
+                persistent=False,
+                reason="--secrets memory: this session only",
+                fix="drop `--secrets memory` (and VPS_CONSOLE_SECRETS=memory) to keep them in "
+                "the encrypted file",
+            )
+        )
     if choice in ("auto", "keyring"):
         chosen = _backend_from_env(rejected)
         if isinstance(chosen, SecretStore):
@@ -254,9 +291,11 @@ def open_secret_store(choice: str | None = None, *, passphrase_prompt: Prompt | 
             if service is not None:
                 return service
         if choice == "keyring":
-            raise SecretStoreError("no usable system keyring: " + "; ".join(rejected),
-                                   "use the encrypted file (--secrets file, the default on "
-                                   "a host without a desktop keyring)")
+            raise SecretStoreError(
+                "no usable system keyring: " + "; ".join(rejected),
+                "use the encrypted file (--secrets file, the default on "
+                "a host without a desktop keyring)",
+            )
         system = "no usable system keyring"
         if chosen == "cryptfile":
             choice, system = "cryptfile", f"chosen by {ENV_KEYRING_BACKEND}"
@@ -268,21 +307,26 @@ def open_secret_store(choice: str | None = None, *, passphrase_prompt: Prompt | 
         if passphrase:
             return _cryptfile(passphrase, rejected, f"{system}; {source}")
         if choice == "cryptfile":
-            raise SecretStoreLocked(f"{keyring_file_path()} needs its passphrase",
-                                    f"set {ENV_PASSPHRASE} (or run in a terminal)")
+            raise SecretStoreLocked(
+                f"{keyring_file_path()} needs its passphrase",
+                f"set {ENV_PASSPHRASE} (or run in a terminal)",
+            )
     if legacy:
-        rejected.append(f"older encrypted file {keyring_file_path()} is still there: move what "
-                        f"it holds with `vps-console --secrets cryptfile credentials migrate "
-                        f"--to file` (with its passphrase in {ENV_PASSPHRASE}), then remove it")
+        rejected.append(
+            f"older encrypted file {keyring_file_path()} is still there: move what "
+            f"it holds with `vps-console --secrets cryptfile credentials migrate "
+            f"--to file` (with its passphrase in {ENV_PASSPHRASE}), then remove it"
+        )
     passphrase, source = _passphrase(passphrase_prompt, needed=_key_file_is_locked())
     try:
         return _file(passphrase, rejected, system + (f"; {source}" if source else ""))
     except OSError as error:
         if choice == "file":
-            raise SecretStoreError(f"--secrets file: cannot keep the encrypted file in "
-                                   f"{data_dir()}: {error.strerror or error}",
-                                   f"make {data_dir()} a folder you can write (or point "
-                                   "XDG_DATA_HOME at one)") from None
+            raise SecretStoreError(
+                f"--secrets file: cannot keep the encrypted file in "
+                f"{data_dir()}: {error.strerror or error}",
+                f"make {data_dir()} a folder you can write (or point XDG_DATA_HOME at one)",
+            ) from None
         return _cannot_write(error, rejected)
 
 

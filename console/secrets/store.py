@@ -27,12 +27,14 @@ ENV_SECRETS = "VPS_CONSOLE_SECRETS"
 LICENSE_KINDS = ("windows", "mssql", "plesk", "cpanel")
 BILLING_SECRET = "billing:secret"
 _KINDS = "|".join(LICENSE_KINDS)
-_NAME = re.compile(r"^(engine:[A-Za-z0-9][A-Za-z0-9_.-]*"
-                   r"|billing:secret"
-                   r"|license:[A-Za-z0-9_.-]+:(?:" + _KINDS + r")"
-                   r"|admin-password:[A-Za-z0-9_.-]+"
-                   # A launch's secrets before its job row exists (console.flow.job_secrets).
-                   r"|job:[A-Za-z0-9_.-]+:(?:admin-password|license:(?:" + _KINDS + r")))$")
+_NAME = re.compile(
+    r"^(engine:[A-Za-z0-9][A-Za-z0-9_.-]*"
+    r"|billing:secret"
+    r"|license:[A-Za-z0-9_.-]+:(?:" + _KINDS + r")"
+    r"|admin-password:[A-Za-z0-9_.-]+"
+    # A launch's secrets before its job row exists (console.flow.job_secrets).
+    r"|job:[A-Za-z0-9_.-]+:(?:admin-password|license:(?:" + _KINDS + r")))$"
+)
 
 
 class SecretStoreError(ConsoleError):
@@ -64,9 +66,11 @@ def admin_password_secret(order_id: str | int) -> str:
 
 def check_name(name: str) -> str:
     if not _NAME.match(name or ""):
-        raise BadInput(f"{name!r} is not a secret name the console uses",
-                       "use engine:NAME, billing:secret, license:ORDER:KIND (KIND one of "
-                       f"{', '.join(LICENSE_KINDS)}) or admin-password:ORDER")
+        raise BadInput(
+            f"{name!r} is not a secret name the console uses",
+            "use engine:NAME, billing:secret, license:ORDER:KIND (KIND one of "
+            f"{', '.join(LICENSE_KINDS)}) or admin-password:ORDER",
+        )
     return name
 
 
@@ -111,13 +115,18 @@ def require_kept(store: SecretStore, *, resumed_elsewhere: bool = False) -> None
     info = store.describe()
     if info.persistent or (info.explicit and not resumed_elsewhere):
         return
-    why = ("the job would be run later by `jobs resume`, in another process"
-           if resumed_elsewhere else "a crash would leave a job that cannot be resumed")
+    why = (
+        "the job would be run later by `jobs resume`, in another process"
+        if resumed_elsewhere
+        else "a crash would leave a job that cannot be resumed"
+    )
     raise SecretsNotKept(
         f"refusing to launch: the job's secrets would be kept in {info.name} only, which "
         f"does not outlive this process ({info.reason}); {why}",
-        info.fix or "use a store that keeps them: drop `--secrets memory` (the default is the "
-        "encrypted file in the user data dir), or see `vps-console doctor`")
+        info.fix
+        or "use a store that keeps them: drop `--secrets memory` (the default is the "
+        "encrypted file in the user data dir), or see `vps-console doctor`",
+    )
 
 
 class SecretStore:
@@ -176,7 +185,8 @@ class SecretStore:
                 f"{type(exc).__name__}: {exc}",
                 "run `vps-console doctor` to see which backend is in use; "
                 "`--secrets file` (or VPS_CONSOLE_SECRETS=file) uses the encrypted file "
-                "instead of a misbehaving system keyring") from None
+                "instead of a misbehaving system keyring",
+            ) from None
 
     def _cached_read(self, name: str) -> str | None:
         if name not in self._cache:
@@ -209,8 +219,10 @@ class SecretStore:
             check_name(name)
         for name, value in values.items():
             if not value:
-                raise BadInput(f"refusing to store an empty value for {name}",
-                               f"to remove it, run `vps-console credentials delete` for {name}")
+                raise BadInput(
+                    f"refusing to store an empty value for {name}",
+                    f"to remove it, run `vps-console credentials delete` for {name}",
+                )
             register_secret(value)
         what = ", ".join((*values, *remove))
         with self._lock:
@@ -251,10 +263,10 @@ class SecretStore:
 class MemorySecretStore(SecretStore):
     """Secrets for this process only: tests, the demo, and `--secrets memory`."""
 
-    def __init__(self, info: BackendInfo | None = None,
-                 initial: dict[str, str] | None = None):
-        super().__init__(None, info or BackendInfo(
-            name="memory", persistent=False, reason="this session only"))
+    def __init__(self, info: BackendInfo | None = None, initial: dict[str, str] | None = None):
+        super().__init__(
+            None, info or BackendInfo(name="memory", persistent=False, reason="this session only")
+        )
         self._values: dict[str, str] = {}
         if initial:
             self.update(initial)

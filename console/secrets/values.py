@@ -19,8 +19,9 @@ def engine_env_variable(engine_name: str) -> str:
     return "VPS_CONSOLE_ENGINE_" + re.sub(r"[^A-Z0-9]", "_", engine_name.upper()) + "_PASSWORD"
 
 
-def engine_password(store: SecretStore | None, engine_name: str, engine_count: int = 1
-                    ) -> str | None:
+def engine_password(
+    store: SecretStore | None, engine_name: str, engine_count: int = 1
+) -> str | None:
     """The engine's password: keyring first, then VPS_CONSOLE_ENGINE_<NAME>_PASSWORD, then
     (with a single engine configured) VPS_CONSOLE_ENGINE_PASSWORD."""
     value = store.get(engine_secret(engine_name)) if store is not None else None

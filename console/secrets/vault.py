@@ -70,9 +70,13 @@ def _key_id(key: bytes) -> str:
 def derive(passphrase: str, salt: bytes, params: Mapping[str, int] = ARGON2) -> bytes:
     from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-    return Argon2id(salt=salt, length=32, iterations=params["iterations"],
-                    lanes=params["lanes"], memory_cost=params["memory_kib"]
-                    ).derive(passphrase.encode("utf-8"))
+    return Argon2id(
+        salt=salt,
+        length=32,
+        iterations=params["iterations"],
+        lanes=params["lanes"],
+        memory_cost=params["memory_kib"],
+    ).derive(passphrase.encode("utf-8"))
 
 
 def _aes(key: bytes) -> AESGCM:
@@ -135,10 +139,12 @@ class Vault:
         if passphrase:
             salt, nonce = _random.token_bytes(16), _random.token_bytes(12)
             wrapping = derive(passphrase, salt)
-            record.update(protection="passphrase",
-                          kdf={"name": "argon2id", "salt": _b64(salt), **ARGON2},
-                          nonce=_b64(nonce),
-                          wrapped=_b64(_aes(wrapping).encrypt(nonce, key, _KEY_AAD)))
+            record.update(
+                protection="passphrase",
+                kdf={"name": "argon2id", "salt": _b64(salt), **ARGON2},
+                nonce=_b64(nonce),
+                wrapped=_b64(_aes(wrapping).encrypt(nonce, key, _KEY_AAD)),
+            )
         else:
             record.update(protection="key file", key=_b64(key))
         write_private(self.key_path, json.dumps(record).encode("utf-8"))
@@ -149,17 +155,22 @@ class Vault:
             if record.get("protection") == "key file":
                 return _unb64(record["key"]), "key file"
             kdf = record["kdf"]
-            salt, nonce, wrapped = (_unb64(kdf["salt"]), _unb64(record["nonce"]),
-                                    _unb64(record["wrapped"]))
+            salt, nonce, wrapped = (
+                _unb64(kdf["salt"]),
+                _unb64(record["nonce"]),
+                _unb64(record["wrapped"]),
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SecretStoreError(
                 f"the key file {self.key_path} cannot be read: {type(exc).__name__}: {exc}",
                 f"restore it from a backup; without it {self.path} cannot be opened (move "
-                "both away and store the credentials again to start afresh)") from None
+                "both away and store the credentials again to start afresh)",
+            ) from None
         if not passphrase:
             raise SecretStoreLocked(
-                f"the secrets file {self.path} is protected by a passphrase, and none was "
-                "given", f"set {ENV_PASSPHRASE} (or run the command in a terminal to be asked)")
+                f"the secrets file {self.path} is protected by a passphrase, and none was given",
+                f"set {ENV_PASSPHRASE} (or run the command in a terminal to be asked)",
+            )
         from cryptography.exceptions import InvalidTag
 
         try:
@@ -169,7 +180,8 @@ class Vault:
                 f"the passphrase does not open the encrypted secrets file {self.path}",
                 f"check {ENV_PASSPHRASE} (or what you typed); if the passphrase is lost, move "
                 f"{self.key_path} and {self.path} away and store the credentials again with "
-                "`vps-console credentials set`") from None
+                "`vps-console credentials set`",
+            ) from None
         return key, "passphrase"
 
     # --------------------------------------------------------------- the content
@@ -199,22 +211,30 @@ class Vault:
             record = json.loads(self.path.read_bytes())
             if record.get("key_id") != _key_id(self._key):
                 raise InvalidTag
-            plain = _aes(self._key).decrypt(_unb64(record["nonce"]), _unb64(record["data"]),
-                                            _AAD)
+            plain = _aes(self._key).decrypt(_unb64(record["nonce"]), _unb64(record["data"]), _AAD)
             entries = json.loads(plain)
         except (InvalidTag, ValueError, KeyError, TypeError):
             raise SecretStoreLocked(
                 f"{self.path} cannot be opened with the key in {self.key_path}",
                 "the key file was replaced or the secrets file damaged: restore both from the "
-                "same backup, or move them away and store the credentials again") from None
+                "same backup, or move them away and store the credentials again",
+            ) from None
         self._seen, self._entries = stamp, dict(entries)
 
     def _save(self) -> None:
         nonce = _random.token_bytes(12)
         data = _aes(self._key).encrypt(nonce, json.dumps(self._entries).encode("utf-8"), _AAD)
-        write_private(self.path, json.dumps({"format": FORMAT, "key_id": _key_id(self._key),
-                                             "nonce": _b64(nonce), "data": _b64(data)}
-                                            ).encode("utf-8"))
+        write_private(
+            self.path,
+            json.dumps(
+                {
+                    "format": FORMAT,
+                    "key_id": _key_id(self._key),
+                    "nonce": _b64(nonce),
+                    "data": _b64(data),
+                }
+            ).encode("utf-8"),
+        )
         # What was just written is what is in memory: no need to read it back (the lock
         # held by change() keeps any other writer out until then).
         written = os.stat(self.path)
@@ -278,15 +298,27 @@ class FileSecretStore(SecretStore):
         pass  # the file's own keys are the index
 
 
-def open_vault_store(folder: Path, passphrase: str | None, why: str,
-                     rejected: tuple[str, ...] = ()) -> FileSecretStore:
+def open_vault_store(
+    folder: Path, passphrase: str | None, why: str, rejected: tuple[str, ...] = ()
+) -> FileSecretStore:
     vault = Vault(folder, passphrase)
-    how = ("the key is in an owner-only key file, as ssh and gh keep theirs"
-           if vault.protection == "key file" else "the key file is locked by a passphrase")
+    how = (
+        "the key is in an owner-only key file, as ssh and gh keep theirs"
+        if vault.protection == "key file"
+        else "the key file is locked by a passphrase"
+    )
     if vault.upgraded:
         how = "the key file is now locked by the passphrase (upgraded from a plain key file)"
     news = "; created now" if vault.created else ""
-    return FileSecretStore(vault, BackendInfo(
-        name="encrypted file", persistent=True, path=str(vault.path),
-        key_path=str(vault.key_path), protection=vault.protection,
-        reason=f"{why}; {how}{news}", rejected=rejected))
+    return FileSecretStore(
+        vault,
+        BackendInfo(
+            name="encrypted file",
+            persistent=True,
+            path=str(vault.path),
+            key_path=str(vault.key_path),
+            protection=vault.protection,
+            reason=f"{why}; {how}{news}",
+            rejected=rejected,
+        ),
+    )

@@ -14,16 +14,37 @@ from sqlmodel import Session, col, select
 from console.store.models import JobEvent, utcnow
 
 
-def record(session: Session, action: str, *, actor: str, order_id: str | None = None,
-           job_id: str | None = None, message: str = "", **data: Any) -> JobEvent:
-    event = JobEvent(kind="audit", step=action, actor=actor, order_id=order_id, job_id=job_id,
-                     message=message, data=data, at=utcnow())
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor: str,
+    order_id: str | None = None,
+    job_id: str | None = None,
+    message: str = "",
+    **data: Any,
+) -> JobEvent:
+    event = JobEvent(
+        kind="audit",
+        step=action,
+        actor=actor,
+        order_id=order_id,
+        job_id=job_id,
+        message=message,
+        data=data,
+        at=utcnow(),
+    )
     session.add(event)
     return event
 
 
-def entries(session: Session, *, since: datetime | None = None, order_id: str | None = None,
-            limit: int | None = None) -> list[JobEvent]:
+def entries(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    order_id: str | None = None,
+    limit: int | None = None,
+) -> list[JobEvent]:
     query = select(JobEvent).where(JobEvent.kind == "audit")
     if since is not None:
         query = query.where(JobEvent.at >= since)

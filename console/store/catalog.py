@@ -23,7 +23,10 @@ def replace_catalog(store: Store, engine: str, records: Iterable[TemplateRecord]
 
 def cached_catalog(store: Store, engine: str) -> list[TemplateRecord]:
     with store.session() as session:
-        return list(session.exec(select(TemplateRecord)
-                                 .where(col(TemplateRecord.engine) == engine)
-                                 .order_by(col(TemplateRecord.name),
-                                           col(TemplateRecord.version_number))))
+        return list(
+            session.exec(
+                select(TemplateRecord)
+                .where(col(TemplateRecord.engine) == engine)
+                .order_by(col(TemplateRecord.name), col(TemplateRecord.version_number))
+            )
+        )

@@ -30,20 +30,30 @@ class ClaimResult:
 
 
 def _live_job(order_id: str, cutoff: datetime) -> Exists:
-    return exists().where(and_(col(Job.order_id) == order_id,
-                               col(Job.state).not_in([*TERMINAL_JOB_STATES, JobState.FAILED]),
-                               col(Job.heartbeat_at).is_not(None), col(Job.heartbeat_at) > cutoff))
+    return exists().where(
+        and_(
+            col(Job.order_id) == order_id,
+            col(Job.state).not_in([*TERMINAL_JOB_STATES, JobState.FAILED]),
+            col(Job.heartbeat_at).is_not(None),
+            col(Job.heartbeat_at) > cutoff,
+        )
+    )
 
 
-def claim_order(store: Store, order_id: str, owner: str, *,
-                takeover_after: timedelta = timedelta(minutes=30)) -> ClaimResult:
+def claim_order(
+    store: Store, order_id: str, owner: str, *, takeover_after: timedelta = timedelta(minutes=30)
+) -> ClaimResult:
     now = utcnow()
     with store.session() as session:
         fresh = session.execute(
             update(Order)
-            .where(col(Order.id) == order_id, col(Order.status).in_(CLAIMABLE_STATUSES),
-                   or_(col(Order.claimed_by).is_(None), col(Order.claimed_by) == owner))
-            .values(claimed_by=owner, claimed_at=now, updated_at=now))
+            .where(
+                col(Order.id) == order_id,
+                col(Order.status).in_(CLAIMABLE_STATUSES),
+                or_(col(Order.claimed_by).is_(None), col(Order.claimed_by) == owner),
+            )
+            .values(claimed_by=owner, claimed_at=now, updated_at=now)
+        )
         if changed_one(fresh):
             audit.record(session, "claim", actor=owner, order_id=order_id)
             return ClaimResult(True, owner, now)
@@ -53,32 +63,53 @@ def claim_order(store: Store, order_id: str, owner: str, *,
         if order is None:
             return ClaimResult(False, None, None, reason=f"no order {order_id!r} in the queue")
         if order.status not in CLAIMABLE_STATUSES:
-            return ClaimResult(False, order.claimed_by, order.claimed_at,
-                               reason=f"order {order_id} is {order.status}; nothing to claim")
+            return ClaimResult(
+                False,
+                order.claimed_by,
+                order.claimed_at,
+                reason=f"order {order_id} is {order.status}; nothing to claim",
+            )
         cutoff = now - takeover_after
         stale = order.claimed_at is not None and order.claimed_at < cutoff
         if not stale:
-            return ClaimResult(False, order.claimed_by, order.claimed_at,
-                               reason=f"order {order_id} is claimed by {order.claimed_by}")
+            return ClaimResult(
+                False,
+                order.claimed_by,
+                order.claimed_at,
+                reason=f"order {order_id} is claimed by {order.claimed_by}",
+            )
         # Copy before the UPDATE: the ORM refreshes `order` in place when it runs.
         previous, previous_at = order.claimed_by, order.claimed_at
         taken = session.execute(
             update(Order)
-            .where(col(Order.id) == order_id, col(Order.claimed_by) == previous,
-                   col(Order.claimed_at) == previous_at, ~_live_job(order_id, cutoff))
-            .values(claimed_by=owner, claimed_at=now, updated_at=now))
+            .where(
+                col(Order.id) == order_id,
+                col(Order.claimed_by) == previous,
+                col(Order.claimed_at) == previous_at,
+                ~_live_job(order_id, cutoff),
+            )
+            .values(claimed_by=owner, claimed_at=now, updated_at=now)
+        )
         if changed_one(taken):
-            audit.record(session, "claim_takeover", actor=owner, order_id=order_id,
-                         message=f"took over a claim by {previous} idle since "
-                                 f"{previous_at:%Y-%m-%d %H:%M} UTC",
-                         previous=previous)
+            audit.record(
+                session,
+                "claim_takeover",
+                actor=owner,
+                order_id=order_id,
+                message=f"took over a claim by {previous} idle since "
+                f"{previous_at:%Y-%m-%d %H:%M} UTC",
+                previous=previous,
+            )
             return ClaimResult(True, owner, now, took_over_from=previous)
     with store.session() as session:
         order = session.get(Order, order_id)
-        return ClaimResult(False, order.claimed_by if order else None,
-                           order.claimed_at if order else None,
-                           reason=f"order {order_id} is claimed by "
-                                  f"{order.claimed_by if order else 'someone'} with a live job")
+        return ClaimResult(
+            False,
+            order.claimed_by if order else None,
+            order.claimed_at if order else None,
+            reason=f"order {order_id} is claimed by "
+            f"{order.claimed_by if order else 'someone'} with a live job",
+        )
 
 
 def release_order(store: Store, order_id: str, owner: str, *, force: bool = False) -> bool:
@@ -88,10 +119,16 @@ def release_order(store: Store, order_id: str, owner: str, *, force: bool = Fals
         condition = [col(Order.id) == order_id, col(Order.claimed_by).is_not(None)]
         if not force:
             condition.append(col(Order.claimed_by) == owner)
-        result = session.execute(update(Order).where(*condition)
-                                 .values(claimed_by=None, claimed_at=None, updated_at=now))
+        result = session.execute(
+            update(Order).where(*condition).values(claimed_by=None, claimed_at=None, updated_at=now)
+        )
         if changed_one(result):
-            audit.record(session, "release", actor=owner, order_id=order_id,
-                         message="forced release" if force else "")
+            audit.record(
+                session,
+                "release",
+                actor=owner,
+                order_id=order_id,
+                message="forced release" if force else "",
+            )
             return True
     return False

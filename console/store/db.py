@@ -52,7 +52,8 @@ def _unavailable(exc: OperationalError, url: str) -> StoreUnavailable | None:
             return StoreUnavailable(
                 f"the store {url} could not be written or read: {reason.splitlines()[0]}",
                 f"{hint}; nothing of the interrupted change was kept, then run `vps-console "
-                "jobs resume` to go on where it stopped")
+                "jobs resume` to go on where it stopped",
+            )
     return None
 
 
@@ -71,8 +72,10 @@ class Store:
         before, after = self.migrated
         if before is None:
             return f"store: created {self.url} (schema {after})"
-        return (f"store: upgraded {self.url} from schema {before} to {after}; consoles "
-                "older than this one can no longer open it")
+        return (
+            f"store: upgraded {self.url} from schema {before} to {after}; consoles "
+            "older than this one can no longer open it"
+        )
 
     @property
     def url(self) -> str:
@@ -159,17 +162,20 @@ def open_store(url: str, *, migrate_schema: bool = True) -> Store:
     try:
         engine = create_db_engine(url)
     except (SQLAlchemyError, ImportError, OSError) as exc:
-        raise StoreError(f"cannot open the store {url!r}: {exc}. Check [store] url in the "
-                         "config.") from None
+        raise StoreError(
+            f"cannot open the store {url!r}: {exc}. Check [store] url in the config."
+        ) from None
     store = Store(engine)
     if migrate_schema:
         try:
             store.migrated = migrate.upgrade(engine)
         except OperationalError as exc:
             reason = str(exc.orig) if exc.orig else str(exc)
-            raise StoreError(f"cannot prepare the store {store.url}: {reason}. Check that the "
-                             "file's folder is writable (or the database reachable) and that "
-                             "[store] url is right.") from None
+            raise StoreError(
+                f"cannot prepare the store {store.url}: {reason}. Check that the "
+                "file's folder is writable (or the database reachable) and that "
+                "[store] url is right."
+            ) from None
         if store.migrated is not None:
             log.info("%s", store.migration_notice())
     return store

@@ -53,9 +53,17 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def create_job(store: Store, *, order_id: str, plan: dict[str, Any], engine: str,
-               created_by: str, data: dict[str, Any] | None = None,
-               job_id: str | None = None, leased: bool = False) -> Job:
+def create_job(
+    store: Store,
+    *,
+    order_id: str,
+    plan: dict[str, Any],
+    engine: str,
+    created_by: str,
+    data: dict[str, Any] | None = None,
+    job_id: str | None = None,
+    leased: bool = False,
+) -> Job:
     """Insert a `planned` job; the one-open-job-per-order index makes this the arbiter
     between two launches of one order. `leased`: born holding the lease for `created_by`
     in this process (the launcher still has the secrets to store; release it after)."""
@@ -64,26 +72,46 @@ def create_job(store: Store, *, order_id: str, plan: dict[str, Any], engine: str
     if leased:
         lease = {"owner": created_by, "owner_pid": os.getpid(), "heartbeat_at": utcnow()}
         data = {**(data or {}), RUNNER_HOST: socket.gethostname()}
-    job = Job(id=job_id, order_id=order_id, engine=engine, state=JobState.PLANNED, plan=plan,
-              vm_name=plan.get("vm_name"), created_by=created_by,
-              correlation_id=f"vpsc-{job_id}", data=dict(data or {}), **lease)
+    job = Job(
+        id=job_id,
+        order_id=order_id,
+        engine=engine,
+        state=JobState.PLANNED,
+        plan=plan,
+        vm_name=plan.get("vm_name"),
+        created_by=created_by,
+        correlation_id=f"vpsc-{job_id}",
+        data=dict(data or {}),
+        **lease,
+    )
     try:
         with store.session() as session:
             session.add(job)
-            session.add(JobEvent(job_id=job_id, order_id=order_id, kind="step_finished",
-                                 step=Step.PLANNED, actor=created_by,
-                                 message=f"planned {plan.get('vm_name')} from "
-                                         f"{plan.get('template_name')} "
-                                         f"v{plan.get('template_version')}"))
+            session.add(
+                JobEvent(
+                    job_id=job_id,
+                    order_id=order_id,
+                    kind="step_finished",
+                    step=Step.PLANNED,
+                    actor=created_by,
+                    message=f"planned {plan.get('vm_name')} from "
+                    f"{plan.get('template_name')} "
+                    f"v{plan.get('template_version')}",
+                )
+            )
     except IntegrityError:
         existing = open_job_for_order(store, order_id)
-        holder = (f" (run by {existing.owner}, pid {existing.owner_pid})"
-                  if existing and existing.owner else "")
+        holder = (
+            f" (run by {existing.owner}, pid {existing.owner_pid})"
+            if existing and existing.owner
+            else ""
+        )
         raise OpenJobExists(
             f"order {order_id} already has an unfinished job"
             + (f" {existing.id}, {existing.state}{holder}" if existing else ""),
             f"resume it (vps-console jobs resume) or cancel it (vps-console jobs cancel "
-            f"{existing.id if existing else 'ID'})") from None
+            f"{existing.id if existing else 'ID'})",
+        ) from None
     return job
 
 
@@ -102,8 +130,13 @@ def find_job(store: Store, prefix: str) -> Job | None:
     return found[0] if len(found) == 1 else None
 
 
-def list_jobs(store: Store, *, states: Iterable[JobState] | None = None,
-              order_id: str | None = None, limit: int | None = None) -> list[Job]:
+def list_jobs(
+    store: Store,
+    *,
+    states: Iterable[JobState] | None = None,
+    order_id: str | None = None,
+    limit: int | None = None,
+) -> list[Job]:
     query = select(Job)
     if states:
         query = query.where(col(Job.state).in_(list(states)))
@@ -118,13 +151,16 @@ def list_jobs(store: Store, *, states: Iterable[JobState] | None = None,
 
 def open_job_for_order(store: Store, order_id: str) -> Job | None:
     with store.session() as session:
-        return session.exec(select(Job).where(
-            col(Job.order_id) == order_id,
-            col(Job.state).not_in(list(TERMINAL_JOB_STATES)))).first()
+        return session.exec(
+            select(Job).where(
+                col(Job.order_id) == order_id, col(Job.state).not_in(list(TERMINAL_JOB_STATES))
+            )
+        ).first()
 
 
-def update_job(store: Store, job_id: str, *, data: dict[str, Any] | None = None,
-               **values: Any) -> Job:
+def update_job(
+    store: Store, job_id: str, *, data: dict[str, Any] | None = None, **values: Any
+) -> Job:
     """Set columns (and merge keys into `data`), committed at once."""
     with store.session() as session:
         job = session.get(Job, job_id)
@@ -139,11 +175,27 @@ def update_job(store: Store, job_id: str, *, data: dict[str, Any] | None = None,
     return job
 
 
-def add_event(store: Store, *, job_id: str | None, order_id: str | None, kind: str,
-              step: str | None = None, actor: str = "", message: str = "",
-              **data: Any) -> JobEvent:
-    event = JobEvent(job_id=job_id, order_id=order_id, kind=kind, step=step, actor=actor,
-                     message=message, data=data, at=utcnow())
+def add_event(
+    store: Store,
+    *,
+    job_id: str | None,
+    order_id: str | None,
+    kind: str,
+    step: str | None = None,
+    actor: str = "",
+    message: str = "",
+    **data: Any,
+) -> JobEvent:
+    event = JobEvent(
+        job_id=job_id,
+        order_id=order_id,
+        kind=kind,
+        step=step,
+        actor=actor,
+        message=message,
+        data=data,
+        at=utcnow(),
+    )
     with store.session() as session:
         session.add(event)
     return event
@@ -167,15 +219,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def acquire_lease(store: Store, job_id: str, owner: str, *,
-                  lease_seconds: float = 60.0) -> Lease:
+def acquire_lease(store: Store, job_id: str, owner: str, *, lease_seconds: float = 60.0) -> Lease:
     """Take the job for this process, or say who holds it."""
     pid = os.getpid()
     with _running_lock:
         if job_id in _running_here:
             job = get_job(store, job_id)
-            return Lease(False, job.owner if job else owner, pid,
-                         job.heartbeat_at if job else None)
+            return Lease(False, job.owner if job else owner, pid, job.heartbeat_at if job else None)
         _running_here.add(job_id)
     try:
         lease = _acquire(store, job_id, owner, pid, lease_seconds)
@@ -198,10 +248,18 @@ def _acquire(store: Store, job_id: str, owner: str, pid: int, lease_seconds: flo
     host = socket.gethostname()
     with store.session() as session:
         taken = session.execute(
-            update(Job).where(col(Job.id) == job_id, or_(
-                col(Job.owner).is_(None), col(Job.heartbeat_at).is_(None), col(Job.heartbeat_at) < cutoff,
-                and_(col(Job.owner) == owner, col(Job.owner_pid) == pid)))
-            .values(owner=owner, owner_pid=pid, heartbeat_at=now))
+            update(Job)
+            .where(
+                col(Job.id) == job_id,
+                or_(
+                    col(Job.owner).is_(None),
+                    col(Job.heartbeat_at).is_(None),
+                    col(Job.heartbeat_at) < cutoff,
+                    and_(col(Job.owner) == owner, col(Job.owner_pid) == pid),
+                ),
+            )
+            .values(owner=owner, owner_pid=pid, heartbeat_at=now)
+        )
         won = changed_one(taken)
     if won:
         update_job(store, job_id, data={RUNNER_HOST: host})
@@ -215,9 +273,14 @@ def _acquire(store: Store, job_id: str, owner: str, pid: int, lease_seconds: flo
         # wait for its heartbeat to go stale.
         with store.session() as session:
             taken = session.execute(
-                update(Job).where(col(Job.id) == job_id, col(Job.owner_pid) == job.owner_pid,
-                                  col(Job.heartbeat_at) == job.heartbeat_at)
-                .values(owner=owner, owner_pid=pid, heartbeat_at=now))
+                update(Job)
+                .where(
+                    col(Job.id) == job_id,
+                    col(Job.owner_pid) == job.owner_pid,
+                    col(Job.heartbeat_at) == job.heartbeat_at,
+                )
+                .values(owner=owner, owner_pid=pid, heartbeat_at=now)
+            )
         if changed_one(taken):
             update_job(store, job_id, data={RUNNER_HOST: host})
             return Lease(True, owner, pid, now, took_over_from=job.owner)
@@ -230,17 +293,27 @@ def _acquire(store: Store, job_id: str, owner: str, pid: int, lease_seconds: flo
 def heartbeat(store: Store, job_id: str, owner: str) -> bool:
     """Refresh the lease; False when it was lost (taken over after going stale)."""
     with store.session() as session:
-        result = session.execute(update(Job).where(col(Job.id) == job_id, col(Job.owner) == owner,
-                                                   col(Job.owner_pid) == os.getpid())
-                                 .values(heartbeat_at=utcnow()))
+        result = session.execute(
+            update(Job)
+            .where(
+                col(Job.id) == job_id, col(Job.owner) == owner, col(Job.owner_pid) == os.getpid()
+            )
+            .values(heartbeat_at=utcnow())
+        )
         return changed_one(result)
 
 
 def release_lease(store: Store, job_id: str, owner: str) -> None:
     try:
         with store.session() as session:
-            session.execute(update(Job).where(col(Job.id) == job_id, col(Job.owner) == owner,
-                                              col(Job.owner_pid) == os.getpid())
-                            .values(owner=None, owner_pid=None, heartbeat_at=None))
+            session.execute(
+                update(Job)
+                .where(
+                    col(Job.id) == job_id,
+                    col(Job.owner) == owner,
+                    col(Job.owner_pid) == os.getpid(),
+                )
+                .values(owner=None, owner_pid=None, heartbeat_at=None)
+            )
     finally:
         _forget(job_id)

@@ -34,9 +34,9 @@ class LicenseState(StrEnum):
     puts a key back in stock (see LicenseAction)."""
 
     AVAILABLE = "available"
-    RESERVED = "reserved"   # set aside for an order (plan drafted or launched)
-    BOUND = "bound"         # on that order's VM (the VM has been started with it)
-    RETIRED = "retired"     # burnt: never handed out again
+    RESERVED = "reserved"  # set aside for an order (plan drafted or launched)
+    BOUND = "bound"  # on that order's VM (the VM has been started with it)
+    RETIRED = "retired"  # burnt: never handed out again
 
 
 ACTIVE_STATES = (LicenseState.RESERVED, LicenseState.BOUND)
@@ -46,8 +46,14 @@ _ACTIVE_SQL = "state IN ('reserved', 'bound')"
 class LicenseKey(SQLModel, table=True):
     __tablename__ = "license_keys"
     __table_args__ = (
-        Index("one_active_key_per_order_kind", "order_id", "kind", unique=True,
-              sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
+        Index(
+            "one_active_key_per_order_kind",
+            "order_id",
+            "kind",
+            unique=True,
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
         Index("license_stock", "kind", "state", "product"),
     )
 
@@ -64,34 +70,52 @@ class LicenseKey(SQLModel, table=True):
     imported_by: str = ""
     imported_at: datetime = Field(default_factory=utcnow)
     reserved_at: datetime | None = None
-    booted_at: datetime | None = Field(default=None, description="when a VM was first started "
-                                       "with it: from then on it is burnt")
+    booted_at: datetime | None = Field(
+        default=None, description="when a VM was first started with it: from then on it is burnt"
+    )
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-def take_one(store: Store, *, kind: str, order_id: str, product: str | None = None,
-             on_taken: Callable[[Session, LicenseKey], None] | None = None
-             ) -> LicenseKey | None:
+def take_one(
+    store: Store,
+    *,
+    kind: str,
+    order_id: str,
+    product: str | None = None,
+    on_taken: Callable[[Session, LicenseKey], None] | None = None,
+) -> LicenseKey | None:
     """Move the oldest available key of `kind` (and `product`, when given) to reserved for
     `order_id`; None when there is none left. `on_taken` writes the audit line in the same
     transaction, so a reservation never exists without its record."""
     stock = [col(LicenseKey.kind) == kind, col(LicenseKey.state) == LicenseState.AVAILABLE.value]
     if product is not None:
         stock.append(col(LicenseKey.product) == product)
-    oldest = (sa_select(col(LicenseKey.id)).where(*stock)
-              .order_by(col(LicenseKey.imported_at), col(LicenseKey.id))
-              .limit(1).with_for_update(skip_locked=True))
+    oldest = (
+        sa_select(col(LicenseKey.id))
+        .where(*stock)
+        .order_by(col(LicenseKey.imported_at), col(LicenseKey.id))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
     while True:
         with store.session() as session:
             now = utcnow()
             try:
                 taken = session.execute(
                     update(LicenseKey)
-                    .where(col(LicenseKey.id) == oldest.scalar_subquery(),
-                           col(LicenseKey.state) == LicenseState.AVAILABLE.value)
-                    .values(state=LicenseState.RESERVED.value, order_id=order_id,
-                            vm_name=None, reserved_at=now, updated_at=now)
-                    .returning(col(LicenseKey.id))).scalar_one_or_none()
+                    .where(
+                        col(LicenseKey.id) == oldest.scalar_subquery(),
+                        col(LicenseKey.state) == LicenseState.AVAILABLE.value,
+                    )
+                    .values(
+                        state=LicenseState.RESERVED.value,
+                        order_id=order_id,
+                        vm_name=None,
+                        reserved_at=now,
+                        updated_at=now,
+                    )
+                    .returning(col(LicenseKey.id))
+                ).scalar_one_or_none()
                 key = session.get(LicenseKey, taken) if taken is not None else None
                 if key is not None and on_taken is not None:
                     on_taken(session, key)
@@ -110,27 +134,45 @@ def take_one(store: Store, *, kind: str, order_id: str, product: str | None = No
 
 
 def active_key(session: Session, order_id: str, kind: str) -> LicenseKey | None:
-    return session.exec(select(LicenseKey).where(
-        col(LicenseKey.order_id) == order_id, col(LicenseKey.kind) == kind,
-        col(LicenseKey.state).in_([s.value for s in ACTIVE_STATES]))).first()
+    return session.exec(
+        select(LicenseKey).where(
+            col(LicenseKey.order_id) == order_id,
+            col(LicenseKey.kind) == kind,
+            col(LicenseKey.state).in_([s.value for s in ACTIVE_STATES]),
+        )
+    ).first()
 
 
 def keys_of_order(session: Session, order_id: str) -> list[LicenseKey]:
     """The keys an order holds (reserved or bound)."""
-    return list(session.exec(select(LicenseKey).where(
-        col(LicenseKey.order_id) == order_id,
-        col(LicenseKey.state).in_([s.value for s in ACTIVE_STATES]))
-        .order_by(col(LicenseKey.kind))))
+    return list(
+        session.exec(
+            select(LicenseKey)
+            .where(
+                col(LicenseKey.order_id) == order_id,
+                col(LicenseKey.state).in_([s.value for s in ACTIVE_STATES]),
+            )
+            .order_by(col(LicenseKey.kind))
+        )
+    )
 
 
-def set_state(session: Session, key: LicenseKey, state: LicenseState, *,
-              expect: tuple[LicenseState, ...], **values: object) -> bool:
+def set_state(
+    session: Session,
+    key: LicenseKey,
+    state: LicenseState,
+    *,
+    expect: tuple[LicenseState, ...],
+    **values: object,
+) -> bool:
     """Compare-and-set: move `key` to `state` only if it is still in one of `expect`."""
     result = session.execute(
         update(LicenseKey)
-        .where(and_(col(LicenseKey.id) == key.id,
-                    col(LicenseKey.state).in_([str(s) for s in expect])))
-        .values(state=state.value, updated_at=utcnow(), **values))
+        .where(
+            and_(col(LicenseKey.id) == key.id, col(LicenseKey.state).in_([str(s) for s in expect]))
+        )
+        .values(state=state.value, updated_at=utcnow(), **values)
+    )
     return changed_one(result)
 
 
@@ -141,13 +183,17 @@ def find(session: Session, reference: str) -> LicenseKey | None:
 def by_fingerprint(session: Session, fingerprints: list[str]) -> dict[str, LicenseKey]:
     if not fingerprints:
         return {}
-    rows = session.exec(select(LicenseKey).where(
-        col(LicenseKey.fingerprint).in_(fingerprints)))
+    rows = session.exec(select(LicenseKey).where(col(LicenseKey.fingerprint).in_(fingerprints)))
     return {row.fingerprint: row for row in rows}
 
 
-def list_keys(session: Session, *, kind: str | None = None, state: str | None = None,
-              order_id: str | None = None) -> list[LicenseKey]:
+def list_keys(
+    session: Session,
+    *,
+    kind: str | None = None,
+    state: str | None = None,
+    order_id: str | None = None,
+) -> list[LicenseKey]:
     query = select(LicenseKey)
     if kind:
         query = query.where(col(LicenseKey.kind) == kind)
@@ -155,21 +201,37 @@ def list_keys(session: Session, *, kind: str | None = None, state: str | None = 
         query = query.where(col(LicenseKey.state) == state)
     if order_id:
         query = query.where(col(LicenseKey.order_id) == order_id)
-    return list(session.exec(query.order_by(col(LicenseKey.kind), col(LicenseKey.product),
-                                            col(LicenseKey.imported_at), col(LicenseKey.id))))
+    return list(
+        session.exec(
+            query.order_by(
+                col(LicenseKey.kind),
+                col(LicenseKey.product),
+                col(LicenseKey.imported_at),
+                col(LicenseKey.id),
+            )
+        )
+    )
 
 
 def stock_counts(session: Session) -> dict[tuple[str, str, str], int]:
     """{(kind, product, state): count} over the whole vault."""
     rows = session.execute(
-        sa_select(col(LicenseKey.kind), col(LicenseKey.product), col(LicenseKey.state), func.count())
-        .group_by(col(LicenseKey.kind), col(LicenseKey.product), col(LicenseKey.state)))
+        sa_select(
+            col(LicenseKey.kind), col(LicenseKey.product), col(LicenseKey.state), func.count()
+        ).group_by(col(LicenseKey.kind), col(LicenseKey.product), col(LicenseKey.state))
+    )
     return {(kind, product, state): count for kind, product, state, count in rows}
 
 
 def history(session: Session, reference: str) -> list[JobEvent]:
     """The audit lines about one key, oldest first."""
-    return list(session.exec(
-        select(JobEvent).where(col(JobEvent.kind) == "audit",
-                               col(JobEvent.data)["license"].as_string() == reference)
-        .order_by(col(JobEvent.at), col(JobEvent.id))))
+    return list(
+        session.exec(
+            select(JobEvent)
+            .where(
+                col(JobEvent.kind) == "audit",
+                col(JobEvent.data)["license"].as_string() == reference,
+            )
+            .order_by(col(JobEvent.at), col(JobEvent.id))
+        )
+    )

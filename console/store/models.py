@@ -62,7 +62,6 @@ def merge_data(current: dict[str, Any] | None, changes: dict[str, Any]) -> dict[
     return merged
 
 
-
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
 
@@ -79,10 +78,13 @@ class Order(SQLModel, table=True):
     disk_gib: int | None = None
     os_choice: str | None = None
     hostname: str | None = None
-    status: OrderStatus = Field(default=OrderStatus.NEW, index=True,
-                                sa_type=_StrEnumColumn(OrderStatus))
+    status: OrderStatus = Field(
+        default=OrderStatus.NEW, index=True, sa_type=_StrEnumColumn(OrderStatus)
+    )
     billing_status: str | None = None
-    problem: str | None = Field(default=None, description="why it cannot be provisioned, and the fix")
+    problem: str | None = Field(
+        default=None, description="why it cannot be provisioned, and the fix"
+    )
     template_name: str | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
     paid_at: datetime | None = None
@@ -101,16 +103,19 @@ class Job(SQLModel, table=True):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("one_open_job_per_order", "order_id", unique=True,
-              sqlite_where=text("state NOT IN ('done', 'cancelled')"),
-              postgresql_where=text("state NOT IN ('done', 'cancelled')")),
+        Index(
+            "one_open_job_per_order",
+            "order_id",
+            unique=True,
+            sqlite_where=text("state NOT IN ('done', 'cancelled')"),
+            postgresql_where=text("state NOT IN ('done', 'cancelled')"),
+        ),
     )
 
     id: str = Field(primary_key=True)
     order_id: str = Field(foreign_key="orders.id", index=True)
     engine: str = ""
-    state: JobState = Field(default=JobState.PLANNED, index=True,
-                            sa_type=_StrEnumColumn(JobState))
+    state: JobState = Field(default=JobState.PLANNED, index=True, sa_type=_StrEnumColumn(JobState))
     failed_step: Step | None = Field(default=None, sa_type=_StrEnumColumn(Step))
     plan: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     vm_id: str | None = None
@@ -176,8 +181,9 @@ class JobEvent(SQLModel, table=True):
     job_id: str | None = Field(default=None, foreign_key="jobs.id", index=True)
     order_id: str | None = Field(default=None, index=True)
     at: datetime = Field(default_factory=utcnow, index=True)
-    kind: str = Field(index=True, description="step_started | step_finished | step_failed | "
-                                              "engine | audit | …")
+    kind: str = Field(
+        index=True, description="step_started | step_finished | step_failed | engine | audit | …"
+    )
     step: str | None = None
     actor: str = ""
     message: str = ""
@@ -203,8 +209,9 @@ class TemplateRecord(SQLModel, table=True):
     status: str = ""
     apps: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     is_windows: bool = False
-    storage_domain_ids: list[str] = Field(default_factory=list,
-                                          sa_column=Column(JSON, nullable=False))
+    storage_domain_ids: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     refreshed_at: datetime = Field(default_factory=utcnow)
 
 

@@ -21,8 +21,13 @@ def get_order(store: Store, order_id: str) -> Order | None:
         return session.get(Order, str(order_id))
 
 
-def list_orders(store: Store, *, statuses: Iterable[OrderStatus] | None = IN_QUEUE_STATUSES,
-                source: str | None = None, limit: int | None = None) -> list[Order]:
+def list_orders(
+    store: Store,
+    *,
+    statuses: Iterable[OrderStatus] | None = IN_QUEUE_STATUSES,
+    source: str | None = None,
+    limit: int | None = None,
+) -> list[Order]:
     """Orders oldest first, by when they were paid as the queue's age is (the engineer takes
     the order that has waited longest next)."""
     with store.session() as session:
@@ -31,8 +36,9 @@ def list_orders(store: Store, *, statuses: Iterable[OrderStatus] | None = IN_QUE
             query = query.where(col(Order.status).in_(list(statuses)))
         if source is not None:
             query = query.where(Order.source == source)
-        query = query.order_by(func.coalesce(col(Order.paid_at), col(Order.created_at)),
-                               col(Order.id))
+        query = query.order_by(
+            func.coalesce(col(Order.paid_at), col(Order.created_at)), col(Order.id)
+        )
         if limit:
             query = query.limit(limit)
         return list(session.exec(query))
@@ -40,12 +46,16 @@ def list_orders(store: Store, *, statuses: Iterable[OrderStatus] | None = IN_QUE
 
 def open_job(session: Session, order_id: str) -> Job | None:
     """The unfinished job of an order, if any (there is at most one)."""
-    return session.exec(select(Job).where(Job.order_id == order_id,
-                                          col(Job.state).not_in(list(TERMINAL_JOB_STATES)))).first()
+    return session.exec(
+        select(Job).where(
+            Job.order_id == order_id, col(Job.state).not_in(list(TERMINAL_JOB_STATES))
+        )
+    ).first()
 
 
-def set_order_status(store: Store, order_id: str, status: OrderStatus, *,
-                     release: bool = False, **values: Any) -> None:
+def set_order_status(
+    store: Store, order_id: str, status: OrderStatus, *, release: bool = False, **values: Any
+) -> None:
     """Move an order to `status` (and set other columns); `release` drops its claim."""
     with store.session() as session:
         order = session.get(Order, order_id)
@@ -108,15 +118,17 @@ def order_to_dict(order: Order, *, full: bool = False) -> dict[str, Any]:
         "claimed_at": _iso(order.claimed_at),
     }
     if full:
-        result.update({
-            "service_id": order.service_id,
-            "client_company": order.client_company,
-            "paid_at": _iso(order.paid_at),
-            "updated_at": _iso(order.updated_at),
-            "seen_at": _iso(order.seen_at),
-            "handed_over_at": _iso(order.handed_over_at),
-            "notes": order.notes,
-            "data": order.data,
-            "raw": order.raw,
-        })
+        result.update(
+            {
+                "service_id": order.service_id,
+                "client_company": order.client_company,
+                "paid_at": _iso(order.paid_at),
+                "updated_at": _iso(order.updated_at),
+                "seen_at": _iso(order.seen_at),
+                "handed_over_at": _iso(order.handed_over_at),
+                "notes": order.notes,
+                "data": order.data,
+                "raw": order.raw,
+            }
+        )
     return result

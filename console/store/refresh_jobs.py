@@ -53,7 +53,9 @@ class TemplateRefresh(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
-    events: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    events: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
@@ -61,13 +63,33 @@ def new_refresh_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def create(store: Store, *, template_name: str, engine: str, created_by: str,
-           build_vm_name: str, refresh_id: str, data: dict[str, Any] | None = None) -> TemplateRefresh:
-    row = TemplateRefresh(id=refresh_id, engine=engine, template_name=template_name,
-                          build_vm_name=build_vm_name, created_by=created_by,
-                          correlation_id=f"vpsc-tpl-{refresh_id}", data=dict(data or {}),
-                          events=[{"at": utcnow().isoformat(), "step": "planned", "kind": "info",
-                                   "message": f"refresh of {template_name} planned by {created_by}"}])
+def create(
+    store: Store,
+    *,
+    template_name: str,
+    engine: str,
+    created_by: str,
+    build_vm_name: str,
+    refresh_id: str,
+    data: dict[str, Any] | None = None,
+) -> TemplateRefresh:
+    row = TemplateRefresh(
+        id=refresh_id,
+        engine=engine,
+        template_name=template_name,
+        build_vm_name=build_vm_name,
+        created_by=created_by,
+        correlation_id=f"vpsc-tpl-{refresh_id}",
+        data=dict(data or {}),
+        events=[
+            {
+                "at": utcnow().isoformat(),
+                "step": "planned",
+                "kind": "info",
+                "message": f"refresh of {template_name} planned by {created_by}",
+            }
+        ],
+    )
     with store.session() as session:
         session.add(row)
     return row
@@ -78,13 +100,23 @@ def get(store: Store, refresh_id: str) -> TemplateRefresh | None:
         row = session.get(TemplateRefresh, refresh_id)
         if row is not None:
             return row
-        found = list(session.exec(select(TemplateRefresh).where(
-            col(TemplateRefresh.id).startswith(refresh_id)).limit(2)))
+        found = list(
+            session.exec(
+                select(TemplateRefresh)
+                .where(col(TemplateRefresh.id).startswith(refresh_id))
+                .limit(2)
+            )
+        )
     return found[0] if len(found) == 1 else None
 
 
-def list_refreshes(store: Store, *, template_name: str | None = None,
-                   states: tuple[str, ...] | None = None, limit: int | None = None) -> list[TemplateRefresh]:
+def list_refreshes(
+    store: Store,
+    *,
+    template_name: str | None = None,
+    states: tuple[str, ...] | None = None,
+    limit: int | None = None,
+) -> list[TemplateRefresh]:
     query = select(TemplateRefresh)
     if template_name is not None:
         query = query.where(TemplateRefresh.template_name == template_name)
@@ -97,8 +129,14 @@ def list_refreshes(store: Store, *, template_name: str | None = None,
         return list(session.exec(query))
 
 
-def update_row(store: Store, refresh_id: str, *, data: dict[str, Any] | None = None,
-               event: dict[str, Any] | None = None, **values: Any) -> TemplateRefresh:
+def update_row(
+    store: Store,
+    refresh_id: str,
+    *,
+    data: dict[str, Any] | None = None,
+    event: dict[str, Any] | None = None,
+    **values: Any,
+) -> TemplateRefresh:
     """Set columns, merge keys into `data` (None removes one), append an event: one commit."""
     with store.session() as session:
         row = session.get(TemplateRefresh, refresh_id)
@@ -116,27 +154,46 @@ def update_row(store: Store, refresh_id: str, *, data: dict[str, Any] | None = N
 
 
 # ------------------------------------------------------------------------- lease
-def acquire(store: Store, refresh_id: str, owner: str, lease_seconds: float) -> tuple[bool, str | None]:
+def acquire(
+    store: Store, refresh_id: str, owner: str, lease_seconds: float
+) -> tuple[bool, str | None]:
     """Take the job for this process: (won, who holds it otherwise). A holder that stopped
     heart-beating, or whose process is gone from this host, is taken over."""
     now, pid, host = utcnow(), os.getpid(), socket.gethostname()
     cutoff = now - timedelta(seconds=lease_seconds)
     with store.session() as session:
-        taken = session.execute(update(TemplateRefresh).where(
-            col(TemplateRefresh.id) == refresh_id, or_(
-                col(TemplateRefresh.owner).is_(None), col(TemplateRefresh.heartbeat_at).is_(None),
-                col(TemplateRefresh.heartbeat_at) < cutoff))
-            .values(owner=owner, owner_pid=pid, heartbeat_at=now))
+        taken = session.execute(
+            update(TemplateRefresh)
+            .where(
+                col(TemplateRefresh.id) == refresh_id,
+                or_(
+                    col(TemplateRefresh.owner).is_(None),
+                    col(TemplateRefresh.heartbeat_at).is_(None),
+                    col(TemplateRefresh.heartbeat_at) < cutoff,
+                ),
+            )
+            .values(owner=owner, owner_pid=pid, heartbeat_at=now)
+        )
         won = changed_one(taken)
     row = get(store, refresh_id)
     if row is None:
         raise ConsoleError(f"no template refresh {refresh_id}")
-    if not won and (row.data or {}).get("runner_host") == host and row.owner_pid \
-            and row.owner_pid != pid and not _pid_alive(row.owner_pid):
+    if (
+        not won
+        and (row.data or {}).get("runner_host") == host
+        and row.owner_pid
+        and row.owner_pid != pid
+        and not _pid_alive(row.owner_pid)
+    ):
         with store.session() as session:
-            taken = session.execute(update(TemplateRefresh).where(
-                col(TemplateRefresh.id) == refresh_id, col(TemplateRefresh.owner_pid) == row.owner_pid)
-                .values(owner=owner, owner_pid=pid, heartbeat_at=now))
+            taken = session.execute(
+                update(TemplateRefresh)
+                .where(
+                    col(TemplateRefresh.id) == refresh_id,
+                    col(TemplateRefresh.owner_pid) == row.owner_pid,
+                )
+                .values(owner=owner, owner_pid=pid, heartbeat_at=now)
+            )
             won = changed_one(taken)
     if won:
         update_row(store, refresh_id, data={"runner_host": host})
@@ -146,15 +203,26 @@ def acquire(store: Store, refresh_id: str, owner: str, lease_seconds: float) -> 
 
 def heartbeat(store: Store, refresh_id: str, owner: str) -> bool:
     with store.session() as session:
-        result = session.execute(update(TemplateRefresh).where(
-            col(TemplateRefresh.id) == refresh_id, col(TemplateRefresh.owner) == owner,
-            col(TemplateRefresh.owner_pid) == os.getpid()).values(heartbeat_at=utcnow()))
+        result = session.execute(
+            update(TemplateRefresh)
+            .where(
+                col(TemplateRefresh.id) == refresh_id,
+                col(TemplateRefresh.owner) == owner,
+                col(TemplateRefresh.owner_pid) == os.getpid(),
+            )
+            .values(heartbeat_at=utcnow())
+        )
         return changed_one(result)
 
 
 def release(store: Store, refresh_id: str, owner: str) -> None:
     with store.session() as session:
-        session.execute(update(TemplateRefresh).where(
-            col(TemplateRefresh.id) == refresh_id, col(TemplateRefresh.owner) == owner,
-            col(TemplateRefresh.owner_pid) == os.getpid())
-            .values(owner=None, owner_pid=None, heartbeat_at=None))
+        session.execute(
+            update(TemplateRefresh)
+            .where(
+                col(TemplateRefresh.id) == refresh_id,
+                col(TemplateRefresh.owner) == owner,
+                col(TemplateRefresh.owner_pid) == os.getpid(),
+            )
+            .values(owner=None, owner_pid=None, heartbeat_at=None)
+        )

@@ -57,11 +57,19 @@ TERMINAL_JOB_STATES: frozenset[JobState] = frozenset({JobState.DONE, JobState.CA
 # A job at one of its steps: a runner is on it, or `jobs resume` will be.
 UNFINISHED_JOB_STATES: tuple[JobState, ...] = tuple(JobState(step) for step in Step)
 # Orders the queue shows as waiting or in flight.
-IN_QUEUE_STATUSES: tuple[OrderStatus, ...] = (OrderStatus.NEW, OrderStatus.NEEDS_MAPPING,
-                                              OrderStatus.PROVISIONING, OrderStatus.FAILED)
+IN_QUEUE_STATUSES: tuple[OrderStatus, ...] = (
+    OrderStatus.NEW,
+    OrderStatus.NEEDS_MAPPING,
+    OrderStatus.PROVISIONING,
+    OrderStatus.FAILED,
+)
 # Orders an engineer may claim (needs_mapping must be mapped first).
-CLAIMABLE_STATUSES: tuple[OrderStatus, ...] = (OrderStatus.NEW, OrderStatus.FAILED,
-                                               OrderStatus.PROVISIONING)
+CLAIMABLE_STATUSES: tuple[OrderStatus, ...] = (
+    OrderStatus.NEW,
+    OrderStatus.FAILED,
+    OrderStatus.PROVISIONING,
+)
+
 
 def step_of(state: JobState | str) -> Step | None:
     """The step a job state names, or None for done/failed/cancelled."""
@@ -73,6 +81,15 @@ def job_state_text(state: JobState | str, failed_step: str | None) -> str:
     return f"failed({failed_step})" if state == JobState.FAILED else str(state)
 
 
-__all__ = ["CLAIMABLE_STATUSES", "IN_QUEUE_STATUSES", "STEPS", "TERMINAL_JOB_STATES",
-           "UNFINISHED_JOB_STATES", "JobState", "OrderStatus", "Step", "job_state_text",
-           "step_of"]
+__all__ = [
+    "CLAIMABLE_STATUSES",
+    "IN_QUEUE_STATUSES",
+    "STEPS",
+    "TERMINAL_JOB_STATES",
+    "UNFINISHED_JOB_STATES",
+    "JobState",
+    "OrderStatus",
+    "Step",
+    "job_state_text",
+    "step_of",
+]

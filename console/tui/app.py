@@ -39,8 +39,12 @@ class AsciiCommandPalette(CommandPalette):
 class ConsoleApp(App):
     TITLE = "vps-console"
     CSS_PATH = "app.tcss"
-    MODES = {"queue": QueueScreen, "templates": TemplatesScreen, "vms": VmsScreen,
-             "jobs": JobsScreen}
+    MODES = {
+        "queue": QueueScreen,
+        "templates": TemplatesScreen,
+        "vms": VmsScreen,
+        "jobs": JobsScreen,
+    }
     DEFAULT_MODE = "queue"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
@@ -84,8 +88,9 @@ class ConsoleApp(App):
     def on_mount(self) -> None:
         self.engine_label = f"{self.engine_name}: connecting"
         kind = self.context.config.billing.kind
-        self.billing_label = {"none": "billing: none",
-                              "file": "billing: file intake"}.get(kind, "billing: not synced yet")
+        self.billing_label = {"none": "billing: none", "file": "billing: file intake"}.get(
+            kind, "billing: not synced yet"
+        )
         self.tick_clock()
         if self.context.live:
             self.set_interval(30, self.tick_clock)
@@ -93,9 +98,12 @@ class ConsoleApp(App):
         self.engine_loop.request()
         sync = getattr(self.context, "sync_billing", None)
         if sync is not None and self.context.config.billing.kind != "none":
-            self.billing_loop: PollLoop | None = PollLoop(self, self.sync_billing,
-                                         self.context.config.billing.sync_interval_seconds,
-                                         live=self.context.live)
+            self.billing_loop: PollLoop | None = PollLoop(
+                self,
+                self.sync_billing,
+                self.context.config.billing.sync_interval_seconds,
+                live=self.context.live,
+            )
             self.billing_loop.request()
         else:
             self.billing_loop = None
@@ -104,9 +112,12 @@ class ConsoleApp(App):
         self.banner_text = self.context.banner or ""
         wanted = self.context.config.ui.theme
         if wanted and wanted not in self.available_themes:
-            self.notify(f"[ui] theme {wanted!r} is not a theme here; using {self.theme}. "
-                        f"Themes: {', '.join(sorted(self.available_themes))}",
-                        severity="warning", timeout=15)
+            self.notify(
+                f"[ui] theme {wanted!r} is not a theme here; using {self.theme}. "
+                f"Themes: {', '.join(sorted(self.available_themes))}",
+                severity="warning",
+                timeout=15,
+            )
 
     def tick_clock(self) -> None:
         self.clock_text = f"{self.context.now():%H:%M} UTC"
@@ -137,8 +148,9 @@ class ConsoleApp(App):
                 self.report_engine(False, error_message(worker.error))
             elif worker.result is not None:
                 info = worker.result
-                self.engine_version = str(getattr(info, "version", "") or
-                                          getattr(info, "product_version", "") or "")
+                self.engine_version = str(
+                    getattr(info, "version", "") or getattr(info, "product_version", "") or ""
+                )
                 self.report_engine(True)
             self.engine_loop.finished()
         elif self.billing_loop is not None and self.billing_loop.owns(worker):
@@ -180,13 +192,17 @@ class ConsoleApp(App):
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(AsciiCommandPalette(
-                id="--command-palette",
-                placeholder="orders, templates, vms, jobs, order 1234, vm NAME ..."))
+            self.push_screen(
+                AsciiCommandPalette(
+                    id="--command-palette",
+                    placeholder="orders, templates, vms, jobs, order 1234, vm NAME ...",
+                )
+            )
 
     def jobs_running_here(self) -> int:
-        return sum(1 for worker in self.workers
-                   if worker.group in JOB_WORKER_GROUPS and worker.is_running)
+        return sum(
+            1 for worker in self.workers if worker.group in JOB_WORKER_GROUPS and worker.is_running
+        )
 
     async def action_quit(self) -> None:
         """Quit at once, unless this console is running jobs: then ask first."""
@@ -202,10 +218,14 @@ class ConsoleApp(App):
                 self.exit()
 
         jobs = "a job" if running == 1 else f"{running} jobs"
-        self.push_screen(ConfirmDialog(
-            f"Quit while this console runs {jobs}?",
-            "They stop where they are and resume on the next start of the console "
-            "(or in another engineer's console once this one's lease lapses)."), answered)
+        self.push_screen(
+            ConfirmDialog(
+                f"Quit while this console runs {jobs}?",
+                "They stop where they are and resume on the next start of the console "
+                "(or in another engineer's console once this one's lease lapses).",
+            ),
+            answered,
+        )
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -225,16 +245,23 @@ class ConsoleApp(App):
         from console.store.claims import claim_order
 
         config = self.context.config
-        result = claim_order(self.context.store, order_id, self.context.actor,
-                             takeover_after=timedelta(minutes=config.billing.claim_timeout_minutes))
+        result = claim_order(
+            self.context.store,
+            order_id,
+            self.context.actor,
+            takeover_after=timedelta(minutes=config.billing.claim_timeout_minutes),
+        )
         self.call_from_thread(self._claimed, order_id, result)
 
     def _claimed(self, order_id: str, result) -> None:
         from console.tui.screens.provision import ProvisionScreen
 
         if not result.won:
-            self.notify(result.reason or f"order {order_id} is claimed by {result.holder}",
-                        title="not claimed", severity="warning")
+            self.notify(
+                result.reason or f"order {order_id} is claimed by {result.holder}",
+                title="not claimed",
+                severity="warning",
+            )
             return
         if result.took_over_from:
             self.notify(f"took over the claim of {result.took_over_from}", severity="warning")

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 class ConsoleCommands(Provider):
     if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
+
         @property
         def app(self) -> ConsoleApp: ...
 
@@ -30,15 +31,29 @@ class ConsoleCommands(Provider):
         ]
         orders = app.known_orders
         for order in orders.values():
-            commands.append((f"order {order.id}", partial(app.go_to_order, order.id),
-                             f"{order.client_name} - {order.product_name} ({order.status})"))
+            commands.append(
+                (
+                    f"order {order.id}",
+                    partial(app.go_to_order, order.id),
+                    f"{order.client_name} - {order.product_name} ({order.status})",
+                )
+            )
         for vm in app.known_vms:
-            commands.append((f"vm {vm.name}", partial(app.go_to_vm, vm.name),
-                             f"{vm.status} {', '.join(vm.ips or [])}"))
+            commands.append(
+                (
+                    f"vm {vm.name}",
+                    partial(app.go_to_vm, vm.name),
+                    f"{vm.status} {', '.join(vm.ips or [])}",
+                )
+            )
         for template in app.known_templates:
-            commands.append((f"template {template.name}", partial(app.go_to_template,
-                                                                  template.name),
-                             f"v{template.version_number} {template.os_type}"))
+            commands.append(
+                (
+                    f"template {template.name}",
+                    partial(app.go_to_template, template.name),
+                    f"v{template.version_number} {template.os_type}",
+                )
+            )
         return commands
 
     async def discover(self) -> Hits:

@@ -15,8 +15,7 @@ RECENT_DONE = timedelta(hours=24)
 FAILED_FIRST = {JobState.FAILED: 0}
 
 
-def queue_orders(store: Store, now: datetime,
-                 changed_since: datetime | None = None) -> list[Order]:
+def queue_orders(store: Store, now: datetime, changed_since: datetime | None = None) -> list[Order]:
     """Orders waiting or in flight, plus those finished in the last day (for context).
 
     With `changed_since`, only the orders updated after it (whatever their status): a
@@ -25,8 +24,9 @@ def queue_orders(store: Store, now: datetime,
     if changed_since is not None:
         condition = col(Order.updated_at) > changed_since
     else:
-        condition = or_(col(Order.status).in_(IN_QUEUE_STATUSES),
-                        col(Order.updated_at) >= now - RECENT_DONE)
+        condition = or_(
+            col(Order.status).in_(IN_QUEUE_STATUSES), col(Order.updated_at) >= now - RECENT_DONE
+        )
     with store.session() as session:
         rows = session.exec(select(Order).where(condition)).all()
     for order in rows:
@@ -39,7 +39,8 @@ def queue_orders(store: Store, now: datetime,
 
 def in_queue(order: Order, now: datetime) -> bool:
     return order.status in IN_QUEUE_STATUSES or (
-        order.updated_at is not None and order.updated_at >= now - RECENT_DONE)
+        order.updated_at is not None and order.updated_at >= now - RECENT_DONE
+    )
 
 
 def get_order(store: Store, order_id: str) -> Order | None:
@@ -63,13 +64,16 @@ def jobs_by_order(jobs: list[Job]) -> dict[str, Job]:
     latest: dict[str, Job] = {}
     for job in jobs:
         current = latest.get(job.order_id)
-        if current is None or (job.created_at or datetime.min) > (current.created_at or datetime.min):
+        if current is None or (job.created_at or datetime.min) > (
+            current.created_at or datetime.min
+        ):
             latest[job.order_id] = job
     return latest
 
 
-def job_events(store: Store, job_id: str | None = None, order_id: str | None = None,
-               limit: int = 200) -> list[JobEvent]:
+def job_events(
+    store: Store, job_id: str | None = None, order_id: str | None = None, limit: int = 200
+) -> list[JobEvent]:
     query = select(JobEvent)
     if job_id is not None:
         query = query.where(JobEvent.job_id == job_id)

@@ -9,8 +9,15 @@ from textual.notifications import SeverityLevel
 
 
 class _Notifies(Protocol):
-    def notify(self, message: str, *, title: str = ..., severity: SeverityLevel = ...,
-               timeout: float | None = ..., markup: bool = ...) -> None: ...
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = ...,
+        severity: SeverityLevel = ...,
+        timeout: float | None = ...,
+        markup: bool = ...,
+    ) -> None: ...
 
 
 def error_message(error: BaseException) -> str:
@@ -26,5 +33,10 @@ def notify_error(target: _Notifies, error: BaseException, *, title: str = "") ->
     """A toast with the reason and the fix; plain text, since engine and billing texts
     may hold brackets that markup would eat."""
     hint = error_hint(error)
-    target.notify(error_message(error) + (f"\nhint: {hint}" if hint else ""), title=title,
-                  severity="error", timeout=10, markup=False)
+    target.notify(
+        error_message(error) + (f"\nhint: {hint}" if hint else ""),
+        title=title,
+        severity="error",
+        timeout=10,
+        markup=False,
+    )

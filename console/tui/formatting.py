@@ -14,14 +14,33 @@ from rich.text import Text
 
 # Status word -> theme variable. Anything unknown stays in the default foreground.
 STATUS_COLOURS = {
-    "up": "success", "done": "text-muted", "new": "primary", "ok": "success",
-    "powering_up": "warning", "reboot_in_progress": "warning", "wait_for_launch": "warning",
-    "image_locked": "warning", "locked": "warning", "cloning": "warning",
-    "clone_wait": "warning", "resizing": "warning", "initializing": "warning",
-    "starting": "warning", "ip_wait": "warning", "handover": "warning", "planned": "warning",
-    "provisioning": "warning", "warn": "warning", "needs_mapping": "warning",
-    "down": "text-muted", "cancelled": "text-muted", "suspended": "warning",
-    "failed": "error", "fail": "error", "not_responding": "error", "unknown": "error",
+    "up": "success",
+    "done": "text-muted",
+    "new": "primary",
+    "ok": "success",
+    "powering_up": "warning",
+    "reboot_in_progress": "warning",
+    "wait_for_launch": "warning",
+    "image_locked": "warning",
+    "locked": "warning",
+    "cloning": "warning",
+    "clone_wait": "warning",
+    "resizing": "warning",
+    "initializing": "warning",
+    "starting": "warning",
+    "ip_wait": "warning",
+    "handover": "warning",
+    "planned": "warning",
+    "provisioning": "warning",
+    "warn": "warning",
+    "needs_mapping": "warning",
+    "down": "text-muted",
+    "cancelled": "text-muted",
+    "suspended": "warning",
+    "failed": "error",
+    "fail": "error",
+    "not_responding": "error",
+    "unknown": "error",
     "stale": "warning",
 }
 
@@ -101,8 +120,7 @@ def format_memory(mib: int | None) -> str:
 
 def format_resources(cpus: int | None, memory_mib: int | None, disk_gib: int | None) -> str:
     """`2c/4G/80G`: vCPU, RAM, disk, short enough for an 80-column table."""
-    return (f"{cpus or '-'}c/{format_memory(memory_mib)}/"
-            f"{f'{disk_gib}G' if disk_gib else '-'}")
+    return f"{cpus or '-'}c/{format_memory(memory_mib)}/{f'{disk_gib}G' if disk_gib else '-'}"
 
 
 def format_percent(value: float | None) -> str:

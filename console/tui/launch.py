@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from console.billing.sync import SyncReport
 
 
-def billing_sync_for(config: Config, store: Store,
-                     services: ConsoleServices) -> Callable[[], SyncReport] | None:
+def billing_sync_for(
+    config: Config, store: Store, services: ConsoleServices
+) -> Callable[[], SyncReport] | None:
     """The callable that pulls new orders from billing into the store, or None."""
     if config.billing.kind != "whmcs":
         return None
@@ -40,15 +41,27 @@ def screen_banner(config: Config) -> str | None:
     return banner.replace("\u26a0", "WARNING:").strip() if banner else None
 
 
-def build_context(config: Config, store: Store, secrets, *, read_only: bool = False,
-                  services: ConsoleServices | None = None) -> ConsoleContext:
+def build_context(
+    config: Config,
+    store: Store,
+    secrets,
+    *,
+    read_only: bool = False,
+    services: ConsoleServices | None = None,
+) -> ConsoleContext:
     from console.flow.services import Services
 
     services = services or Services(config, store, secrets)
-    return ConsoleContext(config=config, store=store, services=services, actor=services.actor,
-                          secrets=secrets, read_only=read_only,
-                          sync_billing=billing_sync_for(config, store, services),
-                          banner=screen_banner(config))
+    return ConsoleContext(
+        config=config,
+        store=store,
+        services=services,
+        actor=services.actor,
+        secrets=secrets,
+        read_only=read_only,
+        sync_billing=billing_sync_for(config, store, services),
+        banner=screen_banner(config),
+    )
 
 
 def run_console(context: ConsoleContext, *, mouse: bool = True) -> None:

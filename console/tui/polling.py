@@ -59,8 +59,9 @@ class PollLoop:
         elif self.live and not self.paused:
             # A call that took long (a slow engine, a huge list) is not repeated at once:
             # parsing its answer competes with the screen for the interpreter.
-            self._timer = self.owner.set_timer(max(self.interval, 2 * self.last_duration),
-                                               self.request)
+            self._timer = self.owner.set_timer(
+                max(self.interval, 2 * self.last_duration), self.request
+            )
 
     def pause(self, paused: bool) -> None:
         """Stop polling (the next poll is not scheduled), or resume with a poll now."""

@@ -26,8 +26,15 @@ def test_malformed_csv_reports_every_bad_row_and_keeps_the_good(store, catalog, 
     path.write_text(CSV)
     report = import_orders(store, path, catalog)
     errors = {(e.line, e.field) for e in report.errors}
-    assert errors == {(3, "client_name"), (3, "client_email"), (3, "cpus"), (3, "memory"),
-                      (3, "disk"), (3, "hostname"), (7, "id")}
+    assert errors == {
+        (3, "client_name"),
+        (3, "client_email"),
+        (3, "cpus"),
+        (3, "memory"),
+        (3, "disk"),
+        (3, "hostname"),
+        (7, "id"),
+    }
     assert report.imported == ["F-1", "F-3", "F-4"]
     assert get_order(store, "F-1").memory_mib == 4096 and get_order(store, "F-1").status == "new"
     chloe = get_order(store, "F-3")  # a quoted cell spanning two lines keeps the numbering right
@@ -40,9 +47,11 @@ def test_malformed_csv_reports_every_bad_row_and_keeps_the_good(store, catalog, 
 
 
 def test_malformed_json_names_lines(store, catalog, tmp_path):
-    rows = [{"id": "J-1", "client_name": "Ok", "product": "1", "memory": "8 GB"},
-            {"id": "J-2", "client_name": "Bad", "product": "1", "disk": "80.5 GB", "colour": "red"},
-            "not an object"]
+    rows = [
+        {"id": "J-1", "client_name": "Ok", "product": "1", "memory": "8 GB"},
+        {"id": "J-2", "client_name": "Bad", "product": "1", "disk": "80.5 GB", "colour": "red"},
+        "not an object",
+    ]
     path = tmp_path / "orders.json"
     path.write_text(json.dumps(rows, indent=2))
     report = import_orders(store, path, catalog)
@@ -60,15 +69,29 @@ def test_unreadable_files_fail_as_a_whole(store, catalog, tmp_path):
         import_orders(store, broken, catalog)
     header = tmp_path / "header.csv"
     header.write_text("id,name,product\n1,a,b\n")
-    with pytest.raises(ImportFileError, match="unknown column.*'name'.*missing column.*client_name"):
+    with pytest.raises(
+        ImportFileError, match="unknown column.*'name'.*missing column.*client_name"
+    ):
         import_orders(store, header, catalog)
 
 
 def test_manual_order(store, catalog):
-    row = add_manual_order(store, catalog, product="VPS Windows Plesk", client_name="Eve",
-                           cpus=4, memory="8GiB", hostname="win1.example.net")
+    row = add_manual_order(
+        store,
+        catalog,
+        product="VPS Windows Plesk",
+        client_name="Eve",
+        cpus=4,
+        memory="8GiB",
+        hostname="win1.example.net",
+    )
     assert row.id == "M-1" and row.source == "manual"
-    assert (row.template_name, row.cpus, row.memory_mib, row.disk_gib) == ("win2022-plesk", 4, 8192, 100)
+    assert (row.template_name, row.cpus, row.memory_mib, row.disk_gib) == (
+        "win2022-plesk",
+        4,
+        8192,
+        100,
+    )
     assert add_manual_order(store, catalog, product="1", client_name="Fay").id == "M-2"
     with pytest.raises(BadInput, match="memory"):
         add_manual_order(store, catalog, product="1", client_name="Gus", memory="much")

@@ -34,7 +34,8 @@ def db_bytes(store) -> bytes:
 
 
 def test_handover_is_recorded_by_billing_and_the_password_stays_out_of_logs_and_db(
-        store, whmcs_sim, synced, caplog):
+    store, whmcs_sim, synced, caplog
+):
     caplog.set_level(logging.DEBUG)
     client, row, order = synced
     result = handover(client, row, ["192.0.2.10", "192.0.2.11"], "root", PASSWORD)
@@ -79,8 +80,9 @@ def test_failed_accept_is_retried_without_repeating_anything_else(whmcs_sim, syn
 def test_accepted_by_staff_meanwhile_is_detected(whmcs_sim, synced):
     client, row, order = synced
     # staff accepts between our status check and our AcceptOrder: WHMCS says "not Pending"
-    whmcs_sim.faults.inject("error", action="AcceptOrder", count=1,
-                            message="Order ID not found or Status not Pending")
+    whmcs_sim.faults.inject(
+        "error", action="AcceptOrder", count=1, message="Order ID not found or Status not Pending"
+    )
     whmcs_sim.world.orders[order.id].status = "Active"
     result = handover(client, row, ["192.0.2.10"], "root", PASSWORD)
     assert result.already_accepted and not result.accepted_now
@@ -96,6 +98,7 @@ def test_cancelled_order_gets_no_credentials(whmcs_sim, synced):
 
 def test_file_orders_have_nothing_to_hand_over(store, catalog):
     from console.billing.fileintake import add_manual_order
+
     row = add_manual_order(store, catalog, product="1", client_name="Walk In")
     result = handover(None, row, ["192.0.2.1"], "root", PASSWORD)
     assert result.billing is False and not result.accepted_now

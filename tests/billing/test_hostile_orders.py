@@ -41,10 +41,16 @@ def shop():
 
 
 def test_every_string_from_billing_is_made_safe_where_it_enters(shop, store, catalog):
-    order_id = shop_order(shop, firstname=hostile_text("First"), lastname=hostile_text("Last"),
-                          companyname=hostile_text("Company"), pid=2,
-                          hostname=hostile_text("host"), configoptions=BILLED,
-                          customfields={201: hostile_text("wish"), 202: hostile_text("disk")})
+    order_id = shop_order(
+        shop,
+        firstname=hostile_text("First"),
+        lastname=hostile_text("Last"),
+        companyname=hostile_text("Company"),
+        pid=2,
+        hostname=hostile_text("host"),
+        configoptions=BILLED,
+        customfields={201: hostile_text("wish"), 202: hostile_text("disk")},
+    )
     with client_for(shop) as client:
         report = sync_orders(store, client, catalog)
     assert report.created == [str(order_id)]
@@ -62,8 +68,9 @@ def test_every_string_from_billing_is_made_safe_where_it_enters(shop, store, cat
 def test_free_text_custom_fields_never_decide_the_resources(shop, store, catalog):
     """Billed 2 vCPU / 4 GB / 80 GB; the wish-list field asks for 16 cores, 32 GB RAM and
     900 GB of storage, in words the old mapping read as sizes."""
-    order_id = shop_order(shop, pid=2, configoptions=BILLED, customfields={
-        201: "16 cores", 202: "900 GB"})
+    order_id = shop_order(
+        shop, pid=2, configoptions=BILLED, customfields={201: "16 cores", 202: "900 GB"}
+    )
     # the field names carry "cores", "RAM", "storage" and "Disk": none is read
     with client_for(shop) as client:
         sync_orders(store, client, catalog)
@@ -73,11 +80,19 @@ def test_free_text_custom_fields_never_decide_the_resources(shop, store, catalog
 
 
 def test_a_custom_field_counts_only_where_the_product_names_it(shop, store):
-    named = CatalogConfig(products=(
-        ProductMapping(billing_product="VPS Linux Plesk", template="ubuntu2204-plesk",
-                       license_kinds=("plesk",), fields={"disk": "Disk size wanted"}),))
-    order_id = shop_order(shop, pid=2, configoptions=BILLED,
-                          customfields={201: "64 GB RAM", 202: "160 GB"})
+    named = CatalogConfig(
+        products=(
+            ProductMapping(
+                billing_product="VPS Linux Plesk",
+                template="ubuntu2204-plesk",
+                license_kinds=("plesk",),
+                fields={"disk": "Disk size wanted"},
+            ),
+        )
+    )
+    order_id = shop_order(
+        shop, pid=2, configoptions=BILLED, customfields={201: "64 GB RAM", 202: "160 GB"}
+    )
     with client_for(shop) as client:
         sync_orders(store, client, named)
     row = get_order(store, str(order_id))
@@ -85,12 +100,20 @@ def test_a_custom_field_counts_only_where_the_product_names_it(shop, store):
 
 
 def test_an_absurd_size_makes_that_order_wait_and_the_sync_goes_on(shop, store):
-    named = CatalogConfig(products=(
-        ProductMapping(billing_product="VPS Linux Plesk", template="ubuntu2204-plesk",
-                       license_kinds=("plesk",), fields={"disk": "Disk size wanted"}),
-        *EXAMPLE_PRODUCTS[:1]))
-    absurd = shop_order(shop, pid=2, configoptions=BILLED,
-                        customfields={202: "99999999999999999999 GB"})
+    named = CatalogConfig(
+        products=(
+            ProductMapping(
+                billing_product="VPS Linux Plesk",
+                template="ubuntu2204-plesk",
+                license_kinds=("plesk",),
+                fields={"disk": "Disk size wanted"},
+            ),
+            *EXAMPLE_PRODUCTS[:1],
+        )
+    )
+    absurd = shop_order(
+        shop, pid=2, configoptions=BILLED, customfields={202: "99999999999999999999 GB"}
+    )
     huge = shop_order(shop, pid=2, configoptions=BILLED, customfields={202: "9" * 400 + " GB"})
     fine = shop_order(shop, pid=1)
     with client_for(shop) as client:
@@ -104,9 +127,16 @@ def test_an_absurd_size_makes_that_order_wait_and_the_sync_goes_on(shop, store):
 
 
 def test_a_size_above_the_product_limit_waits_with_the_limit_named(shop, store):
-    named = CatalogConfig(products=(
-        ProductMapping(billing_product="VPS Linux Plesk", template="ubuntu2204-plesk",
-                       max_disk="500GiB", fields={"disk": "Disk size wanted"}),))
+    named = CatalogConfig(
+        products=(
+            ProductMapping(
+                billing_product="VPS Linux Plesk",
+                template="ubuntu2204-plesk",
+                max_disk="500GiB",
+                fields={"disk": "Disk size wanted"},
+            ),
+        )
+    )
     order_id = shop_order(shop, pid=2, configoptions=BILLED, customfields={202: "900 GB"})
     with client_for(shop) as client:
         sync_orders(store, client, named)
@@ -137,7 +167,8 @@ class Rewriting(httpx.BaseTransport):
 
 
 def test_order_ids_that_are_not_ids_are_rejected_by_name_and_duplicates_reported(
-        shop, store, catalog):
+    shop, store, catalog
+):
     good = [shop_order(shop, pid=1) for _ in range(3)]
 
     def corrupt(action, body):
@@ -212,9 +243,20 @@ def test_an_import_file_is_customer_data_too(tmp_path, store, catalog):
     from console.billing.fileintake import import_orders
 
     path = tmp_path / "orders.json"
-    path.write_text(json.dumps([{"id": "F-1", "client_name": hostile_text("Imported"),
-                                 "client_company": "[/]oops", "product": "VPS Linux cPanel",
-                                 "notes": hostile_text("note")}]), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "F-1",
+                    "client_name": hostile_text("Imported"),
+                    "client_company": "[/]oops",
+                    "product": "VPS Linux cPanel",
+                    "notes": hostile_text("note"),
+                }
+            ]
+        ),
+        encoding="utf-8",
+    )
     report = import_orders(store, path, catalog)
     assert report.imported == ["F-1"], report.to_dict()
     row = get_order(store, "F-1")

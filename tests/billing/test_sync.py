@@ -24,8 +24,11 @@ def count_orders(store) -> int:
 def test_hundreds_of_orders_synced_twice_without_duplicates(store, catalog):
     with WhmcsSimulator(seed=3, orders=320) as sim, client_for(sim) as client:
         first = sync_orders(store, client, catalog)
-        paid_pending = [o for o in sim.world.orders.values()
-                        if o.status == "Pending" and o.paymentstatus == "Paid"]
+        paid_pending = [
+            o
+            for o in sim.world.orders.values()
+            if o.status == "Pending" and o.paymentstatus == "Paid"
+        ]
         assert len(first.created) == len(paid_pending) > 250
         second = sync_orders(store, client, catalog)
         assert second.created == [] and count_orders(store) == len(paid_pending)
@@ -34,8 +37,12 @@ def test_hundreds_of_orders_synced_twice_without_duplicates(store, catalog):
         sync_orders(store, client, catalog)
         assert len(sim.calls_for("GetClientsProducts")) == services_after_first
     rows = list_orders(store, statuses=None)
-    assert {r.product_name for r in rows} >= {"VPS Linux cPanel", "VPS Linux Plesk",
-                                               "VPS Windows MSSQL", "Dedicated Game Server"}
+    assert {r.product_name for r in rows} >= {
+        "VPS Linux cPanel",
+        "VPS Linux Plesk",
+        "VPS Windows MSSQL",
+        "Dedicated Game Server",
+    }
     ready = [r for r in rows if r.status == "new"]
     assert ready and all(r.template_name and r.cpus and r.memory_mib and r.disk_gib for r in ready)
     assert all(r.client_email.endswith("@example.net") for r in rows)
@@ -46,8 +53,11 @@ def test_unmapped_and_malformed_orders_stay_visible_with_their_fix(store, catalo
     game = whmcs_sim.add_order(pid=7, hostname="g.example.net")
     lots = whmcs_sim.add_order(pid=1, configoptions={"ram|RAM": "lots"})
     no_unit = whmcs_sim.add_order(pid=2, configoptions={"Memory": "4096"})
-    ubuntu = whmcs_sim.add_order(pid=5, configoptions={"ram|RAM": "2048|2 GB"},
-                                 customfields={"Operating System": "Ubuntu 22.04"})
+    ubuntu = whmcs_sim.add_order(
+        pid=5,
+        configoptions={"ram|RAM": "2048|2 GB"},
+        customfields={"Operating System": "Ubuntu 22.04"},
+    )
     with client_for(whmcs_sim) as client:
         sync_orders(store, client, catalog)
     rows = {r.id: r for r in list_orders(store, statuses=None)}
@@ -58,15 +68,20 @@ def test_unmapped_and_malformed_orders_stay_visible_with_their_fix(store, catalo
     assert rows[str(lots.id)].status == "needs_mapping" and rows[str(lots.id)].memory_mib is None
     assert "has no unit" in rows[str(no_unit.id)].problem
     assert rows[str(ubuntu.id)].status == "new"
-    assert (rows[str(ubuntu.id)].template_name, rows[str(ubuntu.id)].memory_mib) == ("ubuntu2204", 2048)
+    assert (rows[str(ubuntu.id)].template_name, rows[str(ubuntu.id)].memory_mib) == (
+        "ubuntu2204",
+        2048,
+    )
 
 
 def test_catalog_fix_clears_needs_mapping(store, catalog, whmcs_sim):
     game = whmcs_sim.add_order(pid=7)
     with client_for(whmcs_sim) as client:
         sync_orders(store, client, catalog)
-    fixed = CatalogConfig(products=EXAMPLE_PRODUCTS + (
-        ProductMapping(billing_product="Dedicated Game Server", template="ubuntu2204"),))
+    fixed = CatalogConfig(
+        products=EXAMPLE_PRODUCTS
+        + (ProductMapping(billing_product="Dedicated Game Server", template="ubuntu2204"),)
+    )
     assert str(game.id) in remap_waiting_orders(store, fixed)
     row = {r.id: r for r in list_orders(store)}[str(game.id)]
     assert (row.status, row.template_name, row.problem) == ("new", "ubuntu2204", None)
@@ -92,8 +107,10 @@ def test_cancelled_in_billing_is_marked_and_warns_about_a_running_job(store, cat
     assert rows[str(busy.id)].problem == "refunded in WHMCS"
 
 
-@pytest.mark.parametrize(("fault", "error"), [
-    ("drop", BillingUnreachable), ("auth", BillingAuthError), ("error", BillingApiError)])
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("drop", BillingUnreachable), ("auth", BillingAuthError), ("error", BillingApiError)],
+)
 def test_billing_failure_keeps_the_queue_and_retry_works(store, catalog, whmcs_sim, fault, error):
     with client_for(whmcs_sim, retries=0) as client:
         sync_orders(store, client, catalog)
@@ -160,10 +177,12 @@ def test_an_order_waits_since_its_invoice_was_paid(store, catalog, whmcs_sim):
     assert rows[str(late.id)].paid_at.replace(tzinfo=None) == utc(placed + timedelta(hours=2))
 
 
-@pytest.mark.parametrize(("fault", "words"), [("error", "Invoice ID Not Found"),
-                                               ("permission", "getinvoice")])
-def test_an_unreadable_invoice_counts_the_wait_from_the_order(store, catalog, whmcs_sim,
-                                                             fault, words):
+@pytest.mark.parametrize(
+    ("fault", "words"), [("error", "Invoice ID Not Found"), ("permission", "getinvoice")]
+)
+def test_an_unreadable_invoice_counts_the_wait_from_the_order(
+    store, catalog, whmcs_sim, fault, words
+):
     from datetime import datetime, timedelta
 
     placed = datetime.now().replace(microsecond=0) - timedelta(hours=1)
@@ -172,8 +191,9 @@ def test_an_unreadable_invoice_counts_the_wait_from_the_order(store, catalog, wh
     with client_for(whmcs_sim) as client:
         report = sync_orders(store, client, catalog)
     assert str(order.id) in report.created
-    assert any(f"order {order.id}" in warning and words in warning
-               for warning in report.warnings), report.warnings
+    assert any(
+        f"order {order.id}" in warning and words in warning for warning in report.warnings
+    ), report.warnings
     with store.session() as session:
         row = session.get(Order, str(order.id))
     assert row.paid_at.replace(tzinfo=None) == placed.astimezone(UTC).replace(tzinfo=None)

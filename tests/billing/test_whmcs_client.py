@@ -28,8 +28,9 @@ def test_pagination_reads_every_pending_order(whmcs_sim):
 
 
 def test_service_is_normalised(whmcs_client, whmcs_sim):
-    order = whmcs_sim.add_order(pid=1, hostname="n1.example.net",
-                                configoptions={"ram|RAM": "8192|8 GB"}, rootpw="root-pw-1")
+    order = whmcs_sim.add_order(
+        pid=1, hostname="n1.example.net", configoptions={"ram|RAM": "8192|8 GB"}, rootpw="root-pw-1"
+    )
     service = whmcs_client.get_service(order.service_ids[0])
     assert service.order_id == order.id and service.pid == 1 and service.domain == "n1.example.net"
     assert ("ram|RAM", "8192|8 GB") in [(o.name, o.value) for o in service.configoptions]
@@ -37,14 +38,17 @@ def test_service_is_normalised(whmcs_client, whmcs_sim):
     assert whmcs_client.get_service(999999) is None
 
 
-@pytest.mark.parametrize(("kind", "error", "words"), [
-    ("auth", BillingAuthError, "API identifier"),
-    ("ip", BillingAccessDenied, "API IP Access Restriction"),
-    ("permission", BillingAccessDenied, "API Roles"),
-    ("maintenance", BillingBadResponse, "maintenance"),
-    ("http500", BillingBadResponse, "error log"),
-    ("error", BillingApiError, "message from WHMCS"),
-])
+@pytest.mark.parametrize(
+    ("kind", "error", "words"),
+    [
+        ("auth", BillingAuthError, "API identifier"),
+        ("ip", BillingAccessDenied, "API IP Access Restriction"),
+        ("permission", BillingAccessDenied, "API Roles"),
+        ("maintenance", BillingBadResponse, "maintenance"),
+        ("http500", BillingBadResponse, "error log"),
+        ("error", BillingApiError, "message from WHMCS"),
+    ],
+)
 def test_failures_become_our_errors_with_hints(whmcs_client, whmcs_sim, kind, error, words):
     whmcs_sim.faults.inject(kind, count=1)
     with pytest.raises(error) as caught:
@@ -94,10 +98,13 @@ def test_secrets_never_logged(whmcs_sim, caplog):
     caplog.set_level(logging.DEBUG)
     order = whmcs_sim.add_order(pid=1)
     with client_for(whmcs_sim) as client:
-        client.update_client_product(order.service_ids[0], dedicated_ip="192.0.2.5",
-                                     password="Pw-UNIQUE-4711")
+        client.update_client_product(
+            order.service_ids[0], dedicated_ip="192.0.2.5", password="Pw-UNIQUE-4711"
+        )
         assert "Pw-UNIQUE-4711" not in repr(client)
-    assert whmcs_sim.calls_for("UpdateClientProduct")[0].params["servicepassword"] == "Pw-UNIQUE-4711"
+    assert (
+        whmcs_sim.calls_for("UpdateClientProduct")[0].params["servicepassword"] == "Pw-UNIQUE-4711"
+    )
     assert "Pw-UNIQUE-4711" not in caplog.text and whmcs_sim.secret not in caplog.text
     assert "192.0.2.5" in caplog.text  # logging works; only secrets are masked
 
@@ -116,7 +123,10 @@ def test_invoice_payment_time_and_an_unknown_invoice(whmcs_client, whmcs_sim):
     order = whmcs_sim.add_order(pid=1, paymentstatus="Unpaid")
     assert whmcs_client.get_invoice_paid_at(order.invoiceid) is None
     whmcs_sim.world.pay_order(order.id)
-    assert whmcs_client.get_invoice_paid_at(order.invoiceid) == whmcs_sim.world.orders[order.id].datepaid
+    assert (
+        whmcs_client.get_invoice_paid_at(order.invoiceid)
+        == whmcs_sim.world.orders[order.id].datepaid
+    )
     with pytest.raises(BillingApiError) as caught:
         whmcs_client.get_invoice_paid_at(999999)
     assert "Invoice ID Not Found" in caught.value.message

@@ -24,7 +24,7 @@ name = "e1"
 url = "http://127.0.0.1:9/ovirt-engine/api"
 
 [store]
-url = "sqlite:///{tmp_path / 'console.db'}"
+url = "sqlite:///{tmp_path / "console.db"}"
 """)
     store = open_store(f"sqlite:///{tmp_path / 'console.db'}")
     now = datetime.now(UTC)
@@ -33,14 +33,28 @@ url = "sqlite:///{tmp_path / 'console.db'}"
         session.flush()
         session.add(Job(id="job-7", order_id="1002"))
     with store.session() as session:
-        old = audit.record(session, "claim", actor="ann@jump1", order_id="1001",
-                           message="claimed order 1001")
+        old = audit.record(
+            session, "claim", actor="ann@jump1", order_id="1001", message="claimed order 1001"
+        )
         old.at = now - timedelta(days=3)
-        audit.record(session, "license_applied", actor="bob@jump2", order_id="1002",
-                     job_id="job-7", message="windows key …-7XK2Q applied", kind="windows")
+        audit.record(
+            session,
+            "license_applied",
+            actor="bob@jump2",
+            order_id="1002",
+            job_id="job-7",
+            message="windows key …-7XK2Q applied",
+            kind="windows",
+        )
         # A careless caller: the full key must still not be printed.
-        audit.record(session, "note", actor="bob@jump2", order_id="1002",
-                     message="key VK7JG-NPHTM-C97JM-9MPGT-3V66T", key="VK7JG-NPHTM-C97JM-9MPGT-3V66T")
+        audit.record(
+            session,
+            "note",
+            actor="bob@jump2",
+            order_id="1002",
+            message="key VK7JG-NPHTM-C97JM-9MPGT-3V66T",
+            key="VK7JG-NPHTM-C97JM-9MPGT-3V66T",
+        )
     store.close()
     return path
 
@@ -60,7 +74,9 @@ def test_lists_newest_first_with_actor_and_order(config):
 
 
 def test_filters_by_order_and_since(config):
-    assert [e["action"] for e in json.loads(run(config, "--order", "1001", "--json").output)] == ["claim"]
+    assert [e["action"] for e in json.loads(run(config, "--order", "1001", "--json").output)] == [
+        "claim"
+    ]
     recent = json.loads(run(config, "--since", "2h", "--json").output)
     assert {e["action"] for e in recent} == {"license_applied", "note"}
     assert run(config, "--order", "nope").output.strip() == "no audit entries for that filter"

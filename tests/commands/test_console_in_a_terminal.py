@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(shutil.which("tmux") is None,
-                                 reason="needs tmux (.ci/run installs it)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (.ci/run installs it)"),
+]
 
 VPS_CONSOLE = Path(sys.executable).with_name("vps-console")
 
@@ -31,8 +32,13 @@ class Terminal:
         self.socket, self.env = socket, env
 
     def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], env=self.env, check=True,
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "demo")
@@ -52,9 +58,15 @@ class Terminal:
 
 
 def user_env(home: Path) -> dict[str, str]:
-    env = {**os.environ, "HOME": str(home), "TERM": "xterm-256color",
-           "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"),
-           "XDG_STATE_HOME": str(home / "state"), "XDG_CACHE_HOME": str(home / "cache")}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "TERM": "xterm-256color",
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+    }
     env.pop("VPS_CONSOLE_CONFIG", None)
     return env
 
@@ -62,8 +74,17 @@ def user_env(home: Path) -> dict[str, str]:
 def open_terminal(env: dict[str, str], command: str, done: Path):
     socket = f"vpsc-{uuid.uuid4().hex[:8]}"
     term = Terminal(socket, env)
-    term.tmux("new-session", "-d", "-s", "demo", "-x", "120", "-y", "36",
-              f"{command}; echo $? > {done}; sleep 30")
+    term.tmux(
+        "new-session",
+        "-d",
+        "-s",
+        "demo",
+        "-x",
+        "120",
+        "-y",
+        "36",
+        f"{command}; echo $? > {done}; sleep 30",
+    )
     return term
 
 
@@ -74,8 +95,9 @@ def close_terminal(term: Terminal) -> None:
 @pytest.fixture
 def terminal(tmp_path):
     done = tmp_path / "exit-code"
-    term = open_terminal(user_env(tmp_path),
-                         f"{VPS_CONSOLE} demo --time-scale 0.05 --orders 12 --no-mouse", done)
+    term = open_terminal(
+        user_env(tmp_path), f"{VPS_CONSOLE} demo --time-scale 0.05 --orders 12 --no-mouse", done
+    )
     try:
         yield term, done
     finally:
@@ -109,19 +131,37 @@ def test_demo_provisions_a_filtered_order_with_two_keys_and_quits_cleanly(termin
     assert wait_for_exit(term, done) == "0"
 
 
-def test_vps_console_opens_on_a_config_written_by_sim_with_secrets_from_the_environment(
-        tmp_path):
+def test_vps_console_opens_on_a_config_written_by_sim_with_secrets_from_the_environment(tmp_path):
     env = user_env(tmp_path)
     config = tmp_path / "console.toml"
-    sim = subprocess.Popen([str(VPS_CONSOLE), "sim", "--port", "0", "--json", "--orders", "6",
-                            "--vms", "20", "--write-config", str(config)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    sim = subprocess.Popen(
+        [
+            str(VPS_CONSOLE),
+            "sim",
+            "--port",
+            "0",
+            "--json",
+            "--orders",
+            "6",
+            "--vms",
+            "20",
+            "--write-config",
+            str(config),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     term = None
     try:
         facts = json.loads(sim.stdout.readline())
-        env = {**env, "VPS_CONSOLE_ENGINE_PASSWORD": facts["password"],
-               "VPS_CONSOLE_BILLING_SECRET": facts["secret"],
-               "VPS_CONSOLE_KEYRING_PASSPHRASE": "terminal test passphrase"}
+        env = {
+            **env,
+            "VPS_CONSOLE_ENGINE_PASSWORD": facts["password"],
+            "VPS_CONSOLE_BILLING_SECRET": facts["secret"],
+            "VPS_CONSOLE_KEYRING_PASSPHRASE": "terminal test passphrase",
+        }
         done = tmp_path / "exit-code"
         term = open_terminal(env, f"{VPS_CONSOLE} --config {config}", done)
         term.wait_for("connected")

@@ -22,7 +22,7 @@ name = "prod"
 url = "http://127.0.0.1:9/ovirt-engine/api"
 
 [store]
-url = "sqlite:///{tmp_path / 'console.db'}"
+url = "sqlite:///{tmp_path / "console.db"}"
 """)
     return path
 
@@ -34,31 +34,55 @@ def run(config, *args, stdin=None):
 
 
 def test_set_list_show_reveal_delete_round_trip(config, keyring_passphrase):
-    assert run(config, "set", "license", "1042", "windows", "--stdin",
-               stdin=WINDOWS_KEY + "\n").exit_code == 0
+    assert (
+        run(
+            config, "set", "license", "1042", "windows", "--stdin", stdin=WINDOWS_KEY + "\n"
+        ).exit_code
+        == 0
+    )
     listed = run(config, "list")
     assert "Secrets: encrypted file" in listed.output
     assert "license:1042:windows" in listed.output and "…-3V66T" in listed.output
     assert WINDOWS_KEY not in listed.output + vault_file_path().read_text()
 
-    assert run(config, "show", "license", "1042", "windows").output.strip() == \
-        "license:1042:windows: …-3V66T"
-    assert run(config, "show", "license", "1042", "windows", "--reveal").output.strip() == WINDOWS_KEY
+    assert (
+        run(config, "show", "license", "1042", "windows").output.strip()
+        == "license:1042:windows: …-3V66T"
+    )
+    assert (
+        run(config, "show", "license", "1042", "windows", "--reveal").output.strip() == WINDOWS_KEY
+    )
 
     assert run(config, "delete", "license", "1042", "windows").exit_code == 0
     missing = run(config, "show", "license", "1042", "windows")
     assert missing.exit_code == 1 and "is not stored" in missing.output
 
-    trail = json.loads(CliRunner().invoke(main, ["--config", str(config), "audit", "--json"]).output)
-    assert [e["action"] for e in trail] == ["credential_deleted", "credential_revealed",
-                                            "credential_set"]
+    trail = json.loads(
+        CliRunner().invoke(main, ["--config", str(config), "audit", "--json"]).output
+    )
+    assert [e["action"] for e in trail] == [
+        "credential_deleted",
+        "credential_revealed",
+        "credential_set",
+    ]
     assert all(e["order_id"] == "1042" and e["actor"] == "tester@ci" for e in trail)
 
 
 def test_set_refuses_when_secrets_would_not_be_kept(config):
-    result = CliRunner().invoke(main, ["--config", str(config), "--secrets", "memory",
-                                       "credentials", "set", "billing", "--stdin"],
-                                input="whmcs-secret-value\n")
+    result = CliRunner().invoke(
+        main,
+        [
+            "--config",
+            str(config),
+            "--secrets",
+            "memory",
+            "credentials",
+            "set",
+            "billing",
+            "--stdin",
+        ],
+        input="whmcs-secret-value\n",
+    )
     assert result.exit_code == 1
     assert "would be lost when this command ends" in result.output
     assert "drop `--secrets memory`" in result.output
@@ -78,7 +102,8 @@ def test_bad_targets_are_usage_errors_with_the_forms(config, target):
 
 
 def test_show_names_the_environment_variable_an_engine_password_comes_from(
-        config, keyring_passphrase, monkeypatch):
+    config, keyring_passphrase, monkeypatch
+):
     monkeypatch.setenv("VPS_CONSOLE_ENGINE_PASSWORD", "Generic-Env-Pw-77")
     shown = run(config, "show", "engine", "prod")
     assert shown.exit_code == 0, shown.output
@@ -87,5 +112,4 @@ def test_show_names_the_environment_variable_an_engine_password_comes_from(
     other = run(config, "show", "engine", "other")  # not the configured engine
     assert other.exit_code != 0 and "is not stored" in other.output
     monkeypatch.setenv("VPS_CONSOLE_ENGINE_PROD_PASSWORD", "Named-Env-Pw-78")
-    assert "(from VPS_CONSOLE_ENGINE_PROD_PASSWORD)" in run(config, "show", "engine",
-                                                             "prod").output
+    assert "(from VPS_CONSOLE_ENGINE_PROD_PASSWORD)" in run(config, "show", "engine", "prod").output

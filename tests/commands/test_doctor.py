@@ -28,8 +28,9 @@ def whmcs():
         yield sim
 
 
-def write_config(path: Path, engine: EngineSimulator, whmcs: WhmcsSimulator, *,
-                 ca_file: str | None, store: Path) -> Path:
+def write_config(
+    path: Path, engine: EngineSimulator, whmcs: WhmcsSimulator, *, ca_file: str | None, store: Path
+) -> Path:
     ca_line = f'ca_file = "{ca_file}"' if ca_file else ""
     path.write_text(f"""
 [[engines]]
@@ -60,8 +61,13 @@ url = "sqlite:///{store}"
 def setup(tmp_path, monkeypatch, tls_engine, whmcs):
     monkeypatch.setenv("VPS_CONSOLE_ENGINE_PASSWORD", tls_engine.password)
     monkeypatch.setenv("VPS_CONSOLE_BILLING_SECRET", whmcs.secret)
-    config = write_config(tmp_path / "config.toml", tls_engine, whmcs,
-                          ca_file=tls_engine.ca_file, store=tmp_path / "console.db")
+    config = write_config(
+        tmp_path / "config.toml",
+        tls_engine,
+        whmcs,
+        ca_file=tls_engine.ca_file,
+        store=tmp_path / "console.db",
+    )
     return config
 
 
@@ -107,8 +113,13 @@ def test_wrong_engine_password_names_the_login_and_the_fix(setup, monkeypatch):
 def test_wrong_ca_is_a_tls_failure_with_the_ca_fix(setup, tmp_path, tls_engine, whmcs):
     other = generate("127.0.0.1")  # a CA that did not sign the engine's certificate
     try:
-        config = write_config(tmp_path / "wrong-ca.toml", tls_engine, whmcs,
-                              ca_file=other.ca_file, store=tmp_path / "console.db")
+        config = write_config(
+            tmp_path / "wrong-ca.toml",
+            tls_engine,
+            whmcs,
+            ca_file=other.ca_file,
+            store=tmp_path / "console.db",
+        )
         code, output = doctor(config)
     finally:
         shutil.rmtree(other.directory, ignore_errors=True)
@@ -118,10 +129,10 @@ def test_wrong_ca_is_a_tls_failure_with_the_ca_fix(setup, tmp_path, tls_engine, 
     assert "fix: set ca_file" in tls
 
 
-def test_no_ca_file_for_a_private_ca_is_refused_with_the_ca_fix(setup, tmp_path, tls_engine,
-                                                                whmcs):
-    config = write_config(tmp_path / "no-ca.toml", tls_engine, whmcs, ca_file=None,
-                          store=tmp_path / "console.db")
+def test_no_ca_file_for_a_private_ca_is_refused_with_the_ca_fix(setup, tmp_path, tls_engine, whmcs):
+    config = write_config(
+        tmp_path / "no-ca.toml", tls_engine, whmcs, ca_file=None, store=tmp_path / "console.db"
+    )
     code, output = doctor(config)
     assert code == 1
     tls = line(output, "engine sim TLS")
@@ -173,8 +184,9 @@ def test_unwritable_store_is_named_with_the_fix(setup, tmp_path, tls_engine, whm
         shutil.copy(tmp_path / "console.db", store)
         store.chmod(0o400)
         folder.chmod(0o500)
-    config = write_config(tmp_path / "ro.toml", tls_engine, whmcs, ca_file=tls_engine.ca_file,
-                          store=store)
+    config = write_config(
+        tmp_path / "ro.toml", tls_engine, whmcs, ca_file=tls_engine.ca_file, store=store
+    )
     code, output = doctor(config)
     assert code == 1
     problem = [text for text in output.splitlines() if text[2:].startswith("store")][0]

@@ -26,15 +26,37 @@ from tests.plugins.flow import FAST, PLESK_CODE
 
 START = r"^/vms/[^/]+/start$"
 LOW_SPACE = "[Cannot run VM. Low disk space on Storage Domain data-ssd.]"
-JOB_KEYS = {"id", "order_id", "engine", "state", "failed_step", "vm_id", "vm_name",
-            "vm_created_by_job", "ips", "attempts", "owner", "owner_pid", "heartbeat_at",
-            "error", "correlation_id", "created_by", "created_at", "finished_at", "plan"}
+JOB_KEYS = {
+    "id",
+    "order_id",
+    "engine",
+    "state",
+    "failed_step",
+    "vm_id",
+    "vm_name",
+    "vm_created_by_job",
+    "ips",
+    "attempts",
+    "owner",
+    "owner_pid",
+    "heartbeat_at",
+    "error",
+    "correlation_id",
+    "created_by",
+    "created_at",
+    "finished_at",
+    "plan",
+}
 
 
 @pytest.fixture
 def env(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
     """(store, in-process services) sharing the CLI's config, store and secret store."""
-    config_file, store = cli_setup(tmp_path, engine_sim, monkeypatch, """
+    config_file, store = cli_setup(
+        tmp_path,
+        engine_sim,
+        monkeypatch,
+        """
 [[catalog.products]]
 billing_product = "VPS Linux Plesk"
 template = "ubuntu2204-plesk"
@@ -49,22 +71,29 @@ template = "alma9"
 cpus = 2
 memory = "2GiB"
 disk = "30GiB"
-""")
+""",
+    )
     services = Services(load_config(str(config_file)), store, open_secret_store())
     yield store, services
     services.close()
     store.close()
 
 
-def provision(services, engine_sim, order_id, product="VPS Linux", licenses=None, *,
-              fail_at_start=False):
+def provision(
+    services, engine_sim, order_id, product="VPS Linux", licenses=None, *, fail_at_start=False
+):
     with services.store.session() as session:
-        session.add(Order(id=order_id, source="manual", product_name=product,
-                          client_name="Test Client"))
+        session.add(
+            Order(id=order_id, source="manual", product_name=product, client_name="Test Client")
+        )
     with services.store.session() as session:
         order = session.get(Order, order_id)
-    draft = draft_plan(order, services.config.catalog.product_for(product),
-                       services.engine().list_templates(), services.config)
+    draft = draft_plan(
+        order,
+        services.config.catalog.product_for(product),
+        services.engine().list_templates(),
+        services.config,
+    )
     assert draft.problems == [], draft.problems
     runner = Runner(services, timing=FAST)
     job = runner.launch(order_id, draft.plan, licenses or {}, confirm_warnings=True)
@@ -80,8 +109,9 @@ def provision(services, engine_sim, order_id, product="VPS Linux", licenses=None
 
 
 def vps_console(*args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([CLI, *args], input="", capture_output=True, text=True,
-                            env=dict(os.environ), timeout=120)
+    result = subprocess.run(
+        [CLI, *args], input="", capture_output=True, text=True, env=dict(os.environ), timeout=120
+    )
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     return result
 
@@ -98,13 +128,18 @@ def creates(engine_sim) -> int:
 def test_jobs_list_and_show_as_json_have_the_keys_and_no_secret(env, engine_sim):
     store, services = env
     done = provision(services, engine_sim, "5301")
-    failed = provision(services, engine_sim, "5302", "VPS Linux Plesk", {"plesk": PLESK_CODE},
-                       fail_at_start=True)
+    failed = provision(
+        services, engine_sim, "5302", "VPS Linux Plesk", {"plesk": PLESK_CODE}, fail_at_start=True
+    )
     password = services.secrets.get(admin_password_secret("5302"))
     assert password
     assert services.secrets.get(license_secret("5302", "plesk")) == PLESK_CODE
-    secrets = (PLESK_CODE, PLESK_CODE.lower(), password,
-               services.secrets.get(admin_password_secret("5301")))
+    secrets = (
+        PLESK_CODE,
+        PLESK_CODE.lower(),
+        password,
+        services.secrets.get(admin_password_secret("5301")),
+    )
 
     listed = vps_console("jobs", "list", "--json")
     assert listed.returncode == 0, listed.stderr
@@ -129,8 +164,9 @@ def test_jobs_list_and_show_as_json_have_the_keys_and_no_secret(env, engine_sim)
     assert JOB_KEYS | {"events"} <= set(job), set(job) ^ JOB_KEYS
     assert job["id"] == failed.id and job["order_id"] == "5302"
     assert job["plan"]["license_masks"] == {"plesk": "…-JKLMN0"}
-    assert job["events"] and all({"at", "kind", "step", "actor", "message"} <= set(e)
-                                 for e in job["events"])
+    assert job["events"] and all(
+        {"at", "kind", "step", "actor", "message"} <= set(e) for e in job["events"]
+    )
     assert any(e["step"] == "starting" and e["kind"] == "step_failed" for e in job["events"])
 
     for output in (listed, everything, shown):
@@ -138,8 +174,7 @@ def test_jobs_list_and_show_as_json_have_the_keys_and_no_secret(env, engine_sim)
             assert secret not in output.stdout + output.stderr
 
 
-def test_jobs_retry_finishes_a_job_that_failed_at_start_and_refuses_it_once_done(
-        env, engine_sim):
+def test_jobs_retry_finishes_a_job_that_failed_at_start_and_refuses_it_once_done(env, engine_sim):
     store, services = env
     failed = provision(services, engine_sim, "5303", fail_at_start=True)
     assert engine_sim.vm("vps-5303")["status"] == "down"

@@ -33,7 +33,8 @@ def cli(tmp_path, keyring_passphrase, monkeypatch):
     """Run `vps-console` with a config whose store is in tmp_path; returns (run, store URL)."""
     store_url = f"sqlite:///{tmp_path / 'console.db'}"
     config = tmp_path / "config.toml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 [[engines]]
 name = "prod"
 url = "https://engine.example.net/ovirt-engine/api"
@@ -43,13 +44,16 @@ url = "{store_url}"
 
 [licenses]
 low_stock = 2
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     config.chmod(0o600)
     monkeypatch.setenv("VPS_CONSOLE_CONFIG", str(config))
 
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([CLI, "-v", *args], capture_output=True, text=True, input=stdin,
-                              timeout=120)
+        return subprocess.run(
+            [CLI, "-v", *args], capture_output=True, text=True, input=stdin, timeout=120
+        )
 
     return run, store_url
 
@@ -57,16 +61,21 @@ low_stock = 2
 def test_import_of_a_malformed_file_names_every_bad_line_and_leaks_no_key(cli, tmp_path):
     run, store_url = cli
     keys = tmp_path / "keys.txt"
-    keys.write_text("\n".join([
-        WINDOWS,                                   # 1 good
-        "NOT-A-KEY",                               # 2
-        WINDOWS.lower(),                           # 3 duplicate of line 1
-        "# invoice 2026-118",                      # 4 comment
-        f"{PLESK},plesk,Web Pro,invoice 118",      # 5 good (CSV)
-        f"{MSSQL},mssql,2022 Standard,",           # 6 good (CSV)
-        f"{PLESK[:-1]},plesk",                     # 7 one character short
-        f"{MSSQL},sql,,",                          # 8 unknown kind
-    ]), encoding="utf-8")
+    keys.write_text(
+        "\n".join(
+            [
+                WINDOWS,  # 1 good
+                "NOT-A-KEY",  # 2
+                WINDOWS.lower(),  # 3 duplicate of line 1
+                "# invoice 2026-118",  # 4 comment
+                f"{PLESK},plesk,Web Pro,invoice 118",  # 5 good (CSV)
+                f"{MSSQL},mssql,2022 Standard,",  # 6 good (CSV)
+                f"{PLESK[:-1]},plesk",  # 7 one character short
+                f"{MSSQL},sql,,",  # 8 unknown kind
+            ]
+        ),
+        encoding="utf-8",
+    )
     result = run("licenses", "import", str(keys), "--kind", "windows")
     assert result.returncode == 2, result.stderr
     assert "3 key(s) imported, 4 line(s) refused" in result.stdout
@@ -83,9 +92,13 @@ def test_import_of_a_malformed_file_names_every_bad_line_and_leaks_no_key(cli, t
     assert {(k["kind"], k["product"], k["masked"], k["state"]) for k in data["keys"]} == {
         ("windows", "", "…-" + WINDOWS[-5:], "available"),
         ("mssql", "2022 Standard", "…-" + MSSQL[-5:], "available"),
-        ("plesk", "Web Pro", "…-" + PLESK[-6:], "available")}
+        ("plesk", "Web Pro", "…-" + PLESK[-6:], "available"),
+    }
     assert {(s["kind"], s["available"]) for s in data["stock"]} == {
-        ("windows", 1), ("mssql", 1), ("plesk", 1)}
+        ("windows", 1),
+        ("mssql", 1),
+        ("plesk", 1),
+    }
 
     # The keys are in the secret store the CLI used, under each key's reference.
     secrets = open_secret_store()
@@ -94,21 +107,43 @@ def test_import_of_a_malformed_file_names_every_bad_line_and_leaks_no_key(cli, t
         assert secrets.get(vault.secret_name(by_kind[kind], kind)) == key
 
     # Nowhere else: not in the database (with its WAL), the logs, or anything printed.
-    places = {path.name: path.read_bytes().decode("utf-8", "replace")
-              for path in tmp_path.glob("console.db*")}
-    places.update({f"log {path.name}": path.read_text(errors="replace")
-                   for path in log_dir().rglob("*") if path.is_file()})
+    places = {
+        path.name: path.read_bytes().decode("utf-8", "replace")
+        for path in tmp_path.glob("console.db*")
+    }
+    places.update(
+        {
+            f"log {path.name}": path.read_text(errors="replace")
+            for path in log_dir().rglob("*")
+            if path.is_file()
+        }
+    )
     places["output"] = result.stdout + result.stderr + listed.stdout + listed.stderr
     assert any(name.startswith("log ") for name in places)
-    leaks = [(name, key) for name, text in places.items()
-             for key in (WINDOWS, MSSQL, PLESK) for form in forms(key) if form in text]
+    leaks = [
+        (name, key)
+        for name, text in places.items()
+        for key in (WINDOWS, MSSQL, PLESK)
+        for form in forms(key)
+        if form in text
+    ]
     assert leaks == []
 
 
 def test_list_show_release_retire(cli, tmp_path):
     run, store_url = cli
-    imported = run("licenses", "import", "-", "--kind", "plesk", "--product", "Web Pro",
-                   "--note", "invoice 9", stdin=f"{PLESK}\n{plesk_code(14)}\n")
+    imported = run(
+        "licenses",
+        "import",
+        "-",
+        "--kind",
+        "plesk",
+        "--product",
+        "Web Pro",
+        "--note",
+        "invoice 9",
+        stdin=f"{PLESK}\n{plesk_code(14)}\n",
+    )
     assert imported.returncode == 0, imported.stderr
     store = open_store(store_url)
     try:
@@ -128,9 +163,16 @@ def test_list_show_release_retire(cli, tmp_path):
     assert shown.returncode == 0, shown.stderr
     detail = json.loads(shown.stdout)
     assert (detail["reference"], detail["state"], detail["vm"], detail["note"]) == (
-        key.id, "bound", "vps-1234", "invoice 9")
-    assert [h["action"] for h in detail["history"]] == ["vault_imported", "vault_reserved",
-                                                        "vault_bound"]
+        key.id,
+        "bound",
+        "vps-1234",
+        "invoice 9",
+    )
+    assert [h["action"] for h in detail["history"]] == [
+        "vault_imported",
+        "vault_reserved",
+        "vault_bound",
+    ]
 
     refused = run("licenses", "release", key.id)
     assert refused.returncode == 2
@@ -146,10 +188,15 @@ def test_list_show_release_retire(cli, tmp_path):
     assert again.returncode == 2 and "--reason" in again.stderr
 
     trail = run("audit", "--json")
-    actions = [(e["action"], e["data"].get("reason")) for e in json.loads(trail.stdout)
-               if e["data"].get("license") == key.id]
-    assert actions[:2] == [("vault_retired", "refunded"),
-                           ("vault_released", "VM deleted, code reset")]
+    actions = [
+        (e["action"], e["data"].get("reason"))
+        for e in json.loads(trail.stdout)
+        if e["data"].get("license") == key.id
+    ]
+    assert actions[:2] == [
+        ("vault_retired", "refunded"),
+        ("vault_released", "VM deleted, code reset"),
+    ]
     unknown = run("licenses", "show", "lk-000000000000")
     assert unknown.returncode == 2 and "no key 'lk-000000000000' in the vault" in unknown.stderr
 
@@ -171,5 +218,7 @@ def test_doctor_warns_on_low_stock(cli):
     run, _ = cli
     run("licenses", "import", "-", "--kind", "windows", stdin=WINDOWS + "\n")
     doctor = run("doctor")
-    assert ("! licenses windows: Windows product keys: 1 left in stock (fewer than 2) — fix: "
-            "vps-console licenses import FILE --kind windows") in doctor.stdout
+    assert (
+        "! licenses windows: Windows product keys: 1 left in stock (fewer than 2) — fix: "
+        "vps-console licenses import FILE --kind windows"
+    ) in doctor.stdout

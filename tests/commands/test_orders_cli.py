@@ -14,10 +14,16 @@ from console.commands.sim import sim_config_toml
 @pytest.fixture
 def cli(tmp_path, whmcs_sim, monkeypatch):
     config = tmp_path / "config.toml"
-    config.write_text(sim_config_toml(
-        engine_url="http://127.0.0.1:9/ovirt-engine/api", username="admin@internal", ca_file=None,
-        billing_url=whmcs_sim.url, identifier=whmcs_sim.identifier,
-        store_url=f"sqlite:///{tmp_path / 'console.db'}"))
+    config.write_text(
+        sim_config_toml(
+            engine_url="http://127.0.0.1:9/ovirt-engine/api",
+            username="admin@internal",
+            ca_file=None,
+            billing_url=whmcs_sim.url,
+            identifier=whmcs_sim.identifier,
+            store_url=f"sqlite:///{tmp_path / 'console.db'}",
+        )
+    )
     monkeypatch.setenv("VPS_CONSOLE_BILLING_SECRET", whmcs_sim.secret)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     runner = CliRunner()
@@ -45,8 +51,10 @@ def test_sync_then_list_as_json_shows_each_order_once(cli, whmcs_sim):
     for order in orders:
         assert {"id", "status", "product", "template", "problem"} <= order.keys()
         assert order["template"] or order["problem"], order
-    assert any(order["status"] == "needs_mapping" and "[[catalog.products]]" in order["problem"]
-               for order in orders)
+    assert any(
+        order["status"] == "needs_mapping" and "[[catalog.products]]" in order["problem"]
+        for order in orders
+    )
 
 
 def test_show_claim_release(cli):
@@ -82,10 +90,12 @@ def test_billing_down_keeps_the_queue_and_says_so(cli, whmcs_sim):
 
 def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path):
     orders = tmp_path / "orders.csv"
-    orders.write_text("id,client_name,product,memory\n"
-                      "F-1,Ana,VPS Linux cPanel,4GiB\n"
-                      "F-2,,VPS Linux cPanel,4GiB\n"
-                      "F-3,Ben,VPS Linux cPanel,lots\n")
+    orders.write_text(
+        "id,client_name,product,memory\n"
+        "F-1,Ana,VPS Linux cPanel,4GiB\n"
+        "F-2,,VPS Linux cPanel,4GiB\n"
+        "F-3,Ben,VPS Linux cPanel,lots\n"
+    )
     result = cli("orders", "import", str(orders))
     assert result.exit_code == 2
     assert "imported 1 order" in result.output
@@ -95,8 +105,9 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path):
 
 
 def test_add_a_manual_order(cli):
-    result = cli("orders", "add", "--product", "VPS Windows Plesk", "--client", "Ana",
-                 "--memory", "8GiB")
+    result = cli(
+        "orders", "add", "--product", "VPS Windows Plesk", "--client", "Ana", "--memory", "8GiB"
+    )
     assert result.exit_code == 0, result.output
     assert "win2022-plesk" in result.output
     bad = cli("orders", "add", "--product", "VPS Windows Plesk", "--client", "Ana", "--memory", "x")

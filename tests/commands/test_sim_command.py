@@ -21,15 +21,37 @@ ROOT = Path(__file__).parents[2]
 def test_sim_prints_json_serves_and_stops_on_interrupt(tmp_path):
     config_path = tmp_path / "sim.toml"
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("vps-console")), "sim", "--port", "0", "--json",
-         "--vms", "10", "--orders", "5", "--write-config", str(config_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            str(Path(sys.executable).with_name("vps-console")),
+            "sim",
+            "--port",
+            "0",
+            "--json",
+            "--vms",
+            "10",
+            "--orders",
+            "5",
+            "--write-config",
+            str(config_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         facts = json.loads(process.stdout.readline())
-        assert {"engine_url", "username", "password", "ca_file", "billing_url", "identifier",
-                "secret"} <= facts.keys()
-        connection = ovirtsdk4.Connection(url=facts["engine_url"], username=facts["username"],
-                                          password=facts["password"])
+        assert {
+            "engine_url",
+            "username",
+            "password",
+            "ca_file",
+            "billing_url",
+            "identifier",
+            "secret",
+        } <= facts.keys()
+        connection = ovirtsdk4.Connection(
+            url=facts["engine_url"], username=facts["username"], password=facts["password"]
+        )
         try:
             assert connection.test(raise_exception=True)
             names = {t.name for t in connection.system_service().templates_service().list()}
@@ -53,18 +75,51 @@ def test_example_config_maps_the_simulators_products_like_sim_does():
 
 def test_sim_over_tls_with_a_fault_file(tmp_path):
     faults = tmp_path / "faults.json"
-    faults.write_text(json.dumps({"rules": [{"method": "GET", "path": "^/clusters$", "nth": 1,
-                                             "status": 503, "reason": "Service Unavailable"}]}))
+    faults.write_text(
+        json.dumps(
+            {
+                "rules": [
+                    {
+                        "method": "GET",
+                        "path": "^/clusters$",
+                        "nth": 1,
+                        "status": 503,
+                        "reason": "Service Unavailable",
+                    }
+                ]
+            }
+        )
+    )
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("vps-console")), "sim", "--port", "0", "--json",
-         "--tls", "--faults", str(faults), "--time-scale", "0.01", "--vms", "5",
-         "--orders", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            str(Path(sys.executable).with_name("vps-console")),
+            "sim",
+            "--port",
+            "0",
+            "--json",
+            "--tls",
+            "--faults",
+            str(faults),
+            "--time-scale",
+            "0.01",
+            "--vms",
+            "5",
+            "--orders",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         facts = json.loads(process.stdout.readline())
         assert facts["engine_url"].startswith("https://") and Path(facts["ca_file"]).is_file()
-        connection = ovirtsdk4.Connection(url=facts["engine_url"], username=facts["username"],
-                                          password=facts["password"], ca_file=facts["ca_file"])
+        connection = ovirtsdk4.Connection(
+            url=facts["engine_url"],
+            username=facts["username"],
+            password=facts["password"],
+            ca_file=facts["ca_file"],
+        )
         try:
             clusters = connection.system_service().clusters_service()
             try:
@@ -75,8 +130,9 @@ def test_sim_over_tls_with_a_fault_file(tmp_path):
             assert {c.name for c in clusters.list()} == {"prod-a", "prod-b"}  # only the 1st
         finally:
             connection.close()
-        refused = ovirtsdk4.Connection(url=facts["engine_url"], username=facts["username"],
-                                       password=facts["password"])  # no ca_file
+        refused = ovirtsdk4.Connection(
+            url=facts["engine_url"], username=facts["username"], password=facts["password"]
+        )  # no ca_file
         try:
             try:
                 refused.test(raise_exception=True)

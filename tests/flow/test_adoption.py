@@ -40,15 +40,26 @@ def vms_of(engine_sim, order_id):
 
 def add(store, order_id=ORDER, service_id=SERVICE):
     with store.session() as session:
-        session.add(Order(id=order_id, source="manual", product_name="VPS Linux",
-                          service_id=service_id, client_name="Test Client"))
+        session.add(
+            Order(
+                id=order_id,
+                source="manual",
+                product_name="VPS Linux",
+                service_id=service_id,
+                client_name="Test Client",
+            )
+        )
 
 
 def launch(services, runner, order_id=ORDER):
     with services.store.session() as session:
         order = session.get(Order, order_id)
-    draft = draft_plan(order, services.config.catalog.product_for(order.product_name),
-                       services.engine().list_templates(), services.config)
+    draft = draft_plan(
+        order,
+        services.config.catalog.product_for(order.product_name),
+        services.engine().list_templates(),
+        services.config,
+    )
     assert draft.problems == [], draft.problems
     return runner.launch(order_id, draft.plan, {}, confirm_warnings=True)
 
@@ -79,9 +90,12 @@ def provision_first(flow_services, engine_sim, *, fail_at_start=False):
     runner = Runner(flow_services, timing=FAST)
     job = launch(flow_services, runner)
     if fail_at_start:
-        rule = engine_sim.faults.add("POST", r"^/vms/[^/]+/start$", status=409,
-                                     detail="[Cannot run VM. Low disk space on Storage Domain "
-                                            "data-ssd.]")
+        rule = engine_sim.faults.add(
+            "POST",
+            r"^/vms/[^/]+/start$",
+            status=409,
+            detail="[Cannot run VM. Low disk space on Storage Domain data-ssd.]",
+        )
         first = runner.run(job.id)
         assert (first.state, first.failed_step) == ("failed", "starting"), first.error_message
         assert rule.fired == 1
@@ -94,7 +108,8 @@ def provision_first(flow_services, engine_sim, *, fail_at_start=False):
 
 @pytest.mark.parametrize("marks_left", ["comment and tag", "tag only"])
 def test_a_done_vm_is_adopted_after_the_store_is_lost_and_not_cloned_again(
-        marks_left, flow_services, engine_sim, lose_store, sdk_connection):
+    marks_left, flow_services, engine_sim, lose_store, sdk_connection
+):
     first = provision_first(flow_services, engine_sim)
     original = engine_sim.vm("vps-2301")
     # What marks.py writes: order, billing service and job in the comment and description.
@@ -106,7 +121,8 @@ def test_a_done_vm_is_adopted_after_the_store_is_lost_and_not_cloned_again(
         # The comment is gone: a tag alone is what anyone with tagging rights can put on any
         # VM, so it does not make the VM this order's. Refused, naming the VM and the fix.
         sdk_connection.system_service().vms_service().vm_service(original["id"]).update(
-            types.Vm(comment=""))
+            types.Vm(comment="")
+        )
         assert engine_sim.vm("vps-2301")["comment"] == ""
     assert creates(engine_sim) == 1
 
@@ -117,7 +133,7 @@ def test_a_done_vm_is_adopted_after_the_store_is_lost_and_not_cloned_again(
         with pytest.raises(PreflightBlocked) as refused:
             launch(services, runner)
         assert "vps-2301" in refused.value.message and "tag order-2301" in refused.value.message
-        assert f'vps-console order={ORDER}' in refused.value.hint
+        assert f"vps-console order={ORDER}" in refused.value.hint
         assert creates(engine_sim) == 1 and engine_sim.vm("vps-2301")["comment"] == ""
         return
     second = launch(services, runner)
@@ -141,7 +157,8 @@ def test_a_done_vm_is_adopted_after_the_store_is_lost_and_not_cloned_again(
 
 
 def test_a_vm_left_mid_way_is_adopted_and_finished_after_the_store_is_lost(
-        flow_services, engine_sim, lose_store):
+    flow_services, engine_sim, lose_store
+):
     first = provision_first(flow_services, engine_sim, fail_at_start=True)
     assert engine_sim.vm("vps-2301")["status"] == "down"
 
@@ -160,7 +177,8 @@ def test_a_vm_left_mid_way_is_adopted_and_finished_after_the_store_is_lost(
 
 
 def test_adopting_a_booted_vm_keeps_the_password_the_vm_was_given(
-        flow_services, engine_sim, lose_store, memory_secrets):
+    flow_services, engine_sim, lose_store, memory_secrets
+):
     provision_first(flow_services, engine_sim)
     given = memory_secrets.get(admin_password_secret(ORDER))
     vm = engine_sim.vm("vps-2301")

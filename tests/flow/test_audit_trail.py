@@ -23,10 +23,12 @@ def trail(store, order_id):
 def test_a_provisioning_is_audited_from_claim_to_applied_keys(flow_services, add_order):
     add_order("2101", "VPS Windows Plesk", cpus=2, memory_mib=4096, disk_gib=100)
     runner = Runner(flow_services, timing=FAST)
-    plan = plan_for(flow_services, "2101", Overrides(memory_mib=8192,
-                                                     hostname="win-2101.example.net"))
-    job = runner.launch("2101", plan, {"windows": WINDOWS_KEY, "plesk": PLESK_CODE},
-                        confirm_warnings=True)
+    plan = plan_for(
+        flow_services, "2101", Overrides(memory_mib=8192, hostname="win-2101.example.net")
+    )
+    job = runner.launch(
+        "2101", plan, {"windows": WINDOWS_KEY, "plesk": PLESK_CODE}, confirm_warnings=True
+    )
     assert runner.run(job.id).state == "done"
 
     entries = trail(flow_services.store, "2101")
@@ -55,13 +57,23 @@ def test_an_order_as_ordered_records_no_resource_change(flow_services, add_order
 
 def test_retry_and_cancel_are_audited(flow_services, add_order, engine_sim):
     add_order("2103", "VPS Linux cPanel")
-    engine_sim.faults.add("POST", r"^/vms/[^/]+/start$", nth=1, status=409,
-                          detail="[Cannot run VM. Low disk space on Storage Domain data-ssd.]")
+    engine_sim.faults.add(
+        "POST",
+        r"^/vms/[^/]+/start$",
+        nth=1,
+        status=409,
+        detail="[Cannot run VM. Low disk space on Storage Domain data-ssd.]",
+    )
     runner = Runner(flow_services, timing=FAST)
     job = runner.launch("2103", plan_for(flow_services, "2103"), {}, confirm_warnings=True)
     assert runner.run(job.id).state == "failed"
-    engine_sim.faults.add("POST", r"^/vms/[^/]+/start$", nth=1, status=409,
-                          detail="[Cannot run VM. Low disk space on Storage Domain data-ssd.]")
+    engine_sim.faults.add(
+        "POST",
+        r"^/vms/[^/]+/start$",
+        nth=1,
+        status=409,
+        detail="[Cannot run VM. Low disk space on Storage Domain data-ssd.]",
+    )
     assert runner.retry(job.id).state == "failed"
     runner.cancel(job.id)
 
@@ -72,10 +84,12 @@ def test_retry_and_cancel_are_audited(flow_services, add_order, engine_sim):
     assert cancel.job_id == job.id and "failed" in cancel.message
 
 
-@pytest.mark.parametrize(("operation", "status"), [("stop", "up"), ("start", "down"),
-                                                   ("remove", "down")])
-def test_vm_power_actions_are_audited_once_the_engine_took_them(flow_services, engine_sim,
-                                                                operation, status):
+@pytest.mark.parametrize(
+    ("operation", "status"), [("stop", "up"), ("start", "down"), ("remove", "down")]
+)
+def test_vm_power_actions_are_audited_once_the_engine_took_them(
+    flow_services, engine_sim, operation, status
+):
     engine = flow_services.engine()
     vm = next(vm for vm in engine.list_vms() if vm.status == status)
     message = power(engine, flow_services.store, "eng@jump1", operation, vm.id, vm.name, "77")

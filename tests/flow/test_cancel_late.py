@@ -21,8 +21,9 @@ from tests.plugins.flow import marked_vms as vms_of
 
 
 def reads_of(engine_sim, vm_id) -> int:
-    return sum(1 for method, path, _ in engine_sim.calls
-               if method == "GET" and path == f"/vms/{vm_id}")
+    return sum(
+        1 for method, path, _ in engine_sim.calls if method == "GET" and path == f"/vms/{vm_id}"
+    )
 
 
 def wait_until(probe, timeout=15.0):
@@ -38,6 +39,7 @@ def at_step(step):
     def listener(event):
         if event.step == step and event.kind == "started":
             reached.set()
+
     return reached, listener
 
 
@@ -49,6 +51,7 @@ def run_in_thread(runner, job_id):
             result["job"] = runner.run(job_id)
         except BaseException as error:  # noqa: BLE001 - reported by the test
             result["error"] = error
+
     thread = threading.Thread(target=target, name=f"runner-{job_id}")
     thread.start()
     return thread, result
@@ -79,14 +82,18 @@ def assert_rolled_back(services, engine_sim, whmcs_sim, whmcs_order, row, job, s
     assert any("removed vps-" in m and "which this job created" in m for m in messages), messages
     # Billing does not keep pointing at the removed VM, whatever the handover had written.
     service = whmcs_sim.service(whmcs_order.service_ids[0])
-    assert (service.dedicatedip, service.status) == ("", "Pending"), \
-        (service.dedicatedip, service.status)
+    assert (service.dedicatedip, service.status) == ("", "Pending"), (
+        service.dedicatedip,
+        service.status,
+    )
 
 
 def test_cancel_while_waiting_for_the_ip_removes_the_vm_and_accepts_nothing(
-        billing_services, engine_sim, whmcs_sim):
+    billing_services, engine_sim, whmcs_sim
+):
     whmcs_order, row, job, thread, result = held_at_ip_wait(
-        billing_services, engine_sim, whmcs_sim, "noip.example.net")
+        billing_services, engine_sim, whmcs_sim, "noip.example.net"
+    )
     vm_id = repo.get_job(billing_services.store, job.id).vm_id
     polled = reads_of(engine_sim, vm_id)
     wait_until(lambda: reads_of(engine_sim, vm_id) >= polled + 3)  # really waiting there
@@ -99,15 +106,17 @@ def test_cancel_while_waiting_for_the_ip_removes_the_vm_and_accepts_nothing(
     assert requested.state == "ip_wait"  # the runner holds it and rolls back itself
     thread.join(30)
     assert not thread.is_alive() and "error" not in result, result
-    assert_rolled_back(billing_services, engine_sim, whmcs_sim, whmcs_order, row,
-                       result["job"], "ip_wait")
+    assert_rolled_back(
+        billing_services, engine_sim, whmcs_sim, whmcs_order, row, result["job"], "ip_wait"
+    )
     assert whmcs_sim.calls_for("AcceptOrder") == []
     assert whmcs_sim.calls_for("UpdateClientProduct") == []
 
 
 @pytest.mark.parametrize("action", ["GetOrders", "AcceptOrder"])
 def test_cancel_of_a_job_failed_at_handover_removes_the_vm_and_accepts_nothing(
-        action, billing_services, engine_sim, whmcs_sim):
+    action, billing_services, engine_sim, whmcs_sim
+):
     whmcs_order, row = synced_order(billing_services, whmcs_sim, f"{action.lower()}.example.net")
     runner = Runner(billing_services, timing=FAST)
     job = launch(billing_services, runner, row)
@@ -117,8 +126,9 @@ def test_cancel_of_a_job_failed_at_handover_removes_the_vm_and_accepts_nothing(
     assert len(vms_of(engine_sim, row.id)) == 1
 
     cancelled = runner.cancel(job.id)
-    assert_rolled_back(billing_services, engine_sim, whmcs_sim, whmcs_order, row, cancelled,
-                       "handover")
+    assert_rolled_back(
+        billing_services, engine_sim, whmcs_sim, whmcs_order, row, cancelled, "handover"
+    )
     if action == "GetOrders":
         assert whmcs_sim.calls_for("AcceptOrder") == []
         assert whmcs_sim.calls_for("UpdateClientProduct") == []
@@ -133,7 +143,8 @@ def test_cancel_of_a_job_failed_at_handover_removes_the_vm_and_accepts_nothing(
 
 
 def test_cancel_requested_while_the_handover_is_in_flight_accepts_nothing(
-        billing_services, engine_sim, whmcs_sim):
+    billing_services, engine_sim, whmcs_sim
+):
     whmcs_order, row = synced_order(billing_services, whmcs_sim, "inflight.example.net")
     reached, listener = at_step("handover")
     runner = Runner(billing_services, timing=FAST, on_event=listener)
@@ -148,15 +159,16 @@ def test_cancel_requested_while_the_handover_is_in_flight_accepts_nothing(
     assert not thread.is_alive() and "error" not in result, result
     assert slow.fired == 1
     final = repo.get_job(billing_services.store, job.id)
-    assert_rolled_back(billing_services, engine_sim, whmcs_sim, whmcs_order, row, final,
-                       "handover")
+    assert_rolled_back(billing_services, engine_sim, whmcs_sim, whmcs_order, row, final, "handover")
     assert not (final.data or {}).get("cancel_requested"), "a cancel request was left behind"
 
 
 def test_cancel_racing_the_runners_own_rollback_returns_the_cancelled_job(
-        billing_services, engine_sim, whmcs_sim):
+    billing_services, engine_sim, whmcs_sim
+):
     whmcs_order, row, job, thread, result = held_at_ip_wait(
-        billing_services, engine_sim, whmcs_sim, "race.example.net")
+        billing_services, engine_sim, whmcs_sim, "race.example.net"
+    )
 
     def let_the_runner_finish_first(event):
         # Called by cancel() right after it recorded the request, before it takes the
@@ -168,12 +180,14 @@ def test_cancel_racing_the_runners_own_rollback_returns_the_cancelled_job(
     cancelled = canceller.cancel(job.id)
     assert "error" not in result and result["job"].state == "cancelled", result
     assert cancelled.state == "cancelled"
-    assert_rolled_back(billing_services, engine_sim, whmcs_sim, whmcs_order, row, cancelled,
-                       "ip_wait")
+    assert_rolled_back(
+        billing_services, engine_sim, whmcs_sim, whmcs_order, row, cancelled, "ip_wait"
+    )
 
 
 def test_a_cancel_after_the_first_billing_write_lets_the_handover_finish(
-        billing_services, engine_sim, whmcs_sim):
+    billing_services, engine_sim, whmcs_sim
+):
     """From UpdateClientProduct on, WHMCS holds the VM's credentials: removing the VM then
     would leave billing pointing at nothing, so the handover completes and says so."""
     whmcs_order, row = synced_order(billing_services, whmcs_sim, "late.example.net")
@@ -190,5 +204,6 @@ def test_a_cancel_after_the_first_billing_write_lets_the_handover_finish(
     assert len(vms_of(engine_sim, row.id)) == 1
     assert whmcs_sim.order_status(whmcs_order.id) == "Active"
     notes = [event.message for event in repo.job_events(billing_services.store, job.id)]
-    assert any("came after the handover had begun" in note and "the VM stays" in note
-               for note in notes), notes
+    assert any(
+        "came after the handover had begun" in note and "the VM stays" in note for note in notes
+    ), notes

@@ -35,8 +35,9 @@ def test_a_refresh_replaces_the_whole_list(flow_services, store):
     listed = refresh_catalog(flow_services.engine(), store, "sim")
     kept = [t for t in listed if t.name == "alma9-cpanel"]
     replace_catalog(store, "sim", [record_of(t) for t in kept])
-    assert sorted(t.id for t in catalog_from_cache(store, "sim").templates) == \
-        sorted(t.id for t in kept)
+    assert sorted(t.id for t in catalog_from_cache(store, "sim").templates) == sorted(
+        t.id for t in kept
+    )
 
 
 def test_an_older_store_is_upgraded_on_open_and_the_cli_says_so(tmp_path):
@@ -46,10 +47,12 @@ def test_an_older_store_is_upgraded_on_open_and_the_cli_says_so(tmp_path):
     command.upgrade(migrate.alembic_config(engine), "0001")  # what the previous release made
     engine.dispose()
     with sqlite3.connect(path) as db:
-        db.execute("INSERT INTO templates (engine, engine_id, name, version_number, version_name,"
-                   " os_type, description, cpus, memory_mib, disk_gib, status, refreshed_at)"
-                   " VALUES ('e1', 't1', 'alma9', 1, '', 'rhel_9x64', '', 2, 2048, 40, 'ok',"
-                   " '2026-11-30 10:00:00')")
+        db.execute(
+            "INSERT INTO templates (engine, engine_id, name, version_number, version_name,"
+            " os_type, description, cpus, memory_mib, disk_gib, status, refreshed_at)"
+            " VALUES ('e1', 't1', 'alma9', 1, '', 'rhel_9x64', '', 2, 2048, 40, 'ok',"
+            " '2026-11-30 10:00:00')"
+        )
     config = tmp_path / "config.toml"
     config.write_text(f"""
 [[engines]]

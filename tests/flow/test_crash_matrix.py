@@ -38,8 +38,16 @@ from tests.plugins.cli import CLI, cli_setup
 
 pytestmark = pytest.mark.slow
 
-BOUNDARIES = ("planned", "cloning", "clone_wait", "resizing", "initializing", "starting",
-              "ip_wait", "handover")
+BOUNDARIES = (
+    "planned",
+    "cloning",
+    "clone_wait",
+    "resizing",
+    "initializing",
+    "starting",
+    "ip_wait",
+    "handover",
+)
 # (label, method, path regex, nth matching call): the engine calls that change something.
 MID_CALLS = (
     ("create VM", "POST", r"^/vms$", 1),
@@ -73,8 +81,10 @@ def crash_env(engine_sim, whmcs_sim, tmp_path, monkeypatch):
     from console.config import load_config
 
     secrets = open_secret_store()
-    assert (secrets.describe().name, secrets.describe().protection) == ("encrypted file",
-                                                                         "key file")
+    assert (secrets.describe().name, secrets.describe().protection) == (
+        "encrypted file",
+        "key file",
+    )
     services = Services(load_config(config), store, secrets)
     yield services
     services.close()
@@ -83,8 +93,14 @@ def crash_env(engine_sim, whmcs_sim, tmp_path, monkeypatch):
 
 def place_order(services: Services, whmcs_sim) -> str:
     """A paid WHMCS order, synced into the queue: its id."""
-    placed = whmcs_sim.add_order(pid="VPS Linux Bare", configoptions={
-        "cpu|CPU Cores": "2|2 vCPU", "ram|RAM": "2048|2 GB", "disk|Disk Space": "30|30 GB"})
+    placed = whmcs_sim.add_order(
+        pid="VPS Linux Bare",
+        configoptions={
+            "cpu|CPU Cores": "2|2 vCPU",
+            "ram|RAM": "2048|2 GB",
+            "disk|Disk Space": "30|30 GB",
+        },
+    )
     sync_orders(services.store, services.billing(), services.config.catalog)
     order_id = str(placed.id)
     with services.store.session() as session:
@@ -98,17 +114,26 @@ def launch(services: Services, whmcs_sim) -> tuple[str, str]:
     order_id = place_order(services, whmcs_sim)
     with services.store.session() as session:
         order = session.get(Order, order_id)
-    draft = draft_plan(order, services.config.catalog.product_for(order.product_name),
-                       services.engine().list_templates(), services.config, Overrides())
+    draft = draft_plan(
+        order,
+        services.config.catalog.product_for(order.product_name),
+        services.engine().list_templates(),
+        services.config,
+        Overrides(),
+    )
     assert draft.problems == [], draft.problems
-    return order_id, services.runner().launch(order_id, draft.plan, {},
-                                              confirm_warnings=True).id
+    return order_id, services.runner().launch(order_id, draft.plan, {}, confirm_warnings=True).id
 
 
 def child(*args: str) -> subprocess.Popen:
     """A `vps-console` child as cron would start it: no terminal on stdin."""
-    return subprocess.Popen([CLI, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=dict(os.environ))
+    return subprocess.Popen(
+        [CLI, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ),
+    )
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:
@@ -133,16 +158,25 @@ def vms_of(engine_sim, order_id: str) -> list[str]:
 
 def resume_all(resumers: int = 1) -> None:
     """Plain `jobs resume`, several at once: they share the work through the job leases."""
-    processes = [subprocess.Popen([CLI, "jobs", "resume"], stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                  env=dict(os.environ)) for _ in range(resumers)]
+    processes = [
+        subprocess.Popen(
+            [CLI, "jobs", "resume"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(os.environ),
+        )
+        for _ in range(resumers)
+    ]
     for process in processes:
         output, _ = process.communicate(timeout=120)
         assert process.returncode == 0, output
 
 
-def assert_finished_once(services, engine_sim, whmcs_sim, case: str, order_id: str,
-                         job_id: str) -> None:
+def assert_finished_once(
+    services, engine_sim, whmcs_sim, case: str, order_id: str, job_id: str
+) -> None:
     job = repo.get_job(services.store, job_id)
     assert job.state == "done", (case, job.state, job.failed_step, job.error_message)
     vms = vms_of(engine_sim, order_id)
@@ -150,8 +184,11 @@ def assert_finished_once(services, engine_sim, whmcs_sim, case: str, order_id: s
     assert job.vm_id == vms[0], case
     assert engine_sim.vm(f"vps-{order_id}")["status"] == "up", case
     assert job.ips, case
-    accepted = [call for call in whmcs_sim.calls_for("AcceptOrder")
-                if call.params.get("orderid") == order_id and call.result == "success"]
+    accepted = [
+        call
+        for call in whmcs_sim.calls_for("AcceptOrder")
+        if call.params.get("orderid") == order_id and call.result == "success"
+    ]
     assert len(accepted) == 1, (case, accepted)
     assert whmcs_sim.order_status(int(order_id)) == "Active", case
 
@@ -162,11 +199,19 @@ def kill_at_boundary(services, engine_sim, whmcs_sim, boundary: str) -> tuple[st
     order_id, job_id = launch(services, whmcs_sim)
     process = child("jobs", "resume", job_id)
     if boundary == "planned":
-        wait_for(lambda: repo.get_job(services.store, job_id).owner is not None, 20,
-                 "the runner to take the job")
+        wait_for(
+            lambda: repo.get_job(services.store, job_id).owner is not None,
+            20,
+            "the runner to take the job",
+        )
     else:
-        wait_for(lambda: repo.get_job(services.store, job_id).state == boundary
-                 or process.poll() is not None, 30, f"state {boundary}")
+        wait_for(
+            lambda: (
+                repo.get_job(services.store, job_id).state == boundary or process.poll() is not None
+            ),
+            30,
+            f"state {boundary}",
+        )
     # Killed where it was meant to be: a runner that already finished tests nothing.
     assert process.poll() is None, (boundary, process.stdout.read().decode())
     kill(process)
@@ -185,8 +230,9 @@ def kill_mid_engine_call(services, engine_sim, whmcs_sim, label: str) -> tuple[s
     process = child("jobs", "resume", job_id)
 
     def call_in_flight():
-        hits = [c for c in engine_sim.calls[seen_before:]
-                if c[0] == method and re.search(path, c[1])]
+        hits = [
+            c for c in engine_sim.calls[seen_before:] if c[0] == method and re.search(path, c[1])
+        ]
         return len(hits) >= nth or process.poll() is not None
 
     wait_for(call_in_flight, 30, f"the {label} call")
@@ -227,17 +273,24 @@ def kill_mid_launch(services, engine_sim, whmcs_sim, label: str) -> tuple[str, s
     return order_id, repo.open_job_for_order(services.store, order_id).id
 
 
-CRASH_POINTS = ([pytest.param(kill_mid_launch, "launch", id="mid-launch")]
-                + [pytest.param(kill_at_boundary, b, id=f"boundary-{b}") for b in BOUNDARIES]
-                + [pytest.param(kill_mid_engine_call, c[0], id=f"mid-{c[0].replace(' ', '-')}")
-                   for c in MID_CALLS]
-                + [pytest.param(kill_mid_billing_call, c[0],
-                                id=f"mid-{c[0].replace(' ', '-')}") for c in MID_BILLING_CALLS])
+CRASH_POINTS = (
+    [pytest.param(kill_mid_launch, "launch", id="mid-launch")]
+    + [pytest.param(kill_at_boundary, b, id=f"boundary-{b}") for b in BOUNDARIES]
+    + [
+        pytest.param(kill_mid_engine_call, c[0], id=f"mid-{c[0].replace(' ', '-')}")
+        for c in MID_CALLS
+    ]
+    + [
+        pytest.param(kill_mid_billing_call, c[0], id=f"mid-{c[0].replace(' ', '-')}")
+        for c in MID_BILLING_CALLS
+    ]
+)
 
 
 @pytest.mark.parametrize("crash, point", CRASH_POINTS)
 def test_sigkill_at_a_crash_point_then_resume_finishes_with_exactly_one_vm(
-        crash_env, engine_sim, whmcs_sim, crash, point):
+    crash_env, engine_sim, whmcs_sim, crash, point
+):
     services = crash_env
     order_id, job_id = crash(services, engine_sim, whmcs_sim, point)
     engine_sim.faults.clear()
@@ -249,7 +302,8 @@ def test_sigkill_at_a_crash_point_then_resume_finishes_with_exactly_one_vm(
 
 
 def test_random_sigkills_over_whole_lives_launch_included_then_resume_finishes_all(
-        crash_env, engine_sim, whmcs_sim):
+    crash_env, engine_sim, whmcs_sim
+):
     services = crash_env
     chance = random.Random(RANDOM_SEED)
     orders = [place_order(services, whmcs_sim) for _ in range(RANDOM_ORDERS)]
@@ -263,8 +317,9 @@ def test_random_sigkills_over_whole_lives_launch_included_then_resume_finishes_a
     rounds = 0
 
     def done(order_id: str) -> bool:
-        return any(j.state == "done" for j in repo.list_jobs(services.store)
-                   if j.order_id == order_id)
+        return any(
+            j.state == "done" for j in repo.list_jobs(services.store) if j.order_id == order_id
+        )
 
     while len(kills) < RANDOM_KILLS:
         rounds += 1
@@ -275,17 +330,25 @@ def test_random_sigkills_over_whole_lives_launch_included_then_resume_finishes_a
             continue
         order_id = pending[rounds % len(pending)]
         job = repo.open_job_for_order(services.store, order_id)
-        args = (("jobs", "resume", job.id) if job is not None
-                else ("provision", order_id, "--yes", "--no-wait"))
+        args = (
+            ("jobs", "resume", job.id)
+            if job is not None
+            else ("provision", order_id, "--yes", "--no-wait")
+        )
         process = child(*args)
         # A launch is killed anywhere in its life (start-up included), a runner anywhere in
         # the job's: a launch may finish (1 in 6), and so may a runner near the end.
         delay = chance.uniform(0.1, launch_seconds * 1.2 if job is None else 3.0)
         if job is not None:
             # From when the runner holds the job, not from its start-up (imports, config).
-            wait_for(lambda job=job, process=process:
-                     repo.get_job(services.store, job.id).owner_pid == process.pid
-                     or process.poll() is not None, 30, "the runner to take the job")
+            wait_for(
+                lambda job=job, process=process: (
+                    repo.get_job(services.store, job.id).owner_pid == process.pid
+                    or process.poll() is not None
+                ),
+                30,
+                "the runner to take the job",
+            )
         try:
             process.wait(timeout=delay)
         except subprocess.TimeoutExpired:
@@ -310,5 +373,6 @@ def test_random_sigkills_over_whole_lives_launch_included_then_resume_finishes_a
         jobs = [j for j in repo.list_jobs(services.store) if j.order_id == order_id]
         finished = [j for j in jobs if j.state == "done"]
         assert len(finished) == 1, (order_id, [(j.state, j.error_message) for j in jobs], kills)
-        assert_finished_once(services, engine_sim, whmcs_sim, f"random kills {kills}",
-                             order_id, finished[0].id)
+        assert_finished_once(
+            services, engine_sim, whmcs_sim, f"random kills {kills}", order_id, finished[0].id
+        )

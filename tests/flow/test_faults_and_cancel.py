@@ -22,13 +22,30 @@ from tests.plugins.flow import FAST
 FAULTS = {
     "cloning": ("POST", r"^/vms$", None, 503, None, "HTTP 503"),
     "clone_wait": ("POST", r"^/vms/[^/]+/tags$", None, 500, None, "HTTP 500"),
-    "resizing": ("PUT", r"^/vms/[^/]+$", None, 400,
-                 "[Cannot edit VM. Physical Memory Guaranteed cannot exceed Memory Size.]",
-                 "Physical Memory Guaranteed"),
-    "initializing": ("PUT", r"^/vms/[^/]+$", 2, 400, "[Cannot edit VM. Invalid initialization.]",
-                     "Invalid initialization"),
-    "starting": ("POST", r"^/vms/[^/]+/start$", None, 409,
-                 "[Cannot run VM. Low disk space on Storage Domain data-ssd.]", "Low disk space"),
+    "resizing": (
+        "PUT",
+        r"^/vms/[^/]+$",
+        None,
+        400,
+        "[Cannot edit VM. Physical Memory Guaranteed cannot exceed Memory Size.]",
+        "Physical Memory Guaranteed",
+    ),
+    "initializing": (
+        "PUT",
+        r"^/vms/[^/]+$",
+        2,
+        400,
+        "[Cannot edit VM. Invalid initialization.]",
+        "Invalid initialization",
+    ),
+    "starting": (
+        "POST",
+        r"^/vms/[^/]+/start$",
+        None,
+        409,
+        "[Cannot run VM. Low disk space on Storage Domain data-ssd.]",
+        "Low disk space",
+    ),
 }
 
 
@@ -37,8 +54,13 @@ def launch(services, order_id, runner):
         session.add(Order(id=order_id, source="manual", product_name="VPS Linux"))
     with services.store.session() as session:
         order = session.get(Order, order_id)
-    draft = draft_plan(order, services.config.catalog.product_for("VPS Linux"),
-                       services.engine().list_templates(), services.config, Overrides())
+    draft = draft_plan(
+        order,
+        services.config.catalog.product_for("VPS Linux"),
+        services.engine().list_templates(),
+        services.config,
+        Overrides(),
+    )
     return runner.launch(order_id, draft.plan, {}, confirm_warnings=True)
 
 
@@ -51,12 +73,14 @@ def marked_vms(engine_sim, order_id):
 @pytest.mark.parametrize("step", list(FAULTS))
 @pytest.mark.parametrize("then", ["retry", "cancel"])
 def test_a_fault_fails_its_step_then_retry_finishes_or_cancel_cleans_up(
-        step, then, flow_services, engine_sim):
+    step, then, flow_services, engine_sim
+):
     runner = Runner(flow_services, timing=FAST)
     job = launch(flow_services, "2201", runner)
     method, path, nth, status, detail, words = FAULTS[step]
-    engine_sim.faults.add(method, path, nth=nth, count=None if nth is None else 1,
-                          status=status, detail=detail)
+    engine_sim.faults.add(
+        method, path, nth=nth, count=None if nth is None else 1, status=status, detail=detail
+    )
     failed = runner.run(job.id)
     assert (failed.state, failed.failed_step) == ("failed", step), failed.error_message
     assert words in failed.error_message and failed.error_hint
@@ -80,16 +104,22 @@ def test_a_fault_fails_its_step_then_retry_finishes_or_cancel_cleans_up(
 def test_transient_locks_are_retried_without_failing(flow_services, engine_sim):
     runner = Runner(flow_services, timing=FAST)
     job = launch(flow_services, "2202", runner)
-    engine_sim.faults.add("POST", r"^/vms/[^/]+/start$", count=2, status=409,
-                          detail="[Cannot run VM: VM is locked. Please try again in a few minutes.]")
+    engine_sim.faults.add(
+        "POST",
+        r"^/vms/[^/]+/start$",
+        count=2,
+        status=409,
+        detail="[Cannot run VM: VM is locked. Please try again in a few minutes.]",
+    )
     done = runner.run(job.id)
     assert done.state == "done"
     messages = [e.message for e in repo.job_events(flow_services.store, job.id)]
     assert sum("retrying" in m for m in messages) == 2
 
 
-def test_an_engine_call_that_times_out_is_retried_and_lands_once(flow_services, engine_sim,
-                                                                 memory_secrets):
+def test_an_engine_call_that_times_out_is_retried_and_lands_once(
+    flow_services, engine_sim, memory_secrets
+):
     """The resize answer comes after the client gave up (the engine applied it anyway): the
     runner retries after reading the VM again, and the job finishes with one VM."""
     engine = flow_services.config.engines[0].model_copy(update={"timeout_seconds": 1})
@@ -118,8 +148,12 @@ def test_cancel_leaves_a_vm_this_job_did_not_create(flow_services, engine_sim):
     set_order_status(flow_services.store, "2203", OrderStatus.NEW, release=True)
     with flow_services.store.session() as session:
         order = session.get(Order, "2203")
-    plan = draft_plan(order, flow_services.config.catalog.product_for("VPS Linux"),
-                      flow_services.engine().list_templates(), flow_services.config).plan
+    plan = draft_plan(
+        order,
+        flow_services.config.catalog.product_for("VPS Linux"),
+        flow_services.engine().list_templates(),
+        flow_services.config,
+    ).plan
     second = runner.launch("2203", plan, {}, confirm_warnings=True)
     engine_sim.faults.add("POST", r"^/vms/[^/]+/tags$", status=400, detail="[no]")
     engine_sim.faults.add("GET", r"^/vms/[^/]+$", status=400, detail="[held]")
@@ -135,8 +169,12 @@ def test_name_collision_with_a_foreign_vm_fails_and_touches_nothing(flow_service
         session.add(Order(id="1005", source="manual", product_name="VPS Linux"))
     with flow_services.store.session() as session:
         order = session.get(Order, "1005")
-    plan = draft_plan(order, flow_services.config.catalog.product_for("VPS Linux"),
-                      flow_services.engine().list_templates(), flow_services.config).plan
+    plan = draft_plan(
+        order,
+        flow_services.config.catalog.product_for("VPS Linux"),
+        flow_services.engine().list_templates(),
+        flow_services.config,
+    ).plan
     with pytest.raises(Exception) as blocked:
         runner.launch("1005", plan, {}, confirm_warnings=True)
     assert "already exists on the engine" in str(blocked.value)
@@ -144,7 +182,8 @@ def test_name_collision_with_a_foreign_vm_fails_and_touches_nothing(flow_service
 
 
 def test_two_runners_on_one_job_one_runs_the_other_names_the_holder(
-        flow_services, engine_sim, memory_secrets):
+    flow_services, engine_sim, memory_secrets
+):
     alice = Runner(flow_services, timing=FAST)
     job = launch(flow_services, "2204", alice)
     bob_services = Services(flow_services.config, flow_services.store, memory_secrets)

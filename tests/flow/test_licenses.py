@@ -12,13 +12,16 @@ def test_a_real_windows_key_passes_in_any_spelling():
     assert check_license("windows", messy) is None
 
 
-@pytest.mark.parametrize("value, words", [
-    ("VDYBN-27WPP-V4HQT-9VMD4-VMK7", "five groups of five"),
-    ("ADYBN-27WPP-V4HQT-9VMD4-VMK7H", "characters no product key uses (A)"),
-    ("VDYB0-27WPP-V4HQT-9VMD4-VMK71", "(01)"),
-    ("VNYBN-27WPP-V4HQT-9VMD4-VMK7H", "more than one N"),
-    ("", "missing"),
-])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("VDYBN-27WPP-V4HQT-9VMD4-VMK7", "five groups of five"),
+        ("ADYBN-27WPP-V4HQT-9VMD4-VMK7H", "characters no product key uses (A)"),
+        ("VDYB0-27WPP-V4HQT-9VMD4-VMK71", "(01)"),
+        ("VNYBN-27WPP-V4HQT-9VMD4-VMK7H", "more than one N"),
+        ("", "missing"),
+    ],
+)
 def test_bad_windows_keys_say_what_is_wrong(value, words):
     problem = check_license("windows", value)
     assert problem is not None and problem.field == "license.windows"
@@ -33,8 +36,10 @@ def test_mssql_uses_the_product_key_rules():
 
 def test_plesk_activation_code():
     assert check_license("plesk", "A00Q00-28H603-ABCDEF-GH1234-JKLMN0") is None
-    assert normalise_license("plesk", "a00q0028h603abcdefgh1234jklmn0") == \
-        "A00Q00-28H603-ABCDEF-GH1234-JKLMN0"
+    assert (
+        normalise_license("plesk", "a00q0028h603abcdefgh1234jklmn0")
+        == "A00Q00-28H603-ABCDEF-GH1234-JKLMN0"
+    )
     problem = check_license("plesk", "A00Q00-28H603")
     assert problem and "six" in problem.message and "A00Q00" in problem.fix
 

@@ -33,8 +33,9 @@ def plan_for(services, order_id, **overrides):
     with services.store.session() as session:
         order = session.get(Order, order_id)
     product = services.config.catalog.product_for(order.product_name)
-    draft = draft_plan(order, product, services.engine().list_templates(), services.config,
-                       Overrides(**overrides))
+    draft = draft_plan(
+        order, product, services.engine().list_templates(), services.config, Overrides(**overrides)
+    )
     assert draft.problems == [], draft.problems
     return draft.plan
 
@@ -56,17 +57,22 @@ def assert_nothing_launched(services, engine_sim, order_id):
         order = session.get(Order, order_id)
     assert (order.status, order.claimed_by) == ("new", None)
     with engine_sim.world.lock:
-        assert not any(f"order={order_id} " in (vm.comment or "")
-                       for vm in engine_sim.world.vms.values())
+        assert not any(
+            f"order={order_id} " in (vm.comment or "") for vm in engine_sim.world.vms.values()
+        )
 
 
 # ----------------------------------------------------------------- stale template: warn
-@pytest.mark.parametrize("template, sealed_days, sizes", [
-    ("centos7-cpanel", 400, {}),
-    ("win2022-mssql", 120, {"cpus": 4, "memory_mib": 4096}),  # the template's minimum
-])
+@pytest.mark.parametrize(
+    "template, sealed_days, sizes",
+    [
+        ("centos7-cpanel", 400, {}),
+        ("win2022-mssql", 120, {"cpus": 4, "memory_mib": 4096}),  # the template's minimum
+    ],
+)
 def test_a_stale_template_is_a_warning_naming_the_template_and_its_age(
-        template, sealed_days, sizes, flow_services, add_order):
+    template, sealed_days, sizes, flow_services, add_order
+):
     add_order("2401", "VPS Linux")
     plan = plan_for(flow_services, "2401", template=template, **sizes)
     checks = preflight(flow_services.engine(), plan, {}, STALE_AFTER)
@@ -79,8 +85,7 @@ def test_a_stale_template_is_a_warning_naming_the_template_and_its_age(
     assert found in warnings(checks) and found not in blocking(checks)
 
 
-def test_a_recent_newest_template_is_ok_and_the_same_one_is_stale_later(flow_services,
-                                                                       add_order):
+def test_a_recent_newest_template_is_ok_and_the_same_one_is_stale_later(flow_services, add_order):
     add_order("2402", "VPS Linux")
     plan = plan_for(flow_services, "2402")  # alma9, sealed 15 days ago
     engine = flow_services.engine()
@@ -90,8 +95,9 @@ def test_a_recent_newest_template_is_ok_and_the_same_one_is_stale_later(flow_ser
     assert aged.level == "warn" and "alma9" in aged.message and "stale" in aged.message
 
 
-def test_launch_with_a_stale_template_needs_the_warning_confirmed(flow_services, add_order,
-                                                                 engine_sim):
+def test_launch_with_a_stale_template_needs_the_warning_confirmed(
+    flow_services, add_order, engine_sim
+):
     add_order("2403", "VPS Linux")
     plan = plan_for(flow_services, "2403", template="centos7-cpanel")
     runner = Runner(flow_services, timing=FAST)
@@ -107,15 +113,15 @@ def test_launch_with_a_stale_template_needs_the_warning_confirmed(flow_services,
     job = runner.launch("2403", plan, {}, confirm_warnings=True)
     assert job.state == "planned"
     assert job.data["warnings_confirmed"] is True
-    assert any(c["name"] == "template" and c["level"] == "warn"
-               for c in job.data["preflight"])
+    assert any(c["name"] == "template" and c["level"] == "warn" for c in job.data["preflight"])
     with flow_services.store.session() as session:
         assert session.get(Order, "2403").status == "provisioning"
 
 
 # ------------------------------------------------------------------ storage: fail / warn
 def test_a_full_storage_domain_fails_preflight_and_blocks_even_a_confirmed_launch(
-        flow_services, add_order, engine_sim):
+    flow_services, add_order, engine_sim
+):
     add_order("2404", "VPS Linux")
     plan = plan_for(flow_services, "2404")
     engine_sim.fill_storage_domain("data-ssd")
@@ -137,9 +143,10 @@ def test_a_full_storage_domain_fails_preflight_and_blocks_even_a_confirmed_launc
 
 @pytest.mark.parametrize("disk_gib, level", [(7000, "fail"), (6000, "warn"), (100, "ok")])
 def test_a_clone_bigger_than_the_free_space_fails_and_one_that_nearly_fills_it_warns(
-        disk_gib, level, flow_services, add_order, engine_sim):
+    disk_gib, level, flow_services, add_order, engine_sim
+):
     add_order("2405", "VPS Linux")
-    free = engine_sim.storage_domain("data-ssd")["available"] // 1024 ** 3
+    free = engine_sim.storage_domain("data-ssd")["available"] // 1024**3
     assert free == 6144  # the seed: 6 TiB of headroom on data-ssd
     plan = replace(plan_for(flow_services, "2405"), disk_gib=disk_gib)
     found = check(preflight(flow_services.engine(), plan, {}, STALE_AFTER), "storage")
@@ -160,13 +167,17 @@ def cluster_free_mib(engine_sim, cluster="prod-a") -> int:
         world = engine_sim.world
         cluster_id = next(c.id for c in world.clusters.values() if c.name == cluster)
         total = sum(h.memory for h in world.hosts.values() if h.cluster_id == cluster_id)
-        used = sum(vm.memory for vm in world.vms.values()
-                   if vm.cluster_id == cluster_id and vm.status == "up")
-    return (total - used) // 1024 ** 2
+        used = sum(
+            vm.memory
+            for vm in world.vms.values()
+            if vm.cluster_id == cluster_id and vm.status == "up"
+        )
+    return (total - used) // 1024**2
 
 
 def test_a_vm_needing_more_memory_than_the_cluster_has_free_fails_naming_the_cluster(
-        flow_services, add_order, engine_sim):
+    flow_services, add_order, engine_sim
+):
     """Fail, not warn: the engine would create the VM but could never start it."""
     add_order("2406", "VPS Linux")
     free = cluster_free_mib(engine_sim)
@@ -183,15 +194,15 @@ def test_a_vm_needing_more_memory_than_the_cluster_has_free_fails_naming_the_clu
     assert_nothing_launched(flow_services, engine_sim, "2406")
 
     fits = replace(plan, memory_mib=4096, guaranteed_mib=4096)
-    assert check(preflight(flow_services.engine(), fits, {}, STALE_AFTER),
-                 "cluster").level == "ok"
+    assert check(preflight(flow_services.engine(), fits, {}, STALE_AFTER), "cluster").level == "ok"
 
 
 def test_a_vm_bigger_than_any_single_host_does_not_pass_the_cluster_check(
-        flow_services, add_order, engine_sim):
+    flow_services, add_order, engine_sim
+):
     add_order("2407", "VPS Linux")
     with engine_sim.world.lock:
-        hosts = [h.memory // 1024 ** 2 for h in engine_sim.world.hosts.values()]
+        hosts = [h.memory // 1024**2 for h in engine_sim.world.hosts.values()]
     wanted = max(hosts) + 64 * 1024  # 576 GiB: above any 512 GiB host, below the cluster's
     assert wanted < cluster_free_mib(engine_sim)
     plan = replace(plan_for(flow_services, "2407"), memory_mib=wanted, guaranteed_mib=wanted)
@@ -204,7 +215,11 @@ def test_a_vm_bigger_than_any_single_host_does_not_pass_the_cluster_check(
 # ----------------------------------------------------------------------------- CLI
 @pytest.fixture
 def cli_store(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
-    config, store = cli_setup(tmp_path, engine_sim, monkeypatch, """
+    config, store = cli_setup(
+        tmp_path,
+        engine_sim,
+        monkeypatch,
+        """
 [[catalog.products]]
 billing_product = "VPS Legacy CentOS cPanel"
 template = "centos7-cpanel"
@@ -212,21 +227,30 @@ cpus = 2
 memory = "2GiB"
 disk = "30GiB"
 license_kinds = ["cpanel"]
-""")
+""",
+    )
     yield store
     store.close()
 
 
 def vps_console(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, *args], input="", capture_output=True, text=True,
-                          env=dict(os.environ), timeout=120)
+    return subprocess.run(
+        [CLI, *args], input="", capture_output=True, text=True, env=dict(os.environ), timeout=120
+    )
 
 
 def test_cli_provision_of_a_stale_template_exits_2_without_yes_and_proceeds_with_it(
-        cli_store, engine_sim):
+    cli_store, engine_sim
+):
     with cli_store.session() as session:
-        session.add(Order(id="5201", source="manual", product_name="VPS Legacy CentOS cPanel",
-                          client_name="Test Client"))
+        session.add(
+            Order(
+                id="5201",
+                source="manual",
+                product_name="VPS Legacy CentOS cPanel",
+                client_name="Test Client",
+            )
+        )
     refused = vps_console("provision", "5201")
     assert refused.returncode == 2, (refused.stdout, refused.stderr)
     assert "Traceback" not in refused.stdout + refused.stderr

@@ -37,8 +37,9 @@ def fill_the_disk(store) -> callable:
         for size in (4000, 400, 40):
             try:
                 while True:
-                    connection.execute(text("INSERT INTO filler VALUES (randomblob(:n))"),
-                                       {"n": size})
+                    connection.execute(
+                        text("INSERT INTO filler VALUES (randomblob(:n))"), {"n": size}
+                    )
                     connection.commit()
             except OperationalError as full:
                 assert "full" in str(full)
@@ -47,16 +48,21 @@ def fill_the_disk(store) -> callable:
     def make_room():
         event.remove(store.engine, "connect", limit)
         store.engine.dispose()
+
     return make_room
 
 
 def test_a_full_disk_stops_the_job_with_a_clear_message_and_it_resumes(
-        flow_services, add_order, engine_sim):
+    flow_services, add_order, engine_sim
+):
     add_order("2001", "VPS Linux cPanel")
     runner = Runner(flow_services, timing=FAST)
-    job = runner.launch("2001", plan_for(flow_services, "2001",
-                                         Overrides(hostname="shop.example.net")),
-                        {}, confirm_warnings=True)
+    job = runner.launch(
+        "2001",
+        plan_for(flow_services, "2001", Overrides(hostname="shop.example.net")),
+        {},
+        confirm_warnings=True,
+    )
     make_room = fill_the_disk(flow_services.store)
     with pytest.raises(StoreUnavailable) as stopped:
         runner.run(job.id)
@@ -65,8 +71,7 @@ def test_a_full_disk_stops_the_job_with_a_clear_message_and_it_resumes(
     make_room()
     done = runner.run(job.id)
     assert done.state == "done", (done.failed_step, done.error_message)
-    assert len([vm for vm in engine_sim.world.vms.values()
-                if vm.name == "vps-2001"]) == 1
+    assert len([vm for vm in engine_sim.world.vms.values() if vm.name == "vps-2001"]) == 1
 
 
 def test_the_store_file_is_owner_only_whatever_the_umask(tmp_path):

@@ -18,18 +18,36 @@ from console.store.models import Order
 from tests.plugins.flow import FAST
 
 # The runner's patience, shrunk so each silent failure is flagged within about a second.
-QUICK = replace(FAST, clone_base_seconds=0.5, clone_seconds_per_gib=0.01, ip_seconds=1.5,
-                boot_seconds=5.0, hostname_grace_seconds=0.5)
+QUICK = replace(
+    FAST,
+    clone_base_seconds=0.5,
+    clone_seconds_per_gib=0.01,
+    ip_seconds=1.5,
+    boot_seconds=5.0,
+    hostname_grace_seconds=0.5,
+)
 
 
 def launch(services, runner, order_id, product="VPS Linux", overrides=Overrides(), **values):
     with services.store.session() as session:
-        session.add(Order(id=order_id, source="manual", product_name=product,
-                          client_name="Test Client", **values))
+        session.add(
+            Order(
+                id=order_id,
+                source="manual",
+                product_name=product,
+                client_name="Test Client",
+                **values,
+            )
+        )
     with services.store.session() as session:
         order = session.get(Order, order_id)
-    draft = draft_plan(order, services.config.catalog.product_for(product),
-                       services.engine().list_templates(), services.config, overrides)
+    draft = draft_plan(
+        order,
+        services.config.catalog.product_for(product),
+        services.engine().list_templates(),
+        services.config,
+        overrides,
+    )
     assert draft.problems == [], draft.problems
     return runner.launch(order_id, draft.plan, {}, confirm_warnings=True)
 
@@ -46,8 +64,11 @@ def order_status(services, order_id):
 
 
 def assert_flagged(job, step, code, *, message_has, hint_has):
-    assert (job.state, job.failed_step) == ("failed", step), (job.state, job.failed_step,
-                                                             job.error_message)
+    assert (job.state, job.failed_step) == ("failed", step), (
+        job.state,
+        job.failed_step,
+        job.error_message,
+    )
     assert job.error_code == code, (job.error_code, job.error_message)
     for words in message_has:
         assert words in job.error_message, job.error_message
@@ -57,7 +78,8 @@ def assert_flagged(job, step, code, *, message_has, hint_has):
 
 
 def test_a_clone_stuck_image_locked_past_its_disk_threshold_is_flagged_then_retry_finishes(
-        flow_services, engine_sim):
+    flow_services, engine_sim
+):
     runner = Runner(flow_services, timing=QUICK)
     job = launch(flow_services, runner, "3101")
     disk_gib = job.plan["disk_gib"]
@@ -67,10 +89,13 @@ def test_a_clone_stuck_image_locked_past_its_disk_threshold_is_flagged_then_retr
     engine_sim.set_time_scale(1000)
     failed = runner.run(job.id)
     engine_sim.set_time_scale(0.01)
-    assert_flagged(failed, "clone_wait", "stuck_image_locked",
-                   message_has=("vps-3101", "image_locked", f"{disk_gib} GiB",
-                                f"at most {limit:.0f}s"),
-                   hint_has=("Tasks", "storage domain"))
+    assert_flagged(
+        failed,
+        "clone_wait",
+        "stuck_image_locked",
+        message_has=("vps-3101", "image_locked", f"{disk_gib} GiB", f"at most {limit:.0f}s"),
+        hint_has=("Tasks", "storage domain"),
+    )
     assert engine_sim.vm("vps-3101")["status"] == "image_locked"  # not removed, not waited on
     assert order_status(flow_services, "3101") == "failed"
     events = repo.job_events(flow_services.store, job.id)
@@ -85,14 +110,18 @@ def test_a_clone_stuck_image_locked_past_its_disk_threshold_is_flagged_then_retr
     assert len(creates) == 1
 
 
-def test_a_guest_that_never_reports_an_ip_is_flagged_and_not_handed_over(
-        flow_services, engine_sim):
+def test_a_guest_that_never_reports_an_ip_is_flagged_and_not_handed_over(flow_services, engine_sim):
     engine_sim.set_guest_behaviour("vps-3102", never_ip=True)
     runner = Runner(flow_services, timing=QUICK)
     job = launch(flow_services, runner, "3102")
     failed = runner.run(job.id)
-    assert_flagged(failed, "ip_wait", "no_ip", message_has=("vps-3102", "no IP address"),
-                   hint_has=("guest agent", "DHCP"))
+    assert_flagged(
+        failed,
+        "ip_wait",
+        "no_ip",
+        message_has=("vps-3102", "no IP address"),
+        hint_has=("guest agent", "DHCP"),
+    )
     assert failed.ips == []
     assert engine_sim.vm("vps-3102")["status"] == "up"  # the VM runs; only the guest is silent
     assert order_status(flow_services, "3102") == "failed"
@@ -111,14 +140,19 @@ def test_a_guest_that_never_reports_an_ip_is_flagged_and_not_handed_over(
 
 
 def test_a_guest_reporting_another_hostname_is_flagged_and_never_handed_over(
-        flow_services, engine_sim, whmcs_sim):
+    flow_services, engine_sim, whmcs_sim
+):
     engine_sim.set_guest_behaviour("vps-3103", hostname="other.example")
     runner = Runner(flow_services, timing=QUICK)
     job = launch(flow_services, runner, "3103", overrides=Overrides(hostname="shop.example.net"))
     failed = runner.run(job.id)
-    assert_flagged(failed, "ip_wait", "hostname_mismatch",
-                   message_has=("'other.example'", "'shop.example.net'"),
-                   hint_has=("cloud-init", "/var/log/cloud-init.log"))
+    assert_flagged(
+        failed,
+        "ip_wait",
+        "hostname_mismatch",
+        message_has=("'other.example'", "'shop.example.net'"),
+        hint_has=("cloud-init", "/var/log/cloud-init.log"),
+    )
     assert failed.ips == []  # the IP of an unverified guest is not recorded for handover
     assert order_status(flow_services, "3103") == "failed"
     with flow_services.store.session() as session:
@@ -128,13 +162,17 @@ def test_a_guest_reporting_another_hostname_is_flagged_and_never_handed_over(
     assert whmcs_sim.calls_for("UpdateClientProduct") == []
     # Retrying without fixing the guest flags it again: never a handover to the wrong host.
     again = runner.retry(job.id)
-    assert (again.state, again.failed_step, again.error_code) == ("failed", "ip_wait",
-                                                                   "hostname_mismatch")
+    assert (again.state, again.failed_step, again.error_code) == (
+        "failed",
+        "ip_wait",
+        "hostname_mismatch",
+    )
     assert len(vms_of(engine_sim, "3103")) == 1
 
 
 def test_a_windows_guest_reporting_another_computer_name_is_flagged_with_sysprep_hints(
-        flow_services, engine_sim):
+    flow_services, engine_sim
+):
     from tests.plugins.flow import PLESK_CODE, WINDOWS_KEY
 
     engine_sim.set_guest_behaviour("vps-3105", hostname="WIN-8F2K1Q")
@@ -143,15 +181,24 @@ def test_a_windows_guest_reporting_another_computer_name_is_flagged_with_sysprep
         session.add(Order(id="3105", source="manual", product_name="VPS Windows Plesk"))
     with flow_services.store.session() as session:
         order = session.get(Order, "3105")
-    plan = draft_plan(order, flow_services.config.catalog.product_for("VPS Windows Plesk"),
-                      flow_services.engine().list_templates(), flow_services.config,
-                      Overrides(hostname="win-3105.example.net")).plan
-    job = runner.launch("3105", plan, {"windows": WINDOWS_KEY, "plesk": PLESK_CODE},
-                        confirm_warnings=True)
+    plan = draft_plan(
+        order,
+        flow_services.config.catalog.product_for("VPS Windows Plesk"),
+        flow_services.engine().list_templates(),
+        flow_services.config,
+        Overrides(hostname="win-3105.example.net"),
+    ).plan
+    job = runner.launch(
+        "3105", plan, {"windows": WINDOWS_KEY, "plesk": PLESK_CODE}, confirm_warnings=True
+    )
     failed = runner.run(job.id)
-    assert_flagged(failed, "ip_wait", "hostname_mismatch",
-                   message_has=("'WIN-8F2K1Q'", "win-3105.example.net"),
-                   hint_has=("sysprep", "setupact.log"))
+    assert_flagged(
+        failed,
+        "ip_wait",
+        "hostname_mismatch",
+        message_has=("'WIN-8F2K1Q'", "win-3105.example.net"),
+        hint_has=("sysprep", "setupact.log"),
+    )
 
 
 def test_a_vm_that_fails_to_boot_is_flagged_with_where_to_look(flow_services, engine_sim):
@@ -159,11 +206,17 @@ def test_a_vm_that_fails_to_boot_is_flagged_with_where_to_look(flow_services, en
     runner = Runner(flow_services, timing=QUICK)
     job = launch(flow_services, runner, "3104")
     failed = runner.run(job.id)
-    assert_flagged(failed, "starting", "boot_failed", message_has=("vps-3104", "went down"),
-                   hint_has=("console", "VM_DOWN_ERROR"))
+    assert_flagged(
+        failed,
+        "starting",
+        "boot_failed",
+        message_has=("vps-3104", "went down"),
+        hint_has=("console", "VM_DOWN_ERROR"),
+    )
     assert engine_sim.vm("vps-3104")["status"] == "down"
-    assert any("down with error" in e["description"] for e in engine_sim.events()
-               if e["vm"] == "vps-3104")
+    assert any(
+        "down with error" in e["description"] for e in engine_sim.events() if e["vm"] == "vps-3104"
+    )
     # The host is fixed: retry boots the same VM and finishes.
     engine_sim.set_guest_behaviour("vps-3104")
     done = runner.retry(job.id)
@@ -172,7 +225,8 @@ def test_a_vm_that_fails_to_boot_is_flagged_with_where_to_look(flow_services, en
 
 
 def test_a_guest_reporting_an_ip_but_no_hostname_is_flagged_for_the_hostname(
-        flow_services, engine_sim):
+    flow_services, engine_sim
+):
     """The agent reports the address but not the name: the IP is there, so the flag must
     be about the hostname (not "no IP"), and there is no handover."""
 
@@ -188,8 +242,13 @@ def test_a_guest_reporting_an_ip_but_no_hostname_is_flagged_for_the_hostname(
     assert engine_sim.vm("vps-3106")["status"] == "up"
     reported = engine_sim.vm("vps-3106")["ips"]
     assert reported
-    assert_flagged(failed, "ip_wait", "no_hostname", message_has=(reported[0], "hostname"),
-                   hint_has=("guest agent",))
+    assert_flagged(
+        failed,
+        "ip_wait",
+        "no_hostname",
+        message_has=(reported[0], "hostname"),
+        hint_has=("guest agent",),
+    )
     assert "no IP address" not in failed.error_message
     with flow_services.store.session() as session:
         assert session.get(Order, "3106").handed_over_at is None

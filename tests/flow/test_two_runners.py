@@ -42,24 +42,36 @@ def shared(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
 
 def add_order(services, order_id: str) -> None:
     with services.store.session() as session:
-        session.add(Order(id=order_id, source="manual", product_name="VPS Linux",
-                          client_name="Test Client"))
+        session.add(
+            Order(id=order_id, source="manual", product_name="VPS Linux", client_name="Test Client")
+        )
 
 
 def launch(services, order_id: str) -> str:
     add_order(services, order_id)
     with services.store.session() as session:
         order = session.get(Order, order_id)
-    draft = draft_plan(order, services.config.catalog.product_for("VPS Linux"),
-                       services.engine().list_templates(), services.config, Overrides())
+    draft = draft_plan(
+        order,
+        services.config.catalog.product_for("VPS Linux"),
+        services.engine().list_templates(),
+        services.config,
+        Overrides(),
+    )
     assert draft.problems == []
     return services.runner().launch(order_id, draft.plan, {}, confirm_warnings=True).id
 
 
 def start(actor: str, *args: str) -> subprocess.Popen:
     env = dict(os.environ, VPS_CONSOLE_ACTOR=actor)
-    return subprocess.Popen([CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True, env=env)
+    return subprocess.Popen(
+        [CLI, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
 
 
 def finish(process: subprocess.Popen) -> tuple[int, str, str]:
@@ -105,13 +117,17 @@ def test_two_resumers_of_one_job_one_provisions_the_other_names_the_holder(share
     events = repo.job_events(shared.store, job_id)
     launched = [e for e in events if e.kind == "audit" and e.step == "launch"]
     assert [e.actor for e in launched] == [shared.actor]
-    actors = {e.actor for e in events if (e.kind, e.step) not in (("step_finished", "planned"),
-                                                                  ("audit", "launch"))}
+    actors = {
+        e.actor
+        for e in events
+        if (e.kind, e.step) not in (("step_finished", "planned"), ("audit", "launch"))
+    }
     assert actors == {winners[0]}, actors
 
 
 def test_two_engineers_provisioning_one_order_at_once_one_wins_the_other_is_told_who(
-        shared, engine_sim):
+    shared, engine_sim
+):
     add_order(shared, "4102")
     engine_sim.faults.add("POST", r"^/vms$", delay=HOLD_SECONDS)
     args = ("provision", "4102", "--yes")
@@ -135,8 +151,7 @@ def test_two_engineers_provisioning_one_order_at_once_one_wins_the_other_is_told
     assert order.status == "done" and order.claimed_by == winners[0]
 
 
-def test_one_engineer_in_two_terminals_gets_one_job_and_one_consistent_password(
-        shared, engine_sim):
+def test_one_engineer_in_two_terminals_gets_one_job_and_one_consistent_password(shared, engine_sim):
     """Same user@host twice (two tmux panes): the claim is theirs in both, so the job itself
     must decide; the refused launch must not replace the password the VM was given."""
     add_order(shared, "4103")

@@ -19,8 +19,7 @@ ACTOR = "eng@desk"
 
 def stock_up(store, secrets, kind: str, seeds, product: str = "") -> list[str]:
     keys = [product_key(s) if kind != "plesk" else plesk_code(s) for s in seeds]
-    report = import_keys(store, secrets, "\n".join(keys), actor=ACTOR, kind=kind,
-                               product=product)
+    report = import_keys(store, secrets, "\n".join(keys), actor=ACTOR, kind=kind, product=product)
     assert not report.bad and len(report.imported) == len(keys)
     return keys
 
@@ -32,22 +31,27 @@ def state_of(store, reference: str) -> vault.LicenseKey:
 def test_import_keeps_good_lines_names_bad_ones_and_stores_no_key(vault_store):
     secrets = MemorySecretStore()
     good_windows, good_plesk, good_mssql = product_key(1), plesk_code(1), product_key(2)
-    text_in = "\n".join([
-        good_windows,                                  # 1
-        "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE",              # 2 vowels: not a product key
-        "",                                            # 3 blank
-        "# batch of 2026-12",                          # 4 comment
-        good_windows.replace("-", " ").lower(),        # 5 the same key, spelled otherwise
-        "key,kind,product,note",                       # 6 header
-        f"{good_plesk},plesk,Web Pro,invoice 77",      # 7
-        f"{product_key(3)},cpanel,,",                  # 8 a kind the vault does not keep
-        f"{good_mssql},mssql,2022 Standard,,extra",    # 9 too many columns
-        f"{good_mssql},mssql,2022 Standard",           # 10
-        "B2C3D-F4G6H",                                 # 11 too short
-    ])
+    text_in = "\n".join(
+        [
+            good_windows,  # 1
+            "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE",  # 2 vowels: not a product key
+            "",  # 3 blank
+            "# batch of 2026-12",  # 4 comment
+            good_windows.replace("-", " ").lower(),  # 5 the same key, spelled otherwise
+            "key,kind,product,note",  # 6 header
+            f"{good_plesk},plesk,Web Pro,invoice 77",  # 7
+            f"{product_key(3)},cpanel,,",  # 8 a kind the vault does not keep
+            f"{good_mssql},mssql,2022 Standard,,extra",  # 9 too many columns
+            f"{good_mssql},mssql,2022 Standard",  # 10
+            "B2C3D-F4G6H",  # 11 too short
+        ]
+    )
     report = import_keys(vault_store, secrets, text_in, actor=ACTOR, kind="windows")
     assert [(key.kind, key.product) for key in report.imported] == [
-        ("windows", ""), ("plesk", "Web Pro"), ("mssql", "2022 Standard")]
+        ("windows", ""),
+        ("plesk", "Web Pro"),
+        ("mssql", "2022 Standard"),
+    ]
     reasons = {bad.number: bad.reason for bad in report.bad}
     assert sorted(reasons) == [2, 5, 8, 9, 11]
     assert "characters no product key uses" in reasons[2]
@@ -60,8 +64,13 @@ def test_import_keeps_good_lines_names_bad_ones_and_stores_no_key(vault_store):
         assert secrets.get(key.secret_name) == value
         assert key.masked == "…-" + value.rsplit("-", 1)[1]
     with vault_store.engine.connect() as connection:
-        dump = repr([tuple(row) for table in ("license_keys", "job_events")
-                     for row in connection.execute(text(f"SELECT * FROM {table}"))])
+        dump = repr(
+            [
+                tuple(row)
+                for table in ("license_keys", "job_events")
+                for row in connection.execute(text(f"SELECT * FROM {table}"))
+            ]
+        )
     for value in (good_windows, good_plesk, good_mssql):
         assert value not in dump and value.rsplit("-", 1)[0] not in dump
     assert "…-" + good_plesk.rsplit("-", 1)[1] in dump
@@ -70,13 +79,15 @@ def test_import_keeps_good_lines_names_bad_ones_and_stores_no_key(vault_store):
 def test_duplicates_are_refused_in_stock_in_use_and_retired(vault_store):
     secrets = MemorySecretStore()
     keys = stock_up(vault_store, secrets, "windows", range(3))
-    vault.reserve(vault_store, "500", "windows", actor=ACTOR)          # keys[0] in use
+    vault.reserve(vault_store, "500", "windows", actor=ACTOR)  # keys[0] in use
     vault.retire(vault_store, vault.find_key(vault_store, keys[2][-5:]).id, actor=ACTOR)
-    report = import_keys(vault_store, secrets, "\n".join(keys), actor=ACTOR,
-                               kind="mssql")
+    report = import_keys(vault_store, secrets, "\n".join(keys), actor=ACTOR, kind="mssql")
     assert report.imported == []
     assert [(bad.number, bad.reason.split(" (")[1]) for bad in report.bad] == [
-        (1, "reserved to order 500)"), (2, "in stock)"), (3, "retired)")]
+        (1, "reserved to order 500)"),
+        (2, "in stock)"),
+        (3, "retired)"),
+    ]
     assert all("already in the vault as lk-" in bad.reason for bad in report.bad)
 
 
@@ -108,27 +119,33 @@ def test_keys_for_plan_reserves_and_a_resume_gets_the_same_keys(vault_store, sto
     secrets = MemorySecretStore()
     windows = stock_up(vault_store, secrets, "windows", range(3))
     plesk = stock_up(vault_store, secrets, "plesk", range(2))
-    keys = vault.keys_for_plan(vault_store, secrets, "2001", ("windows", "plesk", "cpanel"),
-                               actor=ACTOR)
+    keys = vault.keys_for_plan(
+        vault_store, secrets, "2001", ("windows", "plesk", "cpanel"), actor=ACTOR
+    )
     assert keys == {"windows": windows[0], "plesk": plesk[0]}
     # A crash between reserve and bind: a new process, a new store, the same keys.
     reopened = open_store(store_url)
     try:
-        assert vault.keys_for_plan(reopened, secrets, "2001", ("windows", "plesk"),
-                                   actor=ACTOR) == keys
+        assert (
+            vault.keys_for_plan(reopened, secrets, "2001", ("windows", "plesk"), actor=ACTOR)
+            == keys
+        )
     finally:
         reopened.close()
     held = vault.reserved_for(vault_store, "2001")
-    assert {kind: key.state for kind, key in held.items()} == {"windows": "reserved",
-                                                                "plesk": "reserved"}
+    assert {kind: key.state for kind, key in held.items()} == {
+        "windows": "reserved",
+        "plesk": "reserved",
+    }
     assert [line.available for line in vault.stock(vault_store)] == [1, 2]  # plesk, windows
 
 
 def test_keys_for_plan_leaves_out_kinds_without_stock(vault_store):
     secrets = MemorySecretStore()
     windows = stock_up(vault_store, secrets, "windows", [5])
-    assert vault.keys_for_plan(vault_store, secrets, "9", ("windows", "mssql"),
-                               actor=ACTOR) == {"windows": windows[0]}
+    assert vault.keys_for_plan(vault_store, secrets, "9", ("windows", "mssql"), actor=ACTOR) == {
+        "windows": windows[0]
+    }
 
 
 def test_a_key_missing_from_the_secret_store_is_named_not_handed_out(vault_store):
@@ -160,7 +177,7 @@ def test_the_vaults_own_key_stays_reserved_at_launch(vault_store):
 def test_a_pasted_key_from_stock_is_reserved_and_one_of_another_order_refused(vault_store):
     secrets = MemorySecretStore()
     keys = stock_up(vault_store, secrets, "windows", range(3))
-    vault.reserve(vault_store, "4001", "windows", actor=ACTOR)                # keys[0]
+    vault.reserve(vault_store, "4001", "windows", actor=ACTOR)  # keys[0]
     # Pasting keys[2] (in stock) for order 4002: that very key is reserved to it.
     vault.on_launch(vault_store, secrets, "4002", {"windows": keys[2].lower()}, actor=ACTOR)
     assert vault.reserved_for(vault_store, "4002")["windows"].masked.endswith(keys[2][-5:])
@@ -179,16 +196,26 @@ def test_boot_then_handover_binds_the_keys_to_the_vm(vault_store):
     assert vault.on_boot(vault_store, "5001", "vps-5001", actor=ACTOR) == []  # once
     bound = vault.on_handover(vault_store, "5001", "vps-5001", actor=ACTOR)
     assert {(k.kind, k.state, k.vm_name) for k in bound} == {
-        ("windows", "bound", "vps-5001"), ("mssql", "bound", "vps-5001")}
+        ("windows", "bound", "vps-5001"),
+        ("mssql", "bound", "vps-5001"),
+    }
     assert vault.on_handover(vault_store, "5001", "vps-5001", actor=ACTOR) == []
     key = vault.reserved_for(vault_store, "5001")["windows"]
     assert vault.describe(key) == "bound to vps-5001 (order 5001)"
     trail = vault.history(vault_store, key.id)
-    assert [e.step for e in trail] == ["vault_imported", "vault_reserved", "vault_booted",
-                                       "vault_bound"]
+    assert [e.step for e in trail] == [
+        "vault_imported",
+        "vault_reserved",
+        "vault_booted",
+        "vault_bound",
+    ]
     bind = trail[-1]
     assert (bind.actor, bind.order_id, bind.data["vm"], bind.data["masked"]) == (
-        ACTOR, "5001", "vps-5001", key.masked)
+        ACTOR,
+        "5001",
+        "vps-5001",
+        key.masked,
+    )
 
 
 def test_cancel_before_first_boot_returns_the_keys_to_stock(vault_store):
@@ -197,8 +224,9 @@ def test_cancel_before_first_boot_returns_the_keys_to_stock(vault_store):
     vault.keys_for_plan(vault_store, secrets, "6001", ("windows",), actor=ACTOR)
     [released] = vault.on_cancel(vault_store, "6001", actor=ACTOR)
     assert released.state == LicenseState.AVAILABLE
-    assert vault.keys_for_plan(vault_store, secrets, "6002", ("windows",),
-                               actor=ACTOR) == {"windows": keys[0]}
+    assert vault.keys_for_plan(vault_store, secrets, "6002", ("windows",), actor=ACTOR) == {
+        "windows": keys[0]
+    }
 
 
 def test_cancel_after_boot_retires_and_no_order_gets_a_retired_key(vault_store):
@@ -211,8 +239,10 @@ def test_cancel_after_boot_retires_and_no_order_gets_a_retired_key(vault_store):
     assert vault.keys_for_plan(vault_store, secrets, "7002", ("windows",), actor=ACTOR) == {}
     # The order itself, back in the queue, does not get its burnt key again either.
     assert vault.keys_for_plan(vault_store, secrets, "7001", ("windows",), actor=ACTOR) == {}
-    assert "retired: order 7001 cancelled after vps-7001" in \
-        vault.history(vault_store, retired.id)[-1].message
+    assert (
+        "retired: order 7001 cancelled after vps-7001"
+        in vault.history(vault_store, retired.id)[-1].message
+    )
 
 
 def test_release_of_a_burnt_key_needs_a_reason_that_is_audited(vault_store):
@@ -224,14 +254,18 @@ def test_release_of_a_burnt_key_needs_a_reason_that_is_audited(vault_store):
     with pytest.raises(VaultError) as needs_reason:
         vault.release(vault_store, key.id, actor=ACTOR)
     assert "--reason" in needs_reason.value.hint
-    released = vault.release(vault_store, key.masked, actor="lead@desk",
-                             reason="VM deleted, code reset at Plesk")
+    released = vault.release(
+        vault_store, key.masked, actor="lead@desk", reason="VM deleted, code reset at Plesk"
+    )
     assert released.state == LicenseState.AVAILABLE and released.order_id is None
     last = vault.history(vault_store, key.id)[-1]
     assert (last.step, last.actor, last.data["reason"], last.data["was"]) == (
-        "vault_released", "lead@desk", "VM deleted, code reset at Plesk", "bound")
-    assert vault.keys_for_plan(vault_store, secrets, "8002", ("plesk",),
-                               actor=ACTOR) == keys
+        "vault_released",
+        "lead@desk",
+        "VM deleted, code reset at Plesk",
+        "bound",
+    )
+    assert vault.keys_for_plan(vault_store, secrets, "8002", ("plesk",), actor=ACTOR) == keys
     with pytest.raises(VaultError, match="already in stock"):
         vault.release(vault_store, plesk_code(2)[-6:], actor=ACTOR)
 
@@ -263,10 +297,15 @@ def test_stock_per_kind_and_product_and_low_stock(vault_store):
     stock_up(vault_store, secrets, "plesk", range(2, 4), product="Web Host")
     vault.reserve(vault_store, "9001", "windows", actor=ACTOR)
     vault.reserve(vault_store, "9001", "plesk", actor=ACTOR, product="Web Pro")
-    lines = {(line.kind, line.product): (line.available, line.reserved)
-             for line in vault.stock(vault_store)}
-    assert lines == {("windows", "2022 Standard"): (5, 1), ("plesk", "Web Pro"): (1, 1),
-                     ("plesk", "Web Host"): (2, 0)}
+    lines = {
+        (line.kind, line.product): (line.available, line.reserved)
+        for line in vault.stock(vault_store)
+    }
+    assert lines == {
+        ("windows", "2022 Standard"): (5, 1),
+        ("plesk", "Web Pro"): (1, 1),
+        ("plesk", "Web Host"): (2, 0),
+    }
     low = vault.low_stock(vault_store, 5)
     assert [(item.kind, item.available) for item in low] == [("plesk", 3)]
     assert low[0].message() == "Plesk activation codes: 3 left in stock (fewer than 5)"
@@ -275,23 +314,27 @@ def test_stock_per_kind_and_product_and_low_stock(vault_store):
 
 
 def test_a_draft_closed_without_launch_gives_its_keys_back_but_a_launched_one_keeps_them(
-        vault_store):
+    vault_store,
+):
     from console.store import jobs as jobs_repo
     from console.store.models import Order
 
     secrets = MemorySecretStore()
     stock_up(vault_store, secrets, "windows", range(3))
     vault.keys_for_plan(vault_store, secrets, "9101", ("windows",), actor=ACTOR)
-    assert vault.form_label(vault_store, "9101", "windows") == \
-        f"vault: …-{product_key(0)[-5:]}, 2 left"
+    assert (
+        vault.form_label(vault_store, "9101", "windows")
+        == f"vault: …-{product_key(0)[-5:]}, 2 left"
+    )
     [back] = vault.on_draft_abandoned(vault_store, "9101", actor=ACTOR)
-    assert back.state == LicenseState.AVAILABLE and vault.form_label(
-        vault_store, "9101", "windows") is None
+    assert (
+        back.state == LicenseState.AVAILABLE
+        and vault.form_label(vault_store, "9101", "windows") is None
+    )
 
     with vault_store.session() as session:
         session.add(Order(id="9102", source="manual"))
     vault.keys_for_plan(vault_store, secrets, "9102", ("windows",), actor=ACTOR)
-    jobs_repo.create_job(vault_store, order_id="9102", plan={}, engine="sim",
-                         created_by=ACTOR)
+    jobs_repo.create_job(vault_store, order_id="9102", plan={}, engine="sim", created_by=ACTOR)
     assert vault.on_draft_abandoned(vault_store, "9102", actor=ACTOR) == []
     assert vault.reserved_for(vault_store, "9102")["windows"].state == LicenseState.RESERVED

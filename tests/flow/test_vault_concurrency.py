@@ -35,9 +35,13 @@ def _race(url: str, order_id: str, barrier, results) -> None:
 
 def stocked(url: str, count: int) -> None:
     store = open_store(url)
-    report = import_keys(store, MemorySecretStore(),
-                               "\n".join(product_key(i) for i in range(count)),
-                               actor="stock@desk", kind="windows")
+    report = import_keys(
+        store,
+        MemorySecretStore(),
+        "\n".join(product_key(i) for i in range(count)),
+        actor="stock@desk",
+        kind="windows",
+    )
     assert len(report.imported) == count
     store.close()  # no pooled connection may cross the fork
 
@@ -56,8 +60,12 @@ def test_hundred_reservations_on_twenty_keys(store_url):
         held = {key.order_id: key.id for key in vault.list_keys(store, state="reserved")}
         assert held == winners
         assert vault.low_stock(store, 1) == [vault.LowStock("windows", 0, 1)]
-        reserved_lines = [e for key in winners.values() for e in vault.history(store, key)
-                          if e.step == "vault_reserved"]
+        reserved_lines = [
+            e
+            for key in winners.values()
+            for e in vault.history(store, key)
+            if e.step == "vault_reserved"
+        ]
         assert len(reserved_lines) == KEYS
     finally:
         store.close()

@@ -7,8 +7,10 @@ from console.ovirt import Engine, EngineAuthFailed, EngineNotFound, EngineUnavai
 
 
 def facade(engine_sim, password=None, url=None):
-    return Engine(EngineConfig(name="sim", url=url or engine_sim.url,
-                               username=engine_sim.username), password or engine_sim.password)
+    return Engine(
+        EngineConfig(name="sim", url=url or engine_sim.url, username=engine_sim.username),
+        password or engine_sim.password,
+    )
 
 
 def test_list_vms_is_one_call_with_ips_tags_and_stats(engine_sim):

@@ -27,8 +27,9 @@ def engine_sim() -> Iterator[EngineSimulator]:
 @pytest.fixture
 def sdk_connection(engine_sim: EngineSimulator) -> Iterator[ovirtsdk4.Connection]:
     """An unmodified ovirtsdk4 Connection to ``engine_sim``; closed (with logout) after the test."""
-    connection = ovirtsdk4.Connection(url=engine_sim.url, username=engine_sim.username,
-                                      password=engine_sim.password, timeout=30)
+    connection = ovirtsdk4.Connection(
+        url=engine_sim.url, username=engine_sim.username, password=engine_sim.password, timeout=30
+    )
     try:
         yield connection
     finally:
@@ -66,11 +67,24 @@ def wait_status(vm_service, status: types.VmStatus, timeout: float = 15.0) -> ty
         raise AssertionError(f"VM never reached {status}; statuses seen: {seen}") from exc
 
 
-def new_vm(connection, name: str, template: str = "alma9-cpanel", cluster: str = "prod-a", clone: bool = True,
-           **fields) -> tuple[types.Vm, object]:
+def new_vm(
+    connection,
+    name: str,
+    template: str = "alma9-cpanel",
+    cluster: str = "prod-a",
+    clone: bool = True,
+    **fields,
+) -> tuple[types.Vm, object]:
     vms = connection.system_service().vms_service()
-    vm = vms.add(types.Vm(name=name, cluster=types.Cluster(name=cluster), template=types.Template(name=template),
-                          **fields), clone=clone)
+    vm = vms.add(
+        types.Vm(
+            name=name,
+            cluster=types.Cluster(name=cluster),
+            template=types.Template(name=template),
+            **fields,
+        ),
+        clone=clone,
+    )
     return vm, vms.vm_service(vm.id)
 
 

@@ -32,8 +32,13 @@ def sim_context(engine_sim, whmcs_sim, store, tmp_path, monkeypatch):
     from console.tui.launch import build_context
 
     monkeypatch.setenv("VPS_CONSOLE_FLOW_TIME_SCALE", "0.01")
-    config = demo_config(engine_sim.url, whmcs_sim.url, whmcs_sim.identifier,
-                         f"sqlite:///{tmp_path / 'console.db'}", refresh_seconds=1.0)
+    config = demo_config(
+        engine_sim.url,
+        whmcs_sim.url,
+        whmcs_sim.identifier,
+        f"sqlite:///{tmp_path / 'console.db'}",
+        refresh_seconds=1.0,
+    )
     context = build_context(config, store, demo_secrets(engine_sim.password, whmcs_sim.secret))
     sync_orders(store, context.services.billing(), config.catalog, actor=context.actor)
     yield context

@@ -16,4 +16,6 @@ def refresher(flow_services):
 
 def build_vms(engine_sim) -> list[str]:
     with engine_sim.world.lock:
-        return sorted(vm.name for vm in engine_sim.world.vms.values() if vm.name.startswith("tpl-build-"))
+        return sorted(
+            vm.name for vm in engine_sim.world.vms.values() if vm.name.startswith("tpl-build-")
+        )

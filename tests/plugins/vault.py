@@ -13,14 +13,14 @@ from console.store.db import open_store
 def product_key(seed: int) -> str:
     """A well-formed Windows / SQL Server product key, different for every seed."""
     chars = random.Random(f"product-{seed}").choices(PRODUCT_KEY_ALPHABET, k=25)
-    return "-".join("".join(chars[i:i + 5]) for i in range(0, 25, 5))
+    return "-".join("".join(chars[i : i + 5]) for i in range(0, 25, 5))
 
 
 def plesk_code(seed: int) -> str:
     """A well-formed Plesk activation code, different for every seed."""
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     chars = random.Random(f"plesk-{seed}").choices(alphabet, k=30)
-    return "-".join("".join(chars[i:i + 6]) for i in range(0, 30, 6))
+    return "-".join("".join(chars[i : i + 6]) for i in range(0, 30, 6))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

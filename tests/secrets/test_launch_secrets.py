@@ -42,14 +42,18 @@ def plesk_plan(services, add_order, order_id: str):
     add_order(order_id, "VPS Windows Plesk")
     with services.store.session() as session:
         order = session.get(Order, order_id)
-    draft = draft_plan(order, services.config.catalog.product_for(order.product_name),
-                       services.engine().list_templates(), services.config, Overrides())
+    draft = draft_plan(
+        order,
+        services.config.catalog.product_for(order.product_name),
+        services.engine().list_templates(),
+        services.config,
+        Overrides(),
+    )
     assert draft.problems == [], draft.problems
     return draft.plan
 
 
-def test_secrets_are_stored_and_read_back_before_the_job_row(file_services, add_order,
-                                                            monkeypatch):
+def test_secrets_are_stored_and_read_back_before_the_job_row(file_services, add_order, monkeypatch):
     plan = plesk_plan(file_services, add_order, "3101")
     seen = {}
     real_create = repo.create_job
@@ -57,18 +61,24 @@ def test_secrets_are_stored_and_read_back_before_the_job_row(file_services, add_
     def create_job(store, **fields):
         # Another process (a fresh store) must already find every secret of this job.
         fresh = open_secret_store()
-        seen.update({kind: fresh.get(job_secrets.staged_license(fields["job_id"], kind))
-                     for kind in plan.key_kinds})
+        seen.update(
+            {
+                kind: fresh.get(job_secrets.staged_license(fields["job_id"], kind))
+                for kind in plan.key_kinds
+            }
+        )
         seen["password"] = fresh.get(job_secrets.staged_password(fields["job_id"]))
         return real_create(store, **fields)
 
     monkeypatch.setattr(repo, "create_job", create_job)
     keys = {"windows": "VDYBN-27WPP-V4HQT-9VMD4-VMK7H", "plesk": PLESK_CODE}
-    job = Runner(file_services, timing=FAST).launch("3101", plan, keys,
-                                                     admin_password="Chosen-Passw0rd-1",
-                                                     confirm_warnings=True)
-    assert seen == {**{kind: keys[kind] for kind in plan.key_kinds},
-                    "password": "Chosen-Passw0rd-1"}
+    job = Runner(file_services, timing=FAST).launch(
+        "3101", plan, keys, admin_password="Chosen-Passw0rd-1", confirm_warnings=True
+    )
+    assert seen == {
+        **{kind: keys[kind] for kind in plan.key_kinds},
+        "password": "Chosen-Passw0rd-1",
+    }
     # Promoted to the order's names, nothing left staged.
     store = open_secret_store()
     assert store.get(admin_password_secret("3101")) == "Chosen-Passw0rd-1"
@@ -78,7 +88,8 @@ def test_secrets_are_stored_and_read_back_before_the_job_row(file_services, add_
 
 
 def test_killed_between_the_job_row_and_the_move_the_next_runner_finishes(
-        file_services, add_order, monkeypatch):
+    file_services, add_order, monkeypatch
+):
     plan = plesk_plan(file_services, add_order, "3102")
     keys = {"windows": "VDYBN-27WPP-V4HQT-9VMD4-VMK7H", "plesk": PLESK_CODE}
 
@@ -88,9 +99,9 @@ def test_killed_between_the_job_row_and_the_move_the_next_runner_finishes(
     with monkeypatch.context() as patched:
         patched.setattr(job_secrets, "promote", killed)
         with pytest.raises(Killed):
-            Runner(file_services, timing=FAST).launch("3102", plan, keys,
-                                                       admin_password="Kept-Passw0rd-22",
-                                                       confirm_warnings=True)
+            Runner(file_services, timing=FAST).launch(
+                "3102", plan, keys, admin_password="Kept-Passw0rd-22", confirm_warnings=True
+            )
     [job] = repo.list_jobs(file_services.store)
     assert job.state == "planned"
     assert open_secret_store().get(admin_password_secret("3102")) is None  # still staged
@@ -104,15 +115,17 @@ def test_killed_between_the_job_row_and_the_move_the_next_runner_finishes(
 
 
 def test_a_refused_second_launch_never_replaces_the_winners_password(
-        file_services, add_order, monkeypatch):
+    file_services, add_order, monkeypatch
+):
     """Both launches passed the claim and the open-job check (two terminals of one
     engineer, at the same instant): the job row's index decides, and the loser's password
     never reaches the order's name."""
     plan = plesk_plan(file_services, add_order, "3103")
     keys = {"windows": "VDYBN-27WPP-V4HQT-9VMD4-VMK7H", "plesk": PLESK_CODE}
     runner = Runner(file_services, timing=FAST)
-    winner = runner.launch("3103", plan, keys, admin_password="Winner-Passw0rd-1",
-                           confirm_warnings=True)
+    winner = runner.launch(
+        "3103", plan, keys, admin_password="Winner-Passw0rd-1", confirm_warnings=True
+    )
     real_check = repo.open_job_for_order
     calls = []
 
@@ -122,9 +135,16 @@ def test_a_refused_second_launch_never_replaces_the_winners_password(
 
     monkeypatch.setattr(repo, "open_job_for_order", open_job_for_order)
     with pytest.raises(JobBusy) as refused:
-        runner.launch("3103", plan, {"windows": "VDYBN-27WPP-V4HQT-9VMD4-VMK7H",
-                                     "plesk": "A00Q00-28H603-ABCDEF-GH1234-LOSER0"},
-                      admin_password="Loser-Passw0rd-2", confirm_warnings=True)
+        runner.launch(
+            "3103",
+            plan,
+            {
+                "windows": "VDYBN-27WPP-V4HQT-9VMD4-VMK7H",
+                "plesk": "A00Q00-28H603-ABCDEF-GH1234-LOSER0",
+            },
+            admin_password="Loser-Passw0rd-2",
+            confirm_warnings=True,
+        )
     assert winner.id in refused.value.message
     store = open_secret_store()
     assert store.get(admin_password_secret("3103")) == "Winner-Passw0rd-1"
@@ -147,8 +167,11 @@ def test_a_store_that_keeps_nothing_launches_nothing(flow_services, add_order):
     assert "nothing was launched" in refused.value.message
     assert repo.list_jobs(flow_services.store) == []
 
-    flow_services.secrets = MemorySecretStore(BackendInfo(
-        "memory", False, "cannot write the data dir", explicit=False, fix="make it writable"))
+    flow_services.secrets = MemorySecretStore(
+        BackendInfo(
+            "memory", False, "cannot write the data dir", explicit=False, fix="make it writable"
+        )
+    )
     with pytest.raises(SecretsNotKept) as not_kept:
         Runner(flow_services, timing=FAST).launch("3104", plan, keys, confirm_warnings=True)
     assert not_kept.value.hint == "make it writable"

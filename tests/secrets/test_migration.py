@@ -28,12 +28,12 @@ def cheap_cryptfile(monkeypatch):
     from keyrings.cryptfile.cryptfile import CryptFileKeyring
 
     monkeypatch.setattr(CryptFileKeyring, "time_cost", 1)
-    monkeypatch.setattr(CryptFileKeyring, "memory_cost", 2 ** 10)
+    monkeypatch.setattr(CryptFileKeyring, "memory_cost", 2**10)
 
 
-def test_an_older_cryptfile_keeps_working_then_migrates_to_the_file(keyring_passphrase,
-                                                                   cheap_cryptfile,
-                                                                   monkeypatch):
+def test_an_older_cryptfile_keeps_working_then_migrates_to_the_file(
+    keyring_passphrase, cheap_cryptfile, monkeypatch
+):
     legacy = open_secret_store("cryptfile")
     legacy.update({"engine:prod": ENGINE_PW, "license:7:windows": WINDOWS_KEY})
     assert secrets.keyring_file_path().stat().st_size > 0
@@ -46,7 +46,8 @@ def test_an_older_cryptfile_keeps_working_then_migrates_to_the_file(keyring_pass
     headless = open_secret_store().describe()
     assert headless.name == "encrypted file" and any(
         "older encrypted file" in note and "credentials migrate" in note
-        for note in headless.rejected)
+        for note in headless.rejected
+    )
     monkeypatch.setenv("VPS_CONSOLE_KEYRING_PASSPHRASE", keyring_passphrase)
 
     listed = cli("credentials", "list")
@@ -55,8 +56,10 @@ def test_an_older_cryptfile_keeps_working_then_migrates_to_the_file(keyring_pass
 
     moved = cli("credentials", "migrate", "--to", "file")
     assert moved.exit_code == 0, moved.output
-    assert "moved 2 secret(s) from encrypted file (keyrings.cryptfile) (passphrase) to " \
-           "encrypted file (passphrase)" in moved.output
+    assert (
+        "moved 2 secret(s) from encrypted file (keyrings.cryptfile) (passphrase) to "
+        "encrypted file (passphrase)" in moved.output
+    )
 
     assert f"removed {secrets.keyring_file_path()}, now empty" in moved.output
     assert not secrets.keyring_file_path().exists()
@@ -68,8 +71,9 @@ def test_an_older_cryptfile_keeps_working_then_migrates_to_the_file(keyring_pass
 
 
 def test_migrate_copies_with_keep_and_refuses_a_target_that_keeps_nothing():
-    result = CliRunner().invoke(main, ["credentials", "set", "engine", "prod", "--stdin"],
-                                input=ENGINE_PW + "\n")
+    result = CliRunner().invoke(
+        main, ["credentials", "set", "engine", "prod", "--stdin"], input=ENGINE_PW + "\n"
+    )
     assert result.exit_code == 0, result.output
     refused = cli("credentials", "migrate", "--to", "keyring")  # fail backend: none here
     assert refused.exit_code == 1 and "no usable system keyring" in refused.output

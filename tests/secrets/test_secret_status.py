@@ -17,8 +17,14 @@ from tests.plugins.cli import CLI, cli_setup
 
 def vps(*args: str) -> subprocess.CompletedProcess:
     """A child as a script or cron starts it: no terminal on stdin."""
-    return subprocess.run([CLI, *args], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, env=dict(os.environ), timeout=120)
+    return subprocess.run(
+        [CLI, *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
 
 
 async def test_the_header_names_the_file_and_how_its_key_is_kept(frozen_context):
@@ -59,7 +65,8 @@ def test_a_data_dir_that_cannot_be_written_is_a_doctor_failure(monkeypatch, tmp_
 
 
 def test_provision_refuses_with_exit_2_when_the_secrets_would_not_be_kept(
-        engine_sim, tmp_path, monkeypatch):
+    engine_sim, tmp_path, monkeypatch
+):
     config, store = cli_setup(tmp_path, engine_sim, monkeypatch)
     try:
         no_wait = vps("--secrets", "memory", "provision", "1001", "--yes", "--no-wait")

@@ -43,14 +43,17 @@ def test_memory_store_keeps_an_index_and_validates_names(memory_secrets):
     assert not memory_secrets.describe().persistent
 
 
-@pytest.mark.parametrize("value, shown", [
-    ("ABCDE-FGHIJ-KLMNO-PQRST-7XK2Q", "…-7XK2Q"),
-    ("A00C00-K3BD01-R5G842-FJR317-PA4B07", "…-PA4B07"),
-    ("hunter2", "••••"),
-    ("medium-pass1", "…s1"),
-    ("a-long-generated-password", "…word"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ("ABCDE-FGHIJ-KLMNO-PQRST-7XK2Q", "…-7XK2Q"),
+        ("A00C00-K3BD01-R5G842-FJR317-PA4B07", "…-PA4B07"),
+        ("hunter2", "••••"),
+        ("medium-pass1", "…s1"),
+        ("a-long-generated-password", "…word"),
+        ("", ""),
+    ],
+)
 def test_mask_shows_at_most_a_tail(value, shown):
     assert mask(value) == shown
 
@@ -152,7 +155,9 @@ def test_locked_desktop_keyring_is_passed_over_never_unlocked(monkeypatch):
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
     monkeypatch.setattr(secretstorage, "dbus_init", lambda: bus)
     monkeypatch.setattr(secretstorage, "check_service_availability", lambda connection: True)
-    monkeypatch.setattr(secretstorage, "get_default_collection", lambda connection: LockedCollection())
+    monkeypatch.setattr(
+        secretstorage, "get_default_collection", lambda connection: LockedCollection()
+    )
     assert ss_backend.Keyring.priority == 5  # the real backend believes it is usable
     store = open_secret_store()
     assert store.describe().name == "encrypted file"
@@ -180,8 +185,9 @@ def test_fail_backend_passes_over_an_unlocked_desktop_keyring(monkeypatch, keyri
 
 def _cli(*args: str, stdin: str | None = None, env_extra: dict | None = None):
     env = dict(os.environ, **(env_extra or {}))
-    return subprocess.run([EXE, *args], input=stdin, capture_output=True, text=True, env=env,
-                          timeout=60)
+    return subprocess.run(
+        [EXE, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 def test_fail_backend_forced_credentials_persist_across_processes(keyring_passphrase):
@@ -201,8 +207,9 @@ def test_fail_backend_forced_credentials_persist_across_processes(keyring_passph
     assert shown.stdout.strip() == value
 
     # A wrong passphrase: a clear refusal, its own exit code, no traceback.
-    refused = _cli("credentials", "list",
-                   env_extra={"VPS_CONSOLE_KEYRING_PASSPHRASE": "not the passphrase"})
+    refused = _cli(
+        "credentials", "list", env_extra={"VPS_CONSOLE_KEYRING_PASSPHRASE": "not the passphrase"}
+    )
     assert refused.returncode == 1
     assert "passphrase does not open the encrypted secrets file" in refused.stderr
     assert "hint: check VPS_CONSOLE_KEYRING_PASSPHRASE" in refused.stderr

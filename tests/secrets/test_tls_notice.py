@@ -14,13 +14,16 @@ VERIFIED = """
 name = "a"
 url = "https://a.example.net/ovirt-engine/api"
 """
-UNVERIFIED = VERIFIED + """
+UNVERIFIED = (
+    VERIFIED
+    + """
 [[engines]]
 name = "b"
 url = "https://b.example.net/ovirt-engine/api"
 insecure = true
 insecure_acknowledged = true
 """
+)
 
 
 def test_banner_names_the_unverified_engines_only():
@@ -43,6 +46,8 @@ def test_cli_warning_goes_to_stderr_with_the_fix():
 
     result = runner.invoke(probe)
     assert result.stdout == "data\n"
-    assert "warning: engine b (https://b.example.net/ovirt-engine/api): TLS certificate NOT " \
-           "verified" in result.stderr
+    assert (
+        "warning: engine b (https://b.example.net/ovirt-engine/api): TLS certificate NOT "
+        "verified" in result.stderr
+    )
     assert "set ca_file" in result.stderr and "engine a" not in result.stderr

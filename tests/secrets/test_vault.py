@@ -52,14 +52,24 @@ def test_headless_child_processes_keep_secrets_without_passphrase_or_terminal():
     """As cron or CI runs it: fail keyring forced, no passphrase, stdin not a terminal."""
     env = dict(os.environ)
     env.pop("VPS_CONSOLE_KEYRING_PASSPHRASE", None)
-    saved = subprocess.run([EXE, "credentials", "set", "billing", "--stdin"],
-                           input="whmcs-api-secret-77\n", capture_output=True, text=True,
-                           env=env, timeout=60)
+    saved = subprocess.run(
+        [EXE, "credentials", "set", "billing", "--stdin"],
+        input="whmcs-api-secret-77\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert saved.returncode == 0, saved.stderr
     assert "encrypted file" in saved.stdout
-    shown = subprocess.run([EXE, "credentials", "show", "billing", "--reveal"],
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
-                           timeout=60)
+    shown = subprocess.run(
+        [EXE, "credentials", "show", "billing", "--reveal"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == "whmcs-api-secret-77"
 
@@ -67,10 +77,12 @@ def test_headless_child_processes_keep_secrets_without_passphrase_or_terminal():
 def test_the_key_is_derived_once_per_process_never_per_read(monkeypatch, keyring_passphrase):
     derivations = []
     real = vault_module.derive
-    monkeypatch.setattr(vault_module, "derive",
-                        lambda *args, **kw: derivations.append(1) or real(*args, **kw))
-    open_secret_store().update({f"license:{n}:windows": f"AAAAA-BBBBB-CCCCC-DDDDD-{n:05d}"
-                                for n in range(10)})
+    monkeypatch.setattr(
+        vault_module, "derive", lambda *args, **kw: derivations.append(1) or real(*args, **kw)
+    )
+    open_secret_store().update(
+        {f"license:{n}:windows": f"AAAAA-BBBBB-CCCCC-DDDDD-{n:05d}" for n in range(10)}
+    )
     assert len(derivations) == 1  # locking the new key file
     derivations.clear()
     store = open_secret_store()
@@ -94,15 +106,24 @@ def test_a_passphrase_upgrades_the_key_file_and_is_then_needed(monkeypatch):
     assert upgraded.get("engine:prod") == ENGINE_PW
     locked = json.loads(key_file.read_text())
     assert "key" not in locked and plain["key"] not in key_file.read_text()
-    assert locked["kdf"] == {"name": "argon2id", "salt": locked["kdf"]["salt"],
-                             "iterations": 3, "memory_kib": 65536, "lanes": 4}
+    assert locked["kdf"] == {
+        "name": "argon2id",
+        "salt": locked["kdf"]["salt"],
+        "iterations": 3,
+        "memory_kib": 65536,
+        "lanes": 4,
+    }
 
     monkeypatch.delenv("VPS_CONSOLE_KEYRING_PASSPHRASE")
     with pytest.raises(SecretStoreLocked) as refused:
         open_secret_store()
     assert "VPS_CONSOLE_KEYRING_PASSPHRASE" in refused.value.hint
-    assert open_secret_store(passphrase_prompt=lambda: "a passphrase for the jump host"
-                             ).get("engine:prod") == ENGINE_PW
+    assert (
+        open_secret_store(passphrase_prompt=lambda: "a passphrase for the jump host").get(
+            "engine:prod"
+        )
+        == ENGINE_PW
+    )
 
 
 def test_a_replaced_key_file_is_refused_not_taken_for_an_empty_store():
@@ -134,8 +155,13 @@ def test_writers_at_once_lose_nothing():
 def test_a_write_by_another_process_is_seen_by_an_open_store():
     store = open_secret_store()
     assert store.get("engine:prod") is None
-    saved = subprocess.run([EXE, "credentials", "set", "engine", "prod", "--stdin"],
-                           input=ENGINE_PW + "\n", capture_output=True, text=True,
-                           env=dict(os.environ), timeout=60)
+    saved = subprocess.run(
+        [EXE, "credentials", "set", "engine", "prod", "--stdin"],
+        input=ENGINE_PW + "\n",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
     assert saved.returncode == 0, saved.stderr
     assert store.get("engine:prod") == ENGINE_PW

@@ -74,9 +74,21 @@ async def tls_not_verified(pilot: Pilot) -> None:
     from tests.showcase.world import make_config
 
     await settle(pilot)
-    pilot.app.banner_text = screen_banner(make_config(engines=[{
-        "name": "lab", "url": "https://lab.example.net/ovirt-engine/api", "insecure": True,
-        "insecure_acknowledged": True}])) or ""
+    pilot.app.banner_text = (
+        screen_banner(
+            make_config(
+                engines=[
+                    {
+                        "name": "lab",
+                        "url": "https://lab.example.net/ovirt-engine/api",
+                        "insecure": True,
+                        "insecure_acknowledged": True,
+                    }
+                ]
+            )
+        )
+        or ""
+    )
     await pilot.pause()
 
 
@@ -99,9 +111,12 @@ async def form_quiet(pilot: Pilot) -> None:
     for _ in range(200):
         await settle(pilot)
         screen = pilot.app.screen
-        if (isinstance(screen, ProvisionScreen) and screen.phase == "editing"
-                and screen._preflight_timer is None
-                and not any(worker.is_running for worker in pilot.app.workers)):
+        if (
+            isinstance(screen, ProvisionScreen)
+            and screen.phase == "editing"
+            and screen._preflight_timer is None
+            and not any(worker.is_running for worker in pilot.app.workers)
+        ):
             return
         await pilot.pause(0.05)
     raise TimeoutError("the provision form did not settle")
@@ -140,9 +155,18 @@ def _event(screen, state: str, step: str | None, kind: str, message: str, elapse
     from console.tui.progress import JobProgress
 
     at = screen.app.context.now() + timedelta(seconds=elapsed)
-    return JobProgress(ProgressEvent(job_id="job-showcase", order_id=screen.order_id,
-                                     state=state, step=step, kind=kind, message=message,
-                                     at=at, elapsed_seconds=elapsed))
+    return JobProgress(
+        ProgressEvent(
+            job_id="job-showcase",
+            order_id=screen.order_id,
+            state=state,
+            step=step,
+            kind=kind,
+            message=message,
+            at=at,
+            elapsed_seconds=elapsed,
+        )
+    )
 
 
 RUN_SCRIPT = (  # (state, step, kind, message, elapsed)
@@ -185,8 +209,11 @@ async def provision_done(pilot: Pilot) -> None:
         screen.post_message(_event(screen, *step))
     await pilot.pause()
     screen.admin_password = SHOWCASE_PASSWORD
-    screen._finished(Job(id="job-showcase", order_id="1001", state="done", vm_name="vps-1001",
-                         ips=["10.20.0.77"]))
+    screen._finished(
+        Job(
+            id="job-showcase", order_id="1001", state="done", vm_name="vps-1001", ips=["10.20.0.77"]
+        )
+    )
     await pilot.pause()
 
 
@@ -195,15 +222,29 @@ async def provision_failed(pilot: Pilot) -> None:
 
     await provision_running(pilot)
     screen = pilot.app.screen
-    screen.post_message(_event(screen, "failed(starting)", "starting", "failed",
-                               "Cannot run VM. There is no host that satisfies current "
-                               "scheduling constraints.", 46.0))
+    screen.post_message(
+        _event(
+            screen,
+            "failed(starting)",
+            "starting",
+            "failed",
+            "Cannot run VM. There is no host that satisfies current scheduling constraints.",
+            46.0,
+        )
+    )
     await pilot.pause()
-    screen._finished(Job(
-        id="job-showcase", order_id="1001", state="failed", failed_step="starting",
-        vm_name="vps-1001", error_message="Cannot run VM. There is no host that satisfies "
-        "current scheduling constraints.",
-        error_hint="free memory on cluster Default, or pick the Edge cluster and retry"))
+    screen._finished(
+        Job(
+            id="job-showcase",
+            order_id="1001",
+            state="failed",
+            failed_step="starting",
+            vm_name="vps-1001",
+            error_message="Cannot run VM. There is no host that satisfies "
+            "current scheduling constraints.",
+            error_hint="free memory on cluster Default, or pick the Edge cluster and retry",
+        )
+    )
     await pilot.pause()
 
 
@@ -213,11 +254,18 @@ async def templates_refresh(pilot: Pilot) -> None:
     from console.tui.widgets.refresh_status import RefreshStatus
 
     await templates(pilot)
-    row = TemplateRefresh(id="5e1f0a2c", engine="lab", template_name="alma9-cpanel",
-                          state="script_wait", source_version=3, new_version_name="2026-03-02",
-                          build_vm_name="tpl-build-alma9-cpanel-5e1f0a2c")
+    row = TemplateRefresh(
+        id="5e1f0a2c",
+        engine="lab",
+        template_name="alma9-cpanel",
+        state="script_wait",
+        source_version=3,
+        new_version_name="2026-03-02",
+        build_vm_name="tpl-build-alma9-cpanel-5e1f0a2c",
+    )
     pilot.app.screen.query_one(RefreshStatus).show_refresh(
-        row, "started tpl-build-alma9-cpanel-5e1f0a2c with the update script (cloud-init)")
+        row, "started tpl-build-alma9-cpanel-5e1f0a2c with the update script (cloud-init)"
+    )
     await pilot.pause()
 
 
@@ -229,24 +277,47 @@ async def templates_drift(pilot: Pilot) -> None:
 
     await templates(pilot)
     sealed = {(t.name, t.version_number): t.created_at for t in FIXED_TEMPLATES}
-    rows = [Drift(f"vps-{n}", str(n), status, name, version, latest, sealed[(name, version)],
-                  sealed[(name, latest)])
-            for n, status, name, version, latest in (
-                (901, "up", "win2022-plesk", 1, 2), (902, "up", "alma9-cpanel", 2, 3),
-                (903, "down", "alma9-cpanel", 2, 3), (904, "up", "alma9-cpanel", 3, 3),
-                (905, "up", "ubuntu2204-plesk", 1, 1))]
+    rows = [
+        Drift(
+            f"vps-{n}",
+            str(n),
+            status,
+            name,
+            version,
+            latest,
+            sealed[(name, version)],
+            sealed[(name, latest)],
+        )
+        for n, status, name, version, latest in (
+            (901, "up", "win2022-plesk", 1, 2),
+            (902, "up", "alma9-cpanel", 2, 3),
+            (903, "down", "alma9-cpanel", 2, 3),
+            (904, "up", "alma9-cpanel", 3, 3),
+            (905, "up", "ubuntu2204-plesk", 1, 1),
+        )
+    ]
     await pilot.app.push_screen(DriftScreen(rows))
     await pilot.pause()
 
 
 SCENES: dict[str, Callable[[Pilot], Awaitable[None]]] = {
-    "queue": queue, "queue-filtered": queue_filtered, "templates": templates, "vms": vms,
-    "vm-remove-confirmation": vm_remove_confirmation, "jobs": jobs,
-    "jobs-activity": jobs_activity, "tls-not-verified": tls_not_verified, "help": help_screen,
-    "provision-form": provision_form, "provision-errors": provision_errors,
-    "provision-ready": provision_ready, "provision-running": provision_running,
-    "provision-done": provision_done, "provision-failed": provision_failed,
-    "templates-refresh": templates_refresh, "templates-drift": templates_drift,
+    "queue": queue,
+    "queue-filtered": queue_filtered,
+    "templates": templates,
+    "vms": vms,
+    "vm-remove-confirmation": vm_remove_confirmation,
+    "jobs": jobs,
+    "jobs-activity": jobs_activity,
+    "tls-not-verified": tls_not_verified,
+    "help": help_screen,
+    "provision-form": provision_form,
+    "provision-errors": provision_errors,
+    "provision-ready": provision_ready,
+    "provision-running": provision_running,
+    "provision-done": provision_done,
+    "provision-failed": provision_failed,
+    "templates-refresh": templates_refresh,
+    "templates-drift": templates_drift,
 }
 
 

@@ -16,18 +16,39 @@ from console.store.models import Job, JobEvent, Order
 FROZEN_NOW = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 
 DEMO_CONFIG = {
-    "engines": [{"name": "lab", "url": "http://127.0.0.1:1/ovirt-engine/api",
-                 "cluster": "Default", "storage_domain": "data"}],
+    "engines": [
+        {
+            "name": "lab",
+            "url": "http://127.0.0.1:1/ovirt-engine/api",
+            "cluster": "Default",
+            "storage_domain": "data",
+        }
+    ],
     "billing": {"kind": "none"},
-    "catalog": {"stale_after_days": 90, "products": [
-        {"billing_product": "VPS Windows Plesk", "template": "win2022-plesk",
-         "cpus": 2, "memory": "4GiB", "disk": "100GiB", "max_memory": "32GiB",
-         "license_kinds": ["windows", "plesk"]},
-        {"billing_product": "VPS Linux cPanel", "template": "alma9-cpanel",
-         "license_kinds": ["cpanel"]},
-        {"billing_product": "VPS Linux Plesk", "template": "ubuntu2204-plesk",
-         "license_kinds": ["plesk"]},
-    ]},
+    "catalog": {
+        "stale_after_days": 90,
+        "products": [
+            {
+                "billing_product": "VPS Windows Plesk",
+                "template": "win2022-plesk",
+                "cpus": 2,
+                "memory": "4GiB",
+                "disk": "100GiB",
+                "max_memory": "32GiB",
+                "license_kinds": ["windows", "plesk"],
+            },
+            {
+                "billing_product": "VPS Linux cPanel",
+                "template": "alma9-cpanel",
+                "license_kinds": ["cpanel"],
+            },
+            {
+                "billing_product": "VPS Linux Plesk",
+                "template": "ubuntu2204-plesk",
+                "license_kinds": ["plesk"],
+            },
+        ],
+    },
     "ui": {"refresh_seconds": 5},
 }
 
@@ -38,10 +59,21 @@ def make_config(**changes) -> Config:
 
 
 def _template(id, name, version, os_type, apps, cpus, memory, disk, age_days, windows=False):
-    return Template(id=id, name=name, version_number=version, version_name=f"2026-{version:02d}",
-                    os_type=os_type, description="", apps=apps, cpus=cpus, memory_mib=memory,
-                    disk_gib=disk, created_at=FROZEN_NOW - timedelta(days=age_days),
-                    status="ok", is_windows=windows)
+    return Template(
+        id=id,
+        name=name,
+        version_number=version,
+        version_name=f"2026-{version:02d}",
+        os_type=os_type,
+        description="",
+        apps=apps,
+        cpus=cpus,
+        memory_mib=memory,
+        disk_gib=disk,
+        created_at=FROZEN_NOW - timedelta(days=age_days),
+        status="ok",
+        is_windows=windows,
+    )
 
 
 FIXED_TEMPLATES = [
@@ -55,15 +87,36 @@ FIXED_TEMPLATES = [
 
 
 def _vm(number, status, ips=(), cpu=None, mem=None):
-    return Vm(id=f"vm-{number}", name=f"vps-{number}", status=status, cluster="Default",
-              description="", comment="", cpus=2, memory_mib=4096, guaranteed_mib=4096,
-              disk_gib=80, ips=tuple(ips), fqdn=f"{number}.vps.example.net", cpu_percent=cpu,
-              memory_percent=mem, tags=("vps-console",), template_name="alma9-cpanel")
+    return Vm(
+        id=f"vm-{number}",
+        name=f"vps-{number}",
+        status=status,
+        cluster="Default",
+        description="",
+        comment="",
+        cpus=2,
+        memory_mib=4096,
+        guaranteed_mib=4096,
+        disk_gib=80,
+        ips=tuple(ips),
+        fqdn=f"{number}.vps.example.net",
+        cpu_percent=cpu,
+        memory_percent=mem,
+        tags=("vps-console",),
+        template_name="alma9-cpanel",
+    )
 
 
-FIXED_VMS = [_vm(900 + n, ("up", "up", "down", "image_locked")[n % 4],
-                 (f"10.20.0.{10 + n}",) if n % 4 < 2 else (), cpu=3.0 * n, mem=20.0 + n)
-             for n in range(8)]
+FIXED_VMS = [
+    _vm(
+        900 + n,
+        ("up", "up", "down", "image_locked")[n % 4],
+        (f"10.20.0.{10 + n}",) if n % 4 < 2 else (),
+        cpu=3.0 * n,
+        mem=20.0 + n,
+    )
+    for n in range(8)
+]
 
 
 class FixedEngine:
@@ -74,8 +127,12 @@ class FixedEngine:
     def __init__(self, templates=None, vms=None, fail: str | None = None):
         from console.config import EngineConfig
 
-        self.config = EngineConfig(name="lab", url="http://127.0.0.1:1/ovirt-engine/api",
-                                   cluster="Default", storage_domain="data")
+        self.config = EngineConfig(
+            name="lab",
+            url="http://127.0.0.1:1/ovirt-engine/api",
+            cluster="Default",
+            storage_domain="data",
+        )
         self.templates = list(FIXED_TEMPLATES if templates is None else templates)
         self.vms = list(FIXED_VMS if vms is None else vms)
         self.fail = fail
@@ -140,62 +197,125 @@ def seed_orders(store, now=FROZEN_NOW) -> list[Order]:
         ("1001", "Anna Novak", "Acme Hosting Ltd", "VPS Windows Plesk", 2, 4096, 100, 30, "new"),
         ("1002", "Ben Schmidt", "", "VPS Linux cPanel", 2, 4096, 80, 5 * 60, "new"),
         ("1003", "Chloe Rossi", "Pixel & Co", "VPS Linux Plesk", 4, 8192, 160, 26 * 60, "new"),
-        ("1004", "Dario Silva", "", "Dedicated Game Server", None, None, None, 90,
-         "needs_mapping"),
-        ("1005", "Emre Yilmaz", "Nordwind GmbH", "VPS Linux cPanel", 1, 2048, 40, 12,
-         "provisioning"),
+        ("1004", "Dario Silva", "", "Dedicated Game Server", None, None, None, 90, "needs_mapping"),
+        (
+            "1005",
+            "Emre Yilmaz",
+            "Nordwind GmbH",
+            "VPS Linux cPanel",
+            1,
+            2048,
+            40,
+            12,
+            "provisioning",
+        ),
         ("1006", "Fatima Berg", "", "VPS Windows Plesk", 4, 8192, 200, 8 * 60, "failed"),
     ]
     orders = []
     with store.session() as session:
         for oid, client, company, product, cpus, mem, disk, minutes, status in rows:
-            order = Order(id=oid, source="whmcs", service_id=str(int(oid) + 5000),
-                          client_name=client, client_company=company,
-                          client_email=f"{client.split()[0].lower()}@example.net",
-                          product_name=product, cpus=cpus, memory_mib=mem, disk_gib=disk,
-                          status=status, created_at=now - timedelta(minutes=minutes),
-                          paid_at=now - timedelta(minutes=minutes), updated_at=now,
-                          problem=("product 'Dedicated Game Server' is not mapped to a "
-                                   "template" if status == "needs_mapping" else None),
-                          claimed_by="ops@jump1" if status in ("provisioning", "failed")
-                          else None)
+            order = Order(
+                id=oid,
+                source="whmcs",
+                service_id=str(int(oid) + 5000),
+                client_name=client,
+                client_company=company,
+                client_email=f"{client.split()[0].lower()}@example.net",
+                product_name=product,
+                cpus=cpus,
+                memory_mib=mem,
+                disk_gib=disk,
+                status=status,
+                created_at=now - timedelta(minutes=minutes),
+                paid_at=now - timedelta(minutes=minutes),
+                updated_at=now,
+                problem=(
+                    "product 'Dedicated Game Server' is not mapped to a template"
+                    if status == "needs_mapping"
+                    else None
+                ),
+                claimed_by="ops@jump1" if status in ("provisioning", "failed") else None,
+            )
             session.add(order)
             orders.append(order)
         session.flush()
-        session.add(Job(id="job-0005-aaaa", order_id="1005", engine="lab", state="clone_wait",
-                        vm_name="vps-1005", created_at=now - timedelta(minutes=3),
-                        updated_at=now - timedelta(seconds=20), attempts=1))
-        session.add(Job(id="job-0006-bbbb", order_id="1006", engine="lab", state="failed",
-                        failed_step="starting", vm_name="vps-1006", attempts=2,
-                        error_code="engine_rejected",
-                        error_message="Cannot run VM. There is no host that satisfies current "
-                                      "scheduling constraints.",
-                        error_hint="free memory on cluster Default or pick the Edge cluster",
-                        created_at=now - timedelta(hours=2),
-                        updated_at=now - timedelta(minutes=50)))
+        session.add(
+            Job(
+                id="job-0005-aaaa",
+                order_id="1005",
+                engine="lab",
+                state="clone_wait",
+                vm_name="vps-1005",
+                created_at=now - timedelta(minutes=3),
+                updated_at=now - timedelta(seconds=20),
+                attempts=1,
+            )
+        )
+        session.add(
+            Job(
+                id="job-0006-bbbb",
+                order_id="1006",
+                engine="lab",
+                state="failed",
+                failed_step="starting",
+                vm_name="vps-1006",
+                attempts=2,
+                error_code="engine_rejected",
+                error_message="Cannot run VM. There is no host that satisfies current "
+                "scheduling constraints.",
+                error_hint="free memory on cluster Default or pick the Edge cluster",
+                created_at=now - timedelta(hours=2),
+                updated_at=now - timedelta(minutes=50),
+            )
+        )
         session.flush()
         for minutes, actor, action, order_id, job_id, message in SHOWCASE_AUDIT:
-            session.add(JobEvent(kind="audit", step=action, actor=actor, order_id=order_id,
-                                 job_id=job_id, message=message,
-                                 at=now - timedelta(minutes=minutes)))
+            session.add(
+                JobEvent(
+                    kind="audit",
+                    step=action,
+                    actor=actor,
+                    order_id=order_id,
+                    job_id=job_id,
+                    message=message,
+                    at=now - timedelta(minutes=minutes),
+                )
+            )
     return orders
 
 
 SHOWCASE_AUDIT = (  # (minutes ago, actor, action, order, job, message)
     (118, "ops@jump1", "claim", "1006", None, ""),
-    (118, "ops@jump1", "launch", "1006", "job-0006-bbbb",
-     "vps-1006 from win2022-plesk v2 on lab/prod-a: 4 vCPU, 8GiB, 200 GiB"),
+    (
+        118,
+        "ops@jump1",
+        "launch",
+        "1006",
+        "job-0006-bbbb",
+        "vps-1006 from win2022-plesk v2 on lab/prod-a: 4 vCPU, 8GiB, 200 GiB",
+    ),
     (118, "ops@jump1", "license_given", "1006", "job-0006-bbbb", "windows key …-VMK7H"),
     (118, "ops@jump1", "license_given", "1006", "job-0006-bbbb", "plesk key …-JKLMN0"),
-    (52, "ops@jump1", "retry", "1006", "job-0006-bbbb", "retry from starting (failed: Cannot "
-     "run VM. There is no host that satisfies current scheduling constraints.)"),
+    (
+        52,
+        "ops@jump1",
+        "retry",
+        "1006",
+        "job-0006-bbbb",
+        "retry from starting (failed: Cannot "
+        "run VM. There is no host that satisfies current scheduling constraints.)",
+    ),
     (20, "ann@jump2", "vm_stop", "0977", None, "stop vps-0977"),
     (3, "ops@jump1", "claim", "1005", None, ""),
-    (3, "ops@jump1", "launch", "1005", "job-0005-aaaa",
-     "vps-1005 from alma9-cpanel v3 on lab/prod-a: 1 vCPU, 2GiB, 40 GiB"),
+    (
+        3,
+        "ops@jump1",
+        "launch",
+        "1005",
+        "job-0005-aaaa",
+        "vps-1005 from alma9-cpanel v3 on lab/prod-a: 1 vCPU, 2GiB, 40 GiB",
+    ),
 )
-
-
 
 
 def showcase_context(store, *, read_only: bool = False, engine=None):
@@ -203,6 +323,12 @@ def showcase_context(store, *, read_only: bool = False, engine=None):
     from console.tui.context import ConsoleContext
 
     seed_orders(store)
-    return ConsoleContext(config=make_config(), store=store,
-                          services=FixedServices(engine or FixedEngine()), actor="tester@ci",
-                          live=False, read_only=read_only, clock=lambda: FROZEN_NOW)
+    return ConsoleContext(
+        config=make_config(),
+        store=store,
+        services=FixedServices(engine or FixedEngine()),
+        actor="tester@ci",
+        live=False,
+        read_only=read_only,
+        clock=lambda: FROZEN_NOW,
+    )

@@ -19,15 +19,22 @@ def test_connect_and_test(engine_sim, sdk_connection):
     assert (api.product_info.version.major, api.product_info.version.minor) == (4, 5)
     assert api.special_objects.blank_template.id == "00000000-0000-0000-0000-000000000000"
     assert api.summary.vms.total == 20
-    assert engine_sim.url.startswith("http://127.0.0.1:") and engine_sim.url.endswith("/ovirt-engine/api")
+    assert engine_sim.url.startswith("http://127.0.0.1:") and engine_sim.url.endswith(
+        "/ovirt-engine/api"
+    )
 
 
 def test_wrong_password_is_the_engines_sso_error(engine_sim):
-    connection = ovirtsdk4.Connection(url=engine_sim.url, username=engine_sim.username, password="nope")
+    connection = ovirtsdk4.Connection(
+        url=engine_sim.url, username=engine_sim.username, password="nope"
+    )
     with pytest.raises(ovirtsdk4.AuthError) as err:
         connection.system_service().get()
     assert "access_denied" in str(err.value)
-    assert "Cannot authenticate user 'admin@internal': The username or password is incorrect.." in str(err.value)
+    assert (
+        "Cannot authenticate user 'admin@internal': The username or password is incorrect.."
+        in str(err.value)
+    )
     assert connection.test() is False
     connection.close(logout=False)
 
@@ -35,8 +42,9 @@ def test_wrong_password_is_the_engines_sso_error(engine_sim):
 def test_sso_grant_and_error_bodies_on_the_wire(engine_sim):
     base = engine_sim.url.rsplit("/ovirt-engine/api", 1)[0]
     form = b"grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=bad"
-    request = urllib.request.Request(base + "/ovirt-engine/sso/oauth/token", data=form,
-                                     headers={"Accept": "application/json"})
+    request = urllib.request.Request(
+        base + "/ovirt-engine/sso/oauth/token", data=form, headers={"Accept": "application/json"}
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(request)
     assert err.value.code == 400
@@ -51,7 +59,9 @@ def test_sso_grant_and_error_bodies_on_the_wire(engine_sim):
 
 @pytest.mark.parametrize("authorization", [None, "Bearer not-a-token"])
 def test_api_without_valid_token_is_401_with_the_containers_html(engine_sim, authorization):
-    headers = {"Accept": "application/xml"} | ({"Authorization": authorization} if authorization else {})
+    headers = {"Accept": "application/xml"} | (
+        {"Authorization": authorization} if authorization else {}
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(urllib.request.Request(engine_sim.url + "/vms", headers=headers))
     assert err.value.code == 401
@@ -80,7 +90,9 @@ def test_token_lifetime_expires_tokens(engine_sim, sdk_connection):
 
 
 def test_logout_revokes_the_token(engine_sim):
-    connection = ovirtsdk4.Connection(url=engine_sim.url, username=engine_sim.username, password=engine_sim.password)
+    connection = ovirtsdk4.Connection(
+        url=engine_sim.url, username=engine_sim.username, password=engine_sim.password
+    )
     connection.system_service().get()
     assert engine_sim.sso.live_tokens() == 1
     connection.close()
@@ -90,7 +102,9 @@ def test_logout_revokes_the_token(engine_sim):
 def test_https_with_ca_file_and_refused_without():
     with EngineSimulator(tls=True, time_scale=0.01, vms=3) as sim:
         assert sim.url.startswith("https://") and sim.ca_file
-        good = ovirtsdk4.Connection(url=sim.url, username=sim.username, password=sim.password, ca_file=sim.ca_file)
+        good = ovirtsdk4.Connection(
+            url=sim.url, username=sim.username, password=sim.password, ca_file=sim.ca_file
+        )
         assert good.test(raise_exception=True)
         assert len(good.system_service().vms_service().list()) == 3
         good.close()

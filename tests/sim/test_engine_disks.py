@@ -11,10 +11,18 @@ from tests.plugins.engine import ready_vm, wait_for
 GiB = 1024**3
 
 
-def _floating(system, alias: str, size: int = 5 * GiB, sd: str = "data-ssd", sparse: bool = True) -> types.Disk:
-    return system.disks_service().add(types.Disk(
-        name=alias, provisioned_size=size, format=types.DiskFormat.COW if sparse else types.DiskFormat.RAW,
-        sparse=sparse, storage_domains=[types.StorageDomain(name=sd)]))
+def _floating(
+    system, alias: str, size: int = 5 * GiB, sd: str = "data-ssd", sparse: bool = True
+) -> types.Disk:
+    return system.disks_service().add(
+        types.Disk(
+            name=alias,
+            provisioned_size=size,
+            format=types.DiskFormat.COW if sparse else types.DiskFormat.RAW,
+            sparse=sparse,
+            storage_domains=[types.StorageDomain(name=sd)],
+        )
+    )
 
 
 def _ok(system, disk_id: str) -> types.Disk:
@@ -32,9 +40,13 @@ def test_floating_disk_lifecycle_and_accounting(engine_sim, sdk_connection):
     assert after["committed"] - before["committed"] == 8 * GiB
     assert after["used"] - before["used"] == 8 * GiB  # preallocated
     sd = system.storage_domains_service().list(search="name=data-hdd")[0]
-    on_domain = system.storage_domains_service().storage_domain_service(sd.id).disks_service().list()
+    on_domain = (
+        system.storage_domains_service().storage_domain_service(sd.id).disks_service().list()
+    )
     assert disk.id in {d.id for d in on_domain}
-    assert [d.id for d in system.disks_service().list(search="Storage.name=data-hdd and name=scratch")] == [disk.id]
+    assert [
+        d.id for d in system.disks_service().list(search="Storage.name=data-hdd and name=scratch")
+    ] == [disk.id]
     system.disks_service().disk_service(disk.id).remove()
     engine_sim.advance()
     with pytest.raises(ovirtsdk4.NotFoundError):
@@ -49,13 +61,25 @@ def test_add_disk_needs_its_fields_and_space(engine_sim, sdk_connection):
     with pytest.raises(ovirtsdk4.Error) as caught:
         disks.add(types.Disk(name="x", format=types.DiskFormat.COW))
     assert caught.value.code == 400
-    assert "Disk [provisioned_size, storage_domains.storage_domain.id|name] required for add" in str(caught.value)
+    assert (
+        "Disk [provisioned_size, storage_domains.storage_domain.id|name] required for add"
+        in str(caught.value)
+    )
     engine_sim.fill_storage_domain("data-hdd")
     with pytest.raises(ovirtsdk4.Error) as caught:
-        disks.add(types.Disk(name="big", provisioned_size=GiB, format=types.DiskFormat.RAW, sparse=False,
-                             storage_domains=[types.StorageDomain(name="data-hdd")]))
+        disks.add(
+            types.Disk(
+                name="big",
+                provisioned_size=GiB,
+                format=types.DiskFormat.RAW,
+                sparse=False,
+                storage_domains=[types.StorageDomain(name="data-hdd")],
+            )
+        )
     assert caught.value.code == 409
-    assert "Cannot add Virtual Disk. Low disk space on Storage Domain data-hdd." in str(caught.value)
+    assert "Cannot add Virtual Disk. Low disk space on Storage Domain data-hdd." in str(
+        caught.value
+    )
 
 
 def test_attach_existing_disk_plug_state_and_detach(engine_sim, sdk_connection):
@@ -63,12 +87,20 @@ def test_attach_existing_disk_plug_state_and_detach(engine_sim, sdk_connection):
     vm, service = ready_vm(sdk_connection, "vps-2201")
     disk = _ok(system, _floating(system, "extra").id)
     attachments = service.disk_attachments_service()
-    attachment = attachments.add(types.DiskAttachment(disk=types.Disk(id=disk.id), active=False, bootable=False,
-                                                      interface=types.DiskInterface.VIRTIO))
+    attachment = attachments.add(
+        types.DiskAttachment(
+            disk=types.Disk(id=disk.id),
+            active=False,
+            bootable=False,
+            interface=types.DiskInterface.VIRTIO,
+        )
+    )
     assert attachment.active is False and attachment.interface == types.DiskInterface.VIRTIO
     # Attached already: the engine refuses a second attach.
     with pytest.raises(ovirtsdk4.Error) as caught:
-        attachments.add(types.DiskAttachment(disk=types.Disk(id=disk.id), interface=types.DiskInterface.VIRTIO))
+        attachments.add(
+            types.DiskAttachment(disk=types.Disk(id=disk.id), interface=types.DiskInterface.VIRTIO)
+        )
     assert "Cannot attach Virtual Disk. The disk is already attached to VM." in str(caught.value)
     one = attachments.attachment_service(disk.id)
     one.update(types.DiskAttachment(active=True))
@@ -87,10 +119,19 @@ def test_new_disk_on_a_vm_is_locked_then_ok(engine_sim, sdk_connection):
     system = sdk_connection.system_service()
     vm, service = ready_vm(sdk_connection, "vps-2202")
     engine_sim.set_time_scale(100.0)  # slow enough to see the lock
-    attachment = service.disk_attachments_service().add(types.DiskAttachment(
-        disk=types.Disk(name="vps-2202-data", provisioned_size=2 * GiB, format=types.DiskFormat.COW,
-                        storage_domains=[types.StorageDomain(name="data-ssd")]),
-        interface=types.DiskInterface.VIRTIO_SCSI, bootable=False, active=True))
+    attachment = service.disk_attachments_service().add(
+        types.DiskAttachment(
+            disk=types.Disk(
+                name="vps-2202-data",
+                provisioned_size=2 * GiB,
+                format=types.DiskFormat.COW,
+                storage_domains=[types.StorageDomain(name="data-ssd")],
+            ),
+            interface=types.DiskInterface.VIRTIO_SCSI,
+            bootable=False,
+            active=True,
+        )
+    )
     disk_service = system.disks_service().disk_service(attachment.disk.id)
     assert disk_service.get().status == types.DiskStatus.LOCKED
     with pytest.raises(ovirtsdk4.Error) as caught:

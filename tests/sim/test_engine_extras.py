@@ -19,13 +19,17 @@ from tests.plugins.engine import ready_vm
 def test_unmodelled_vm_fields_are_kept_and_returned(sdk_connection):
     vm, service = ready_vm(sdk_connection, "vps-2501")
     host = sdk_connection.system_service().hosts_service().list(search="name=host-a1")[0]
-    service.update(types.Vm(
-        serial_number=types.SerialNumber(policy=types.SerialNumberPolicy.CUSTOM, value="SN-1"),
-        console=types.Console(enabled=True),
-        placement_policy=types.VmPlacementPolicy(affinity=types.VmAffinity.PINNED,
-                                                 hosts=[types.Host(id=host.id)]),
-        custom_properties=[types.CustomProperty(name="sndbuf", value="0")],
-        bios=types.Bios(type=types.BiosType.Q35_OVMF)))
+    service.update(
+        types.Vm(
+            serial_number=types.SerialNumber(policy=types.SerialNumberPolicy.CUSTOM, value="SN-1"),
+            console=types.Console(enabled=True),
+            placement_policy=types.VmPlacementPolicy(
+                affinity=types.VmAffinity.PINNED, hosts=[types.Host(id=host.id)]
+            ),
+            custom_properties=[types.CustomProperty(name="sndbuf", value="0")],
+            bios=types.Bios(type=types.BiosType.Q35_OVMF),
+        )
+    )
     got = service.get()
     assert got.serial_number.value == "SN-1"
     assert got.console.enabled is True
@@ -55,13 +59,18 @@ def test_search_pages_until_an_empty_page(sdk_connection):
 
 def test_conditions_on_related_objects(sdk_connection):
     system = sdk_connection.system_service()
-    assert [dc.name for dc in system.data_centers_service().list(search="Clusters.name=prod-b")] == ["dc1"]
+    assert [
+        dc.name for dc in system.data_centers_service().list(search="Clusters.name=prod-b")
+    ] == ["dc1"]
     assert system.data_centers_service().list(search="Clusters.name=nowhere") == []
     hdd = system.disks_service().list(search="Storage.name=data-hdd")
     assert hdd and all(d.storage_domains[0].id == hdd[0].storage_domains[0].id for d in hdd)
     ssd = system.disks_service().list(search="Storage.name=data-ssd")
     assert not {d.id for d in hdd} & {d.id for d in ssd}
-    assert [h.name for h in system.hosts_service().list(search="cluster=prod-b")] == ["host-b1", "host-b2"]
+    assert [h.name for h in system.hosts_service().list(search="cluster=prod-b")] == [
+        "host-b1",
+        "host-b2",
+    ]
     # Hosts have no Cluster cross-reference in the engine's grammar: a syntax error, an empty list.
     assert system.hosts_service().list(search="Cluster.name=prod-b") == []
     tpl = system.templates_service().list(search="Vms.name=vps-10*")
@@ -69,20 +78,32 @@ def test_conditions_on_related_objects(sdk_connection):
 
 
 def test_login_and_logout_are_logged_newest_first(engine_sim):
-    connection = ovirtsdk4.Connection(url=engine_sim.url, username=engine_sim.username,
-                                      password=engine_sim.password)
+    connection = ovirtsdk4.Connection(
+        url=engine_sim.url, username=engine_sim.username, password=engine_sim.password
+    )
     connection.system_service().get()
     connection.close()
-    reader = ovirtsdk4.Connection(url=engine_sim.url, username=engine_sim.username, password=engine_sim.password)
+    reader = ovirtsdk4.Connection(
+        url=engine_sim.url, username=engine_sim.username, password=engine_sim.password
+    )
     try:
         events = reader.system_service().events_service().list(search="type=30 or type=31")
-        assert [e.code for e in events] == [30, 31, 30]  # newest first: this login, the logout, the first login
+        assert [e.code for e in events] == [
+            30,
+            31,
+            30,
+        ]  # newest first: this login, the logout, the first login
         login = events[-1]
-        assert re.fullmatch(r"User admin@internal-authz connecting from '127\.0\.0\.1' using session '[\w-]+' "
-                            r"logged in\.", login.description)
+        assert re.fullmatch(
+            r"User admin@internal-authz connecting from '127\.0\.0\.1' using session '[\w-]+' "
+            r"logged in\.",
+            login.description,
+        )
         session = re.search(r"session '([\w-]+)'", login.description).group(1)
-        assert events[1].description == (f"User admin@internal-authz connected from '127.0.0.1' using session "
-                                         f"'{session}' logged out.")
+        assert events[1].description == (
+            f"User admin@internal-authz connected from '127.0.0.1' using session "
+            f"'{session}' logged out."
+        )
         newest = reader.system_service().events_service().list(from_=events[-1].index)
         assert [e.index for e in newest] == sorted((e.index for e in newest), reverse=True)
     finally:
@@ -95,7 +116,9 @@ def test_host_statistics(sdk_connection):
     stats = {s.name: s for s in hosts.host_service(host.id).statistics_service().list()}
     assert stats["memory.total"].values[0].datum == host.memory
     assert stats["memory.free"].values[0].datum == host.max_scheduling_memory
-    assert stats["memory.used"].values[0].datum + stats["memory.free"].values[0].datum == host.memory
+    assert (
+        stats["memory.used"].values[0].datum + stats["memory.free"].values[0].datum == host.memory
+    )
     assert stats["memory.total"].unit == types.StatisticUnit.BYTES
 
 
@@ -104,7 +127,10 @@ def test_users_roles_permissions_are_read_only(engine_sim, sdk_connection):
     users = system.users_service().list()
     assert [u.user_name for u in users] == ["admin@internal-authz"]
     roles = {r.name: r for r in system.roles_service().list()}
-    assert roles["SuperUser"].id == "00000000-0000-0000-0000-000000000001" and roles["SuperUser"].administrative
+    assert (
+        roles["SuperUser"].id == "00000000-0000-0000-0000-000000000001"
+        and roles["SuperUser"].administrative
+    )
     assert not roles["UserRole"].administrative
     perms = system.permissions_service().list()
     assert [(p.role.id, p.user.id) for p in perms] == [(roles["SuperUser"].id, users[0].id)]
@@ -117,14 +143,20 @@ def test_pki_resource_and_health():
     with EngineSimulator(tls=True, vms=1) as sim:
         base = f"https://{sim.host}:{sim.port}/ovirt-engine/services"
         context = ssl.create_default_context(cafile=sim.ca_file)
-        with urllib.request.urlopen(f"{base}/pki-resource?resource=ca-certificate&format=X509-PEM-CA",
-                                    context=context, timeout=30) as response:
+        with urllib.request.urlopen(
+            f"{base}/pki-resource?resource=ca-certificate&format=X509-PEM-CA",
+            context=context,
+            timeout=30,
+        ) as response:
             assert response.headers["Content-Type"] == "application/x-x509-ca-cert"
             with open(sim.ca_file, "rb") as f:
                 assert response.read() == f.read()
         with pytest.raises(urllib.error.HTTPError) as caught:
-            urllib.request.urlopen(f"{base}/pki-resource?resource=ca-certificate&format=DER", context=context,
-                                   timeout=30)
+            urllib.request.urlopen(
+                f"{base}/pki-resource?resource=ca-certificate&format=DER",
+                context=context,
+                timeout=30,
+            )
         assert caught.value.code == 400 and b"Format 'DER' is invalid" in caught.value.read()
         with urllib.request.urlopen(f"{base}/health", context=context, timeout=30) as response:
             assert response.read() == b"DB Up!Welcome to Health Status!"

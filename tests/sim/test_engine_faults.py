@@ -17,8 +17,9 @@ def test_name_in_use_is_409_with_the_engine_text(sdk_connection):
         new_vm(sdk_connection, "vps-1000")
     assert err.value.code == 409
     assert err.value.fault.reason == "Operation Failed"
-    assert err.value.fault.detail == ("[Cannot add VM. The VM name is already in use, "
-                                      "please choose a unique name and try again.]")
+    assert err.value.fault.detail == (
+        "[Cannot add VM. The VM name is already in use, please choose a unique name and try again.]"
+    )
 
 
 def test_unknown_cluster_and_template_are_404(sdk_connection):
@@ -33,13 +34,22 @@ def test_unknown_cluster_and_template_are_404(sdk_connection):
 def test_incomplete_parameters_are_400(sdk_connection):
     vms = sdk_connection.system_service().vms_service()
     with pytest.raises(ovirtsdk4.Error) as err:
-        vms.add(types.Vm(cluster=types.Cluster(name="prod-a"), template=types.Template(name="alma9")))
+        vms.add(
+            types.Vm(cluster=types.Cluster(name="prod-a"), template=types.Template(name="alma9"))
+        )
     assert err.value.code == 400
-    assert (err.value.fault.reason, err.value.fault.detail) == ("Incomplete parameters", "Vm [name] required for add")
+    assert (err.value.fault.reason, err.value.fault.detail) == (
+        "Incomplete parameters",
+        "Vm [name] required for add",
+    )
 
 
 def test_missing_vm_is_404_without_body(sdk_connection):
-    service = sdk_connection.system_service().vms_service().vm_service("6d1e6f9c-0000-4000-8000-000000000000")
+    service = (
+        sdk_connection.system_service()
+        .vms_service()
+        .vm_service("6d1e6f9c-0000-4000-8000-000000000000")
+    )
     with pytest.raises(ovirtsdk4.NotFoundError) as err:
         service.get()
     assert err.value.code == 404 and err.value.fault is None
@@ -57,8 +67,13 @@ def test_storage_domain_full(engine_sim, sdk_connection):
 
 
 def test_injected_nth_call_fault(engine_sim, sdk_connection):
-    rule = engine_sim.faults.add("POST", r"^/vms/[^/]+/start$", nth=1, status=409,
-                                 detail="[Cannot run VM: VM is locked. Please try again in a few minutes.]")
+    rule = engine_sim.faults.add(
+        "POST",
+        r"^/vms/[^/]+/start$",
+        nth=1,
+        status=409,
+        detail="[Cannot run VM: VM is locked. Please try again in a few minutes.]",
+    )
     _, service = ready_vm(sdk_connection, "vps-2103")
     with pytest.raises(ovirtsdk4.Error) as err:
         service.start()
@@ -82,8 +97,9 @@ def test_injected_server_error_and_dropped_connection(engine_sim, sdk_connection
 
 
 def test_injected_delay_hits_the_sdk_timeout(engine_sim):
-    connection = ovirtsdk4.Connection(url=engine_sim.url, username=engine_sim.username,
-                                      password=engine_sim.password, timeout=1)
+    connection = ovirtsdk4.Connection(
+        url=engine_sim.url, username=engine_sim.username, password=engine_sim.password, timeout=1
+    )
     engine_sim.faults.add("GET", r"^/clusters$", nth=1, delay=3.0)
     with pytest.raises(ovirtsdk4.Error) as err:
         connection.system_service().clusters_service().list()
@@ -105,15 +121,25 @@ def test_guest_fails_to_boot(engine_sim, sdk_connection):
     engine_sim.set_guest_behaviour("vps-2105", fail_boot=True)
     _, service = ready_vm(sdk_connection, "vps-2105")
     service.start()
-    wait_for(lambda: any(e.code == 119 for e in sdk_connection.system_service().events_service().list(max=5)))
+    wait_for(
+        lambda: any(
+            e.code == 119 for e in sdk_connection.system_service().events_service().list(max=5)
+        )
+    )
     assert service.get().status == types.VmStatus.DOWN
-    event = next(e for e in sdk_connection.system_service().events_service().list(max=5) if e.code == 119)
+    event = next(
+        e for e in sdk_connection.system_service().events_service().list(max=5) if e.code == 119
+    )
     assert event.severity == types.LogSeverity.ERROR
 
 
 def test_guest_reports_another_hostname(engine_sim, sdk_connection):
     engine_sim.set_guest_behaviour("vps-2106", hostname="localhost.localdomain")
-    _, service = ready_vm(sdk_connection, "vps-2106", initialization=types.Initialization(host_name="vps-2106.example"))
+    _, service = ready_vm(
+        sdk_connection,
+        "vps-2106",
+        initialization=types.Initialization(host_name="vps-2106.example"),
+    )
     service.start(use_cloud_init=True)
     wait_for(lambda: service.get().fqdn)
     assert service.get().fqdn == "localhost.localdomain"
@@ -122,12 +148,26 @@ def test_guest_reports_another_hostname(engine_sim, sdk_connection):
 @pytest.mark.parametrize("suffix", [".json", ".toml"])
 def test_fault_file(tmp_path, suffix):
     if suffix == ".json":
-        text = json.dumps({"rules": [{"method": "GET", "path": "^/templates$", "nth": 1, "status": 500,
-                                      "detail": "boom"}],
-                           "storage_full": ["data-hdd"], "guests": [{"name": "vps-22*", "never_ip": True}]})
+        text = json.dumps(
+            {
+                "rules": [
+                    {
+                        "method": "GET",
+                        "path": "^/templates$",
+                        "nth": 1,
+                        "status": 500,
+                        "detail": "boom",
+                    }
+                ],
+                "storage_full": ["data-hdd"],
+                "guests": [{"name": "vps-22*", "never_ip": True}],
+            }
+        )
     else:
-        text = ('storage_full = ["data-hdd"]\n[[rules]]\nmethod = "GET"\npath = "^/templates$"\nnth = 1\n'
-                'status = 500\ndetail = "boom"\n[[guests]]\nname = "vps-22*"\nnever_ip = true\n')
+        text = (
+            'storage_full = ["data-hdd"]\n[[rules]]\nmethod = "GET"\npath = "^/templates$"\nnth = 1\n'
+            'status = 500\ndetail = "boom"\n[[guests]]\nname = "vps-22*"\nnever_ip = true\n'
+        )
     path = tmp_path / f"faults{suffix}"
     path.write_text(text)
     with EngineSimulator.from_fault_file(path, time_scale=0.01, vms=2) as sim:

@@ -21,12 +21,23 @@ def test_seed_infrastructure(sdk_connection):
 
 
 def test_templates_versions_and_staleness(sdk_connection):
-    templates = sdk_connection.system_service().templates_service().list(follow="disk_attachments.disk")
+    templates = (
+        sdk_connection.system_service().templates_service().list(follow="disk_attachments.disk")
+    )
     by_name: dict[str, list[types.Template]] = {}
     for t in templates:
         by_name.setdefault(t.name, []).append(t)
-    assert {"Blank", "centos7-cpanel", "alma9-cpanel", "ubuntu2204-plesk", "win2022-plesk", "win2022-mssql",
-            "alma9", "ubuntu2204", "win2022"} == set(by_name)
+    assert {
+        "Blank",
+        "centos7-cpanel",
+        "alma9-cpanel",
+        "ubuntu2204-plesk",
+        "win2022-plesk",
+        "win2022-mssql",
+        "alma9",
+        "ubuntu2204",
+        "win2022",
+    } == set(by_name)
     assert {n: len(v) for n, v in by_name.items()}["alma9-cpanel"] == 3
     assert len(by_name["ubuntu2204-plesk"]) == len(by_name["win2022-plesk"]) == 2
     now = datetime.now(UTC)
@@ -44,7 +55,9 @@ def test_templates_versions_and_staleness(sdk_connection):
 def test_search_operators(sdk_connection):
     vms = sdk_connection.system_service().vms_service()
     assert [v.name for v in vms.list(search="name=vps-1003")] == ["vps-1003"]
-    assert [v.name for v in vms.list(search="name=VPS-1003")] == ["vps-1003"]  # case-insensitive by default
+    assert [v.name for v in vms.list(search="name=VPS-1003")] == [
+        "vps-1003"
+    ]  # case-insensitive by default
     assert vms.list(search="name=VPS-1003", case_sensitive=True) == []
     assert len(vms.list(search="name=vps-100*")) == 10
     ups = vms.list(search="status=up")
@@ -55,7 +68,10 @@ def test_search_operators(sdk_connection):
     a_id = sdk_connection.system_service().clusters_service().list(search="name=prod-a")[0].id
     assert in_a and all(v.cluster.id == a_id for v in in_a)
     assert len(vms.list(max=3)) == 3
-    assert [v.name for v in vms.list(search="name=vps-101* sortby name desc", max=2)] == ["vps-1019", "vps-1018"]
+    assert [v.name for v in vms.list(search="name=vps-101* sortby name desc", max=2)] == [
+        "vps-1019",
+        "vps-1018",
+    ]
     # SearchQuery.initQueryData (bll) only sets the exception string on a syntax error; the query still
     # succeeds, so BackendResource.getBackendCollection answers 200 with an empty collection.
     assert vms.list(search="nosuchfield=1") == []
@@ -63,12 +79,18 @@ def test_search_operators(sdk_connection):
 
 def test_follow_inlines_sub_collections(sdk_connection):
     vms = sdk_connection.system_service().vms_service()
-    vm = vms.list(search="name=vps-1000", follow="disk_attachments.disk,nics.reported_devices,statistics,tags")[0]
+    vm = vms.list(
+        search="name=vps-1000", follow="disk_attachments.disk,nics.reported_devices,statistics,tags"
+    )[0]
     assert vm.disk_attachments[0].disk.provisioned_size > 0
     assert vm.nics[0].mac.address.startswith("56:6f:")
     if vm.status == types.VmStatus.UP:
         assert vm.nics[0].reported_devices[0].ips[0].address.startswith("10.")
-    assert {s.name for s in vm.statistics} >= {"memory.installed", "cpu.current.total", "elapsed.time"}
+    assert {s.name for s in vm.statistics} >= {
+        "memory.installed",
+        "cpu.current.total",
+        "elapsed.time",
+    }
     assert isinstance(vm.tags, list)
     plain = vms.list(search="name=vps-1000")[0]
     # Not followed: only the link, which follow_link resolves over HTTP.

@@ -34,24 +34,37 @@ def test_vm_nics_add_update_remove(engine_sim, sdk_connection):
     nics = service.nics_service()
     nic1 = nics.list()[0]
     assert nic1.vnic_profile.id == profiles["ovirtmgmt"]  # from the template
-    added = nics.add(types.Nic(name="nic2", interface=types.NicInterface.E1000,
-                               vnic_profile=types.VnicProfile(id=profiles["customers"])))
+    added = nics.add(
+        types.Nic(
+            name="nic2",
+            interface=types.NicInterface.E1000,
+            vnic_profile=types.VnicProfile(id=profiles["customers"]),
+        )
+    )
     assert added.mac.address.startswith("56:6f:") and added.mac.address != nic1.mac.address
     assert added.interface == types.NicInterface.E1000
     with pytest.raises(ovirtsdk4.Error) as caught:
         nics.add(types.Nic(name="nic2"))
-    assert caught.value.code == 409 and "Network interface name is already in use" in str(caught.value)
+    assert caught.value.code == 409 and "Network interface name is already in use" in str(
+        caught.value
+    )
     with pytest.raises(ovirtsdk4.Error) as caught:
         nics.add(types.Nic(name="nic3", mac=types.Mac(address=nic1.mac.address)))
-    assert f"MAC Address {nic1.mac.address} is already in use by VM or snapshot: vps-2301." in str(caught.value)
+    assert f"MAC Address {nic1.mac.address} is already in use by VM or snapshot: vps-2301." in str(
+        caught.value
+    )
     nic_service = nics.nic_service(added.id)
-    nic_service.update(types.Nic(linked=False, vnic_profile=types.VnicProfile(id=profiles["ovirtmgmt"])))
+    nic_service.update(
+        types.Nic(linked=False, vnic_profile=types.VnicProfile(id=profiles["ovirtmgmt"]))
+    )
     updated = nic_service.get()
     assert updated.linked is False and updated.vnic_profile.id == profiles["ovirtmgmt"]
     texts = [e["description"] for e in engine_sim.events() if e["vm"] == "vps-2301"]
     assert "Interface nic2 (e1000) was added to VM vps-2301. (User: admin@internal-authz)" in texts
-    assert ("Interface nic2 (e1000) was updated for VM vps-2301. Link State is DOWN. "
-            "(User: admin@internal-authz)") in texts
+    assert (
+        "Interface nic2 (e1000) was updated for VM vps-2301. Link State is DOWN. "
+        "(User: admin@internal-authz)"
+    ) in texts
     nic_service.remove()
     assert [n.name for n in nics.list()] == ["nic1"]
     with pytest.raises(ovirtsdk4.NotFoundError):

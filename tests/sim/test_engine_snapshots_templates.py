@@ -23,13 +23,21 @@ def test_snapshot_create_list_restore_remove(engine_sim, sdk_connection):
     assert snapshot.snapshot_status == types.SnapshotStatus.LOCKED
     with pytest.raises(ovirtsdk4.Error) as caught:
         service.snapshots_service().add(types.Snapshot(description="again"))
-    assert "Cannot create Snapshot. Related operation is currently in progress." in str(caught.value)
+    assert "Cannot create Snapshot. Related operation is currently in progress." in str(
+        caught.value
+    )
     engine_sim.advance()
     engine_sim.set_time_scale(0.01)
     listed = service.snapshots_service().list()
     assert [(s.description, s.snapshot_type) for s in listed] == [
-        ("before upgrade", types.SnapshotType.REGULAR), ("Active VM", types.SnapshotType.ACTIVE)]
-    service.update(types.Vm(memory=4 * GiB, serial_number=types.SerialNumber(policy=types.SerialNumberPolicy.VM)))
+        ("before upgrade", types.SnapshotType.REGULAR),
+        ("Active VM", types.SnapshotType.ACTIVE),
+    ]
+    service.update(
+        types.Vm(
+            memory=4 * GiB, serial_number=types.SerialNumber(policy=types.SerialNumberPolicy.VM)
+        )
+    )
     assert service.get().memory == 4 * GiB
     service.snapshots_service().snapshot_service(snapshot.id).restore()
     wait_status(service, types.VmStatus.DOWN)
@@ -62,14 +70,21 @@ def test_clone_vm_from_snapshot(engine_sim, sdk_connection):
     snapshot = service.snapshots_service().add(types.Snapshot(description="golden"))
     _snapshot_ok(service, snapshot.id)
     vms = sdk_connection.system_service().vms_service()
-    clone = vms.add(types.Vm(name="vps-2404", snapshots=[types.Snapshot(id=snapshot.id)],
-                             cluster=types.Cluster(name="prod-a")))
+    clone = vms.add(
+        types.Vm(
+            name="vps-2404",
+            snapshots=[types.Snapshot(id=snapshot.id)],
+            cluster=types.Cluster(name="prod-a"),
+        )
+    )
     assert clone.status == types.VmStatus.IMAGE_LOCKED
     clone = wait_status(vms.vm_service(clone.id), types.VmStatus.DOWN)
     assert clone.memory == 2 * GiB and clone.template.id == vm.template.id
     clone_disks = vms.vm_service(clone.id).disk_attachments_service().list()
     source_disks = service.disk_attachments_service().list()
-    assert len(clone_disks) == len(source_disks) and {a.id for a in clone_disks}.isdisjoint(a.id for a in source_disks)
+    assert len(clone_disks) == len(source_disks) and {a.id for a in clone_disks}.isdisjoint(
+        a.id for a in source_disks
+    )
 
 
 def test_template_from_vm_with_version_seal_and_removal(engine_sim, sdk_connection):
@@ -92,10 +107,25 @@ def test_template_from_vm_with_version_seal_and_removal(engine_sim, sdk_connecti
     with pytest.raises(ovirtsdk4.Error) as caught:
         templates.add(types.Template(name="shop-base", vm=types.Vm(id=vm.id)))
     assert "Cannot add Template. Template name shop-base already used." in str(caught.value)
-    v2 = templates.add(types.Template(name="shop-base", vm=types.Vm(id=vm.id), version=types.TemplateVersion(
-        base_template=types.Template(id=base.id), version_name="2026-12 patch")))
-    v2 = wait_for(lambda: (t := templates.template_service(v2.id).get()).status == types.TemplateStatus.OK and t)
-    assert (v2.name, v2.version.version_number, v2.version.version_name) == ("shop-base", 2, "2026-12 patch")
+    v2 = templates.add(
+        types.Template(
+            name="shop-base",
+            vm=types.Vm(id=vm.id),
+            version=types.TemplateVersion(
+                base_template=types.Template(id=base.id), version_name="2026-12 patch"
+            ),
+        )
+    )
+    v2 = wait_for(
+        lambda: (
+            (t := templates.template_service(v2.id).get()).status == types.TemplateStatus.OK and t
+        )
+    )
+    assert (v2.name, v2.version.version_number, v2.version.version_name) == (
+        "shop-base",
+        2,
+        "2026-12 patch",
+    )
     assert v2.version.base_template.id == base.id
 
     # A VM based on the template blocks its removal; a base template with versions too.
@@ -103,10 +133,14 @@ def test_template_from_vm_with_version_seal_and_removal(engine_sim, sdk_connecti
     assert thin.template.id == v2.id  # by name: the latest version
     with pytest.raises(ovirtsdk4.Error) as caught:
         templates.template_service(v2.id).remove()
-    assert "Cannot delete Template. Template is being used by the following VMs: vps-2406." in str(caught.value)
+    assert "Cannot delete Template. Template is being used by the following VMs: vps-2406." in str(
+        caught.value
+    )
     with pytest.raises(ovirtsdk4.Error) as caught:
         templates.template_service(base.id).remove()
-    assert "please first remove all Template Versions for this Template: 2026-12 patch." in str(caught.value)
+    assert "please first remove all Template Versions for this Template: 2026-12 patch." in str(
+        caught.value
+    )
     with pytest.raises(ovirtsdk4.Error) as caught:
         templates.template_service("00000000-0000-0000-0000-000000000000").remove()
     assert "Removing Blank Template is not allowed." in str(caught.value)

@@ -32,8 +32,15 @@ def test_pending_orders_have_whmcs_shape_and_loose_types(whmcs_sim):
 
 
 def test_wrong_secret_is_refused_and_recorded_without_credentials(whmcs_sim):
-    reply = httpx.post(whmcs_sim.api_url, data={"action": "GetOrders", "identifier": whmcs_sim.identifier,
-                                                "secret": "wrong", "responsetype": "json"})
+    reply = httpx.post(
+        whmcs_sim.api_url,
+        data={
+            "action": "GetOrders",
+            "identifier": whmcs_sim.identifier,
+            "secret": "wrong",
+            "responsetype": "json",
+        },
+    )
     assert reply.json() == {"result": "error", "message": "Authentication Failed"}
     call = whmcs_sim.calls[-1]
     assert call.action == "GetOrders" and call.result == "error"
@@ -53,11 +60,17 @@ def test_update_client_product_decodes_php_serialized_custom_fields(whmcs_sim):
     sid = order.service_ids[0]
     value = "Übuntu 22.04"  # multi-byte: the length must count UTF-8 bytes
     raw = f'a:1:{{i:501;s:{len(value.encode())}:"{value}";}}'
-    reply = post(whmcs_sim, action="UpdateClientProduct", serviceid=sid,
-                 customfields=base64.b64encode(raw.encode()).decode()).json()
+    reply = post(
+        whmcs_sim,
+        action="UpdateClientProduct",
+        serviceid=sid,
+        customfields=base64.b64encode(raw.encode()).decode(),
+    ).json()
     assert reply == {"result": "success", "serviceid": sid}
     assert whmcs_sim.service(sid).customfields[0][2] == value
-    bad = post(whmcs_sim, action="UpdateClientProduct", serviceid=sid, customfields="bm90IHBocA==").json()
+    bad = post(
+        whmcs_sim, action="UpdateClientProduct", serviceid=sid, customfields="bm90IHBocA=="
+    ).json()
     assert bad["result"] == "error" and "customfields" in bad["message"]
 
 
@@ -91,8 +104,13 @@ def test_orders_keep_arriving_at_the_configured_rate():
 
 def test_same_seed_same_world():
     a, b = WhmcsSimulator(seed=7, orders=30), WhmcsSimulator(seed=7, orders=30)
-    pick = lambda sim: [(o.id, sim.world.services[o.service_ids[0]].pid, o.status)  # noqa: E731
-                        for o in sim.world.orders.values()]
+
+    def pick(sim):
+        return [
+            (o.id, sim.world.services[o.service_ids[0]].pid, o.status)
+            for o in sim.world.orders.values()
+        ]
+
     assert pick(a) == pick(b)
     products = {sim_pid for _, sim_pid, _ in pick(WhmcsSimulator(seed=1, orders=300))}
     assert products == {1, 2, 3, 4, 5, 6, 7}
@@ -117,48 +135,104 @@ def test_get_invoice_tells_when_an_order_was_paid_and_refuses_an_unknown_one(whm
 def test_a_shop_front_adds_a_client_and_an_order_as_whmcs_takes_them(whmcs_sim):
     from console.billing.phpserialize import dumps_base64
 
-    client = post(whmcs_sim, action="AddClient", firstname="Zoë", lastname="Ørsted",
-                  companyname="Fjord AS", email="zoe@example.net", address1="1 Main St",
-                  city="Oslo", state="Oslo", postcode="0150", country="NO",
-                  phonenumber="+47.22000000", password2="x").json()
+    client = post(
+        whmcs_sim,
+        action="AddClient",
+        firstname="Zoë",
+        lastname="Ørsted",
+        companyname="Fjord AS",
+        email="zoe@example.net",
+        address1="1 Main St",
+        city="Oslo",
+        state="Oslo",
+        postcode="0150",
+        country="NO",
+        phonenumber="+47.22000000",
+        password2="x",
+    ).json()
     assert client["result"] == "success"
     # PHP arrays as http_build_query sends them; custom fields and options keyed by id
-    order = post(whmcs_sim, action="AddOrder", clientid=client["clientid"],
-                 paymentmethod="stripe", **{"pid[0]": "2", "hostname[0]": "srv.fjord.example",
-                                            "rootpw[0]": "Init-1234",
-                                            "customfields[0]": dumps_base64({201: "6 cores pls"}),
-                                            "configoptions[0]": dumps_base64({22: 2202})}).json()
+    order = post(
+        whmcs_sim,
+        action="AddOrder",
+        clientid=client["clientid"],
+        paymentmethod="stripe",
+        **{
+            "pid[0]": "2",
+            "hostname[0]": "srv.fjord.example",
+            "rootpw[0]": "Init-1234",
+            "customfields[0]": dumps_base64({201: "6 cores pls"}),
+            "configoptions[0]": dumps_base64({22: 2202}),
+        },
+    ).json()
     assert order["result"] == "success" and order["serviceids"] and order["invoiceid"]
     listed = post(whmcs_sim, action="GetOrders", id=order["orderid"]).json()["orders"]["order"][0]
-    assert (listed["status"], listed["paymentstatus"], listed["name"]) == \
-        ("Pending", "Unpaid", "Zoë Ørsted")
-    service = post(whmcs_sim, action="GetClientsProducts",
-                   serviceid=order["serviceids"]).json()["products"]["product"][0]
+    assert (listed["status"], listed["paymentstatus"], listed["name"]) == (
+        "Pending",
+        "Unpaid",
+        "Zoë Ørsted",
+    )
+    service = post(whmcs_sim, action="GetClientsProducts", serviceid=order["serviceids"]).json()[
+        "products"
+    ]["product"][0]
     assert service["domain"] == "srv.fjord.example" and service["password"] == "Init-1234"
     fields = {f["name"]: f["value"] for f in service["customfields"]["customfield"]}
     options = {o["option"]: o["value"] for o in service["configoptions"]["configoption"]}
     assert fields["Anything else? (cores, RAM, storage wishes)"] == "6 cores pls"
     assert options["Memory"] == "8 GB" and options["vCPU"] == "2"  # chosen; default
-    paid = post(whmcs_sim, action="AddInvoicePayment", invoiceid=order["invoiceid"],
-                transid="tx-9", gateway="stripe").json()
+    paid = post(
+        whmcs_sim,
+        action="AddInvoicePayment",
+        invoiceid=order["invoiceid"],
+        transid="tx-9",
+        gateway="stripe",
+    ).json()
     assert paid["result"] == "success"
     listed = post(whmcs_sim, action="GetOrders", id=order["orderid"]).json()["orders"]["order"][0]
     assert listed["paymentstatus"] == "Paid"
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"action": "AddClient", "lastname": "x", "email": "a@b.c"}, "You did not enter your first name"),
-    ({"action": "AddClient", "firstname": "a", "lastname": "b", "email": "nope",
-      "skipvalidation": "true"}, "The email address you entered was not valid"),
-    ({"action": "AddOrder", "clientid": "999", "paymentmethod": "stripe", "pid[0]": "1"},
-     "Client ID Not Found"),
-    ({"action": "AddOrder", "clientid": "1", "paymentmethod": "cash", "pid[0]": "1"},
-     "Invalid Payment Method. Valid options include"),
-    ({"action": "AddOrder", "clientid": "1", "paymentmethod": "stripe"},
-     "No items added to cart so order cannot proceed"),
-    ({"action": "AddOrder", "clientid": "1", "paymentmethod": "stripe", "pid[0]": "1",
-      "customfields[0]": "not base64!"}, "Invalid customfields"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (
+            {"action": "AddClient", "lastname": "x", "email": "a@b.c"},
+            "You did not enter your first name",
+        ),
+        (
+            {
+                "action": "AddClient",
+                "firstname": "a",
+                "lastname": "b",
+                "email": "nope",
+                "skipvalidation": "true",
+            },
+            "The email address you entered was not valid",
+        ),
+        (
+            {"action": "AddOrder", "clientid": "999", "paymentmethod": "stripe", "pid[0]": "1"},
+            "Client ID Not Found",
+        ),
+        (
+            {"action": "AddOrder", "clientid": "1", "paymentmethod": "cash", "pid[0]": "1"},
+            "Invalid Payment Method. Valid options include",
+        ),
+        (
+            {"action": "AddOrder", "clientid": "1", "paymentmethod": "stripe"},
+            "No items added to cart so order cannot proceed",
+        ),
+        (
+            {
+                "action": "AddOrder",
+                "clientid": "1",
+                "paymentmethod": "stripe",
+                "pid[0]": "1",
+                "customfields[0]": "not base64!",
+            },
+            "Invalid customfields",
+        ),
+    ],
+)
 def test_add_client_and_add_order_refuse_what_whmcs_refuses(whmcs_sim, params, message):
     body = post(whmcs_sim, **params).json()
     assert body["result"] == "error" and body["message"].startswith(message), body

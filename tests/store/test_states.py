@@ -19,8 +19,11 @@ from console.store.states import (
 
 def test_every_step_is_an_unfinished_job_state_and_the_ends_are_not():
     assert [str(step) for step in STEPS] == [str(state) for state in UNFINISHED_JOB_STATES]
-    assert set(JobState) - set(UNFINISHED_JOB_STATES) == {JobState.DONE, JobState.FAILED,
-                                                          JobState.CANCELLED}
+    assert set(JobState) - set(UNFINISHED_JOB_STATES) == {
+        JobState.DONE,
+        JobState.FAILED,
+        JobState.CANCELLED,
+    }
     assert all(State(state).terminal for state in TERMINAL_JOB_STATES)
     assert job_state_text(JobState.FAILED, Step.STARTING) == "failed(starting)"
 
@@ -28,8 +31,9 @@ def test_every_step_is_an_unfinished_job_state_and_the_ends_are_not():
 def test_rows_come_back_typed_and_flags_read_by_name(store):
     with store.session() as session:
         session.add(Order(id="77", source="manual", product_name="VPS"))
-    job = repo.create_job(store, order_id="77", plan={"vm_name": "vps-77"}, engine="lab",
-                          created_by="ops@jump1")
+    job = repo.create_job(
+        store, order_id="77", plan={"vm_name": "vps-77"}, engine="lab", created_by="ops@jump1"
+    )
     repo.update_job(store, job.id, data={CANCEL_REQUESTED: "ops@jump1"})
     set_order_status(store, "77", OrderStatus.PROVISIONING)
     stored = repo.get_job(store, job.id)

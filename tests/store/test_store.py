@@ -46,8 +46,9 @@ def test_opening_says_what_it_did_to_the_schema(tmp_path):
     again = open_store(url)
     assert again.migrated is None and again.migration_notice() is None
     again.migrated = ("0000", head)  # what a newer console finds in an older store
-    assert again.migration_notice().startswith(f"store: upgraded {again.url} from schema 0000 "
-                                               f"to {head}")
+    assert again.migration_notice().startswith(
+        f"store: upgraded {again.url} from schema 0000 to {head}"
+    )
     again.close()
 
 
@@ -117,7 +118,10 @@ def test_release_only_by_the_holder_unless_forced(store):
     assert release_order(store, "2001", "ben@jump2", force=True)
     with store.session() as session:
         assert session.get(Order, "2001").claimed_by is None
-        assert session.exec(select(JobEvent).where(JobEvent.step == "release")).one().actor == "ben@jump2"
+        assert (
+            session.exec(select(JobEvent).where(JobEvent.step == "release")).one().actor
+            == "ben@jump2"
+        )
 
 
 @pytest.mark.postgres

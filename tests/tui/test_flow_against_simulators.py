@@ -33,10 +33,12 @@ def where(pilot) -> str:
     if not isinstance(screen, ProvisionScreen):
         return repr(screen)
     problems = screen.draft.problems if screen.draft else None
-    return (f"phase={screen.phase} checks={screen.checks} problems={problems} "
-            f"steps={screen.query_one('#steps').render()} "
-            f"outcome={screen.query_one('#outcome').render()} "
-            f"log={list(screen.query_one('#log').lines)}")
+    return (
+        f"phase={screen.phase} checks={screen.checks} problems={problems} "
+        f"steps={screen.query_one('#steps').render()} "
+        f"outcome={screen.query_one('#outcome').render()} "
+        f"log={list(screen.query_one('#log').lines)}"
+    )
 
 
 async def open_oldest_windows_plesk(pilot) -> ProvisionScreen:
@@ -46,12 +48,15 @@ async def open_oldest_windows_plesk(pilot) -> ProvisionScreen:
     queue = app.screen
     assert isinstance(queue, QueueScreen) and queue.sort_by == "age"
     keys = table_keys(app, "#orders")
-    oldest = min((queue.orders[key] for key in keys if queue.orders[key].status == "new"),
-                 key=lambda order: order.paid_at or order.created_at)
+    oldest = min(
+        (queue.orders[key] for key in keys if queue.orders[key].status == "new"),
+        key=lambda order: order.paid_at or order.created_at,
+    )
     queue.query_one("#orders").select_key(oldest.id)
     await pilot.press("p")
-    await wait_for(pilot, lambda: isinstance(app.screen, ProvisionScreen)
-                   and app.screen.phase == "editing")
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, ProvisionScreen) and app.screen.phase == "editing"
+    )
     return app.screen
 
 
@@ -60,8 +65,9 @@ async def paste(pilot, text: str) -> None:
     await pilot.pause()
 
 
-async def test_oldest_order_provisioned_with_changed_ram_and_pasted_keys(sim_context,
-                                                                      whmcs_sim, engine_sim):
+async def test_oldest_order_provisioned_with_changed_ram_and_pasted_keys(
+    sim_context, whmcs_sim, engine_sim
+):
     app = ConsoleApp(sim_context)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await open_oldest_windows_plesk(pilot)
@@ -82,8 +88,10 @@ async def test_oldest_order_provisioned_with_changed_ram_and_pasted_keys(sim_con
         assert screen.phase == "done", str(screen.query_one("#outcome").render())
         outcome = str(screen.query_one("#outcome").render())
         assert "handed over" in outcome and screen.admin_password in outcome
-        assert all(f"[x] {step}" in str(screen.query_one("#steps").render())
-                   for step in ("cloning", "starting", "handover"))
+        assert all(
+            f"[x] {step}" in str(screen.query_one("#steps").render())
+            for step in ("cloning", "starting", "handover")
+        )
         log_text = "\n".join(screen.query_one("#log").lines)
         assert screen.admin_password not in log_text and "VDYBN" not in log_text
         await pilot.press("y")
@@ -96,16 +104,23 @@ async def test_oldest_order_provisioned_with_changed_ram_and_pasted_keys(sim_con
     assert job.plan["memory_mib"] == 12 * 1024
     assert order.status == "done"
     vm = engine_sim.world.vm_by_name(job.vm_name)
-    assert vm.status == "up" and vm.memory == 12 * 1024 ** 3
-    accepted = [call for call in whmcs_sim.calls if call.action.lower() == "acceptorder"
-                and call.params.get("orderid") == order_id]
+    assert vm.status == "up" and vm.memory == 12 * 1024**3
+    accepted = [
+        call
+        for call in whmcs_sim.calls
+        if call.action.lower() == "acceptorder" and call.params.get("orderid") == order_id
+    ]
     assert accepted, [call.action for call in whmcs_sim.calls][-10:]
 
 
 async def test_failed_start_shows_reason_and_retry_finishes(sim_context, engine_sim):
-    engine_sim.faults.add("POST", r"^/vms/[^/]+/start$", nth=1, status=400,
-                          detail="[Cannot run VM. There is no host that satisfies current "
-                                 "scheduling constraints.]")
+    engine_sim.faults.add(
+        "POST",
+        r"^/vms/[^/]+/start$",
+        nth=1,
+        status=400,
+        detail="[Cannot run VM. There is no host that satisfies current scheduling constraints.]",
+    )
     app = ConsoleApp(sim_context)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await open_oldest_windows_plesk(pilot)
@@ -125,8 +140,13 @@ async def test_failed_start_shows_reason_and_retry_finishes(sim_context, engine_
 
 
 async def test_cancel_a_failed_job_removes_its_vm_and_frees_the_order(sim_context, engine_sim):
-    engine_sim.faults.add("POST", r"^/vms/[^/]+/start$", nth=1, status=400,
-                          detail="[Cannot run VM. The VM is broken.]")
+    engine_sim.faults.add(
+        "POST",
+        r"^/vms/[^/]+/start$",
+        nth=1,
+        status=400,
+        detail="[Cannot run VM. The VM is broken.]",
+    )
     app = ConsoleApp(sim_context)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await open_oldest_windows_plesk(pilot)
@@ -150,30 +170,34 @@ async def test_cancel_a_failed_job_removes_its_vm_and_frees_the_order(sim_contex
     assert order.status == "new" and order.claimed_by is None  # back in the queue
 
 
-@pytest.mark.parametrize(("product", "pastes", "keys", "vault_stock"), [
-    ("VPS Linux cPanel", (), 2, False),                   # cPanel is licensed by IP: no key
-    ("VPS Linux Plesk", (PLESK_CODE,), 2, False),
-    ("VPS Windows Plesk", (WINDOWS_KEY, PLESK_CODE), 3, False),
-    ("VPS Windows Plesk", (), 2, True),                   # both keys from the license vault
-], ids=["cpanel", "ubuntu-plesk", "windows-plesk", "windows-plesk-vault"])
-async def test_keystrokes_from_the_queue_to_a_handed_over_order(sim_context, whmcs_sim,
-                                                                product, pastes, keys,
-                                                                vault_stock):
+@pytest.mark.parametrize(
+    ("product", "pastes", "keys", "vault_stock"),
+    [
+        ("VPS Linux cPanel", (), 2, False),  # cPanel is licensed by IP: no key
+        ("VPS Linux Plesk", (PLESK_CODE,), 2, False),
+        ("VPS Windows Plesk", (WINDOWS_KEY, PLESK_CODE), 3, False),
+        ("VPS Windows Plesk", (), 2, True),  # both keys from the license vault
+    ],
+    ids=["cpanel", "ubuntu-plesk", "windows-plesk", "windows-plesk-vault"],
+)
+async def test_keystrokes_from_the_queue_to_a_handed_over_order(
+    sim_context, whmcs_sim, product, pastes, keys, vault_stock
+):
     """The README's keystroke counts: `p`, the pastes (`tab` between two), `ctrl+l`."""
     if vault_stock:
         from console.flow.vault_import import import_keys
 
         for kind, key in (("windows", WINDOWS_KEY), ("plesk", PLESK_CODE)):
-            import_keys(sim_context.store, sim_context.services.secrets, key, actor="ci",
-                        kind=kind)
+            import_keys(sim_context.store, sim_context.services.secrets, key, actor="ci", kind=kind)
     app = ConsoleApp(sim_context)
     pressed = []
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         queue = app.screen
-        order = min((o for o in queue.orders.values()
-                     if o.status == "new" and o.product_name == product),
-                    key=lambda o: o.paid_at or o.created_at)
+        order = min(
+            (o for o in queue.orders.values() if o.status == "new" and o.product_name == product),
+            key=lambda o: o.paid_at or o.created_at,
+        )
         queue.query_one("#orders").select_key(order.id)
 
         async def press(key):
@@ -181,8 +205,9 @@ async def test_keystrokes_from_the_queue_to_a_handed_over_order(sim_context, whm
             await pilot.press(key)
 
         await press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, ProvisionScreen)
-                       and app.screen.phase == "editing")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ProvisionScreen) and app.screen.phase == "editing"
+        )
         screen = app.screen
         for index, text in enumerate(pastes):
             if index:
@@ -192,8 +217,10 @@ async def test_keystrokes_from_the_queue_to_a_handed_over_order(sim_context, whm
         await wait_for(pilot, lambda: screen.phase in ("done", "failed"), seconds=25)
         assert screen.phase == "done", where(pilot)
     assert len(pressed) == keys, pressed
-    assert any(call.action.lower() == "acceptorder" and call.params.get("orderid") == order.id
-               for call in whmcs_sim.calls)
+    assert any(
+        call.action.lower() == "acceptorder" and call.params.get("orderid") == order.id
+        for call in whmcs_sim.calls
+    )
 
 
 async def test_the_queue_opens_on_the_oldest_order(sim_context):
@@ -202,16 +229,21 @@ async def test_the_queue_opens_on_the_oldest_order(sim_context):
         await settle(pilot)
         queue = app.screen
         keys = table_keys(app, "#orders")
-        oldest = min(keys, key=lambda key: (queue.orders[key].paid_at
-                                            or queue.orders[key].created_at))
+        oldest = min(
+            keys, key=lambda key: queue.orders[key].paid_at or queue.orders[key].created_at
+        )
         assert queue.query_one("#orders").selected_key == keys[0]
         assert queue.orders[keys[0]].paid_at == queue.orders[oldest].paid_at
 
 
 async def test_jobs_screen_lists_the_failed_job_first_and_retries_it(sim_context, engine_sim):
-    engine_sim.faults.add("POST", r"^/vms/[^/]+/start$", nth=1, status=400,
-                          detail="[Cannot run VM. There is no host that satisfies current "
-                                 "scheduling constraints.]")
+    engine_sim.faults.add(
+        "POST",
+        r"^/vms/[^/]+/start$",
+        nth=1,
+        status=400,
+        detail="[Cannot run VM. There is no host that satisfies current scheduling constraints.]",
+    )
     app = ConsoleApp(sim_context)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await open_oldest_windows_plesk(pilot)
@@ -227,8 +259,11 @@ async def test_jobs_screen_lists_the_failed_job_first_and_retries_it(sim_context
         assert table_keys(app, "#jobs")[0] == job_id
         assert "no host" in str(jobs.query_one("#job-detail").render())
         await pilot.press("r")
-        await wait_for(pilot, lambda: jobs.jobs.get(job_id) is not None
-                       and jobs.jobs[job_id].state == "done", seconds=25)
+        await wait_for(
+            pilot,
+            lambda: jobs.jobs.get(job_id) is not None and jobs.jobs[job_id].state == "done",
+            seconds=25,
+        )
 
 
 async def test_vms_screen_stops_a_vm_after_confirmation(sim_context, engine_sim):
@@ -245,5 +280,7 @@ async def test_vms_screen_stops_a_vm_after_confirmation(sim_context, engine_sim)
         await settle(pilot)
         assert engine_sim.world.vm_by_name(target.name).status == "up"
         await pilot.press("o", "y")
-        await wait_for(pilot, lambda: engine_sim.world.vm_by_name(target.name).status
-                       in ("powering_down", "down"))
+        await wait_for(
+            pilot,
+            lambda: engine_sim.world.vm_by_name(target.name).status in ("powering_down", "down"),
+        )

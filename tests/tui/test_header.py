@@ -17,8 +17,16 @@ def header_lines(app) -> list[str]:
 
 
 async def test_an_unverified_engine_keeps_a_red_line_on_every_screen(frozen_context):
-    config = make_config(engines=[{"name": "lab", "url": "https://lab.example.net/ovirt-engine/api",
-                                   "insecure": True, "insecure_acknowledged": True}])
+    config = make_config(
+        engines=[
+            {
+                "name": "lab",
+                "url": "https://lab.example.net/ovirt-engine/api",
+                "insecure": True,
+                "insecure_acknowledged": True,
+            }
+        ]
+    )
     banner = screen_banner(config)
     assert banner and "TLS NOT VERIFIED" in banner and "ca_file" in banner
     app = ConsoleApp(replace(frozen_context, banner=banner))
@@ -40,10 +48,10 @@ async def test_a_verified_engine_has_a_one_line_header(frozen_context):
         assert app.screen.query_one("StatusHeader").size.height == 1
 
 
-async def test_the_header_names_the_secrets_backend_and_warns_when_nothing_is_saved(
-        frozen_context):
-    saved = MemorySecretStore(BackendInfo(name="encrypted file", persistent=True,
-                                          reason="no desktop keyring over SSH"))
+async def test_the_header_names_the_secrets_backend_and_warns_when_nothing_is_saved(frozen_context):
+    saved = MemorySecretStore(
+        BackendInfo(name="encrypted file", persistent=True, reason="no desktop keyring over SSH")
+    )
     app = ConsoleApp(replace(frozen_context, secrets=saved))
     async with app.run_test(size=(160, 30)) as pilot:
         await settle(pilot)
@@ -57,8 +65,9 @@ async def test_the_header_names_the_secrets_backend_and_warns_when_nothing_is_sa
 
 
 async def test_help_says_why_the_secrets_backend_was_chosen(frozen_context):
-    saved = MemorySecretStore(BackendInfo(name="encrypted file", persistent=True,
-                                          reason="no desktop keyring over SSH"))
+    saved = MemorySecretStore(
+        BackendInfo(name="encrypted file", persistent=True, reason="no desktop keyring over SSH")
+    )
     app = ConsoleApp(replace(frozen_context, secrets=saved))
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)

@@ -12,8 +12,10 @@ from console.secrets import MemorySecretStore
 from console.tui.app import ConsoleApp
 from tests.tui.helpers import screen_text, settle
 
-LOST_REASON = ("cannot reach the engine at https://engine.example.net/ovirt-engine/api: "
-               "connection refused; check the URL and that the engine is up")
+LOST_REASON = (
+    "cannot reach the engine at https://engine.example.net/ovirt-engine/api: "
+    "connection refused; check the URL and that the engine is up"
+)
 
 
 def lines(app) -> list[str]:
@@ -21,8 +23,7 @@ def lines(app) -> list[str]:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
-async def test_the_header_keeps_engine_billing_secrets_and_user_at_any_width(frozen_context,
-                                                                             size):
+async def test_the_header_keeps_engine_billing_secrets_and_user_at_any_width(frozen_context, size):
     app = ConsoleApp(replace(frozen_context, secrets=MemorySecretStore()))
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
@@ -49,8 +50,16 @@ async def test_the_queue_keeps_every_column_that_matters_at_80_columns(frozen_co
         await settle(pilot)
         screen = lines(app)
         heading = next(line for line in screen if line.startswith("Order"))
-        assert heading.split() == ["Order", "Age", "Client", "Product", "Req", "Template",
-                                   "Status", "Claim"]
+        assert heading.split() == [
+            "Order",
+            "Age",
+            "Client",
+            "Product",
+            "Req",
+            "Template",
+            "Status",
+            "Claim",
+        ]
         row = next(line for line in screen if line.startswith("1006"))
         assert "failed" in row and "ops" in row and "win2022-plesk" in row, row
         assert all(len(line.rstrip()) <= 80 for line in screen)
@@ -63,8 +72,17 @@ async def test_the_queue_at_160_columns_shows_whole_values(frozen_context):
         await settle(pilot)
         screen = lines(app)
         heading = next(line for line in screen if line.lstrip().startswith("Order"))
-        assert heading.split() == ["Order", "Age", "Client", "Product", "Req", "Template",
-                                   "Status", "Claimed", "by"]
+        assert heading.split() == [
+            "Order",
+            "Age",
+            "Client",
+            "Product",
+            "Req",
+            "Template",
+            "Status",
+            "Claimed",
+            "by",
+        ]
         row = next(line for line in screen if line.lstrip().startswith("1006"))
         assert "VPS Windows Plesk" in row and "ops@jump1" in row, row
         row = next(line for line in screen if line.lstrip().startswith("1004"))
@@ -78,8 +96,9 @@ async def test_a_failed_orders_reason_and_hint_are_whole_at_80x24(frozen_context
         app.screen.query_one("#orders").select_key("1006")
         await pilot.pause()
         text = " ".join(line.strip() for line in lines(app))
-        assert ("failed: Cannot run VM. There is no host that satisfies current scheduling "
-                "constraints.") in text
+        assert (
+            "failed: Cannot run VM. There is no host that satisfies current scheduling constraints."
+        ) in text
         assert "hint: free memory on cluster Default or pick the Edge cluster" in text
 
 
@@ -91,11 +110,17 @@ async def test_templates_at_80_columns_show_name_version_age_state_products(froz
         await settle(pilot)
         screen = lines(app)
         heading = next(line for line in screen if line.lstrip().startswith("Template"))
-        assert heading.split()[:6] == ["Template", "Ver", "Sealed", "State", "Products",
-                                       "Base"]
+        assert heading.split()[:6] == ["Template", "Ver", "Sealed", "State", "Products", "Base"]
         row = next(line for line in screen if "win2022-plesk" in line and "v2" in line)
-        assert row.split()[:7] == ["win2022-plesk", "v2", "2026-02", "25d00", "ok", "VPS",
-                                   "Windows"], row
+        assert row.split()[:7] == [
+            "win2022-plesk",
+            "v2",
+            "2026-02",
+            "25d00",
+            "ok",
+            "VPS",
+            "Windows",
+        ], row
         assert not any("t-win-2" in line for line in screen)  # ids come last, off screen
 
 
@@ -137,9 +162,15 @@ async def test_an_empty_queue_says_to_run_orders_sync(store):
     from console.tui.context import ConsoleContext
     from tests.showcase.world import FROZEN_NOW, FixedEngine, FixedServices, make_config
 
-    context = ConsoleContext(config=make_config(), store=store,
-                             services=FixedServices(FixedEngine()), actor="tester@ci",
-                             live=False, read_only=False, clock=lambda: FROZEN_NOW)
+    context = ConsoleContext(
+        config=make_config(),
+        store=store,
+        services=FixedServices(FixedEngine()),
+        actor="tester@ci",
+        live=False,
+        read_only=False,
+        clock=lambda: FROZEN_NOW,
+    )
     app = ConsoleApp(context)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -223,9 +254,18 @@ async def test_a_jobs_footer_offers_only_what_the_selected_job_allows(frozen_con
     from tests.showcase.world import FROZEN_NOW
 
     with frozen_context.store.session() as session:
-        session.add(Job(id="job-0001-done", order_id="1001", engine="lab", state="done",
-                        vm_name="vps-1001", attempts=1, created_at=FROZEN_NOW,
-                        updated_at=FROZEN_NOW - timedelta(minutes=1)))
+        session.add(
+            Job(
+                id="job-0001-done",
+                order_id="1001",
+                engine="lab",
+                state="done",
+                vm_name="vps-1001",
+                attempts=1,
+                created_at=FROZEN_NOW,
+                updated_at=FROZEN_NOW - timedelta(minutes=1),
+            )
+        )
     app = ConsoleApp(frozen_context)
     async with app.run_test(size=(100, 24)) as pilot:
         await settle(pilot)
@@ -252,8 +292,7 @@ async def test_quitting_while_this_console_runs_a_job_asks_first(frozen_context)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         # A job's steps running in this process, as the resume at start runs them.
-        app.run_worker(lambda: release.wait(10), thread=True, group="resume",
-                       exit_on_error=False)
+        app.run_worker(lambda: release.wait(10), thread=True, group="resume", exit_on_error=False)
         await pilot.press("ctrl+q")
         await pilot.pause()
         text = " ".join(line.strip() for line in lines(app))

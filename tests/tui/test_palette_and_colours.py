@@ -66,8 +66,9 @@ async def test_no_color_keeps_every_status_as_a_word(frozen_context, monkeypatch
         await settle(pilot)
         assert app.no_color
         # Stripped: at 80 columns each cell carries its own one-space gap.
-        statuses = [cell.plain.strip()
-                    for cell in app.screen.query_one("#orders").get_column("status")]
+        statuses = [
+            cell.plain.strip() for cell in app.screen.query_one("#orders").get_column("status")
+        ]
         assert sorted(statuses) == ["clone_wait", "failed", "needs_map~", "new", "new", "new"]
 
 
@@ -77,5 +78,6 @@ async def test_an_unknown_theme_is_named_with_the_themes_there_are(frozen_contex
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         messages = [n.message for n in app._notifications]
-        assert any("'textual-ansi' is not a theme here" in m and "ansi-dark" in m
-                   for m in messages), messages
+        assert any(
+            "'textual-ansi' is not a theme here" in m and "ansi-dark" in m for m in messages
+        ), messages

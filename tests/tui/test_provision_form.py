@@ -55,7 +55,8 @@ async def test_changed_ram_is_marked_and_shown_in_the_plan_diff(frozen_context):
         assert screen.draft.plan.memory_mib == 8192
         assert "changed (order: 4G)" in note_of(app, "memory")
         assert "~ RAM 4GiB -> 8GiB (changed from the order)" in str(
-            screen.query_one("#preflight").render())
+            screen.query_one("#preflight").render()
+        )
 
 
 async def test_invalid_values_are_shown_beside_their_fields_and_block_launch(frozen_context):
@@ -63,7 +64,7 @@ async def test_invalid_values_are_shown_beside_their_fields_and_block_launch(fro
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_order(pilot, "1001")
         screen.query_one("#memory").value = "lots"
-        screen.query_one("#disk").value = "20G"   # below the template's 60 GiB
+        screen.query_one("#disk").value = "20G"  # below the template's 60 GiB
         screen.query_one("#hostname").value = "bad_host!"
         await pilot.pause()
         assert "x 'lots' is not a size" in note_of(app, "memory")

@@ -21,8 +21,8 @@ async def test_queue_lists_oldest_first_with_sla_marks_and_status_words(frozen_c
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
         assert table_keys(app, "#orders") == ["1003", "1006", "1002", "1004", "1001", "1005"]
-        assert cell_texts(app, "#orders", "1003")[1] == "1d02!!"   # past the 24h SLA
-        assert cell_texts(app, "#orders", "1002")[1] == "5h00!"    # past the 4h warning
+        assert cell_texts(app, "#orders", "1003")[1] == "1d02!!"  # past the 24h SLA
+        assert cell_texts(app, "#orders", "1002")[1] == "5h00!"  # past the 4h warning
         assert cell_texts(app, "#orders", "1001")[1] == "30m"
         # A provisioning order shows its job's step as its status word.
         assert cell_texts(app, "#orders", "1005")[6] == "clone_wait"
@@ -52,8 +52,9 @@ async def test_sort_cycles_columns_and_reverses(frozen_context):
         await pilot.press("s")  # age -> client
         assert table_keys(app, "#orders")[0] == "1001"  # "Acme Hosting Ltd"
         await pilot.press("s")  # client -> product
-        assert cell_texts(app, "#orders", table_keys(app, "#orders")[0])[3] \
-            == "Dedicated G~"  # cut at 80 columns; the detail line has it whole
+        assert (
+            cell_texts(app, "#orders", table_keys(app, "#orders")[0])[3] == "Dedicated G~"
+        )  # cut at 80 columns; the detail line has it whole
         await pilot.press("s", "s")  # status -> back to age
         await pilot.press("S")
         assert table_keys(app, "#orders")[0] == "1005"  # newest first when reversed
@@ -80,15 +81,23 @@ async def test_live_pane_shows_jobs_in_flight_and_failed(frozen_context):
         await settle(pilot)
         assert table_keys(app, "#live") == ["job:job-0005-aaaa", "job:job-0006-bbbb"]
         assert cell_texts(app, "#live", "job:job-0005-aaaa")[:4] == [
-            "vps-1005", "clone_wait", "clone_wait", "3:00"]
+            "vps-1005",
+            "clone_wait",
+            "clone_wait",
+            "3:00",
+        ]
 
 
 async def test_number_keys_jump_between_screens_and_help_lists_bindings(frozen_context):
     app = ConsoleApp(frozen_context)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        for key, screen in (("2", TemplatesScreen), ("3", VmsScreen), ("4", JobsScreen),
-                            ("1", QueueScreen)):
+        for key, screen in (
+            ("2", TemplatesScreen),
+            ("3", VmsScreen),
+            ("4", JobsScreen),
+            ("1", QueueScreen),
+        ):
             await pilot.press(key)
             await settle(pilot)
             assert isinstance(app.screen, screen)
@@ -108,8 +117,11 @@ async def test_read_only_hides_provisioning(frozen_context):
         await pilot.press("p")
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
-        footer_keys = {binding.action for _, binding, enabled, _ in
-                       app.screen.active_bindings.values() if enabled}
+        footer_keys = {
+            binding.action
+            for _, binding, enabled, _ in app.screen.active_bindings.values()
+            if enabled
+        }
         assert "provision" not in footer_keys
 
 
@@ -180,16 +192,17 @@ async def test_billing_failure_marks_the_header_stale(frozen_context):
     def unreachable():
         raise BillingError("WHMCS did not answer", "check billing.url")
 
-    frozen_context.config = make_config(billing={"kind": "whmcs",
-                                                 "url": "http://127.0.0.1:1",
-                                                 "identifier": "id"})
+    frozen_context.config = make_config(
+        billing={"kind": "whmcs", "url": "http://127.0.0.1:1", "identifier": "id"}
+    )
     frozen_context.sync_billing = unreachable
     app = ConsoleApp(frozen_context)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.billing_ok is False
-        assert app.billing_label.startswith("billing STALE") and "did not answer" in \
-            app.billing_label
+        assert (
+            app.billing_label.startswith("billing STALE") and "did not answer" in app.billing_label
+        )
 
 
 async def test_templates_show_the_cached_catalog_while_the_engine_is_lost(frozen_context):

@@ -21,19 +21,31 @@ STATUS = [key for key, _ in ORDER_COLUMNS].index("status")
 
 
 def stock_up(context, windows: int = 4, mssql: int = 2, plesk: int = 3) -> None:
-    for kind, keys in (("windows", [product_key(i) for i in range(windows)]),
-                       ("mssql", [product_key(100 + i) for i in range(mssql)]),
-                       ("plesk", [plesk_code(i) for i in range(plesk)])):
+    for kind, keys in (
+        ("windows", [product_key(i) for i in range(windows)]),
+        ("mssql", [product_key(100 + i) for i in range(mssql)]),
+        ("plesk", [plesk_code(i) for i in range(plesk)]),
+    ):
         if keys:
-            report = import_keys(context.store, context.services.secrets, "\n".join(keys),
-                                 actor="stock@desk", kind=kind)
+            report = import_keys(
+                context.store,
+                context.services.secrets,
+                "\n".join(keys),
+                actor="stock@desk",
+                kind=kind,
+            )
             assert len(report.imported) == len(keys)
 
 
 def oldest_new(queue: QueueScreen, product: str, skip: tuple[str, ...] = ()):
-    return min((o for o in queue.orders.values() if o.status == "new"
-                and o.product_name == product and o.id not in skip),
-               key=lambda o: o.paid_at or o.created_at)
+    return min(
+        (
+            o
+            for o in queue.orders.values()
+            if o.status == "new" and o.product_name == product and o.id not in skip
+        ),
+        key=lambda o: o.paid_at or o.created_at,
+    )
 
 
 async def open_order(pilot, product: str, skip: tuple[str, ...] = ()) -> ProvisionScreen:
@@ -44,8 +56,14 @@ async def open_order(pilot, product: str, skip: tuple[str, ...] = ()) -> Provisi
     order = oldest_new(app.screen, product, skip)
     app.screen.query_one("#orders").select_key(order.id)
     await pilot.press("p")
-    await wait_for(pilot, lambda: isinstance(app.screen, ProvisionScreen)
-                   and app.screen.phase == "editing" and not app.screen.vault_pending)
+    await wait_for(
+        pilot,
+        lambda: (
+            isinstance(app.screen, ProvisionScreen)
+            and app.screen.phase == "editing"
+            and not app.screen.vault_pending
+        ),
+    )
     return app.screen
 
 
@@ -60,8 +78,9 @@ async def launch(pilot, screen: ProvisionScreen, until=("done", "failed")) -> No
 
 
 def held(context, order_id: str) -> set[tuple[str, str, str | None]]:
-    return {(k.kind, k.state, k.vm_name) for k in vault.reserved_for(context.store,
-                                                                      order_id).values()}
+    return {
+        (k.kind, k.state, k.vm_name) for k in vault.reserved_for(context.store, order_id).values()
+    }
 
 
 async def test_windows_plesk_and_mssql_orders_launch_with_zero_pastes(sim_context, engine_sim):
@@ -89,22 +108,30 @@ async def test_windows_plesk_and_mssql_orders_launch_with_zero_pastes(sim_contex
     init = engine_sim.vm(f"vps-{plesk_order}")["initialization"]
     assert init["windows_license_key"] == product_key(0)
     assert f"plesk bin license --install {plesk_code(0)}" in init["custom_script"]
-    assert held(sim_context, plesk_order) == {("windows", "bound", f"vps-{plesk_order}"),
-                                              ("plesk", "bound", f"vps-{plesk_order}")}
+    assert held(sim_context, plesk_order) == {
+        ("windows", "bound", f"vps-{plesk_order}"),
+        ("plesk", "bound", f"vps-{plesk_order}"),
+    }
     init = engine_sim.vm(f"vps-{mssql_order}")["initialization"]
     assert init["windows_license_key"] == product_key(1)
     assert f"/PID={product_key(100)}" in init["custom_script"]
-    assert held(sim_context, mssql_order) == {("windows", "bound", f"vps-{mssql_order}"),
-                                              ("mssql", "bound", f"vps-{mssql_order}")}
+    assert held(sim_context, mssql_order) == {
+        ("windows", "bound", f"vps-{mssql_order}"),
+        ("mssql", "bound", f"vps-{mssql_order}"),
+    }
 
 
-async def test_cancel_before_boot_returns_keys_after_boot_retires_them(sim_context,
-                                                                       engine_sim):
+async def test_cancel_before_boot_returns_keys_after_boot_retires_them(sim_context, engine_sim):
     stock_up(sim_context, windows=2, mssql=0, plesk=2)
     # The first order fails creating its VM (before any boot), the second never gets an IP
     # (it has booted with the keys); both are cancelled from the console.
-    engine_sim.faults.add("POST", r"^/vms$", nth=1, status=400,
-                          detail="[Cannot add VM. The storage domain is locked.]")
+    engine_sim.faults.add(
+        "POST",
+        r"^/vms$",
+        nth=1,
+        status=400,
+        detail="[Cannot add VM. The storage domain is locked.]",
+    )
     app = ConsoleApp(sim_context)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_order(pilot, "VPS Windows Plesk")
@@ -151,7 +178,9 @@ async def test_closing_the_form_unlaunched_gives_the_keys_back(sim_context):
         await pilot.press("escape")
         await wait_for(pilot, lambda: not vault.reserved_for(sim_context.store, order_id))
     assert {line.kind: line.available for line in vault.stock(sim_context.store)} == {
-        "windows": 1, "plesk": 1}
+        "windows": 1,
+        "plesk": 1,
+    }
 
 
 async def test_a_pasted_key_overrides_the_vaults(sim_context, engine_sim):

@@ -18,7 +18,8 @@ def _versions(engine_sim, name):
 
 
 def test_refresh_of_alma9_cpanel_makes_a_sealed_version_that_provisioning_then_uses(
-        engine_sim, flow_services, refresher, add_order, store):
+    engine_sim, flow_services, refresher, add_order, store
+):
     before = _versions(engine_sim, "alma9-cpanel")
     row = refresher.refresh("alma9-cpanel")
     assert row.state == "done", (row.state, row.failed_step, row.error_message)
@@ -42,12 +43,14 @@ def test_refresh_of_alma9_cpanel_makes_a_sealed_version_that_provisioning_then_u
     # The next provisioning of a mapped order clones from the new version.
     order = add_order("7101")
     product = flow_services.config.catalog.product_for(order.product_name)
-    draft = draft_plan(order, product, flow_services.engine().list_templates(),
-                       flow_services.config, Overrides())
+    draft = draft_plan(
+        order, product, flow_services.engine().list_templates(), flow_services.config, Overrides()
+    )
     assert draft.problems == []
     assert (draft.plan.template_version, draft.plan.template_id) == (4, row.new_template_id)
-    from tests.plugins.flow import FAST
     from console.flow.runner import Runner
+    from tests.plugins.flow import FAST
+
     runner = Runner(flow_services, timing=FAST)
     job = runner.launch(order.id, draft.plan, {}, confirm_warnings=True)
     assert runner.run(job.id).state == "done"
@@ -60,9 +63,13 @@ def test_refresh_of_win2022_plesk_is_sealed_by_sysprep_in_the_guest(engine_sim, 
     new = _versions(engine_sim, "win2022-plesk")[-1]
     assert (new["version_number"], new["status"]) == (3, "ok")
     assert new["sealed"] is False  # the engine cannot seal Windows: sysprep did, before power-off
-    sealing = [e["message"] for e in row.events if e["step"] == "sealing" and e["kind"] == "finished"]
+    sealing = [
+        e["message"] for e in row.events if e["step"] == "sealing" and e["kind"] == "finished"
+    ]
     assert sealing == [f"version 3 ({new['version_name']}) sealed by sysprep in the guest"]
-    started = [e["message"] for e in row.events if e["step"] == "booting" and e["kind"] == "finished"]
+    started = [
+        e["message"] for e in row.events if e["step"] == "booting" and e["kind"] == "finished"
+    ]
     assert started and "(sysprep)" in started[0]
     assert build_vms(engine_sim) == []
     cached = catalog_from_cache(store, "sim").templates

@@ -50,8 +50,12 @@ def crash_env(engine_sim, tmp_path, keyring_passphrase, monkeypatch):
 
 
 def _resume() -> subprocess.Popen:
-    return subprocess.Popen([CLI, "templates", "refresh", "--resume"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=dict(os.environ))
+    return subprocess.Popen(
+        [CLI, "templates", "refresh", "--resume"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ),
+    )
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -88,8 +92,14 @@ def test_sigkill_at_a_step_then_resume_makes_exactly_one_version(step, crash_env
     engine_sim.faults.add(delay=SLOW_CALL_SECONDS)
     victim = _resume()
     try:
-        _wait(lambda: (r := refresh_jobs.get(services.store, row.id)).state == step
-              and r.owner is not None, 60, f"the runner to reach {step}")
+        _wait(
+            lambda: (
+                (r := refresh_jobs.get(services.store, row.id)).state == step
+                and r.owner is not None
+            ),
+            60,
+            f"the runner to reach {step}",
+        )
     finally:
         _kill(victim)
     assert refresh_jobs.get(services.store, row.id).state == step  # killed in that step
@@ -98,8 +108,9 @@ def test_sigkill_at_a_step_then_resume_makes_exactly_one_version(step, crash_env
 
 
 @pytest.mark.parametrize(("label", "method", "path"), MID_CALLS, ids=[c[0] for c in MID_CALLS])
-def test_sigkill_in_the_middle_of_an_engine_call_then_resume(label, method, path, crash_env,
-                                                            engine_sim):
+def test_sigkill_in_the_middle_of_an_engine_call_then_resume(
+    label, method, path, crash_env, engine_sim
+):
     services = crash_env
     before = len(engine_sim.template_versions(TEMPLATE))
     row = RefreshRunner(services, timing=FAST).plan(TEMPLATE)

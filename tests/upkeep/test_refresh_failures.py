@@ -11,18 +11,24 @@ from tests.plugins.upkeep import build_vms
 
 
 def _with_policy(services, **fields):
-    catalog = services.config.catalog.model_copy(update={"templates": (
-        TemplateUpkeep(name="alma9-cpanel", **fields),)})
+    catalog = services.config.catalog.model_copy(
+        update={"templates": (TemplateUpkeep(name="alma9-cpanel", **fields),)}
+    )
     services.config = services.config.model_copy(update={"catalog": catalog})
 
 
 def test_a_script_that_never_powers_off_fails_after_its_timeout_and_leaves_the_build_vm(
-        engine_sim, flow_services, refresher):
+    engine_sim, flow_services, refresher
+):
     _with_policy(flow_services, script_timeout_minutes=1)  # 0.6 s at the test's time scale
     engine_sim.set_guest_behaviour("tpl-build-*", script_hangs=True)
     before = engine_sim.template_versions("alma9-cpanel")
     row = refresher.refresh("alma9-cpanel")
-    assert (row.state, row.failed_step, row.error_code) == ("failed", "script_wait", "script_timeout")
+    assert (row.state, row.failed_step, row.error_code) == (
+        "failed",
+        "script_wait",
+        "script_timeout",
+    )
     assert "did not power the guest off within 1s" in row.error_message
     assert "script_timeout_minutes (no earlier refresh)" in row.error_message
     assert f"{row.build_vm_name} is left running for inspection" in row.error_hint
@@ -35,8 +41,10 @@ def test_a_script_that_never_powers_off_fails_after_its_timeout_and_leaves_the_b
     with engine_sim.world.lock:
         vm_id = engine_sim.world.vm_by_name(row.build_vm_name).id
     import ovirtsdk4
-    connection = ovirtsdk4.Connection(url=engine_sim.url, username=engine_sim.username,
-                                      password=engine_sim.password)
+
+    connection = ovirtsdk4.Connection(
+        url=engine_sim.url, username=engine_sim.username, password=engine_sim.password
+    )
     try:
         service = connection.system_service().vms_service().vm_service(vm_id)
         service.shutdown()
@@ -49,8 +57,9 @@ def test_a_script_that_never_powers_off_fails_after_its_timeout_and_leaves_the_b
     assert build_vms(engine_sim) == []
 
 
-def test_cancel_of_a_hung_refresh_removes_its_build_vm_and_nothing_else(engine_sim, flow_services,
-                                                                       refresher):
+def test_cancel_of_a_hung_refresh_removes_its_build_vm_and_nothing_else(
+    engine_sim, flow_services, refresher
+):
     _with_policy(flow_services, script_timeout_minutes=1)
     engine_sim.set_guest_behaviour("tpl-build-*", script_hangs=True)
     before = engine_sim.template_versions("alma9-cpanel")
@@ -66,9 +75,15 @@ def test_cancel_of_a_hung_refresh_removes_its_build_vm_and_nothing_else(engine_s
 
 
 def test_a_refused_version_fails_sealing_with_the_engines_reason_and_retry_finishes(
-        engine_sim, refresher):
-    engine_sim.faults.add("POST", r"^/templates$", nth=1, status=409,
-                          detail="[Cannot add Template. Low disk space on Storage Domain data-ssd.]")
+    engine_sim, refresher
+):
+    engine_sim.faults.add(
+        "POST",
+        r"^/templates$",
+        nth=1,
+        status=409,
+        detail="[Cannot add Template. Low disk space on Storage Domain data-ssd.]",
+    )
     row = refresher.refresh("alma9-cpanel")
     assert (row.state, row.failed_step) == ("failed", "sealing")
     assert "Low disk space on Storage Domain data-ssd" in row.error_message
@@ -82,8 +97,13 @@ def test_a_refused_version_fails_sealing_with_the_engines_reason_and_retry_finis
 
 
 def test_cancel_after_the_version_was_made_removes_that_version_too(engine_sim, refresher):
-    engine_sim.faults.add("DELETE", r"^/vms/[^/]+$", nth=1, status=409,
-                          detail="[Cannot remove VM. Disk is in use by a backup.]")
+    engine_sim.faults.add(
+        "DELETE",
+        r"^/vms/[^/]+$",
+        nth=1,
+        status=409,
+        detail="[Cannot remove VM. Disk is in use by a backup.]",
+    )
     before = engine_sim.template_versions("alma9-cpanel")
     row = refresher.refresh("alma9-cpanel")
     assert (row.state, row.failed_step) == ("failed", "cleanup")

@@ -22,21 +22,34 @@ NAME = "alma9-cpanel"
 
 
 def _keep(services, n):
-    catalog = services.config.catalog.model_copy(update={"templates": (
-        TemplateUpkeep(name=NAME, keep_versions=n),)})
+    catalog = services.config.catalog.model_copy(
+        update={"templates": (TemplateUpkeep(name=NAME, keep_versions=n),)}
+    )
     services.config = services.config.model_copy(update={"catalog": catalog})
 
 
 def _new_version(sdk_connection, vm_id, base_id, name):
     templates = sdk_connection.system_service().templates_service()
-    made = templates.add(types.Template(name=NAME, vm=types.Vm(id=vm_id), version=types.TemplateVersion(
-        base_template=types.Template(id=base_id), version_name=name)), seal=True)
-    return wait_for(lambda: (t := templates.template_service(made.id).get()).status == types.TemplateStatus.OK
-                    and t)
+    made = templates.add(
+        types.Template(
+            name=NAME,
+            vm=types.Vm(id=vm_id),
+            version=types.TemplateVersion(
+                base_template=types.Template(id=base_id), version_name=name
+            ),
+        ),
+        seal=True,
+    )
+    return wait_for(
+        lambda: (
+            (t := templates.template_service(made.id).get()).status == types.TemplateStatus.OK and t
+        )
+    )
 
 
 def test_retention_removes_only_unused_old_versions_and_says_why_others_stay(
-        engine_sim, sdk_connection, flow_services, store, add_order):
+    engine_sim, sdk_connection, flow_services, store, add_order
+):
     versions = {v["version_number"]: v["id"] for v in engine_sim.template_versions(NAME)}
     pool_vm, _ = ready_vm(sdk_connection, "pool-1", template=NAME)  # based on v3, the latest
     assert pool_vm.template.id == versions[3]
@@ -44,8 +57,13 @@ def test_retention_removes_only_unused_old_versions_and_says_why_others_stay(
     _new_version(sdk_connection, pool_vm.id, versions[1], "2026-12-01")
     # An unfinished provisioning job clones from v2.
     add_order("7201")
-    job = provisioning_jobs.create_job(store, order_id="7201", engine="sim", created_by="t@h",
-                                       plan={"template_id": versions[2], "vm_name": "vps-7201"})
+    job = provisioning_jobs.create_job(
+        store,
+        order_id="7201",
+        engine="sim",
+        created_by="t@h",
+        plan={"template_id": versions[2], "vm_name": "vps-7201"},
+    )
     _keep(flow_services, 2)
     engine = flow_services.engine()
     refresh_catalog(engine, store, "sim")
@@ -63,16 +81,21 @@ def test_retention_removes_only_unused_old_versions_and_says_why_others_stay(
     assert [t.version_number for t in plan.remove] == [2]
     retention.apply_retention(plan, engine, store, "tester@ci", "sim")
     assert [t.version_number for t in plan.removed] == [2] and plan.refused == []
-    wait_for(lambda: [v["version_number"] for v in engine_sim.template_versions(NAME)] == [1, 3, 4, 5])
-    assert 2 not in {t.version_number for t in catalog_from_cache(store, "sim").templates if t.name == NAME}
+    wait_for(
+        lambda: [v["version_number"] for v in engine_sim.template_versions(NAME)] == [1, 3, 4, 5]
+    )
+    assert 2 not in {
+        t.version_number for t in catalog_from_cache(store, "sim").templates if t.name == NAME
+    }
     with store.session() as session:
         lines = [e.message for e in audit.entries(session) if e.step == "template_retired"]
     assert len(lines) == 1 and lines[0].startswith(f"{NAME} v2 (")
     assert lines[0].endswith(") removed: older than the newest 2 and unused")
 
 
-def test_retire_refuses_a_used_or_latest_version_with_the_reason(engine_sim, sdk_connection,
-                                                                flow_services, store):
+def test_retire_refuses_a_used_or_latest_version_with_the_reason(
+    engine_sim, sdk_connection, flow_services, store
+):
     engine = flow_services.engine()
     config = flow_services.config
     ready_vm(sdk_connection, "pool-2", template=NAME)  # on v3
@@ -81,7 +104,9 @@ def test_retire_refuses_a_used_or_latest_version_with_the_reason(engine_sim, sdk
     assert "is the latest version" in latest.value.message
     with pytest.raises(BadInput) as missing:
         retention.retire(config, store, engine, "t@h", "sim", NAME, 9)
-    assert missing.value.message == f"{NAME} has no version 9" and missing.value.hint.endswith("1, 2, 3")
+    assert missing.value.message == f"{NAME} has no version 9" and missing.value.hint.endswith(
+        "1, 2, 3"
+    )
     with pytest.raises(BadInput) as base:
         retention.retire(config, store, engine, "t@h", "sim", NAME, 1)
     assert "the base version" in base.value.message
@@ -90,17 +115,26 @@ def test_retire_refuses_a_used_or_latest_version_with_the_reason(engine_sim, sdk
     wait_for(lambda: [v["version_number"] for v in engine_sim.template_versions(NAME)] == [1, 3])
 
 
-def test_drift_shows_the_version_each_provisioned_vm_came_from(engine_sim, flow_services,
-                                                              refresher, add_order):
+def test_drift_shows_the_version_each_provisioned_vm_came_from(
+    engine_sim, flow_services, refresher, add_order
+):
     order = add_order("7301")
     product = flow_services.config.catalog.product_for(order.product_name)
     engine = flow_services.engine()
     draft = draft_plan(order, product, engine.list_templates(), flow_services.config, Overrides())
     runner = Runner(flow_services, timing=FAST)
-    assert runner.run(runner.launch(order.id, draft.plan, {}, confirm_warnings=True).id).state == "done"
+    assert (
+        runner.run(runner.launch(order.id, draft.plan, {}, confirm_warnings=True).id).state
+        == "done"
+    )
     [row] = [d for d in drift(flow_services.config, engine) if d.vm == "vps-7301"]
-    assert (row.order_id, row.template, row.version, row.latest_version, row.behind) == \
-        ("7301", NAME, 3, 3, 0)
+    assert (row.order_id, row.template, row.version, row.latest_version, row.behind) == (
+        "7301",
+        NAME,
+        3,
+        3,
+        0,
+    )
     assert refresher.refresh(NAME).state == "done"
     rows = drift(flow_services.config, engine)
     assert [d.vm for d in rows] == ["vps-7301"]  # seed VMs carry no order mark: not ours

@@ -30,8 +30,9 @@ max_age_days = 30
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, "templates", *args], capture_output=True, text=True,
-                          env=dict(os.environ), timeout=120)
+    return subprocess.run(
+        [CLI, "templates", *args], capture_output=True, text=True, env=dict(os.environ), timeout=120
+    )
 
 
 @pytest.fixture
@@ -73,27 +74,40 @@ def test_list_refresh_prune_retire_and_drift_from_the_command_line(cli_env, engi
     bad = cli("refresh")
     assert bad.returncode == 2 and "say what to refresh" in bad.stderr
 
-    doctor = subprocess.run([CLI, "doctor"], capture_output=True, text=True, env=dict(os.environ),
-                            timeout=120)
+    doctor = subprocess.run(
+        [CLI, "doctor"], capture_output=True, text=True, env=dict(os.environ), timeout=120
+    )
     stale = [line for line in doctor.stdout.splitlines() if "template centos7-cpanel stale" in line]
-    assert stale == ["· engine sim template centos7-cpanel stale: centos7-cpanel v1 sealed 400 days "
-                     "ago (max 30); serves VPS Legacy CentOS cPanel — fix: vps-console templates "
-                     "refresh centos7-cpanel (or templates refresh --stale from cron)"], doctor.stdout
+    assert stale == [
+        "· engine sim template centos7-cpanel stale: centos7-cpanel v1 sealed 400 days "
+        "ago (max 30); serves VPS Legacy CentOS cPanel — fix: vps-console templates "
+        "refresh centos7-cpanel (or templates refresh --stale from cron)"
+    ], doctor.stdout
     assert not any("template alma9-cpanel stale" in line for line in doctor.stdout.splitlines())
 
     drifted = cli("drift", "--json")
     assert drifted.returncode == 0 and json.loads(drifted.stdout) == []  # nothing provisioned here
 
 
-def test_refresh_stale_refreshes_only_templates_past_their_max_age(engine_sim, tmp_path,
-                                                                   keyring_passphrase, monkeypatch):
+def test_refresh_stale_refreshes_only_templates_past_their_max_age(
+    engine_sim, tmp_path, keyring_passphrase, monkeypatch
+):
     from click.testing import CliRunner
 
     from console.cli import main
 
-    young = "".join(f'\n[[catalog.templates]]\nname = "{name}"\nmax_age_days = 1000\n'
-                    for name in ("alma9-cpanel", "ubuntu2204-plesk", "win2022-plesk", "win2022-mssql",
-                                 "alma9", "ubuntu2204", "win2022"))
+    young = "".join(
+        f'\n[[catalog.templates]]\nname = "{name}"\nmax_age_days = 1000\n'
+        for name in (
+            "alma9-cpanel",
+            "ubuntu2204-plesk",
+            "win2022-plesk",
+            "win2022-mssql",
+            "alma9",
+            "ubuntu2204",
+            "win2022",
+        )
+    )
     config, store = cli_setup(tmp_path, engine_sim, monkeypatch, young)
     store.close()
     result = CliRunner().invoke(main, ["templates", "refresh", "--stale"])

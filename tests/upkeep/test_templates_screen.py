@@ -9,8 +9,8 @@ from console.tui.app import ConsoleApp
 from console.tui.screens.drift import DriftScreen
 from console.tui.widgets.confirm import ConfirmDialog
 from console.tui.widgets.refresh_status import RefreshStatus
-from tests.tui.helpers import settle, table_keys
 from tests.plugins.upkeep import build_vms
+from tests.tui.helpers import settle, table_keys
 
 
 async def _wait(pilot, condition, seconds: float = 60.0) -> None:
@@ -33,7 +33,9 @@ async def _only_alma9_cpanel(pilot, app) -> None:
     assert app.screen.selected_template().name == "alma9-cpanel"
 
 
-async def test_refresh_key_refreshes_the_selected_template_and_shows_progress(sim_context, engine_sim):
+async def test_refresh_key_refreshes_the_selected_template_and_shows_progress(
+    sim_context, engine_sim
+):
     app = ConsoleApp(sim_context)
     async with app.run_test(size=(160, 48)) as pilot:
         await _only_alma9_cpanel(pilot, app)
@@ -55,7 +57,9 @@ async def test_refresh_key_refreshes_the_selected_template_and_shows_progress(si
         await pilot.press("d")
         await _wait(pilot, lambda: isinstance(app.screen, DriftScreen))
         await settle(pilot)
-        assert "VMs provisioned by this console" in str(app.screen.query_one("#drift-state").render())
+        assert "VMs provisioned by this console" in str(
+            app.screen.query_one("#drift-state").render()
+        )
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, DriftScreen)
@@ -75,11 +79,13 @@ async def test_read_only_console_has_no_refresh(sim_context, engine_sim):
 
 
 async def test_prune_key_confirms_with_the_reasons_and_removes_only_unused_versions(
-        sim_context, engine_sim, monkeypatch):
+    sim_context, engine_sim, monkeypatch
+):
     from console.config import TemplateUpkeep
 
-    catalog = sim_context.config.catalog.model_copy(update={"templates": (
-        TemplateUpkeep(name="alma9-cpanel", keep_versions=1),)})
+    catalog = sim_context.config.catalog.model_copy(
+        update={"templates": (TemplateUpkeep(name="alma9-cpanel", keep_versions=1),)}
+    )
     sim_context.config = sim_context.config.model_copy(update={"catalog": catalog})
     sim_context.services.config = sim_context.config
     app = ConsoleApp(sim_context)
@@ -91,5 +97,10 @@ async def test_prune_key_confirms_with_the_reasons_and_removes_only_unused_versi
         assert "alma9-cpanel v2" in detail
         assert "keep alma9-cpanel v1: the base version" in detail
         await pilot.press("y")
-        await _wait(pilot, lambda: [v["version_number"] for v in
-                                    engine_sim.template_versions("alma9-cpanel")] == [1, 3])
+        await _wait(
+            pilot,
+            lambda: (
+                [v["version_number"] for v in engine_sim.template_versions("alma9-cpanel")]
+                == [1, 3]
+            ),
+        )

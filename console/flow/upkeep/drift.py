@@ -40,7 +40,9 @@ class Drift:
         # Not asdict(): it deep-copies the SDK's datetimes, whose tzinfo cannot be copied.
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["sealed_at"] = self.sealed_at.isoformat() if self.sealed_at else None
-        data["latest_sealed_at"] = self.latest_sealed_at.isoformat() if self.latest_sealed_at else None
+        data["latest_sealed_at"] = (
+            self.latest_sealed_at.isoformat() if self.latest_sealed_at else None
+        )
         data["behind"], data["days_behind"] = self.behind, self.days_behind
         return data
 
@@ -58,9 +60,16 @@ def drift(config: Config, engine: Engine) -> list[Drift]:
             continue  # named like ours, not provisioned here
         source = by_id.get(vm.template_id or "")
         newest = latest.get(source.name) if source else None
-        rows.append(Drift(vm.name, order_id, vm.status, source.name if source else vm.template_name,
-                          source.version_number if source else None,
-                          newest.version_number if newest else None,
-                          source.created_at if source else None,
-                          newest.created_at if newest else None))
+        rows.append(
+            Drift(
+                vm.name,
+                order_id,
+                vm.status,
+                source.name if source else vm.template_name,
+                source.version_number if source else None,
+                newest.version_number if newest else None,
+                source.created_at if source else None,
+                newest.created_at if newest else None,
+            )
+        )
     return sorted(rows, key=lambda d: (-(d.behind or 0), d.vm))

@@ -15,24 +15,31 @@ from enum import StrEnum
 
 
 class RefreshState(StrEnum):
-    PLANNED = "planned"          # the latest version and the new version's name are chosen
-    CLONING = "cloning"          # the build VM is created as a full clone of it
-    CLONE_WAIT = "clone_wait"    # the engine copies its disks
-    BOOTING = "booting"          # started with the update script as first-boot payload
+    PLANNED = "planned"  # the latest version and the new version's name are chosen
+    CLONING = "cloning"  # the build VM is created as a full clone of it
+    CLONE_WAIT = "clone_wait"  # the engine copies its disks
+    BOOTING = "booting"  # started with the update script as first-boot payload
     SCRIPT_WAIT = "script_wait"  # the script runs and powers the guest off
-    SEALING = "sealing"          # a new sub-version is made from the build VM (sealed on Linux)
-    SEAL_WAIT = "seal_wait"      # the new version is locked until its disks are copied
-    CLEANUP = "cleanup"          # the build VM is removed
-    RECORDING = "recording"      # the catalog cache learns the new version
+    SEALING = "sealing"  # a new sub-version is made from the build VM (sealed on Linux)
+    SEAL_WAIT = "seal_wait"  # the new version is locked until its disks are copied
+    CLEANUP = "cleanup"  # the build VM is removed
+    RECORDING = "recording"  # the catalog cache learns the new version
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
 
 
 STEPS: tuple[RefreshState, ...] = (
-    RefreshState.PLANNED, RefreshState.CLONING, RefreshState.CLONE_WAIT, RefreshState.BOOTING,
-    RefreshState.SCRIPT_WAIT, RefreshState.SEALING, RefreshState.SEAL_WAIT, RefreshState.CLEANUP,
-    RefreshState.RECORDING)
+    RefreshState.PLANNED,
+    RefreshState.CLONING,
+    RefreshState.CLONE_WAIT,
+    RefreshState.BOOTING,
+    RefreshState.SCRIPT_WAIT,
+    RefreshState.SEALING,
+    RefreshState.SEAL_WAIT,
+    RefreshState.CLEANUP,
+    RefreshState.RECORDING,
+)
 TERMINAL = (RefreshState.DONE, RefreshState.CANCELLED)
 UNFINISHED = tuple(s.value for s in STEPS)
 
@@ -65,7 +72,7 @@ class Position:
             raise IllegalRefreshTransition(f"unknown step {self.failed_step!r}")
 
     @classmethod
-    def of(cls, state: str, failed_step: str | None) -> "Position":
+    def of(cls, state: str, failed_step: str | None) -> Position:
         return cls(RefreshState(state), RefreshState(failed_step) if failed_step else None)
 
     @property
@@ -99,7 +106,9 @@ def transition(position: Position, event: str) -> Position:
     if event == "fail":
         return Position(RefreshState.FAILED, position.state)
     if event == "retry":
-        raise IllegalRefreshTransition(f"only a failed refresh can be retried; this one is {position}")
+        raise IllegalRefreshTransition(
+            f"only a failed refresh can be retried; this one is {position}"
+        )
     raise IllegalRefreshTransition(f"unknown event {event!r}")
 
 

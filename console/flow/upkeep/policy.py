@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from console.config import Config, TemplateUpkeep
+
 # One rule for "latest": the version provisioning clones from is the one upkeep judges.
 from console.flow.plan import _latest as latest_versions
 from console.ovirt.models import Template
-from console.store.db import Store
 from console.store import refresh_jobs
+from console.store.db import Store
 from console.store.models import utcnow
 
 # A script that took T before gets this much more before it is called hung: updates vary.
@@ -43,23 +44,34 @@ def products_of(config: Config, template_name: str) -> tuple[str, ...]:
     return tuple(p.billing_product for p in config.catalog.products if p.template == template_name)
 
 
-def staleness(config: Config, templates: list[Template], now: datetime | None = None) -> list[Staleness]:
+def staleness(
+    config: Config, templates: list[Template], now: datetime | None = None
+) -> list[Staleness]:
     """Per template (its latest version): how old it is against its max_age_days."""
     now = now or utcnow()
     found = []
     for name, template in sorted(latest_versions(templates).items()):
         policy = config.catalog.upkeep_for(name)
         age = (now - template.created_at).days if template.created_at else None
-        found.append(Staleness(name, template.version_number, template.created_at, age,
-                               policy.max_age_days, products_of(config, name)))
+        found.append(
+            Staleness(
+                name,
+                template.version_number,
+                template.created_at,
+                age,
+                policy.max_age_days,
+                products_of(config, name),
+            )
+        )
     return found
 
 
 def script_timeout(store: Store, policy: TemplateUpkeep) -> tuple[float, str]:
     """Seconds the build VM's script may run, and where the number comes from: twice the
     longest of the last successful runs of this template, else the configured default."""
-    done = refresh_jobs.list_refreshes(store, template_name=policy.name, states=("done",),
-                                       limit=HISTORY_SAMPLES)
+    done = refresh_jobs.list_refreshes(
+        store, template_name=policy.name, states=("done",), limit=HISTORY_SAMPLES
+    )
     runs = [float(r.data["script_seconds"]) for r in done if (r.data or {}).get("script_seconds")]
     if runs:
         seconds = max(HISTORY_MIN_SECONDS, HISTORY_FACTOR * max(runs))

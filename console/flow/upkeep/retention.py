@@ -14,9 +14,8 @@ from console.errors import BadInput
 from console.flow.catalog import refresh_catalog
 from console.flow.upkeep.machine import UNFINISHED
 from console.ovirt import Engine, EngineError, EngineNotFound, Template
-from console.store import audit
+from console.store import audit, refresh_jobs
 from console.store import jobs as provisioning_jobs
-from console.store import refresh_jobs
 from console.store.db import Store
 from console.store.states import UNFINISHED_JOB_STATES, JobState
 
@@ -41,12 +40,15 @@ class RetentionPlan:
         def label(t: Template) -> dict[str, Any]:
             return {"id": t.id, "version": t.version_number, "name": t.version_name}
 
-        return {"template": self.template, "keep_versions": self.keep_versions,
-                "newest": [label(t) for t in self.newest],
-                "kept": [{**label(k.template), "reason": k.reason} for k in self.kept],
-                "remove": [label(t) for t in self.remove],
-                "removed": [label(t) for t in self.removed],
-                "refused": [{**label(k.template), "reason": k.reason} for k in self.refused]}
+        return {
+            "template": self.template,
+            "keep_versions": self.keep_versions,
+            "newest": [label(t) for t in self.newest],
+            "kept": [{**label(k.template), "reason": k.reason} for k in self.kept],
+            "remove": [label(t) for t in self.remove],
+            "removed": [label(t) for t in self.removed],
+            "refused": [{**label(k.template), "reason": k.reason} for k in self.refused],
+        }
 
 
 def _users(engine: Engine, name: str) -> dict[str, list[str]]:
@@ -58,16 +60,22 @@ def _users(engine: Engine, name: str) -> dict[str, list[str]]:
     return users
 
 
-def keep_reasons(config: Config, store: Store, engine: Engine, name: str,
-                 versions: list[Template]) -> dict[str, str]:
+def keep_reasons(
+    config: Config, store: Store, engine: Engine, name: str, versions: list[Template]
+) -> dict[str, str]:
     """Why each version must stay (version id -> reason); absent: nothing uses it."""
     reasons: dict[str, str] = {}
     base = min(versions, key=lambda t: t.version_number)
     users = _users(engine, name)
     jobs = provisioning_jobs.list_jobs(store, states=(*UNFINISHED_JOB_STATES, JobState.FAILED))
-    refreshes = refresh_jobs.list_refreshes(store, template_name=name, states=UNFINISHED + ("failed",))
-    pinned = {p.version: p.billing_product for p in config.catalog.products
-              if p.template == name and p.version != "latest"}
+    refreshes = refresh_jobs.list_refreshes(
+        store, template_name=name, states=UNFINISHED + ("failed",)
+    )
+    pinned = {
+        p.version: p.billing_product
+        for p in config.catalog.products
+        if p.template == name and p.version != "latest"
+    }
     for template in versions:
         why = []
         vms = sorted(users.get(template.id, []))
@@ -94,8 +102,9 @@ def keep_reasons(config: Config, store: Store, engine: Engine, name: str,
 def versions_of(engine: Engine, name: str) -> list[Template]:
     versions = [t for t in engine.list_templates(search=f"name={name}") if t.name == name]
     if not versions:
-        raise BadInput(f"the engine has no template {name!r}", "check the name with "
-                       "vps-console templates list")
+        raise BadInput(
+            f"the engine has no template {name!r}", "check the name with vps-console templates list"
+        )
     return sorted(versions, key=lambda t: t.version_number, reverse=True)
 
 
@@ -121,17 +130,24 @@ def _remove(engine: Engine, store: Store, actor: str, template: Template, why: s
     except EngineError as error:
         return error.detail or error.message
     with store.session() as session:
-        audit.record(session, "template_retired", actor=actor,
-                     message=f"{template.label} ({template.version_name}) removed: {why}",
-                     template=template.name, version=template.version_number)
+        audit.record(
+            session,
+            "template_retired",
+            actor=actor,
+            message=f"{template.label} ({template.version_name}) removed: {why}",
+            template=template.name,
+            version=template.version_number,
+        )
     return None
 
 
-def apply_retention(plan: RetentionPlan, engine: Engine, store: Store, actor: str,
-                    engine_name: str) -> RetentionPlan:
+def apply_retention(
+    plan: RetentionPlan, engine: Engine, store: Store, actor: str, engine_name: str
+) -> RetentionPlan:
     for template in plan.remove:
-        refusal = _remove(engine, store, actor, template,
-                          f"older than the newest {plan.keep_versions} and unused")
+        refusal = _remove(
+            engine, store, actor, template, f"older than the newest {plan.keep_versions} and unused"
+        )
         if refusal is None:
             plan.removed.append(template)
         else:
@@ -141,24 +157,42 @@ def apply_retention(plan: RetentionPlan, engine: Engine, store: Store, actor: st
     return plan
 
 
-def retire(config: Config, store: Store, engine: Engine, actor: str, engine_name: str,
-           name: str, version: int) -> Template:
+def retire(
+    config: Config,
+    store: Store,
+    engine: Engine,
+    actor: str,
+    engine_name: str,
+    name: str,
+    version: int,
+) -> Template:
     """Remove one version by hand, refused with the reason while something uses it."""
     versions = versions_of(engine, name)
     template = next((t for t in versions if t.version_number == version), None)
     if template is None:
-        raise BadInput(f"{name} has no version {version}", "pick one of versions " + ", ".join(
-            str(t.version_number) for t in sorted(versions, key=lambda t: t.version_number)))
+        raise BadInput(
+            f"{name} has no version {version}",
+            "pick one of versions "
+            + ", ".join(
+                str(t.version_number) for t in sorted(versions, key=lambda t: t.version_number)
+            ),
+        )
     if template.id == versions[0].id:
-        raise BadInput(f"{template.label} is the latest version: new VMs are cloned from it",
-                       f"refresh the template first (vps-console templates refresh {name})")
+        raise BadInput(
+            f"{template.label} is the latest version: new VMs are cloned from it",
+            f"refresh the template first (vps-console templates refresh {name})",
+        )
     reason = keep_reasons(config, store, engine, name, versions).get(template.id)
     if reason:
-        raise BadInput(f"{template.label} is kept: {reason}", "move or remove what uses it, then "
-                       "retire it again")
+        raise BadInput(
+            f"{template.label} is kept: {reason}",
+            "move or remove what uses it, then retire it again",
+        )
     refusal = _remove(engine, store, actor, template, "retired by hand")
     if refusal:
-        raise BadInput(f"the engine refused to remove {template.label}: {refusal}",
-                       "see the engine's events for the template")
+        raise BadInput(
+            f"the engine refused to remove {template.label}: {refusal}",
+            "see the engine's events for the template",
+        )
     refresh_catalog(engine, store, engine_name)
     return template

@@ -41,8 +41,12 @@ class RestApi(VmApi, InventoryApi):
         known = {r.template for r in self.router.routes if r.method == "GET"}
         for route in list(self.router.routes):
             parts = route.template.split("/")
-            if (route.method == "GET" and len(parts) >= 4 and not parts[-1].startswith("{")
-                    and f"{route.template}/{{item}}" not in known):
+            if (
+                route.method == "GET"
+                and len(parts) >= 4
+                and not parts[-1].startswith("{")
+                and f"{route.template}/{{item}}" not in known
+            ):
                 self._route("GET", f"{route.template}/{{item}}", self._item_of(route.handler))
 
     def _item_of(self, list_handler: Callable[..., ApiResponse]) -> Callable[..., ApiResponse]:
@@ -50,9 +54,16 @@ class RestApi(VmApi, InventoryApi):
             listed = list_handler(request, **ids)
             found = [o for o in listed.objects or [] if getattr(o, "id", None) == item]
             return self._one(found[0] if found else None, lambda obj: obj)
+
         return handler
 
-    def _route(self, method: str, template: str, handler: Callable[..., ApiResponse], is_action: bool = False) -> None:
+    def _route(
+        self,
+        method: str,
+        template: str,
+        handler: Callable[..., ApiResponse],
+        is_action: bool = False,
+    ) -> None:
         self.router.add(method, template, handler, is_action)
 
     # ------------------------------------------------------------- dispatch
@@ -74,14 +85,23 @@ class RestApi(VmApi, InventoryApi):
         if fault.reason is None and fault.detail is None:
             return ApiResponse(fault.status, b"", None)
         if is_action and not fault.bare:
-            action = types.Action(fault=types.Fault(reason=fault.reason, detail=fault.detail), status="failed")
+            action = types.Action(
+                fault=types.Fault(reason=fault.reason, detail=fault.detail), status="failed"
+            )
             return ApiResponse(fault.status, render_one(action))
         return ApiResponse(fault.status, render_fault(fault.reason, fault.detail))
 
     # ----------------------------------------------------------------- lists
-    def _list(self, request: ApiRequest, items: Iterable[Any], convert: Callable[..., Any], root: str,
-              getter: search.FieldGetter | None, rank: Callable[[str], float] | None = None,
-              sort_key: Callable[[Any, str], Any] | None = None) -> ApiResponse:
+    def _list(
+        self,
+        request: ApiRequest,
+        items: Iterable[Any],
+        convert: Callable[..., Any],
+        root: str,
+        getter: search.FieldGetter | None,
+        rank: Callable[[str], float] | None = None,
+        sort_key: Callable[[Any, str], Any] | None = None,
+    ) -> ApiResponse:
         items = list(items)
         text = request.query.get("search")
         page = None
@@ -102,13 +122,15 @@ class RestApi(VmApi, InventoryApi):
             try:
                 size = int(limit)
             except ValueError:
-                raise EngineFault(400, "Invalid value", f"Value '{limit}' isn't a valid integer") from None
+                raise EngineFault(
+                    400, "Invalid value", f"Value '{limit}' isn't a valid integer"
+                ) from None
             if size < 0:
                 size = None
         if page is not None:
             # SearchQuery: "page N" skips (N-1) pages of max results (SearchResultsLimit, 100, without max).
             per_page = size if size is not None else SEARCH_RESULTS_LIMIT
-            items = items[(page - 1) * per_page: page * per_page] if page > 0 else []
+            items = items[(page - 1) * per_page : page * per_page] if page > 0 else []
         elif size is not None:
             items = items[:size]
         follow = parse_follow(request.query.get("follow"))
@@ -120,16 +142,27 @@ class RestApi(VmApi, InventoryApi):
 
     def _empty(self, root: str) -> Callable[..., ApiResponse]:
         """A sub-collection the engine has nothing in for the simulated inventory."""
+
         def handler(request: ApiRequest, **ids: str) -> ApiResponse:
             self._owner(ids)
             return self._many([], root)
+
         return handler
 
     def _owner(self, ids: dict[str, str]) -> Any:
         """The parent entity of a sub-collection: 404 when it does not exist."""
-        tables = {"vid": self.w.vms, "tid": self.w.templates, "hid": self.w.hosts, "cid": self.w.clusters,
-                  "dcid": self.w.datacenters, "sdid": self.w.storage_domains, "did": self.w.disks,
-                  "nid": self.w.networks, "pid": self.w.vnic_profiles, "jid": self.w.jobs}
+        tables = {
+            "vid": self.w.vms,
+            "tid": self.w.templates,
+            "hid": self.w.hosts,
+            "cid": self.w.clusters,
+            "dcid": self.w.datacenters,
+            "sdid": self.w.storage_domains,
+            "did": self.w.disks,
+            "nid": self.w.networks,
+            "pid": self.w.vnic_profiles,
+            "jid": self.w.jobs,
+        }
         owner = None
         for key, value in ids.items():
             if key in tables:

@@ -14,12 +14,25 @@ from .world import severity_rank
 from .xmlout import href, parse_follow, render_one
 
 # Sub-collections with nothing in them for the simulated inventory: (collection, id key, rel) -> XML root.
-EMPTY = {("templates", "tid", "graphicsconsoles"): "graphics_consoles", ("templates", "tid", "watchdogs"): "watchdogs",
-         ("templates", "tid", "tags"): "tags", ("hosts", "hid", "tags"): "tags", ("jobs", "jid", "steps"): "steps",
-         ("disks", "did", "statistics"): "statistics"}
-PERMISSION_OWNERS = (("vms", "vid"), ("templates", "tid"), ("hosts", "hid"), ("clusters", "cid"),
-                     ("datacenters", "dcid"),
-                     ("storagedomains", "sdid"), ("disks", "did"), ("networks", "nid"), ("vnicprofiles", "pid"))
+EMPTY = {
+    ("templates", "tid", "graphicsconsoles"): "graphics_consoles",
+    ("templates", "tid", "watchdogs"): "watchdogs",
+    ("templates", "tid", "tags"): "tags",
+    ("hosts", "hid", "tags"): "tags",
+    ("jobs", "jid", "steps"): "steps",
+    ("disks", "did", "statistics"): "statistics",
+}
+PERMISSION_OWNERS = (
+    ("vms", "vid"),
+    ("templates", "tid"),
+    ("hosts", "hid"),
+    ("clusters", "cid"),
+    ("datacenters", "dcid"),
+    ("storagedomains", "sdid"),
+    ("disks", "did"),
+    ("networks", "nid"),
+    ("vnicprofiles", "pid"),
+)
 
 
 class InventoryApi:
@@ -33,10 +46,20 @@ class InventoryApi:
         r = self._route
         conv, w = self.conv, self.w
         simple = {
-            "datacenters": ("data_centers", lambda: w.datacenters, conv.datacenter, self._dc_fields),
+            "datacenters": (
+                "data_centers",
+                lambda: w.datacenters,
+                conv.datacenter,
+                self._dc_fields,
+            ),
             "clusters": ("clusters", lambda: w.clusters, conv.cluster, self._cluster_fields),
             "hosts": ("hosts", lambda: w.hosts, conv.host, self._host_fields),
-            "storagedomains": ("storage_domains", lambda: w.storage_domains, conv.storage_domain, _sd_fields),
+            "storagedomains": (
+                "storage_domains",
+                lambda: w.storage_domains,
+                conv.storage_domain,
+                _sd_fields,
+            ),
             "templates": ("templates", lambda: w.templates, conv.template, self._template_fields),
             "disks": ("disks", lambda: w.disks, conv.disk, self._disk_fields),
             "tags": ("tags", lambda: w.tags, conv.tag, _tag_fields),
@@ -83,30 +106,47 @@ class InventoryApi:
         r("GET", "/networks/{nid}/vnicprofiles", self.network_profiles)
 
     # ------------------------------------------------------------ generic
-    def _lister(self, root: str, table: Callable[[], dict], convert: Callable[..., Any], fields: Any) -> Callable:
+    def _lister(
+        self, root: str, table: Callable[[], dict], convert: Callable[..., Any], fields: Any
+    ) -> Callable:
         def handler(request: ApiRequest) -> ApiResponse:
             items = list(table().values())
             if root == "templates":
-                items.sort(key=lambda t: (t.id != "00000000-0000-0000-0000-000000000000", t.name, t.version_number))
+                items.sort(
+                    key=lambda t: (
+                        t.id != "00000000-0000-0000-0000-000000000000",
+                        t.name,
+                        t.version_number,
+                    )
+                )
             return self._list(request, items, convert, root, fields)
+
         return handler
 
     def _getter(self, table: Callable[[], dict], convert: Callable[..., Any]) -> Callable:
         def handler(request: ApiRequest, id: str) -> ApiResponse:
             follow = parse_follow(request.query.get("follow"))
             return self._one(table().get(id), lambda item: convert(item, follow))
+
         return handler
 
     # ------------------------------------------------------ sub-collections
     def template_disk_attachments(self, request: ApiRequest, tid: str) -> ApiResponse:
         template = self.w.get(self.w.templates, tid)
         follow = parse_follow(request.query.get("follow"))
-        return self._many([self.conv.disk_attachment(self.w.disks[d], follow, template=template)
-                           for d in template.disk_ids], "disk_attachments")
+        return self._many(
+            [
+                self.conv.disk_attachment(self.w.disks[d], follow, template=template)
+                for d in template.disk_ids
+            ],
+            "disk_attachments",
+        )
 
     def template_nics(self, request: ApiRequest, tid: str) -> ApiResponse:
         template = self.w.get(self.w.templates, tid)
-        return self._many([self.conv.template_nic(template, n) for n in range(len(template.nics))], "nics")
+        return self._many(
+            [self.conv.template_nic(template, n) for n in range(len(template.nics))], "nics"
+        )
 
     def template_cdroms(self, request: ApiRequest, tid: str) -> ApiResponse:
         return self._many([self.conv.cdrom(template=self.w.get(self.w.templates, tid))], "cdroms")
@@ -116,23 +156,39 @@ class InventoryApi:
 
     def cluster_networks(self, request: ApiRequest, cid: str) -> ApiResponse:
         cluster = self.w.get(self.w.clusters, cid)
-        return self._many([self.conv.cluster_network(n, cluster.id) for n in self.w.networks.values()
-                           if n.data_center_id == cluster.data_center_id], "networks")
+        return self._many(
+            [
+                self.conv.cluster_network(n, cluster.id)
+                for n in self.w.networks.values()
+                if n.data_center_id == cluster.data_center_id
+            ],
+            "networks",
+        )
 
     def dc_networks(self, request: ApiRequest, dcid: str) -> ApiResponse:
         self.w.get(self.w.datacenters, dcid)
-        return self._many([self.conv.network(n) for n in self.w.networks.values() if n.data_center_id == dcid],
-                          "networks")
+        return self._many(
+            [self.conv.network(n) for n in self.w.networks.values() if n.data_center_id == dcid],
+            "networks",
+        )
 
     def dc_clusters(self, request: ApiRequest, dcid: str) -> ApiResponse:
         self.w.get(self.w.datacenters, dcid)
-        return self._many([self.conv.cluster(c) for c in self.w.clusters.values() if c.data_center_id == dcid],
-                          "clusters")
+        return self._many(
+            [self.conv.cluster(c) for c in self.w.clusters.values() if c.data_center_id == dcid],
+            "clusters",
+        )
 
     def dc_storage_domains(self, request: ApiRequest, dcid: str) -> ApiResponse:
         self.w.get(self.w.datacenters, dcid)
-        return self._many([self.conv.storage_domain(s) for s in self.w.storage_domains.values()
-                           if s.data_center_id == dcid], "storage_domains")
+        return self._many(
+            [
+                self.conv.storage_domain(s)
+                for s in self.w.storage_domains.values()
+                if s.data_center_id == dcid
+            ],
+            "storage_domains",
+        )
 
     def sd_disks(self, request: ApiRequest, sdid: str) -> ApiResponse:
         self.w.get(self.w.storage_domains, sdid)
@@ -141,23 +197,39 @@ class InventoryApi:
 
     def sd_vms(self, request: ApiRequest, sdid: str) -> ApiResponse:
         self.w.get(self.w.storage_domains, sdid)
-        vms = [vm for vm in self.w.vms.values()
-               if any(self.w.disks[d].storage_domain_id == sdid for d in vm.disk_ids)]
+        vms = [
+            vm
+            for vm in self.w.vms.values()
+            if any(self.w.disks[d].storage_domain_id == sdid for d in vm.disk_ids)
+        ]
         return self._many([self.conv.vm(vm) for vm in vms], "vms")
 
     def sd_templates(self, request: ApiRequest, sdid: str) -> ApiResponse:
         self.w.get(self.w.storage_domains, sdid)
-        templates = [t for t in self.w.templates.values()
-                     if any(self.w.disks[d].storage_domain_id == sdid for d in t.disk_ids if d in self.w.disks)]
+        templates = [
+            t
+            for t in self.w.templates.values()
+            if any(
+                self.w.disks[d].storage_domain_id == sdid for d in t.disk_ids if d in self.w.disks
+            )
+        ]
         return self._many([self.conv.template(t) for t in templates], "templates")
 
     def network_profiles(self, request: ApiRequest, nid: str) -> ApiResponse:
         self.w.get(self.w.networks, nid)
-        return self._many([self.conv.vnic_profile(p) for p in self.w.vnic_profiles.values() if p.network_id == nid],
-                          "vnic_profiles")
+        return self._many(
+            [
+                self.conv.vnic_profile(p)
+                for p in self.w.vnic_profiles.values()
+                if p.network_id == nid
+            ],
+            "vnic_profiles",
+        )
 
     def cpu_profile(self, request: ApiRequest, id: str) -> ApiResponse:
-        cluster = next((c for c in self.w.clusters.values() if self.conv.cpu_profile_id(c.id) == id), None)
+        cluster = next(
+            (c for c in self.w.clusters.values() if self.conv.cpu_profile_id(c.id) == id), None
+        )
         return self._one(cluster, self.conv.cpu_profile)
 
     # ------------------------------------------------- users, roles, permissions
@@ -166,11 +238,18 @@ class InventoryApi:
             raise EngineFault(404, None)
         self._owner(ids)
         parent = request.path.rstrip("/").rsplit("/permissions", 1)[0]
-        return self._many([self.conv.permission(href() + parent if parent else href())], "permissions")
+        return self._many(
+            [self.conv.permission(href() + parent if parent else href())], "permissions"
+        )
 
     def users(self, request: ApiRequest) -> ApiResponse:
-        return self._list(request, [ADMIN_USER_ID], lambda _u, follow: self.conv.user(), "users",
-                          lambda _u, name: {"name": ["admin"], "usrname": ["admin@internal-authz"]}.get(name))
+        return self._list(
+            request,
+            [ADMIN_USER_ID],
+            lambda _u, follow: self.conv.user(),
+            "users",
+            lambda _u, name: {"name": ["admin"], "usrname": ["admin@internal-authz"]}.get(name),
+        )
 
     def user(self, request: ApiRequest, uid: str) -> ApiResponse:
         return self._one(uid if uid == ADMIN_USER_ID else None, lambda _u: self.conv.user())
@@ -194,7 +273,9 @@ class InventoryApi:
     # ------------------------------------------------------------ writes
     def add_tag(self, request: ApiRequest) -> ApiResponse:
         tag = self.w.add_tag(parse_body(request.body, types.Tag))
-        return ApiResponse(201, render_one(self.conv.tag(tag)), headers={"Location": href("tags", tag.id)})
+        return ApiResponse(
+            201, render_one(self.conv.tag(tag)), headers={"Location": href("tags", tag.id)}
+        )
 
     def remove_tag(self, request: ApiRequest, id: str) -> ApiResponse:
         self.w.remove_tag(id)
@@ -202,19 +283,25 @@ class InventoryApi:
 
     def add_disk(self, request: ApiRequest) -> ApiResponse:
         disk = self.w.add_disk(parse_body(request.body, types.Disk), request.correlation_id)
-        return ApiResponse(202 if request.headers.get("expect") != "201-created" else 201,
-                           render_one(self.conv.disk(disk)), headers={"Location": href("disks", disk.id)})
+        return ApiResponse(
+            202 if request.headers.get("expect") != "201-created" else 201,
+            render_one(self.conv.disk(disk)),
+            headers={"Location": href("disks", disk.id)},
+        )
 
     def remove_disk(self, request: ApiRequest, id: str) -> ApiResponse:
         self.w.remove_disk(id, request.correlation_id)
         return ApiResponse(200, render_one(types.Action(status="complete")))
 
     def add_template(self, request: ApiRequest) -> ApiResponse:
-        template = self.w.add_template(parse_body(request.body, types.Template), request.flag("seal"),
-                                       request.correlation_id)
-        return ApiResponse(202 if request.headers.get("expect") != "201-created" else 201,
-                           render_one(self.conv.template(template)),
-                           headers={"Location": href("templates", template.id)})
+        template = self.w.add_template(
+            parse_body(request.body, types.Template), request.flag("seal"), request.correlation_id
+        )
+        return ApiResponse(
+            202 if request.headers.get("expect") != "201-created" else 201,
+            render_one(self.conv.template(template)),
+            headers={"Location": href("templates", template.id)},
+        )
 
     def remove_template(self, request: ApiRequest, id: str) -> ApiResponse:
         self.w.remove_template(id, request.correlation_id)
@@ -228,15 +315,26 @@ class InventoryApi:
             try:
                 after = int(start)
             except ValueError:
-                raise EngineFault(400, "Invalid value", f"Value '{start}' isn't a valid integer") from None
+                raise EngineFault(
+                    400, "Invalid value", f"Value '{start}' isn't a valid integer"
+                ) from None
             events = [e for e in events if e.index > after]
         # AuditLogDao / SearchQuery sort by audit_log_id DESC, with or without from=.
         events.reverse()
-        return self._list(request, events, self.conv.event, "events", self._event_fields,
-                          rank=lambda s: float(severity_rank(s)), sort_key=lambda e, key: e.index)
+        return self._list(
+            request,
+            events,
+            self.conv.event,
+            "events",
+            self._event_fields,
+            rank=lambda s: float(severity_rank(s)),
+            sort_key=lambda e, key: e.index,
+        )
 
     def get_event(self, request: ApiRequest, id: str) -> ApiResponse:
-        return self._one(next((e for e in self.w.events if str(e.index) == id), None), self.conv.event)
+        return self._one(
+            next((e for e in self.w.events if str(e.index) == id), None), self.conv.event
+        )
 
     # ----------------------------------------------------- search field maps
     # "Object.field" conditions are the cross-references each entity's *CrossRefAutoCompleter
@@ -246,50 +344,98 @@ class InventoryApi:
     def _template_fields(self, t: Any, name: str) -> Iterable[str] | None:
         w = self.w
         cluster = w.clusters.get(t.cluster_id) if t.cluster_id else None
-        values = {"name": [t.name], "description": [t.description], "comment": [t.comment], "id": [t.id],
-                  "status": [t.status], "os": [t.os_type], "version": [str(t.version_number)],
-                  "cluster": [cluster.name] if cluster else [],
-                  "datacenter": [w.datacenters[cluster.data_center_id].name] if cluster else [],
-                  "vm.name": [vm.name for vm in w.vms.values() if vm.template_id == t.id],
-                  "vms.name": [vm.name for vm in w.vms.values() if vm.template_id == t.id],
-                  "storage.name": sorted({w.storage_domains[w.disks[d].storage_domain_id].name
-                                          for d in t.disk_ids if d in w.disks})}
+        values = {
+            "name": [t.name],
+            "description": [t.description],
+            "comment": [t.comment],
+            "id": [t.id],
+            "status": [t.status],
+            "os": [t.os_type],
+            "version": [str(t.version_number)],
+            "cluster": [cluster.name] if cluster else [],
+            "datacenter": [w.datacenters[cluster.data_center_id].name] if cluster else [],
+            "vm.name": [vm.name for vm in w.vms.values() if vm.template_id == t.id],
+            "vms.name": [vm.name for vm in w.vms.values() if vm.template_id == t.id],
+            "storage.name": sorted(
+                {
+                    w.storage_domains[w.disks[d].storage_domain_id].name
+                    for d in t.disk_ids
+                    if d in w.disks
+                }
+            ),
+        }
         return values.get(name)
 
     def _dc_fields(self, dc: Any, name: str) -> Iterable[str] | None:
         clusters = [c.name for c in self.w.clusters.values() if c.data_center_id == dc.id]
         sds = [s.name for s in self.w.storage_domains.values() if s.data_center_id == dc.id]
         networks = [n.name for n in self.w.networks.values() if n.data_center_id == dc.id]
-        return {"name": [dc.name], "id": [dc.id], "description": [dc.description], "clusters.name": clusters,
-                "cluster.name": clusters, "storage.name": sds, "network.name": networks}.get(name)
+        return {
+            "name": [dc.name],
+            "id": [dc.id],
+            "description": [dc.description],
+            "clusters.name": clusters,
+            "cluster.name": clusters,
+            "storage.name": sds,
+            "network.name": networks,
+        }.get(name)
 
     def _cluster_fields(self, c: Any, name: str) -> Iterable[str] | None:
         dc = self.w.datacenters[c.data_center_id].name
-        return {"name": [c.name], "id": [c.id], "description": [c.description], "datacenter": [dc],
-                "datacenter.name": [dc]}.get(name)
+        return {
+            "name": [c.name],
+            "id": [c.id],
+            "description": [c.description],
+            "datacenter": [dc],
+            "datacenter.name": [dc],
+        }.get(name)
 
     def _host_fields(self, h: Any, name: str) -> Iterable[str] | None:
         cluster = self.w.clusters[h.cluster_id].name
-        return {"name": [h.name], "id": [h.id], "address": [h.address], "status": ["up"],
-                "cluster": [cluster]}.get(name)
+        return {
+            "name": [h.name],
+            "id": [h.id],
+            "address": [h.address],
+            "status": ["up"],
+            "cluster": [cluster],
+        }.get(name)
 
     def _disk_fields(self, d: Any, name: str) -> Iterable[str] | None:
         sd = self.w.storage_domains[d.storage_domain_id]
-        return {"name": [d.alias], "alias": [d.alias], "id": [d.id], "status": [d.status],
-                "provisioned_size": [str(d.provisioned_size)], "description": [d.description],
-                "storage.name": [sd.name], "datacenter.name": [self.w.datacenters[sd.data_center_id].name]}.get(name)
+        return {
+            "name": [d.alias],
+            "alias": [d.alias],
+            "id": [d.id],
+            "status": [d.status],
+            "provisioned_size": [str(d.provisioned_size)],
+            "description": [d.description],
+            "storage.name": [sd.name],
+            "datacenter.name": [self.w.datacenters[sd.data_center_id].name],
+        }.get(name)
 
     def _network_fields(self, n: Any, name: str) -> Iterable[str] | None:
         dc = self.w.datacenters[n.data_center_id].name
-        return {"name": [n.name], "id": [n.id], "description": [n.description], "datacenter": [dc],
-                "vlanid": [str(n.vlan)] if n.vlan is not None else []}.get(name)
+        return {
+            "name": [n.name],
+            "id": [n.id],
+            "description": [n.description],
+            "datacenter": [dc],
+            "vlanid": [str(n.vlan)] if n.vlan is not None else [],
+        }.get(name)
 
     def _event_fields(self, e: Any, name: str) -> Iterable[str] | None:
-        values = {"type": [str(e.code)], "severity": [e.severity], "message": [e.description],
-                  "correlation_id": [e.correlation_id] if e.correlation_id else [],
-                  "event_vm": [e.vm_name] if e.vm_name else [], "usrname": [e.user_name or ""],
-                  "origin": ["oVirt"], "id": [str(e.index)],
-                  "vm.name": [e.vm_name] if e.vm_name else [], "vm.id": [e.vm_id] if e.vm_id else []}
+        values = {
+            "type": [str(e.code)],
+            "severity": [e.severity],
+            "message": [e.description],
+            "correlation_id": [e.correlation_id] if e.correlation_id else [],
+            "event_vm": [e.vm_name] if e.vm_name else [],
+            "usrname": [e.user_name or ""],
+            "origin": ["oVirt"],
+            "id": [str(e.index)],
+            "vm.name": [e.vm_name] if e.vm_name else [],
+            "vm.id": [e.vm_id] if e.vm_id else [],
+        }
         return values.get(name)
 
 
@@ -302,5 +448,9 @@ def _tag_fields(t: Any, name: str) -> Iterable[str] | None:
 
 
 def _job_fields(j: Any, name: str) -> Iterable[str] | None:
-    return {"description": [j.description], "status": [j.status], "id": [j.id],
-            "correlation_id": [j.correlation_id] if j.correlation_id else []}.get(name)
+    return {
+        "description": [j.description],
+        "status": [j.status],
+        "id": [j.id],
+        "correlation_id": [j.correlation_id] if j.correlation_id else [],
+    }.get(name)

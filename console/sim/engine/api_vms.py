@@ -13,11 +13,19 @@ from .xmlout import href, masked, parse_follow, render_one
 
 # VM sub-collections the engine has nothing in for the simulated VMs, with their XML roots
 # (the SDK writers' plural names).
-EMPTY_VM_COLLECTIONS = {"affinitylabels": "affinity_labels", "applications": "applications",
-                        "graphicsconsoles": "graphics_consoles", "hostdevices": "host_devices",
-                        "katelloerrata": "katello_errata", "numanodes": "vm_numa_nodes", "sessions": "sessions",
-                        "watchdogs": "watchdogs", "backups": "backups", "checkpoints": "checkpoints",
-                        "mediateddevices": "vm_mediated_devices"}
+EMPTY_VM_COLLECTIONS = {
+    "affinitylabels": "affinity_labels",
+    "applications": "applications",
+    "graphicsconsoles": "graphics_consoles",
+    "hostdevices": "host_devices",
+    "katelloerrata": "katello_errata",
+    "numanodes": "vm_numa_nodes",
+    "sessions": "sessions",
+    "watchdogs": "watchdogs",
+    "backups": "backups",
+    "checkpoints": "checkpoints",
+    "mediateddevices": "vm_mediated_devices",
+}
 
 
 class VmApi:
@@ -70,22 +78,38 @@ class VmApi:
     # ------------------------------------------------------------------- VMs
     def list_vms(self, request: ApiRequest) -> ApiResponse:
         all_content = request.flag("all_content")
-        return self._list(request, self.w.vms.values(),
-                          lambda vm, follow: self.conv.vm(vm, follow, all_content=all_content),
-                          "vms", self._vm_fields, sort_key=self._vm_sort_key)
+        return self._list(
+            request,
+            self.w.vms.values(),
+            lambda vm, follow: self.conv.vm(vm, follow, all_content=all_content),
+            "vms",
+            self._vm_fields,
+            sort_key=self._vm_sort_key,
+        )
 
     def get_vm(self, request: ApiRequest, vid: str) -> ApiResponse:
         vm = self.w.get_vm(vid)
         follow = parse_follow(request.query.get("follow"))
-        return ApiResponse(200, render_one(self.conv.vm(vm, follow, next_run=request.flag("next_run"),
-                                                        all_content=request.flag("all_content"))))
+        return ApiResponse(
+            200,
+            render_one(
+                self.conv.vm(
+                    vm,
+                    follow,
+                    next_run=request.flag("next_run"),
+                    all_content=request.flag("all_content"),
+                )
+            ),
+        )
 
     def add_vm(self, request: ApiRequest) -> ApiResponse:
         spec = parse_body(request.body, types.Vm)
         vm = self.w.add_vm(spec, clone=request.flag("clone"), correlation_id=request.correlation_id)
         # Disk copies are VDSM tasks: the engine answers 202 unless the client asked for "Expect: 201-created".
         status = 202 if vm.disk_ids and request.headers.get("expect") != "201-created" else 201
-        return ApiResponse(status, render_one(self.conv.vm(vm)), headers={"Location": href("vms", vm.id)})
+        return ApiResponse(
+            status, render_one(self.conv.vm(vm)), headers={"Location": href("vms", vm.id)}
+        )
 
     def update_vm(self, request: ApiRequest, vid: str) -> ApiResponse:
         patch = parse_body(request.body, types.Vm)
@@ -105,10 +129,15 @@ class VmApi:
             action = parse_body(request.body or b"<action/>", types.Action)
             w.get_vm(vid)
             cid = request.correlation_id
-            job = {"start": lambda: w.start(vid, action, cid), "stop": lambda: w.stop(vid, cid),
-                   "shutdown": lambda: w.shutdown(vid, cid), "reboot": lambda: w.reboot(vid, cid),
-                   "suspend": lambda: w.suspend(vid, cid)}[verb]()
+            job = {
+                "start": lambda: w.start(vid, action, cid),
+                "stop": lambda: w.stop(vid, cid),
+                "shutdown": lambda: w.shutdown(vid, cid),
+                "reboot": lambda: w.reboot(vid, cid),
+                "suspend": lambda: w.suspend(vid, cid),
+            }[verb]()
             return self._action_done(action, job)
+
         return handler
 
     @staticmethod
@@ -145,26 +174,37 @@ class VmApi:
     def vm_disk_attachments(self, request: ApiRequest, vid: str) -> ApiResponse:
         vm = self.w.get_vm(vid)
         follow = parse_follow(request.query.get("follow"))
-        return self._many([self.conv.disk_attachment(self.w.disks[d], follow, vm=vm) for d in vm.disk_ids],
-                          "disk_attachments")
+        return self._many(
+            [self.conv.disk_attachment(self.w.disks[d], follow, vm=vm) for d in vm.disk_ids],
+            "disk_attachments",
+        )
 
     def vm_disk_attachment(self, request: ApiRequest, vid: str, daid: str) -> ApiResponse:
         vm = self.w.get_vm(vid)
         if daid not in vm.disk_ids:
             raise EngineFault(404, None)
         follow = parse_follow(request.query.get("follow"))
-        return ApiResponse(200, render_one(self.conv.disk_attachment(self.w.disks[daid], follow, vm=vm)))
+        return ApiResponse(
+            200, render_one(self.conv.disk_attachment(self.w.disks[daid], follow, vm=vm))
+        )
 
     def add_disk_attachment(self, request: ApiRequest, vid: str) -> ApiResponse:
-        disk = self.w.attach_disk(vid, parse_body(request.body, types.DiskAttachment), request.correlation_id)
+        disk = self.w.attach_disk(
+            vid, parse_body(request.body, types.DiskAttachment), request.correlation_id
+        )
         vm = self.w.get_vm(vid)
-        return ApiResponse(201, render_one(self.conv.disk_attachment(disk, None, vm=vm)),
-                           headers={"Location": href("vms", vid, "diskattachments", disk.id)})
+        return ApiResponse(
+            201,
+            render_one(self.conv.disk_attachment(disk, None, vm=vm)),
+            headers={"Location": href("vms", vid, "diskattachments", disk.id)},
+        )
 
     def update_disk_attachment(self, request: ApiRequest, vid: str, daid: str) -> ApiResponse:
         body = parse_body(request.body, types.DiskAttachment)
         disk = self.w.update_attachment(vid, daid, body, request.correlation_id)
-        return ApiResponse(200, render_one(self.conv.disk_attachment(disk, None, vm=self.w.get_vm(vid))))
+        return ApiResponse(
+            200, render_one(self.conv.disk_attachment(disk, None, vm=self.w.get_vm(vid)))
+        )
 
     def remove_disk_attachment(self, request: ApiRequest, vid: str, daid: str) -> ApiResponse:
         # DiskAttachmentService.remove: detach; detach_only=false removes the disk as well.
@@ -183,15 +223,22 @@ class VmApi:
 
     def vm_nic(self, request: ApiRequest, vid: str, nicid: str) -> ApiResponse:
         vm, nic = self.w.vm_nic(vid, nicid)
-        return ApiResponse(200, render_one(self.conv.nic(nic, vm, parse_follow(request.query.get("follow")))))
+        return ApiResponse(
+            200, render_one(self.conv.nic(nic, vm, parse_follow(request.query.get("follow"))))
+        )
 
     def add_nic(self, request: ApiRequest, vid: str) -> ApiResponse:
         nic = self.w.add_nic(vid, parse_body(request.body, types.Nic), request.correlation_id)
-        return ApiResponse(201, render_one(self.conv.nic(nic, self.w.get_vm(vid))),
-                           headers={"Location": href("vms", vid, "nics", nic.id)})
+        return ApiResponse(
+            201,
+            render_one(self.conv.nic(nic, self.w.get_vm(vid))),
+            headers={"Location": href("vms", vid, "nics", nic.id)},
+        )
 
     def update_nic(self, request: ApiRequest, vid: str, nicid: str) -> ApiResponse:
-        nic = self.w.update_nic(vid, nicid, parse_body(request.body, types.Nic), request.correlation_id)
+        nic = self.w.update_nic(
+            vid, nicid, parse_body(request.body, types.Nic), request.correlation_id
+        )
         return ApiResponse(200, render_one(self.conv.nic(nic, self.w.get_vm(vid))))
 
     def remove_nic(self, request: ApiRequest, vid: str, nicid: str) -> ApiResponse:
@@ -227,11 +274,15 @@ class VmApi:
         return ApiResponse(200, render_one(self.conv.snapshot(snapshot, vm)))
 
     def add_snapshot(self, request: ApiRequest, vid: str) -> ApiResponse:
-        snapshot = self.w.create_snapshot(vid, parse_body(request.body, types.Snapshot), request.correlation_id)
+        snapshot = self.w.create_snapshot(
+            vid, parse_body(request.body, types.Snapshot), request.correlation_id
+        )
         vm = self.w.get_vm(vid)
-        return ApiResponse(202 if request.headers.get("expect") != "201-created" else 201,
-                           render_one(self.conv.snapshot(snapshot, vm)),
-                           headers={"Location": href("vms", vid, "snapshots", snapshot.id)})
+        return ApiResponse(
+            202 if request.headers.get("expect") != "201-created" else 201,
+            render_one(self.conv.snapshot(snapshot, vm)),
+            headers={"Location": href("vms", vid, "snapshots", snapshot.id)},
+        )
 
     def remove_snapshot(self, request: ApiRequest, vid: str, snid: str) -> ApiResponse:
         self.w.remove_snapshot(vid, snid, request.correlation_id)
@@ -256,8 +307,11 @@ class VmApi:
     def assign_tag(self, request: ApiRequest, vid: str) -> ApiResponse:
         tag = self.w.assign_tag(vid, parse_body(request.body, types.Tag), request.correlation_id)
         vm = self.w.get_vm(vid)
-        return ApiResponse(201, render_one(self.conv.vm_tag(tag, vm)),
-                           headers={"Location": href("vms", vid, "tags", tag.id)})
+        return ApiResponse(
+            201,
+            render_one(self.conv.vm_tag(tag, vm)),
+            headers={"Location": href("vms", vid, "tags", tag.id)},
+        )
 
     def unassign_tag(self, request: ApiRequest, vid: str, tagid: str) -> ApiResponse:
         self.w.unassign_tag(vid, tagid, request.correlation_id)
@@ -268,13 +322,20 @@ class VmApi:
         w = self.w
         cluster = w.clusters[vm.cluster_id]
         values: dict[str, Callable[[], list[str]]] = {
-            "name": lambda: [vm.name], "comment": lambda: [vm.comment], "description": lambda: [vm.description],
-            "status": lambda: [vm.status, vm.status.replace("_", "")], "cluster": lambda: [cluster.name],
-            "tag": lambda: [w.tags[t].name for t in vm.tag_ids], "id": lambda: [vm.id],
-            "fqdn": lambda: [vm.fqdn] if vm.fqdn else [], "ip": lambda: list(vm.ips), "type": lambda: ["server"],
+            "name": lambda: [vm.name],
+            "comment": lambda: [vm.comment],
+            "description": lambda: [vm.description],
+            "status": lambda: [vm.status, vm.status.replace("_", "")],
+            "cluster": lambda: [cluster.name],
+            "tag": lambda: [w.tags[t].name for t in vm.tag_ids],
+            "id": lambda: [vm.id],
+            "fqdn": lambda: [vm.fqdn] if vm.fqdn else [],
+            "ip": lambda: list(vm.ips),
+            "type": lambda: ["server"],
             "datacenter": lambda: [w.datacenters[cluster.data_center_id].name],
             "host": lambda: [w.hosts[vm.host_id].name] if vm.host_id else [],
-            "template": lambda: [w.templates[vm.template_id].name], "os": lambda: [vm.os_type],
+            "template": lambda: [w.templates[vm.template_id].name],
+            "os": lambda: [vm.os_type],
             "memory": lambda: [str(vm.memory // (1024 * 1024))],
             "creationdate": lambda: [vm.creation_time.strftime("%m/%d/%Y")],
             "next_run_config_exists": lambda: ["true" if vm.next_run else "false"],
@@ -284,8 +345,9 @@ class VmApi:
 
     @staticmethod
     def _vm_sort_key(vm: Any, key: str) -> Any:
-        return {"name": vm.name, "status": vm.status, "creationdate": vm.creation_time,
-                "memory": vm.memory}.get(key, vm.name)
-
-
-
+        return {
+            "name": vm.name,
+            "status": vm.status,
+            "creationdate": vm.creation_time,
+            "memory": vm.memory,
+        }.get(key, vm.name)

@@ -65,7 +65,9 @@ OPERATION_FAILED = "Operation Failed"
 class EngineFault(Exception):
     """An error answer exactly as the engine would give it."""
 
-    def __init__(self, status: int, reason: str | None, detail: str | None = None, bare: bool = False):
+    def __init__(
+        self, status: int, reason: str | None, detail: str | None = None, bare: bool = False
+    ):
         super().__init__(f"{status} {reason}: {detail}")
         self.status = status
         self.reason = reason
@@ -91,45 +93,68 @@ def not_found(what: str) -> EngineFault:
 
 def incomplete(type_name: str, fields: list[str], method: str) -> EngineFault:
     """CompletenessAssertor: ``Vm [name] required for add``."""
-    return EngineFault(400, "Incomplete parameters", f"{type_name} [{', '.join(fields)}] required for {method}")
+    return EngineFault(
+        400, "Incomplete parameters", f"{type_name} [{', '.join(fields)}] required for {method}"
+    )
 
 
 # Engine message texts: frontend/.../AppErrors.properties (the engine's translation bundle),
 # with ${action}/${type} filled from the command's VAR__ACTION__*/VAR__TYPE__* (e.g. RebootVmCommand
 # uses VAR__ACTION__RESTART = "restart"); restapi .../logging/Messages.properties for REST-layer texts.
-NAME_IN_USE = "Cannot {action} VM. The VM name is already in use, please choose a unique name and try again."
+NAME_IN_USE = (
+    "Cannot {action} VM. The VM name is already in use, please choose a unique name and try again."
+)
 VM_LOCKED = "Cannot {action} VM: VM is locked. Please try again in a few minutes."  # ACTION_TYPE_FAILED_VM_IS_LOCKED
 VM_STATUS_ILLEGAL = "Cannot {action} VM because the VM is in {status} status."  # ACTION_TYPE_FAILED_VM_STATUS_ILLEGAL
 VM_IMAGE_LOCKED_STATUS = VM_STATUS_ILLEGAL.replace("{status}", "Image Locked")
 VM_NOT_RUNNING = "Cannot {action} VM. VM is not running."  # ACTION_TYPE_FAILED_VM_IS_NOT_RUNNING
 VM_RUNNING = "Cannot {action} VM. VM is running."  # ACTION_TYPE_FAILED_VM_IS_RUNNING
 VM_NOT_UP = "Cannot {action} VM. VM is not up."  # ACTION_TYPE_FAILED_VM_IS_NOT_UP
-VM_SAVING_RESTORING = ("Cannot {action} VM. VM is in saving/restoring state.\n"
-                       "-Please try again when the VM is either up or down.")
+VM_SAVING_RESTORING = (
+    "Cannot {action} VM. VM is in saving/restoring state.\n"
+    "-Please try again when the VM is either up or down."
+)
 # VM_CANNOT_REMOVE_VM_WHEN_STATUS_IS_NOT_DOWN
 REMOVE_NOT_DOWN = "Cannot remove VM that its state is not down.\n-Please stop the VM first."
 LOW_DISK_SPACE = "Cannot {action} {type}. Low disk space on Storage Domain {domain}."
 # SCHEDULING_ALL_HOSTS_FILTERED_OUT, then per host SCHEDULING_HOST_FILTERED_REASON_WITH_DETAIL
 # with VAR__FILTERTYPE__INTERNAL, filter "Memory" (MemoryPolicyUnit) and
 # VAR__DETAIL__NOT_ENOUGH_MEMORY; SchedulingManager lists them in this order.
-NO_HOST_FITS = ("Cannot {action} {type}. There is no host that satisfies current scheduling "
-                "constraints. See below for details:")
-HOST_MEMORY_TOO_LOW = ("The host {host} did not satisfy internal filter Memory because its "
-                       "available memory is too low ({available} MB) to run the VM.")
+NO_HOST_FITS = (
+    "Cannot {action} {type}. There is no host that satisfies current scheduling "
+    "constraints. See below for details:"
+)
+HOST_MEMORY_TOO_LOW = (
+    "The host {host} did not satisfy internal filter Memory because its "
+    "available memory is too low ({available} MB) to run the VM."
+)
 DISKS_LOCKED = "Cannot {action} {type}: The following disks are locked: {aliases}. Please try again in a few minutes."
 GUARANTEED_OVER_MEMORY = "Cannot {action} VM. Physical Memory Guaranteed cannot exceed Memory Size."
-MEMORY_OVER_MAX = "Cannot {action} VM. Memory size ({memory}MB) cannot exceed maximum memory size ({max}MB)."
+MEMORY_OVER_MAX = (
+    "Cannot {action} VM. Memory size ({memory}MB) cannot exceed maximum memory size ({max}MB)."
+)
 DISK_SHRINK = "Cannot edit Virtual Disk. New disk size must be larger than the current disk size."
 # TAGS_SPECIFY_TAG_IS_IN_USE (AddTagCommand sets no action/type)
 TAG_NAME_IN_USE = "The specified Tag name already exists."
 
 # LocalizedVmStatus: VAR__VM_STATUS__* texts for ${vmStatus}.
 LOCALIZED_STATUS = {
-    "unassigned": "Unassigned", "down": "Down", "up": "Up", "powering_up": "Powering Up", "paused": "Paused",
-    "migrating": "Migrating", "unknown": "Unknown", "not_responding": "Not Responding",
-    "wait_for_launch": "Wait for Launch", "reboot_in_progress": "Reboot in Progress", "saving_state": "Saving State",
-    "restoring_state": "Restoring State", "suspended": "Suspended", "image_illegal": "Image Illegal",
-    "image_locked": "Image Locked", "powering_down": "Powering Down",
+    "unassigned": "Unassigned",
+    "down": "Down",
+    "up": "Up",
+    "powering_up": "Powering Up",
+    "paused": "Paused",
+    "migrating": "Migrating",
+    "unknown": "Unknown",
+    "not_responding": "Not Responding",
+    "wait_for_launch": "Wait for Launch",
+    "reboot_in_progress": "Reboot in Progress",
+    "saving_state": "Saving State",
+    "restoring_state": "Restoring State",
+    "suspended": "Suspended",
+    "image_illegal": "Image Illegal",
+    "image_locked": "Image Locked",
+    "powering_down": "Powering Down",
 }
 # VMStatus.name() (used by VM_ALREADY_IN_REQUESTED_STATUS's ${VmStatus}).
 JAVA_STATUS = {"down": "Down"}
@@ -138,19 +163,29 @@ JAVA_STATUS = {"down": "Down"}
 DISK_ALREADY_ATTACHED = "Cannot {action} {type}. The disk is already attached to VM."
 DISK_BOOT_IN_USE = "Cannot {action} {type}. Disk {disk} in VM {vm} is already marked as boot."
 VMS_NOT_DOWN = "Cannot {action} {type}. At least one of the VMs is not down."  # ACTION_TYPE_FAILED_VM_IS_NOT_DOWN
-OBJECT_LOCKED = "Cannot {action} {type}. Related operation is currently in progress. Please try again later."
+OBJECT_LOCKED = (
+    "Cannot {action} {type}. Related operation is currently in progress. Please try again later."
+)
 SNAPSHOT_NOT_FOUND = "Cannot {action} {type}. VM's Snapshot does not exist."
 # ACTION_TYPE_FAILED_TEMPLATE_NAME_IS_USED
 TEMPLATE_NAME_IN_USE = "Cannot {action} {type}. Template name {name} already used."
 # VMT_CANNOT_REMOVE_DETECTED_DERIVED_VM
 TEMPLATE_IN_USE = "Cannot delete Template. Template is being used by the following VMs: {vms}."
-BASE_WITH_VERSIONS = ("Cannot delete Base Template that has Template Versions, please first remove all Template "
-                      "Versions for this Template: {versions}.")  # VMT_CANNOT_REMOVE_BASE_WITH_VERSIONS
+BASE_WITH_VERSIONS = (
+    "Cannot delete Base Template that has Template Versions, please first remove all Template "
+    "Versions for this Template: {versions}."
+)  # VMT_CANNOT_REMOVE_BASE_WITH_VERSIONS
 BLANK_TEMPLATE = "Cannot {action} {type}. Removing Blank Template is not allowed."  # VMT_CANNOT_REMOVE_BLANK_TEMPLATE
-TEMPLATE_FROM_RUNNING_VM = ("Cannot {action} {type}. VM is locked or still running, try again once VM is in the "
-                            "Down state.")  # VMT_CANNOT_CREATE_TEMPLATE_FROM_DOWN_VM
-NIC_NAME_IN_USE = "Network interface name is already in use"  # NETWORK_INTERFACE_NAME_ALREADY_IN_USE
-MAC_IN_USE = "MAC Address {mac} is already in use by VM or snapshot: {vm}."  # NETWORK_MAC_ADDRESS_IN_USE
+TEMPLATE_FROM_RUNNING_VM = (
+    "Cannot {action} {type}. VM is locked or still running, try again once VM is in the "
+    "Down state."
+)  # VMT_CANNOT_CREATE_TEMPLATE_FROM_DOWN_VM
+NIC_NAME_IN_USE = (
+    "Network interface name is already in use"  # NETWORK_INTERFACE_NAME_ALREADY_IN_USE
+)
+MAC_IN_USE = (
+    "MAC Address {mac} is already in use by VM or snapshot: {vm}."  # NETWORK_MAC_ADDRESS_IN_USE
+)
 # AddVmTemplateCommand.validate: seal with a Windows VM fails with VM_TEMPLATE_CANNOT_SEAL_WINDOWS; the
 # bundle's text for that key was not in the sources at hand, so this wording is the simulator's own.
 SEAL_WINDOWS = "Cannot {action} {type}. Sealing is not supported for Windows templates."
@@ -214,21 +249,57 @@ class FaultRule:
 class FaultInjector:
     """Thread-safe list of :class:`FaultRule`; the simulator consults it per call."""
 
-    _RULE_KEYS = {"method", "path", "action", "nth", "every", "count", "status", "reason", "detail",
-                  "delay", "scaled", "drop"}
+    _RULE_KEYS = {
+        "method",
+        "path",
+        "action",
+        "nth",
+        "every",
+        "count",
+        "status",
+        "reason",
+        "detail",
+        "delay",
+        "scaled",
+        "drop",
+    }
 
     def __init__(self, simulator: Any = None) -> None:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
         self._simulator = simulator
 
-    def add(self, method: str | None = None, path: str | None = None, *, action: str | None = None,
-            nth: int | None = None, every: int | None = None, count: int | None = None,
-            status: int | None = None, reason: str | None = None, detail: str | None = None,
-            delay: float = 0.0, scaled: bool = False, drop: bool = False) -> FaultRule:
+    def add(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        *,
+        action: str | None = None,
+        nth: int | None = None,
+        every: int | None = None,
+        count: int | None = None,
+        status: int | None = None,
+        reason: str | None = None,
+        detail: str | None = None,
+        delay: float = 0.0,
+        scaled: bool = False,
+        drop: bool = False,
+    ) -> FaultRule:
         """Add a rule; returns it so callers can read ``matched``/``fired``."""
-        rule = FaultRule(method=method, path=path, action=action, nth=nth, every=every, count=count,
-                         status=status, reason=reason, detail=detail, delay=delay, scaled=scaled, drop=drop)
+        rule = FaultRule(
+            method=method,
+            path=path,
+            action=action,
+            nth=nth,
+            every=every,
+            count=count,
+            status=status,
+            reason=reason,
+            detail=detail,
+            delay=delay,
+            scaled=scaled,
+            drop=drop,
+        )
         with self._lock:
             self._rules.append(rule)
         return rule

@@ -19,11 +19,17 @@ from .model import GuestBehaviour, Vm
 if TYPE_CHECKING:
     from .world import World
 
-_LINUX_POWEROFF = re.compile(r"(^|[\s;&|'\"])(poweroff|systemctl\s+poweroff|shutdown\s+(-h|-P|--poweroff)|"
-                             r"halt\s+-p)\b", re.MULTILINE)
-_CLOUD_POWER_STATE = re.compile(r"^power_state:\s*\n(\s+.*\n)*?\s+mode:\s*['\"]?poweroff", re.MULTILINE)
-_WINDOWS_POWEROFF = re.compile(r"shutdown(\.exe)?\s+(/\w+\s+)*/s\b|sysprep(\.exe)?\b[^<]*/shutdown\b",
-                               re.IGNORECASE)
+_LINUX_POWEROFF = re.compile(
+    r"(^|[\s;&|'\"])(poweroff|systemctl\s+poweroff|shutdown\s+(-h|-P|--poweroff)|"
+    r"halt\s+-p)\b",
+    re.MULTILINE,
+)
+_CLOUD_POWER_STATE = re.compile(
+    r"^power_state:\s*\n(\s+.*\n)*?\s+mode:\s*['\"]?poweroff", re.MULTILINE
+)
+_WINDOWS_POWEROFF = re.compile(
+    r"shutdown(\.exe)?\s+(/\w+\s+)*/s\b|sysprep(\.exe)?\b[^<]*/shutdown\b", re.IGNORECASE
+)
 
 
 def powers_off(script: str | None, kind: str | None) -> bool:
@@ -53,7 +59,9 @@ def schedule_first_boot(world: World, vm: Vm, behaviour: GuestBehaviour) -> None
         return
 
     def guest_powered_off() -> None:
-        world.emit(61, f"VM {vm.name} is down. Exit message: User shut down from within the guest", vm=vm)
+        world.emit(
+            61, f"VM {vm.name} is down. Exit message: User shut down from within the guest", vm=vm
+        )
         world._went_down(vm)
 
     world._later(vm, FIRSTBOOT_SCRIPT_SECONDS + SHUTDOWN_SECONDS, guest_powered_off)

@@ -10,7 +10,14 @@ GiB = 1024**3
 MiB = 1024**2
 USER = "admin@internal-authz"
 # VMStatus.isRunning() (common/businessentities/VMStatus.java).
-JAVA_RUNNING = {"up", "powering_down", "powering_up", "migrating", "wait_for_launch", "reboot_in_progress"}
+JAVA_RUNNING = {
+    "up",
+    "powering_down",
+    "powering_up",
+    "migrating",
+    "wait_for_launch",
+    "reboot_in_progress",
+}
 
 
 @dataclass
@@ -94,7 +101,9 @@ class Template:
     status: str = "ok"
     vm_id: str | None = None  # the VM it was made from
     sealed: bool = False  # made with seal=true (virt-sysprep ran on the copies); not in the API
-    nics: list[tuple[str, str, str | None]] = field(default_factory=list)  # (name, interface, vnic profile id)
+    nics: list[tuple[str, str, str | None]] = field(
+        default_factory=list
+    )  # (name, interface, vnic profile id)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -178,7 +187,9 @@ class Vm:
     initialization: Any = None  # ovirtsdk4.types.Initialization as stored (real root password)
     run_once_initialization: Any = None  # the one used for the current run
     run_once_type: str | None = None  # "cloud_init" | "sysprep" | None
-    next_run: dict[str, Any] = field(default_factory=dict)  # field -> value pending for the next run
+    next_run: dict[str, Any] = field(
+        default_factory=dict
+    )  # field -> value pending for the next run
     start_time: datetime | None = None
     stop_time: datetime | None = None
     use_latest_template_version: bool = False

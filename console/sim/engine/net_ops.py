@@ -9,9 +9,15 @@ from .faults import EngineFault, backend_failed, incomplete
 from .model import USER, Nic, Vm
 
 # VmInterfaceType descriptions (the ${InterfaceType} of the NETWORK_*_VM_INTERFACE events), by REST name.
-INTERFACE_TYPES = {"virtio": "VirtIO", "rtl8139": "rtl8139", "e1000": "e1000", "e1000e": "e1000e",
-                   "rtl8139_virtio": "Dual mode rtl8139, VirtIO", "spapr_vlan": "sPAPR VLAN",
-                   "pci_passthrough": "PCI Passthrough"}
+INTERFACE_TYPES = {
+    "virtio": "VirtIO",
+    "rtl8139": "rtl8139",
+    "e1000": "e1000",
+    "e1000e": "e1000e",
+    "rtl8139_virtio": "Dual mode rtl8139, VirtIO",
+    "spapr_vlan": "sPAPR VLAN",
+    "pci_passthrough": "PCI Passthrough",
+}
 
 
 class NetOps:
@@ -31,7 +37,9 @@ class NetOps:
     def _check_mac(self, mac: str, nic: Nic | None) -> None:
         for other in self.nics.values():
             if other is not nic and other.mac == mac:
-                raise backend_failed(409, msg.MAC_IN_USE.format(mac=mac, vm=self.vms[other.vm_id].name))
+                raise backend_failed(
+                    409, msg.MAC_IN_USE.format(mac=mac, vm=self.vms[other.vm_id].name)
+                )
 
     def add_nic(self, vm_id: str, spec: types.Nic, correlation_id: str | None) -> Nic:
         with self.lock:
@@ -45,16 +53,30 @@ class NetOps:
             if mac:
                 self._check_mac(mac, None)
             interface = spec.interface.value if spec.interface is not None else "virtio"
-            nic = Nic(self.new_id(), spec.name, mac or self.new_mac(), vm.id, interface,
-                      plugged=spec.plugged if spec.plugged is not None else True,
-                      linked=spec.linked if spec.linked is not None else True, vnic_profile_id=profile_id)
+            nic = Nic(
+                self.new_id(),
+                spec.name,
+                mac or self.new_mac(),
+                vm.id,
+                interface,
+                plugged=spec.plugged if spec.plugged is not None else True,
+                linked=spec.linked if spec.linked is not None else True,
+                vnic_profile_id=profile_id,
+            )
             self.nics[nic.id] = nic
             vm.nic_ids.append(nic.id)
-            self.emit(932, f"Interface {nic.name} ({INTERFACE_TYPES[interface]}) was added to VM {vm.name}. "
-                           f"(User: {USER})", correlation_id=correlation_id, vm=vm)
+            self.emit(
+                932,
+                f"Interface {nic.name} ({INTERFACE_TYPES[interface]}) was added to VM {vm.name}. "
+                f"(User: {USER})",
+                correlation_id=correlation_id,
+                vm=vm,
+            )
             return nic
 
-    def update_nic(self, vm_id: str, nic_id: str, spec: types.Nic, correlation_id: str | None) -> Nic:
+    def update_nic(
+        self, vm_id: str, nic_id: str, spec: types.Nic, correlation_id: str | None
+    ) -> Nic:
         with self.lock:
             vm, nic = self.vm_nic(vm_id, nic_id)
             if spec.name and spec.name != nic.name:
@@ -74,8 +96,13 @@ class NetOps:
             if spec.linked is not None and spec.linked != nic.linked:
                 nic.linked = spec.linked
                 link_state = "Link State is UP." if spec.linked else "Link State is DOWN."
-            self.emit(934, f"Interface {nic.name} ({INTERFACE_TYPES[nic.interface]}) was updated for VM "
-                           f"{vm.name}. {link_state} (User: {USER})", correlation_id=correlation_id, vm=vm)
+            self.emit(
+                934,
+                f"Interface {nic.name} ({INTERFACE_TYPES[nic.interface]}) was updated for VM "
+                f"{vm.name}. {link_state} (User: {USER})",
+                correlation_id=correlation_id,
+                vm=vm,
+            )
             return nic
 
     def remove_nic(self, vm_id: str, nic_id: str, correlation_id: str | None) -> None:
@@ -83,5 +110,10 @@ class NetOps:
             vm, nic = self.vm_nic(vm_id, nic_id)
             vm.nic_ids.remove(nic.id)
             del self.nics[nic.id]
-            self.emit(930, f"Interface {nic.name} ({INTERFACE_TYPES[nic.interface]}) was removed from VM "
-                           f"{vm.name}. (User: {USER})", correlation_id=correlation_id, vm=vm)
+            self.emit(
+                930,
+                f"Interface {nic.name} ({INTERFACE_TYPES[nic.interface]}) was removed from VM "
+                f"{vm.name}. (User: {USER})",
+                correlation_id=correlation_id,
+                vm=vm,
+            )

@@ -37,7 +37,9 @@ class ApiResponse:
     body: bytes = b""
     content_type: str | None = XML
     headers: dict[str, str] = field(default_factory=dict)
-    objects: list[Any] | None = None  # what a sub-collection listed, for the GET of one of its items
+    objects: list[Any] | None = (
+        None  # what a sub-collection listed, for the GET of one of its items
+    )
 
 
 def parse_body(body: bytes, expected: type) -> Any:
@@ -46,5 +48,7 @@ def parse_body(body: bytes, expected: type) -> Any:
     except Exception:  # noqa: BLE001 - any unreadable body is a bad request
         obj = None
     if not isinstance(obj, expected):
-        raise EngineFault(400, "Operation Failed", f"Failed to parse the request body as {expected.__name__}")
+        raise EngineFault(
+            400, "Operation Failed", f"Failed to parse the request body as {expected.__name__}"
+        )
     return obj

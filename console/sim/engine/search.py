@@ -83,10 +83,10 @@ def parse(text: str) -> Query:
             query.page = int(tokens[i + 1])
         except (IndexError, ValueError):
             raise invalid() from None
-        del tokens[i:i + 2]
+        del tokens[i : i + 2]
     if "sortby" in tokens:
         i = tokens.index("sortby")
-        rest = tokens[i + 1:]
+        rest = tokens[i + 1 :]
         if not rest or not isinstance(rest[0], str):
             raise invalid()
         query.sort_by = rest[0]
@@ -146,7 +146,9 @@ def _glob(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
     return re.compile(f"^{body}$", 0 if case_sensitive else re.IGNORECASE)
 
 
-def _compare(actual: str, cond: Condition, case_sensitive: bool, rank: Callable[[str], float] | None) -> bool:
+def _compare(
+    actual: str, cond: Condition, case_sensitive: bool, rank: Callable[[str], float] | None
+) -> bool:
     if cond.op in ("=", "!="):
         hit = bool(_glob(cond.value, case_sensitive).match(actual))
         return hit if cond.op == "=" else not hit
@@ -160,8 +162,12 @@ def _compare(actual: str, cond: Condition, case_sensitive: bool, rank: Callable[
     return {">": left > right, "<": left < right, ">=": left >= right, "<=": left <= right}[cond.op]
 
 
-def matcher(query: Query, getter: FieldGetter, case_sensitive: bool,
-            rank: Callable[[str], float] | None = None) -> Callable[[Any], bool]:
+def matcher(
+    query: Query,
+    getter: FieldGetter,
+    case_sensitive: bool,
+    rank: Callable[[str], float] | None = None,
+) -> Callable[[Any], bool]:
     """A predicate over entities; ``getter(entity, field)`` gives the field's values (None = unknown field)."""
 
     def evaluate(node: Any, entity: Any) -> bool:

@@ -38,8 +38,12 @@ class EngineHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], simulator: EngineSimulator,
-                 tls_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        simulator: EngineSimulator,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.simulator = simulator
         self.tls_context = tls_context
         self._connections: set[socket.socket] = set()
@@ -47,7 +51,9 @@ class EngineHTTPServer(ThreadingHTTPServer):
         super().__init__(address, EngineRequestHandler)
         if tls_context is not None:
             # Handshake later, in the connection's own thread, so one bad client cannot stall accept().
-            self.socket = tls_context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+            self.socket = tls_context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -64,8 +70,7 @@ class EngineHTTPServer(ThreadingHTTPServer):
             pass
         except Exception:  # pragma: no cover  # noqa: BLE001 - keep serving, but record the bug
             # Not handle_error: it prints to whatever sys.stderr is then (a CLI's output).
-            _log.error("engine simulator: request from %s failed", client_address[0],
-                       exc_info=True)
+            _log.error("engine simulator: request from %s failed", client_address[0], exc_info=True)
         finally:
             with self._connections_lock:
                 self._connections.discard(request)
@@ -96,8 +101,13 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
 
     # -------------------------------------------------------------- helpers
-    def _send(self, status: int, body: bytes = b"", content_type: str | None = None,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         if body:
             self.send_header("Content-Type", content_type or "application/octet-stream")
@@ -123,8 +133,11 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
             with open(ca_file, "rb") as f:
                 self._send(200, f.read(), PKI_FORMATS[fmt])
             return
-        self._send(400, f"<html><head><title>Error</title></head><body>{error}</body></html>".encode(),
-                   "text/html;charset=UTF-8")
+        self._send(
+            400,
+            f"<html><head><title>Error</title></head><body>{error}</body></html>".encode(),
+            "text/html;charset=UTF-8",
+        )
 
     def _send_json(self, status: int, payload: dict) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json")
@@ -145,7 +158,7 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
         path = url.path
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         is_api = path == API or path.startswith(API + "/")
-        relative = path[len(API):] if is_api else path
+        relative = path[len(API) :] if is_api else path
         if is_api:
             sim._record_call(self.command, relative, query)
 
@@ -159,9 +172,16 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
             fault = rule.to_fault()
             if fault is not None:
                 if path.startswith("/ovirt-engine/sso") or path == SSO_LOGOUT_PATH:
-                    self._send_json(fault.status, {"error_code": "server_error", "error": fault.detail or fault.reason})
+                    self._send_json(
+                        fault.status,
+                        {"error_code": "server_error", "error": fault.detail or fault.reason},
+                    )
                 else:
-                    self._send(fault.status, render_fault(fault.reason, fault.detail), "application/xml;charset=UTF-8")
+                    self._send(
+                        fault.status,
+                        render_fault(fault.reason, fault.detail),
+                        "application/xml;charset=UTF-8",
+                    )
                 return
 
         if path == SSO_TOKEN_PATH and self.command == "POST":
@@ -178,14 +198,21 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
             self._send_pki(query)
             return
         if not is_api:
-            self._send(404, b"<html><head><title>Error</title></head><body>Not Found</body></html>",
-                       "text/html;charset=UTF-8")
+            self._send(
+                404,
+                b"<html><head><title>Error</title></head><body>Not Found</body></html>",
+                "text/html;charset=UTF-8",
+            )
             return
         if sim.sso.authenticate(self.headers.get("Authorization"), self.client_address[0]) is None:
-            self._send(401, UNAUTHORIZED_BODY, "text/html;charset=UTF-8", {"WWW-Authenticate": "Bearer"})
+            self._send(
+                401, UNAUTHORIZED_BODY, "text/html;charset=UTF-8", {"WWW-Authenticate": "Bearer"}
+            )
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
-        response: ApiResponse = sim.api.handle(ApiRequest(self.command, relative, query, headers, body))
+        response: ApiResponse = sim.api.handle(
+            ApiRequest(self.command, relative, query, headers, body)
+        )
         extra = dict(response.headers)
         if "Location" in extra:
             host = self.headers.get("Host") or f"{sim.host}:{sim.port}"

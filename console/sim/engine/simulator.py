@@ -25,9 +25,18 @@ class EngineSimulator:
     also a context manager. All inspection helpers are thread-safe.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: bool = False, time_scale: float = 1.0,
-                 vms: int = 300, seed: int = 1, password: str | None = None, username: str = "admin@internal",
-                 token_lifetime: float | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: bool = False,
+        time_scale: float = 1.0,
+        vms: int = 300,
+        seed: int = 1,
+        password: str | None = None,
+        username: str = "admin@internal",
+        token_lifetime: float | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.tls = tls
@@ -37,7 +46,9 @@ class EngineSimulator:
         self.password = password or secrets.token_urlsafe(12)
         self.world = World(time_scale=time_scale, vms=vms, seed=seed)
         self.api = RestApi(self.world)
-        self.sso = SsoService(username, self.password, token_lifetime, on_session=self.world.session_event)
+        self.sso = SsoService(
+            username, self.password, token_lifetime, on_session=self.world.session_event
+        )
         self.faults = FaultInjector(self)
         self._calls: list[tuple[str, str, dict[str, str]]] = []
         self._calls_lock = threading.Lock()
@@ -65,8 +76,12 @@ class EngineSimulator:
             context = self._tls.server_context()
         self._server = EngineHTTPServer((self.host, self.port), self, context)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="engine-sim-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="engine-sim-http",
+            daemon=True,
+        )
         self._thread.start()
         self._ticker = Ticker(self.world.lock, self.world.scheduler)
         self._ticker.start()
@@ -142,22 +157,40 @@ class EngineSimulator:
         """Make a storage domain full: creations and extends on it fail with the engine's low-space fault."""
         self.world.fill_storage_domain(name)
 
-    def set_guest_behaviour(self, name_glob: str, never_ip: bool = False, fail_boot: bool = False,
-                            hostname: str | None = None, script_hangs: bool = False) -> None:
+    def set_guest_behaviour(
+        self,
+        name_glob: str,
+        never_ip: bool = False,
+        fail_boot: bool = False,
+        hostname: str | None = None,
+        script_hangs: bool = False,
+    ) -> None:
         """How guests in VMs whose name matches ``name_glob`` behave; later calls win."""
         with self.world.lock:
-            self.world.guest_rules.append((name_glob, GuestBehaviour(never_ip, fail_boot, hostname,
-                                                                     script_hangs)))
+            self.world.guest_rules.append(
+                (name_glob, GuestBehaviour(never_ip, fail_boot, hostname, script_hangs))
+            )
 
     def template_versions(self, name: str) -> list[dict[str, Any]]:
         """Every version of template ``name``, oldest first, with what the API does not show (sealed)."""
         with self.world.lock:
             self.world.scheduler.run_due()
-            found = sorted((t for t in self.world.templates.values() if t.name == name),
-                           key=lambda t: t.version_number)
-            return [{"id": t.id, "version_number": t.version_number, "version_name": t.version_name,
-                     "status": t.status, "sealed": t.sealed, "vm_id": t.vm_id,
-                     "creation_time": t.creation_time} for t in found]
+            found = sorted(
+                (t for t in self.world.templates.values() if t.name == name),
+                key=lambda t: t.version_number,
+            )
+            return [
+                {
+                    "id": t.id,
+                    "version_number": t.version_number,
+                    "version_name": t.version_name,
+                    "status": t.status,
+                    "sealed": t.sealed,
+                    "vm_id": t.vm_id,
+                    "creation_time": t.creation_time,
+                }
+                for t in found
+            ]
 
     def set_time_scale(self, time_scale: float) -> None:
         """Change the factor for steps scheduled from now on (tests slow time down to observe a state)."""
@@ -174,10 +207,26 @@ class EngineSimulator:
     def storage_domain(self, name: str) -> dict[str, Any]:
         with self.world.lock:
             sd = next(s for s in self.world.storage_domains.values() if s.name == name)
-            return {"id": sd.id, "name": sd.name, "total": sd.total, "used": sd.used, "available": sd.available,
-                    "committed": sd.committed, "full": sd.id in self.world.full_domains}
+            return {
+                "id": sd.id,
+                "name": sd.name,
+                "total": sd.total,
+                "used": sd.used,
+                "available": sd.available,
+                "committed": sd.committed,
+                "full": sd.id in self.world.full_domains,
+            }
 
     def events(self) -> list[dict[str, Any]]:
         with self.world.lock:
-            return [{"index": e.index, "code": e.code, "description": e.description, "severity": e.severity,
-                     "correlation_id": e.correlation_id, "vm": e.vm_name} for e in self.world.events]
+            return [
+                {
+                    "index": e.index,
+                    "code": e.code,
+                    "description": e.description,
+                    "severity": e.severity,
+                    "correlation_id": e.correlation_id,
+                    "vm": e.vm_name,
+                }
+                for e in self.world.events
+            ]

@@ -29,8 +29,13 @@ class Token:
 
 
 class SsoService:
-    def __init__(self, username: str, password: str, token_lifetime: float | None = None,
-                 on_session: Callable[[bool, str, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        username: str,
+        password: str,
+        token_lifetime: float | None = None,
+        on_session: Callable[[bool, str, str], None] | None = None,
+    ) -> None:
         # on_session(logged_in, session_id, source_ip): the engine logs USER_VDC_LOGIN/LOGOUT.
         self.on_session = on_session
         self.username = username
@@ -45,23 +50,37 @@ class SsoService:
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         grant_type = form.get("grant_type")
         if grant_type != "password":
-            return 400, {"error_code": "unsupported_grant_type",
-                         "error": f"The authorization grant type {grant_type} is not supported."}
+            return 400, {
+                "error_code": "unsupported_grant_type",
+                "error": f"The authorization grant type {grant_type} is not supported.",
+            }
         username = form.get("username", "")
         scope = form.get("scope", "")
         if form.get("password") is None or "username" not in form:
-            return 400, {"error_code": "invalid_request", "error": "The request is missing a required parameter."}
+            return 400, {
+                "error_code": "invalid_request",
+                "error": "The request is missing a required parameter.",
+            }
         if username != self.username or form.get("password") != self.password:
-            return 400, {"error_code": "access_denied",
-                         "error": f"Cannot authenticate user '{username}': The username or password is incorrect.."}
+            return 400, {
+                "error_code": "access_denied",
+                "error": f"Cannot authenticate user '{username}': The username or password is incorrect..",
+            }
         token = self._issue(username)
         exp_ms = int((time.time() + (self.token_lifetime or 36000)) * 1000)
-        return 200, {"access_token": token.value, "scope": scope or SCOPE, "exp": str(exp_ms), "token_type": "bearer"}
+        return 200, {
+            "access_token": token.value,
+            "scope": scope or SCOPE,
+            "exp": str(exp_ms),
+            "token_type": "bearer",
+        }
 
     def _issue(self, user: str) -> Token:
         with self._lock:
             lifetime = self.token_lifetime
-            token = Token(secrets.token_urlsafe(32), user, time.monotonic() + lifetime if lifetime else None)
+            token = Token(
+                secrets.token_urlsafe(32), user, time.monotonic() + lifetime if lifetime else None
+            )
             self._tokens[token.value] = token
             self.grants += 1
             return token
@@ -73,7 +92,7 @@ class SsoService:
             return None
         if authorization.startswith("Bearer "):
             with self._lock:
-                token = self._tokens.get(authorization[len("Bearer "):].strip())
+                token = self._tokens.get(authorization[len("Bearer ") :].strip())
                 if token is None or token.revoked:
                     return None
                 if token.expires_at is not None and time.monotonic() >= token.expires_at:
@@ -111,5 +130,8 @@ class SsoService:
     def live_tokens(self) -> int:
         now = time.monotonic()
         with self._lock:
-            return sum(1 for t in self._tokens.values()
-                       if not t.revoked and (t.expires_at is None or t.expires_at > now))
+            return sum(
+                1
+                for t in self._tokens.values()
+                if not t.revoked and (t.expires_at is None or t.expires_at > now)
+            )

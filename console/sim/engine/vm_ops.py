@@ -51,33 +51,63 @@ class VmOps:
                 if disk_ref and disk_ref.id in targets and disk_ref.storage_domains:
                     sd_ref = disk_ref.storage_domains[0]
                     sd = self.storage_domains.get(sd_ref.id) or next(
-                        (s for s in self.storage_domains.values() if s.name == sd_ref.name), None)
+                        (s for s in self.storage_domains.values() if s.name == sd_ref.name), None
+                    )
                     if sd is None:
-                        raise not_found(f"StorageDomain: id={sd_ref.id}" if sd_ref.id
-                                        else f"StorageDomain: name={sd_ref.name}")
+                        raise not_found(
+                            f"StorageDomain: id={sd_ref.id}"
+                            if sd_ref.id
+                            else f"StorageDomain: name={sd_ref.name}"
+                        )
                     targets[disk_ref.id] = sd.id
             needs: dict[str, int] = {}
             for disk_id, sd_id in targets.items():
                 source = self.disks[disk_id]
-                needs[sd_id] = needs.get(sd_id, 0) + (source.actual_size if clone else THIN_OVERLAY_BYTES)
+                needs[sd_id] = needs.get(sd_id, 0) + (
+                    source.actual_size if clone else THIN_OVERLAY_BYTES
+                )
             for sd_id, need in needs.items():
                 sd = self.storage_domains[sd_id]
                 if sd.id in self.full_domains or sd.available < need:
-                    raise backend_failed(409, msg.LOW_DISK_SPACE.format(action="add", type="VM", domain=sd.name))
+                    raise backend_failed(
+                        409, msg.LOW_DISK_SPACE.format(action="add", type="VM", domain=sd.name)
+                    )
 
             os_type = spec.os.type if spec.os is not None and spec.os.type else template.os_type
-            vm = Vm(self.new_id(), spec.name, cluster.id, template.id, os_type, memory, guaranteed,
-                    maximum, sockets, cores, threads, utcnow(), status="image_locked",
-                    description=spec.description or "", comment=spec.comment or "",
-                    initialization=copy.copy(spec.initialization) if spec.initialization else None,
-                    use_latest_template_version=bool(spec.use_latest_template_version))
+            vm = Vm(
+                self.new_id(),
+                spec.name,
+                cluster.id,
+                template.id,
+                os_type,
+                memory,
+                guaranteed,
+                maximum,
+                sockets,
+                cores,
+                threads,
+                utcnow(),
+                status="image_locked",
+                description=spec.description or "",
+                comment=spec.comment or "",
+                initialization=copy.copy(spec.initialization) if spec.initialization else None,
+                use_latest_template_version=bool(spec.use_latest_template_version),
+            )
             keep_unmodelled(vm.extra, spec)
             total_size = 0
             for n, (disk_id, sd_id) in enumerate(targets.items(), start=1):
                 source = self.disks[disk_id]
-                disk = Disk(self.new_id(), f"{vm.name}_Disk{n}", source.provisioned_size,
-                            source.actual_size if clone else THIN_OVERLAY_BYTES, sd_id, status="locked",
-                            vm_id=vm.id, format=source.format, sparse=source.sparse)
+                disk = Disk(
+                    self.new_id(),
+                    f"{vm.name}_Disk{n}",
+                    source.provisioned_size,
+                    source.actual_size if clone else THIN_OVERLAY_BYTES,
+                    sd_id,
+                    status="locked",
+                    vm_id=vm.id,
+                    format=source.format,
+                    sparse=source.sparse,
+                )
                 self.disks[disk.id] = disk
                 vm.disk_ids.append(disk.id)
                 sd = self.storage_domains[sd_id]
@@ -85,17 +115,33 @@ class VmOps:
                 sd.committed += disk.provisioned_size
                 total_size += source.provisioned_size
             for name, interface, profile_id in template.nics:
-                nic = Nic(self.new_id(), name, self.new_mac(), vm.id, interface, vnic_profile_id=profile_id)
+                nic = Nic(
+                    self.new_id(),
+                    name,
+                    self.new_mac(),
+                    vm.id,
+                    interface,
+                    vnic_profile_id=profile_id,
+                )
                 self.nics[nic.id] = nic
                 vm.nic_ids.append(nic.id)
             self.add_vm_record(vm)
             self.add_active_snapshot(vm)
 
             cluster_name = cluster.name
-            job = self.start_job(f"Creating VM {vm.name} from Template {template.name} in Cluster {cluster_name}"
-                                 if clone else f"Creating VM {vm.name} in Cluster {cluster_name}", correlation_id)
-            self.emit(37, f"VM {vm.name} creation was initiated by {USER}.", correlation_id=correlation_id, vm=vm,
-                      template_id=template.id)
+            job = self.start_job(
+                f"Creating VM {vm.name} from Template {template.name} in Cluster {cluster_name}"
+                if clone
+                else f"Creating VM {vm.name} in Cluster {cluster_name}",
+                correlation_id,
+            )
+            self.emit(
+                37,
+                f"VM {vm.name} creation was initiated by {USER}.",
+                correlation_id=correlation_id,
+                vm=vm,
+                template_id=template.id,
+            )
             seconds = (CLONE_SECONDS_PER_GIB * total_size / GiB) if clone else THIN_CREATE_SECONDS
 
             def finish() -> None:
@@ -103,8 +149,13 @@ class VmOps:
                     self.disks[disk_id].status = "ok"
                 self._set_status(vm, "down")
                 self.end_job(job)
-                self.emit(53, f"VM {vm.name} creation has been completed.", correlation_id=correlation_id, vm=vm,
-                          template_id=template.id)
+                self.emit(
+                    53,
+                    f"VM {vm.name} creation has been completed.",
+                    correlation_id=correlation_id,
+                    vm=vm,
+                    template_id=template.id,
+                )
 
             if vm.disk_ids:
                 self._later(vm, seconds, finish)
@@ -116,13 +167,17 @@ class VmOps:
         if guaranteed > memory:
             raise backend_failed(400, msg.GUARANTEED_OVER_MEMORY.format(action=action))
         if memory > maximum:
-            raise backend_failed(409, msg.MEMORY_OVER_MAX.format(action=action, memory=memory // MiB,
-                                                                 max=maximum // MiB))
+            raise backend_failed(
+                409,
+                msg.MEMORY_OVER_MAX.format(action=action, memory=memory // MiB, max=maximum // MiB),
+            )
 
     # ------------------------------------------------------------ update a VM
     HOT_FIELDS = ("memory", "sockets")  # applied live on a running VM
 
-    def update_vm(self, vm_id: str, patch: types.Vm, next_run: bool, correlation_id: str | None) -> Vm:
+    def update_vm(
+        self, vm_id: str, patch: types.Vm, next_run: bool, correlation_id: str | None
+    ) -> Vm:
         with self.lock:
             vm = self.get_vm(vm_id)
             if vm.status == "image_locked":
@@ -144,7 +199,9 @@ class VmOps:
             if patch.name and patch.name != vm.name:
                 if patch.name in self.vm_ids_by_name:
                     raise backend_failed(409, msg.NAME_IN_USE.format(action="edit"))
-            self._check_memory("edit", wanted["memory"], wanted["memory_guaranteed"], wanted["memory_max"])
+            self._check_memory(
+                "edit", wanted["memory"], wanted["memory_guaranteed"], wanted["memory_max"]
+            )
 
             changed = {k: v for k, v in wanted.items() if v != getattr(vm, k)}
             if vm.status == "down":
@@ -174,7 +231,12 @@ class VmOps:
             keep_unmodelled(vm.extra, patch)
             job = self.start_job(f"Editing VM {vm.name} properties", correlation_id)
             self.end_job(job)
-            self.emit(35, f"VM {vm.name} configuration was updated by {USER}.", correlation_id=correlation_id, vm=vm)
+            self.emit(
+                35,
+                f"VM {vm.name} configuration was updated by {USER}.",
+                correlation_id=correlation_id,
+                vm=vm,
+            )
             return vm
 
     CONFIG_FIELDS = ("memory", "memory_guaranteed", "memory_max", "sockets", "cores", "threads")
@@ -190,7 +252,6 @@ class VmOps:
             setattr(vm, key, value)
         vm.next_run.clear()
 
-
     # ----------------------------------------------------------------- remove
     def remove_vm(self, vm_id: str, correlation_id: str | None, detach_only: bool = False) -> None:
         with self.lock:
@@ -202,8 +263,10 @@ class VmOps:
                 raise backend_failed(409, msg.VM_RUNNING.format(action="remove"))
             locked = [self.disks[d].alias for d in vm.disk_ids if self.disks[d].status == "locked"]
             if locked:
-                raise backend_failed(409, msg.DISKS_LOCKED.format(action="remove", type="VM",
-                                                                  aliases=", ".join(locked)))
+                raise backend_failed(
+                    409,
+                    msg.DISKS_LOCKED.format(action="remove", type="VM", aliases=", ".join(locked)),
+                )
             if vm.status == "image_locked":
                 raise backend_failed(409, msg.VM_LOCKED.format(action="remove"))
             job = self.start_job(f"Removing VM {vm.name} from system", correlation_id)
@@ -228,22 +291,64 @@ class VmOps:
                     sd.committed -= disk.provisioned_size
                     self.disks.pop(disk.id, None)
                 self.end_job(job)
-                self.emit(113, f"VM {vm.name} was successfully removed by {USER}.", correlation_id=correlation_id,
-                          cluster_id=vm.cluster_id)
+                self.emit(
+                    113,
+                    f"VM {vm.name} was successfully removed by {USER}.",
+                    correlation_id=correlation_id,
+                    cluster_id=vm.cluster_id,
+                )
 
             self.scheduler.after(1.0, purge)
 
 
-
 # types.Vm attributes the world models itself (or that only the engine sets); every other
 # attribute a client sends is kept as sent and returned on every GET.
-MODELLED = {"id", "href", "name", "description", "comment", "cluster", "template", "memory", "memory_policy",
-            "cpu", "os", "initialization", "use_latest_template_version", "status", "host", "disk_attachments",
-            "nics", "tags", "snapshots", "statistics", "reported_devices", "creation_time", "start_time",
-            "stop_time", "fqdn", "next_run_configuration_exists", "run_once", "original_template",
-            "cpu_profile", "permissions", "cdroms", "watchdogs", "graphics_consoles", "numa_nodes",
-            "host_devices", "sessions", "katello_errata", "applications", "affinity_labels",
-            "large_icon", "small_icon", "guest_operating_system", "guest_time_zone", "status_detail"}
+MODELLED = {
+    "id",
+    "href",
+    "name",
+    "description",
+    "comment",
+    "cluster",
+    "template",
+    "memory",
+    "memory_policy",
+    "cpu",
+    "os",
+    "initialization",
+    "use_latest_template_version",
+    "status",
+    "host",
+    "disk_attachments",
+    "nics",
+    "tags",
+    "snapshots",
+    "statistics",
+    "reported_devices",
+    "creation_time",
+    "start_time",
+    "stop_time",
+    "fqdn",
+    "next_run_configuration_exists",
+    "run_once",
+    "original_template",
+    "cpu_profile",
+    "permissions",
+    "cdroms",
+    "watchdogs",
+    "graphics_consoles",
+    "numa_nodes",
+    "host_devices",
+    "sessions",
+    "katello_errata",
+    "applications",
+    "affinity_labels",
+    "large_icon",
+    "small_icon",
+    "guest_operating_system",
+    "guest_time_zone",
+    "status_detail",
+}
 
 
 def keep_unmodelled(extra: dict, spec: types.Vm) -> None:

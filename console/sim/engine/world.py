@@ -84,7 +84,7 @@ class World(VmOps, PowerOps, DiskOps, NetOps, SnapshotOps, TemplateOps):
         # oVirt's default MAC pool starts at 56:6f:xx.
         self._mac_counter += 1
         n = self._mac_counter
-        return f"56:6f:{(n >> 24) & 0xff:02x}:{(n >> 16) & 0xff:02x}:{(n >> 8) & 0xff:02x}:{n & 0xff:02x}"
+        return f"56:6f:{(n >> 24) & 0xFF:02x}:{(n >> 16) & 0xFF:02x}:{(n >> 8) & 0xFF:02x}:{n & 0xFF:02x}"
 
     def _new_ip(self) -> str:
         self._ip_counter += 1
@@ -97,7 +97,9 @@ class World(VmOps, PowerOps, DiskOps, NetOps, SnapshotOps, TemplateOps):
 
     def add_active_snapshot(self, vm: Vm) -> Snapshot:
         """Every VM has the "Active VM" snapshot: its current configuration and disk images."""
-        snapshot = Snapshot(stable_id("active-snapshot", vm.id), vm.id, "Active VM", vm.creation_time, type="active")
+        snapshot = Snapshot(
+            stable_id("active-snapshot", vm.id), vm.id, "Active VM", vm.creation_time, type="active"
+        )
         self.snapshots[snapshot.id] = snapshot
         vm.active_snapshot_id = snapshot.id
         return snapshot
@@ -120,10 +122,26 @@ class World(VmOps, PowerOps, DiskOps, NetOps, SnapshotOps, TemplateOps):
         vm.status = status
         vm.generation += 1
 
-    def emit(self, code: int, description: str, severity: str = "normal", correlation_id: str | None = None,
-             vm: Vm | None = None, **refs: Any) -> Event:
+    def emit(
+        self,
+        code: int,
+        description: str,
+        severity: str = "normal",
+        correlation_id: str | None = None,
+        vm: Vm | None = None,
+        **refs: Any,
+    ) -> Event:
         self._event_index += 1
-        event = Event(self._event_index, code, description, severity, utcnow(), correlation_id, user_name=USER, **refs)
+        event = Event(
+            self._event_index,
+            code,
+            description,
+            severity,
+            utcnow(),
+            correlation_id,
+            user_name=USER,
+            **refs,
+        )
         if vm is not None:
             event.vm_id, event.vm_name, event.cluster_id = vm.id, vm.name, vm.cluster_id
             event.host_id = event.host_id or vm.host_id
@@ -135,9 +153,15 @@ class World(VmOps, PowerOps, DiskOps, NetOps, SnapshotOps, TemplateOps):
         """CreateUserSessionCommand / LogoutSessionCommand audit lines (the SSO token's engine session)."""
         with self.lock:
             if logged_in:
-                self.emit(30, f"User {USER} connecting from '{source_ip}' using session '{session_id}' logged in.")
+                self.emit(
+                    30,
+                    f"User {USER} connecting from '{source_ip}' using session '{session_id}' logged in.",
+                )
             else:
-                self.emit(31, f"User {USER} connected from '{source_ip}' using session '{session_id}' logged out.")
+                self.emit(
+                    31,
+                    f"User {USER} connected from '{source_ip}' using session '{session_id}' logged out.",
+                )
 
     def start_job(self, description: str, correlation_id: str | None) -> Job:
         now = utcnow()
@@ -193,8 +217,15 @@ class World(VmOps, PowerOps, DiskOps, NetOps, SnapshotOps, TemplateOps):
                 raise not_found("GetVmTemplate")
             return template
         # By name: the latest version in the cluster's data center.
-        candidates = [t for t in self.templates.values() if t.name == ref.name and
-                      (t.cluster_id is None or self.clusters[t.cluster_id].data_center_id == cluster.data_center_id)]
+        candidates = [
+            t
+            for t in self.templates.values()
+            if t.name == ref.name
+            and (
+                t.cluster_id is None
+                or self.clusters[t.cluster_id].data_center_id == cluster.data_center_id
+            )
+        ]
         if not candidates:
             raise not_found("GetVmTemplate")
         return max(candidates, key=lambda t: t.version_number)
@@ -252,8 +283,12 @@ class World(VmOps, PowerOps, DiskOps, NetOps, SnapshotOps, TemplateOps):
             tag = self._resolve_tag(ref)
             if tag.id not in vm.tag_ids:
                 vm.tag_ids.append(tag.id)
-                self.emit(440, f"Tag {tag.name} was attached to VM(s) {vm.name} by {USER}.",
-                          correlation_id=correlation_id, vm=vm)
+                self.emit(
+                    440,
+                    f"Tag {tag.name} was attached to VM(s) {vm.name} by {USER}.",
+                    correlation_id=correlation_id,
+                    vm=vm,
+                )
             return tag
 
     def unassign_tag(self, vm_id: str, tag_id: str, correlation_id: str | None) -> None:
@@ -262,8 +297,12 @@ class World(VmOps, PowerOps, DiskOps, NetOps, SnapshotOps, TemplateOps):
             if tag_id not in vm.tag_ids:
                 raise EngineFault(404, None)
             vm.tag_ids.remove(tag_id)
-            self.emit(446, f"Tag {self.tags[tag_id].name} was detached from VM(s) {vm.name} by {USER}.",
-                      correlation_id=correlation_id, vm=vm)
+            self.emit(
+                446,
+                f"Tag {self.tags[tag_id].name} was detached from VM(s) {vm.name} by {USER}.",
+                correlation_id=correlation_id,
+                vm=vm,
+            )
 
     # ------------------------------------------------------- scenario helpers
     def fill_storage_domain(self, name: str) -> StorageDomain:
@@ -273,8 +312,13 @@ class World(VmOps, PowerOps, DiskOps, NetOps, SnapshotOps, TemplateOps):
                 raise KeyError(f"no storage domain named {name!r}")
             self.full_domains.add(sd.id)
             sd.used = max(sd.used, sd.total - 1 * GiB // 2)
-            self.emit(201, f"Critical, Low disk space. {sd.name} domain has 0 GB of free space.", "error",
-                      storage_domain_id=sd.id, data_center_id=sd.data_center_id)
+            self.emit(
+                201,
+                f"Critical, Low disk space. {sd.name} domain has 0 GB of free space.",
+                "error",
+                storage_domain_id=sd.id,
+                data_center_id=sd.data_center_id,
+            )
             return sd
 
     def vm_snapshot(self, name: str) -> dict[str, Any]:
@@ -284,19 +328,37 @@ class World(VmOps, PowerOps, DiskOps, NetOps, SnapshotOps, TemplateOps):
             if vm is None:
                 raise KeyError(f"no VM named {name!r}")
             return {
-                "id": vm.id, "name": vm.name, "status": vm.status, "cluster": self.clusters[vm.cluster_id].name,
-                "template_id": vm.template_id, "template": self.templates[vm.template_id].name,
+                "id": vm.id,
+                "name": vm.name,
+                "status": vm.status,
+                "cluster": self.clusters[vm.cluster_id].name,
+                "template_id": vm.template_id,
+                "template": self.templates[vm.template_id].name,
                 "template_version": self.templates[vm.template_id].version_number,
-                "memory": vm.memory, "memory_guaranteed": vm.memory_guaranteed, "memory_max": vm.memory_max,
-                "sockets": vm.sockets, "cores": vm.cores, "threads": vm.threads,
-                "description": vm.description, "comment": vm.comment,
+                "memory": vm.memory,
+                "memory_guaranteed": vm.memory_guaranteed,
+                "memory_max": vm.memory_max,
+                "sockets": vm.sockets,
+                "cores": vm.cores,
+                "threads": vm.threads,
+                "description": vm.description,
+                "comment": vm.comment,
                 "host": self.hosts[vm.host_id].name if vm.host_id else None,
-                "ips": list(vm.ips), "fqdn": vm.fqdn, "next_run": dict(vm.next_run),
+                "ips": list(vm.ips),
+                "fqdn": vm.fqdn,
+                "next_run": dict(vm.next_run),
                 "tags": [self.tags[t].name for t in vm.tag_ids],
-                "disks": [{"id": d.id, "alias": d.alias, "provisioned_size": d.provisioned_size,
-                           "actual_size": d.actual_size, "status": d.status,
-                           "storage_domain": self.storage_domains[d.storage_domain_id].name}
-                          for d in (self.disks[i] for i in vm.disk_ids)],
+                "disks": [
+                    {
+                        "id": d.id,
+                        "alias": d.alias,
+                        "provisioned_size": d.provisioned_size,
+                        "actual_size": d.actual_size,
+                        "status": d.status,
+                        "storage_domain": self.storage_domains[d.storage_domain_id].name,
+                    }
+                    for d in (self.disks[i] for i in vm.disk_ids)
+                ],
                 "initialization": _init_dict(vm.initialization),
                 "run_initialization": _init_dict(vm.run_once_initialization),
                 "run_initialization_type": vm.run_once_type,
@@ -307,9 +369,25 @@ def _init_dict(init: types.Initialization | None) -> dict[str, Any] | None:
     """Plain view of a stored initialization, real secrets included (Python API only)."""
     if init is None:
         return None
-    fields = ("host_name", "root_password", "user_name", "authorized_ssh_keys", "custom_script", "domain",
-              "dns_servers", "dns_search", "timezone", "windows_license_key", "org_name", "regenerate_ssh_keys",
-              "input_locale", "system_locale", "user_locale", "ui_language", "active_directory_ou")
+    fields = (
+        "host_name",
+        "root_password",
+        "user_name",
+        "authorized_ssh_keys",
+        "custom_script",
+        "domain",
+        "dns_servers",
+        "dns_search",
+        "timezone",
+        "windows_license_key",
+        "org_name",
+        "regenerate_ssh_keys",
+        "input_locale",
+        "system_locale",
+        "user_locale",
+        "ui_language",
+        "active_directory_ou",
+    )
     return {f: getattr(init, f) for f in fields if getattr(init, f) is not None}
 
 

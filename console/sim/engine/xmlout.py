@@ -76,10 +76,33 @@ def _write(obj: Any, cursor: Any, tag: str | None = None) -> None:
 # API model, services/*.java), in the engine's alphabetical order. The REST layer serves a
 # GET for every one of them, so every link emitted resolves.
 SUBRESOURCES: dict[type, tuple[str, ...]] = {
-    types.Vm: ("affinitylabels", "applications", "cdroms", "diskattachments", "graphicsconsoles", "hostdevices",
-               "katelloerrata", "nics", "numanodes", "permissions", "reporteddevices", "sessions", "snapshots",
-               "statistics", "tags", "watchdogs"),
-    types.Template: ("cdroms", "diskattachments", "graphicsconsoles", "nics", "permissions", "tags", "watchdogs"),
+    types.Vm: (
+        "affinitylabels",
+        "applications",
+        "cdroms",
+        "diskattachments",
+        "graphicsconsoles",
+        "hostdevices",
+        "katelloerrata",
+        "nics",
+        "numanodes",
+        "permissions",
+        "reporteddevices",
+        "sessions",
+        "snapshots",
+        "statistics",
+        "tags",
+        "watchdogs",
+    ),
+    types.Template: (
+        "cdroms",
+        "diskattachments",
+        "graphicsconsoles",
+        "nics",
+        "permissions",
+        "tags",
+        "watchdogs",
+    ),
     types.Host: ("permissions", "statistics", "tags"),
     types.Cluster: ("networks", "permissions"),
     types.DataCenter: ("clusters", "networks", "permissions", "storagedomains"),
@@ -133,12 +156,39 @@ def render_action(action: types.Action) -> bytes:
     return render_one(action)
 
 
-ROOT_COLLECTIONS = ("clusters", "datacenters", "disks", "events", "hosts", "jobs", "networks", "permissions", "roles",
-                    "storagedomains", "tags", "templates", "users", "vms", "vnicprofiles")
+ROOT_COLLECTIONS = (
+    "clusters",
+    "datacenters",
+    "disks",
+    "events",
+    "hosts",
+    "jobs",
+    "networks",
+    "permissions",
+    "roles",
+    "storagedomains",
+    "tags",
+    "templates",
+    "users",
+    "vms",
+    "vnicprofiles",
+)
 ROOT_LINKS = [(rel, href(rel)) for rel in ROOT_COLLECTIONS]
-ROOT_LINKS += [(f"{rel}/search", href(rel) + "?search={query}") for rel in
-               ("clusters", "datacenters", "disks", "events", "hosts", "networks", "storagedomains", "templates",
-                "users", "vms")]
+ROOT_LINKS += [
+    (f"{rel}/search", href(rel) + "?search={query}")
+    for rel in (
+        "clusters",
+        "datacenters",
+        "disks",
+        "events",
+        "hosts",
+        "networks",
+        "storagedomains",
+        "templates",
+        "users",
+        "vms",
+    )
+]
 
 
 def render_api(api: types.Api) -> bytes:
@@ -160,5 +210,14 @@ def masked(init: types.Initialization | None) -> types.Initialization | None:
     return shown
 
 
-__all__ = ["API", "SUBRESOURCES", "href", "parse_follow", "render_action", "render_api", "render_fault",
-           "render_many", "render_one"]
+__all__ = [
+    "API",
+    "SUBRESOURCES",
+    "href",
+    "parse_follow",
+    "render_action",
+    "render_api",
+    "render_fault",
+    "render_many",
+    "render_one",
+]

@@ -52,7 +52,10 @@ class Client:
 
 PRODUCTS: tuple[ProductDef, ...] = (
     ProductDef(
-        1, "VPS Linux cPanel", "VPS", "29.00",
+        1,
+        "VPS Linux cPanel",
+        "VPS",
+        "29.00",
         options=(
             OptionDef(11, "cpu|CPU Cores", ("1|1 vCPU", "2|2 vCPU", "4|4 vCPU")),
             OptionDef(12, "ram|RAM", ("2048|2 GB", "4096|4 GB", "8192|8 GB")),
@@ -61,7 +64,10 @@ PRODUCTS: tuple[ProductDef, ...] = (
         weight=20,
     ),
     ProductDef(
-        2, "VPS Linux Plesk", "VPS", "34.00",
+        2,
+        "VPS Linux Plesk",
+        "VPS",
+        "34.00",
         options=(
             OptionDef(21, "vCPU", ("2", "4", "6")),
             OptionDef(22, "Memory", ("4 GB", "8 GB", "16 GB")),
@@ -75,7 +81,10 @@ PRODUCTS: tuple[ProductDef, ...] = (
         weight=15,
     ),
     ProductDef(
-        3, "VPS Windows Plesk", "VPS Windows", "49.00",
+        3,
+        "VPS Windows Plesk",
+        "VPS Windows",
+        "49.00",
         options=(
             OptionDef(31, "CPU Cores", ("2 Cores", "4 Cores")),
             OptionDef(32, "RAM", ("4096 MB", "8192 MB")),
@@ -84,7 +93,10 @@ PRODUCTS: tuple[ProductDef, ...] = (
         weight=10,
     ),
     ProductDef(
-        4, "VPS Windows MSSQL", "VPS Windows", "99.00",
+        4,
+        "VPS Windows MSSQL",
+        "VPS Windows",
+        "99.00",
         options=(
             OptionDef(41, "CPU", ("4", "8")),
             OptionDef(42, "RAM", ("16G", "32G")),
@@ -93,19 +105,23 @@ PRODUCTS: tuple[ProductDef, ...] = (
         weight=6,
     ),
     ProductDef(
-        5, "VPS Linux Bare", "VPS", "15.00",
+        5,
+        "VPS Linux Bare",
+        "VPS",
+        "15.00",
         options=(
             OptionDef(51, "cpu|CPU Cores", ("1|1 vCPU", "2|2 vCPU")),
             OptionDef(52, "ram|RAM", ("1024|1 GB", "2048|2 GB", "4096|4 GB")),
             OptionDef(53, "disk|Disk Space", ("20|20 GB", "40|40 GB")),
         ),
-        customfields=(
-            CustomFieldDef(501, "Operating System", ("AlmaLinux 9", "Ubuntu 22.04")),
-        ),
+        customfields=(CustomFieldDef(501, "Operating System", ("AlmaLinux 9", "Ubuntu 22.04")),),
         weight=20,
     ),
     ProductDef(
-        6, "VPS Legacy CentOS cPanel", "VPS Legacy", "25.00",
+        6,
+        "VPS Legacy CentOS cPanel",
+        "VPS Legacy",
+        "25.00",
         options=(
             OptionDef(61, "CPU Cores", ("2",)),
             OptionDef(62, "RAM", ("4G", "2G")),
@@ -114,7 +130,10 @@ PRODUCTS: tuple[ProductDef, ...] = (
         weight=4,
     ),
     ProductDef(
-        7, "Dedicated Game Server", "Game Servers", "59.00",
+        7,
+        "Dedicated Game Server",
+        "Game Servers",
+        "59.00",
         options=(
             OptionDef(71, "Slots", ("32", "64")),
             OptionDef(72, "Game", ("Minecraft", "Valheim")),
@@ -127,12 +146,48 @@ PRODUCTS: tuple[ProductDef, ...] = (
 # these as "needs mapping", never guess a size from them.
 MALFORMED_RAM = ("lots", "4 GB?", "")
 
-FIRST_NAMES = ("Anna", "Ben", "Chloe", "Dario", "Emre", "Fatima", "Goran", "Hana",
-               "Ivo", "Julia", "Kai", "Lena", "Marek", "Nora", "Olu", "Priya")
-LAST_NAMES = ("Novak", "Schmidt", "Rossi", "Kowalski", "Dubois", "Silva", "Yilmaz",
-              "Jansen", "Horvat", "Berg", "Costa", "Meyer")
-COMPANIES = ("", "", "Acme Hosting Ltd", "Blue Fjord AS", "Nordwind GmbH", "Pixel & Co",
-             "", "Lakeside Studio")
+FIRST_NAMES = (
+    "Anna",
+    "Ben",
+    "Chloe",
+    "Dario",
+    "Emre",
+    "Fatima",
+    "Goran",
+    "Hana",
+    "Ivo",
+    "Julia",
+    "Kai",
+    "Lena",
+    "Marek",
+    "Nora",
+    "Olu",
+    "Priya",
+)
+LAST_NAMES = (
+    "Novak",
+    "Schmidt",
+    "Rossi",
+    "Kowalski",
+    "Dubois",
+    "Silva",
+    "Yilmaz",
+    "Jansen",
+    "Horvat",
+    "Berg",
+    "Costa",
+    "Meyer",
+)
+COMPANIES = (
+    "",
+    "",
+    "Acme Hosting Ltd",
+    "Blue Fjord AS",
+    "Nordwind GmbH",
+    "Pixel & Co",
+    "",
+    "Lakeside Studio",
+)
 PAYMENT_METHODS = ("stripe", "paypal", "banktransfer")
 
 

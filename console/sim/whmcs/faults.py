@@ -33,8 +33,8 @@ KINDS = ("auth", "ip", "permission", "error", "http500", "http503", "maintenance
 class Fault:
     kind: str
     action: str | None = None  # None: every action
-    nth: int | None = None     # fire on this matching call only (1-based)
-    count: int | None = None   # fire on this many matching calls, then retire
+    nth: int | None = None  # fire on this matching call only (1-based)
+    count: int | None = None  # fire on this many matching calls, then retire
     message: str = "Simulated failure"
     seconds: float = 0.0
     ip: str = "203.0.113.50"
@@ -59,13 +59,22 @@ class Faults:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
 
-    def inject(self, kind: str, *, action: str | None = None, nth: int | None = None,
-               count: int | None = None, message: str = "Simulated failure",
-               seconds: float = 0.0, ip: str = "203.0.113.50") -> Fault:
+    def inject(
+        self,
+        kind: str,
+        *,
+        action: str | None = None,
+        nth: int | None = None,
+        count: int | None = None,
+        message: str = "Simulated failure",
+        seconds: float = 0.0,
+        ip: str = "203.0.113.50",
+    ) -> Fault:
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(KINDS)}")
-        fault = Fault(kind=kind, action=action, nth=nth, count=count, message=message,
-                      seconds=seconds, ip=ip)
+        fault = Fault(
+            kind=kind, action=action, nth=nth, count=count, message=message, seconds=seconds, ip=ip
+        )
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -32,7 +32,7 @@ def loads(data: bytes) -> object:
 
 
 def _expect(data: bytes, pos: int, token: bytes) -> int:
-    if data[pos:pos + len(token)] != token:
+    if data[pos : pos + len(token)] != token:
         raise UnserializeError(f"expected {token!r} at offset {pos}")
     return pos + len(token)
 
@@ -45,7 +45,7 @@ def _read_until(data: bytes, pos: int, stop: bytes) -> tuple[bytes, int]:
 
 
 def _parse(data: bytes, pos: int) -> tuple[object, int]:
-    kind = data[pos:pos + 2]
+    kind = data[pos : pos + 2]
     if kind == b"N;":
         return None, pos + 2
     if kind == b"i:":
@@ -61,7 +61,7 @@ def _parse(data: bytes, pos: int) -> tuple[object, int]:
         length_text, pos = _read_until(data, pos + 2, b":")
         length = int(length_text)
         pos = _expect(data, pos, b'"')
-        raw = data[pos:pos + length]
+        raw = data[pos : pos + length]
         if len(raw) != length:
             raise UnserializeError("string shorter than its declared length")
         pos = _expect(data, pos + length, b'";')

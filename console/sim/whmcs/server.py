@@ -63,13 +63,22 @@ class WhmcsSimulator:
     ``with WhmcsSimulator(orders=300) as sim: ...`` or ``start()``/``stop()``.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 1, orders: int = 40,
-                 arrival_per_minute: float = 0.0, time_scale: float = 1.0,
-                 identifier: str | None = None, secret: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 1,
+        orders: int = 40,
+        arrival_per_minute: float = 0.0,
+        time_scale: float = 1.0,
+        identifier: str | None = None,
+        secret: str | None = None,
+    ) -> None:
         self.host = host
         self.port = port
-        self.world = World(seed=seed, orders=orders, arrival_per_minute=arrival_per_minute,
-                           time_scale=time_scale)
+        self.world = World(
+            seed=seed, orders=orders, arrival_per_minute=arrival_per_minute, time_scale=time_scale
+        )
         self.identifier = identifier or "sim-" + _secrets.token_hex(8)
         self.secret = secret or _secrets.token_urlsafe(24)
         self.faults = Faults()
@@ -86,8 +95,9 @@ class WhmcsSimulator:
         self._server = _Server((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="whmcs-sim",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="whmcs-sim", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -177,7 +187,9 @@ class WhmcsSimulator:
     def _authenticated(self, params: dict[str, str]) -> bool:
         ident = params.get("identifier", params.get("username", ""))
         secret = params.get("secret", params.get("password", ""))
-        return _secrets.compare_digest(ident, self.identifier) and _secrets.compare_digest(secret, self.secret)
+        return _secrets.compare_digest(ident, self.identifier) and _secrets.compare_digest(
+            secret, self.secret
+        )
 
     @staticmethod
     def _error(call: Call, message: str, status: int = 200) -> _Reply:
@@ -190,13 +202,18 @@ class WhmcsSimulator:
         if fault.kind == "ip":
             return self._error(call, f"Invalid IP {fault.ip}", status=403)
         if fault.kind == "permission":
-            return self._error(call, f'Invalid Permissions: API action "{action.lower()}" is not allowed',
-                               status=403)
+            return self._error(
+                call,
+                f'Invalid Permissions: API action "{action.lower()}" is not allowed',
+                status=403,
+            )
         if fault.kind == "error":
             return self._error(call, fault.message)
         if fault.kind in ("http500", "http503"):
             code = 500 if fault.kind == "http500" else 503
-            return _Reply(code, f"<html><body><h1>{code} Server Error</h1></body></html>", "text/html")
+            return _Reply(
+                code, f"<html><body><h1>{code} Server Error</h1></body></html>", "text/html"
+            )
         if fault.kind == "maintenance":
             return _Reply(200, MAINTENANCE_PAGE, "text/html")
         return _Reply(0, "", drop=True)
@@ -254,7 +271,9 @@ def _make_handler(sim: WhmcsSimulator) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path.split("?")[0] == API_PATH:
                 # WHMCS rejects a bare GET without credentials the same way
-                self._send(_Reply(403, json.dumps({"result": "error", "message": "Authentication Failed"})))
+                self._send(
+                    _Reply(403, json.dumps({"result": "error", "message": "Authentication Failed"}))
+                )
             else:
                 self._send(_Reply(404, "<html><body>Not Found</body></html>", "text/html"))
 

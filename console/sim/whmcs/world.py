@@ -90,8 +90,13 @@ class Order:
 class World:
     """Everything the simulated WHMCS knows. All access goes through ``lock``."""
 
-    def __init__(self, seed: int = 1, orders: int = 40, arrival_per_minute: float = 0.0,
-                 time_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        seed: int = 1,
+        orders: int = 40,
+        arrival_per_minute: float = 0.0,
+        time_scale: float = 1.0,
+    ) -> None:
         self.lock = threading.RLock()
         self.rng = random.Random(seed)
         self.clients: dict[int, Client] = {}
@@ -114,7 +119,9 @@ class World:
             first = self.rng.choice(FIRST_NAMES)
             last = self.rng.choice(LAST_NAMES)
             self.clients[client_id] = Client(
-                id=client_id, firstname=first, lastname=last,
+                id=client_id,
+                firstname=first,
+                lastname=last,
                 email=f"{first.lower()}.{last.lower()}{client_id}@example.net",
                 companyname=self.rng.choice(COMPANIES),
             )
@@ -143,26 +150,46 @@ class World:
         # about one order in fifteen has a RAM value nobody can read
         if self.rng.random() < 0.07:
             configoptions = [
-                (oid, name, self.rng.choice(MALFORMED_RAM)
-                 if "ram" in name.lower() or "memory" in name.lower() else value)
+                (
+                    oid,
+                    name,
+                    self.rng.choice(MALFORMED_RAM)
+                    if "ram" in name.lower() or "memory" in name.lower()
+                    else value,
+                )
                 for oid, name, value in configoptions
             ]
-        customfields = [(cf.id, cf.name, self.rng.choice(cf.values) if cf.values else "")
-                        for cf in product.customfields]
+        customfields = [
+            (cf.id, cf.name, self.rng.choice(cf.values) if cf.values else "")
+            for cf in product.customfields
+        ]
         client_id = self.rng.choice(list(self.clients))
-        hostname = f"srv{self._next_order_id}.{self.clients[client_id].lastname.lower()}.example.net"
+        hostname = (
+            f"srv{self._next_order_id}.{self.clients[client_id].lastname.lower()}.example.net"
+        )
         return self.add_order(
-            client_id=client_id, pid=product.pid, hostname=hostname,
+            client_id=client_id,
+            pid=product.pid,
+            hostname=hostname,
             configoptions={name: value for _, name, value in configoptions},
             customfields={name: value for _, name, value in customfields},
-            when=when, rootpw=f"Init-{self.rng.randrange(10**8):08d}",
+            when=when,
+            rootpw=f"Init-{self.rng.randrange(10**8):08d}",
         )
 
-    def add_order(self, *, client_id: int | None = None, pid: int | str = 1, hostname: str = "",
-                  configoptions: dict[str, str] | None = None,
-                  customfields: dict[str, str] | None = None,
-                  paymentstatus: str = "Paid", status: str = "Pending",
-                  when: datetime | None = None, rootpw: str = "") -> Order:
+    def add_order(
+        self,
+        *,
+        client_id: int | None = None,
+        pid: int | str = 1,
+        hostname: str = "",
+        configoptions: dict[str, str] | None = None,
+        customfields: dict[str, str] | None = None,
+        paymentstatus: str = "Paid",
+        status: str = "Pending",
+        when: datetime | None = None,
+        rootpw: str = "",
+    ) -> Order:
         """Create an order with one service, as AddOrder + a paid invoice would."""
         with self.lock:
             product = product_by_pid(int(pid)) if str(pid).isdigit() else product_by_name(str(pid))
@@ -178,20 +205,37 @@ class World:
             order_id = self._next_order_id
             self._next_order_id += 1
             service = Service(
-                id=self._next_service_id, clientid=client_id, orderid=order_id, pid=product.pid,
-                domain=hostname, regdate=when, amount=product.price,
-                configoptions=options, customfields=fields, password=rootpw,
+                id=self._next_service_id,
+                clientid=client_id,
+                orderid=order_id,
+                pid=product.pid,
+                domain=hostname,
+                regdate=when,
+                amount=product.price,
+                configoptions=options,
+                customfields=fields,
+                password=rootpw,
             )
             self._next_service_id += 1
             order = Order(
-                id=order_id, ordernum=7_000_000_000 + order_id * 7919 % 999_983,
-                userid=client_id, date=when, amount=product.price,
-                paymentmethod=self.rng.choice(PAYMENT_METHODS), invoiceid=order_id - 1000,
-                paymentstatus=paymentstatus, service_ids=[service.id],
+                id=order_id,
+                ordernum=7_000_000_000 + order_id * 7919 % 999_983,
+                userid=client_id,
+                date=when,
+                amount=product.price,
+                paymentmethod=self.rng.choice(PAYMENT_METHODS),
+                invoiceid=order_id - 1000,
+                paymentstatus=paymentstatus,
+                service_ids=[service.id],
                 # a card payment lands a minute or so after the order (never in the future)
-                datepaid=(min(when + timedelta(seconds=self.rng.randint(15, 240)),
-                              max(when, datetime.now().replace(microsecond=0)))
-                          if paymentstatus == "Paid" else None),
+                datepaid=(
+                    min(
+                        when + timedelta(seconds=self.rng.randint(15, 240)),
+                        max(when, datetime.now().replace(microsecond=0)),
+                    )
+                    if paymentstatus == "Paid"
+                    else None
+                ),
             )
             self.services[service.id] = service
             self.orders[order.id] = order
@@ -217,7 +261,9 @@ class World:
         order.status = status
         for sid in order.service_ids:
             service = self.services[sid]
-            service.status = {"Active": "Active", "Cancelled": "Cancelled", "Fraud": "Fraud"}.get(status, "Pending")
+            service.status = {"Active": "Active", "Cancelled": "Cancelled", "Fraud": "Fraud"}.get(
+                status, "Pending"
+            )
 
     def pay_order(self, order_id: int, when: datetime | None = None) -> None:
         """What a gateway callback does: the order's invoice is paid."""
@@ -273,7 +319,7 @@ class World:
             selected = [o for o in selected if str(o.userid) == params["userid"].strip()]
         if params.get("status"):
             selected = [o for o in selected if o.status.lower() == params["status"].strip().lower()]
-        page = selected[start:start + num]
+        page = selected[start : start + num]
         return {
             "totalresults": len(selected),
             "startnumber": start,
@@ -287,19 +333,35 @@ class World:
         for sid in order.service_ids:
             service = self.services[sid]
             product = product_by_pid(service.pid)
-            lines.append({
-                "type": "product", "relid": service.id,
-                "producttype": "Server/VPS", "product": product.name if product else "",
-                "domain": service.domain, "billingcycle": service.billingcycle,
-                "amount": service.amount, "status": service.status,
-            })
+            lines.append(
+                {
+                    "type": "product",
+                    "relid": service.id,
+                    "producttype": "Server/VPS",
+                    "product": product.name if product else "",
+                    "domain": service.domain,
+                    "billingcycle": service.billingcycle,
+                    "amount": service.amount,
+                    "status": service.status,
+                }
+            )
         return {
-            "id": order.id, "ordernum": order.ordernum, "userid": order.userid, "contactid": 0,
-            "date": _fmt(order.date), "amount": order.amount, "paymentmethod": order.paymentmethod,
-            "invoiceid": order.invoiceid, "status": order.status, "ipaddress": "198.51.100.7",
-            "notes": order.notes, "paymentmethodname": order.paymentmethod.title(),
-            "paymentstatus": order.paymentstatus, "name": f"{client.firstname} {client.lastname}",
-            "currencyprefix": "$", "currencysuffix": "USD",
+            "id": order.id,
+            "ordernum": order.ordernum,
+            "userid": order.userid,
+            "contactid": 0,
+            "date": _fmt(order.date),
+            "amount": order.amount,
+            "paymentmethod": order.paymentmethod,
+            "invoiceid": order.invoiceid,
+            "status": order.status,
+            "ipaddress": "198.51.100.7",
+            "notes": order.notes,
+            "paymentmethodname": order.paymentmethod.title(),
+            "paymentstatus": order.paymentstatus,
+            "name": f"{client.firstname} {client.lastname}",
+            "currencyprefix": "$",
+            "currencysuffix": "USD",
             "lineitems": {"lineitem": lines},
         }
 
@@ -312,23 +374,54 @@ class World:
         paid = order.paymentstatus == "Paid"
         service = self.services[order.service_ids[0]] if order.service_ids else None
         product = product_by_pid(service.pid) if service else None
-        items = [{"id": order.invoiceid * 10, "type": "Hosting", "relid": service.id,
-                  "description": f"{product.name if product else ''} - {service.domain}",
-                  "amount": order.amount, "taxed": 0}] if service else []
+        items = (
+            [
+                {
+                    "id": order.invoiceid * 10,
+                    "type": "Hosting",
+                    "relid": service.id,
+                    "description": f"{product.name if product else ''} - {service.domain}",
+                    "amount": order.amount,
+                    "taxed": 0,
+                }
+            ]
+            if service
+            else []
+        )
         return {
-            "invoiceid": order.invoiceid, "invoicenum": "", "userid": order.userid,
-            "date": order.date.strftime("%Y-%m-%d"), "duedate": order.date.strftime("%Y-%m-%d"),
+            "invoiceid": order.invoiceid,
+            "invoicenum": "",
+            "userid": order.userid,
+            "date": order.date.strftime("%Y-%m-%d"),
+            "duedate": order.date.strftime("%Y-%m-%d"),
             "datepaid": _fmt(order.datepaid) if paid and order.datepaid else "0000-00-00 00:00:00",
-            "lastcaptureattempt": "0000-00-00 00:00:00", "subtotal": order.amount,
-            "credit": "0.00", "tax": "0.00", "tax2": "0.00", "total": order.amount,
-            "balance": "0.00" if paid else order.amount, "taxrate": "0.00", "taxrate2": "0.00",
-            "status": order.paymentstatus, "paymentmethod": order.paymentmethod, "notes": "",
-            "ccgateway": False, "items": {"item": items},
-            "transactions": {"transaction": [{"id": order.invoiceid, "userid": order.userid,
-                                              "gateway": order.paymentmethod,
-                                              "date": _fmt(order.datepaid),
-                                              "amountin": order.amount}]}
-            if paid and order.datepaid else "",
+            "lastcaptureattempt": "0000-00-00 00:00:00",
+            "subtotal": order.amount,
+            "credit": "0.00",
+            "tax": "0.00",
+            "tax2": "0.00",
+            "total": order.amount,
+            "balance": "0.00" if paid else order.amount,
+            "taxrate": "0.00",
+            "taxrate2": "0.00",
+            "status": order.paymentstatus,
+            "paymentmethod": order.paymentmethod,
+            "notes": "",
+            "ccgateway": False,
+            "items": {"item": items},
+            "transactions": {
+                "transaction": [
+                    {
+                        "id": order.invoiceid,
+                        "userid": order.userid,
+                        "gateway": order.paymentmethod,
+                        "date": _fmt(order.datepaid),
+                        "amountin": order.amount,
+                    }
+                ]
+            }
+            if paid and order.datepaid
+            else "",
         }
 
     def act_getclientsproducts(self, params: dict[str, str]) -> dict:
@@ -339,11 +432,15 @@ class World:
                 selected = [s for s in selected if str(getattr(s, attr)) == params[key].strip()]
         if params.get("domain"):
             selected = [s for s in selected if s.domain == params["domain"]]
-        page = selected[start:start + num]
+        page = selected[start : start + num]
         return {
-            "clientid": params.get("clientid"), "serviceid": params.get("serviceid"),
-            "pid": params.get("pid"), "domain": params.get("domain"),
-            "totalresults": str(len(selected)), "startnumber": start, "numreturned": len(page),
+            "clientid": params.get("clientid"),
+            "serviceid": params.get("serviceid"),
+            "pid": params.get("pid"),
+            "domain": params.get("domain"),
+            "totalresults": str(len(selected)),
+            "startnumber": start,
+            "numreturned": len(page),
             "products": {"product": [self._service_json(s) for s in page]} if page else [],
         }
 
@@ -351,50 +448,89 @@ class World:
         product = product_by_pid(service.pid)
         order = self.orders[service.orderid]
         return {
-            "id": str(service.id), "qty": "1", "clientid": str(service.clientid),
-            "orderid": str(service.orderid), "ordernumber": str(order.ordernum),
-            "pid": str(service.pid), "regdate": service.regdate.strftime("%Y-%m-%d"),
-            "name": product.name if product else "", "translated_name": product.name if product else "",
+            "id": str(service.id),
+            "qty": "1",
+            "clientid": str(service.clientid),
+            "orderid": str(service.orderid),
+            "ordernumber": str(order.ordernum),
+            "pid": str(service.pid),
+            "regdate": service.regdate.strftime("%Y-%m-%d"),
+            "name": product.name if product else "",
+            "translated_name": product.name if product else "",
             "groupname": product.groupname if product else "",
-            "domain": service.domain, "dedicatedip": service.dedicatedip,
-            "serverid": "1", "servername": "ovirt-a", "serverip": "192.0.2.10",
-            "firstpaymentamount": service.amount, "recurringamount": service.amount,
-            "paymentmethod": order.paymentmethod, "billingcycle": service.billingcycle,
-            "nextduedate": "0000-00-00", "status": service.status,
-            "username": service.username, "password": service.password,
-            "assignedips": service.assignedips, "notes": service.notes,
+            "domain": service.domain,
+            "dedicatedip": service.dedicatedip,
+            "serverid": "1",
+            "servername": "ovirt-a",
+            "serverip": "192.0.2.10",
+            "firstpaymentamount": service.amount,
+            "recurringamount": service.amount,
+            "paymentmethod": order.paymentmethod,
+            "billingcycle": service.billingcycle,
+            "nextduedate": "0000-00-00",
+            "status": service.status,
+            "username": service.username,
+            "password": service.password,
+            "assignedips": service.assignedips,
+            "notes": service.notes,
             "lastupdate": "0000-00-00 00:00:00",
-            "customfields": {"customfield": [
-                {"id": str(fid), "name": name, "translated_name": name, "value": value}
-                for fid, name, value in service.customfields
-            ]},
-            "configoptions": {"configoption": [
-                {"id": str(oid), "option": name, "type": "dropdown", "value": value}
-                for oid, name, value in service.configoptions
-            ]},
+            "customfields": {
+                "customfield": [
+                    {"id": str(fid), "name": name, "translated_name": name, "value": value}
+                    for fid, name, value in service.customfields
+                ]
+            },
+            "configoptions": {
+                "configoption": [
+                    {"id": str(oid), "option": name, "type": "dropdown", "value": value}
+                    for oid, name, value in service.configoptions
+                ]
+            },
         }
 
     def act_getclientsdetails(self, params: dict[str, str]) -> dict:
         client = None
         if params.get("clientid"):
-            client = self.clients.get(int(params["clientid"])) if params["clientid"].strip().isdigit() else None
+            client = (
+                self.clients.get(int(params["clientid"]))
+                if params["clientid"].strip().isdigit()
+                else None
+            )
         elif params.get("email"):
             client = next((c for c in self.clients.values() if c.email == params["email"]), None)
         if client is None:
             raise ApiError("Client Not Found")
         details = {
-            "id": client.id, "userid": client.id, "client_id": client.id,
-            "firstname": client.firstname, "lastname": client.lastname,
+            "id": client.id,
+            "userid": client.id,
+            "client_id": client.id,
+            "firstname": client.firstname,
+            "lastname": client.lastname,
             "fullname": f"{client.firstname} {client.lastname}",
-            "companyname": client.companyname, "email": client.email,
-            "status": client.status, "language": "english", "customfields": [],
-            "users": {"user": [{"id": client.id, "name": f"{client.firstname} {client.lastname}",
-                                 "email": client.email, "is_owner": True}]},
+            "companyname": client.companyname,
+            "email": client.email,
+            "status": client.status,
+            "language": "english",
+            "customfields": [],
+            "users": {
+                "user": [
+                    {
+                        "id": client.id,
+                        "name": f"{client.firstname} {client.lastname}",
+                        "email": client.email,
+                        "is_owner": True,
+                    }
+                ]
+            },
         }
         # the deprecated duplicate of the client fields at the top level
-        return {"userid": client.id, "id": client.id,
-                **{k: details[k] for k in ("firstname", "lastname", "email", "companyname")},
-                "client": details, "stats": {}}
+        return {
+            "userid": client.id,
+            "id": client.id,
+            **{k: details[k] for k in ("firstname", "lastname", "email", "companyname")},
+            "client": details,
+            "stats": {},
+        }
 
     def act_acceptorder(self, params: dict[str, str]) -> dict:
         order = self._order_param(params)
@@ -432,9 +568,15 @@ class World:
         service = self.services.get(int(raw)) if raw.isdigit() else None
         if service is None:
             raise ApiError("Service ID Not Found")
-        simple = {"domain": "domain", "dedicatedip": "dedicatedip", "assignedips": "assignedips",
-                  "serviceusername": "username", "servicepassword": "password",
-                  "status": "status", "notes": "notes"}
+        simple = {
+            "domain": "domain",
+            "dedicatedip": "dedicatedip",
+            "assignedips": "assignedips",
+            "serviceusername": "username",
+            "servicepassword": "password",
+            "status": "status",
+            "notes": "notes",
+        }
         for param, attr in simple.items():
             if param in params:
                 setattr(service, attr, params[param])
@@ -460,34 +602,45 @@ class World:
             raise ApiError("Notes can not be empty")
         note_id = self._next_note_id
         self._next_note_id += 1
-        client.notes.append({"id": note_id, "notes": params["notes"], "sticky": params.get("sticky")})
+        client.notes.append(
+            {"id": note_id, "notes": params["notes"], "sticky": params.get("sticky")}
+        )
         return {"noteid": note_id}
 
     def act_logactivity(self, params: dict[str, str]) -> dict:
         if not params.get("description"):
             raise ApiError("Description can not be empty")
-        self.activity.append({"description": params["description"], "clientid": params.get("clientid"),
-                              "date": _fmt(datetime.now())})
+        self.activity.append(
+            {
+                "description": params["description"],
+                "clientid": params.get("clientid"),
+                "date": _fmt(datetime.now()),
+            }
+        )
         return {}
 
     def act_getorderstatuses(self, params: dict[str, str]) -> dict:
         names = ("Pending", "Active", "Fraud", "Cancelled")
-        statuses = [{"title": n, "color": "#888", "count": sum(o.status == n for o in self.orders.values())}
-                    for n in names]
+        statuses = [
+            {"title": n, "color": "#888", "count": sum(o.status == n for o in self.orders.values())}
+            for n in names
+        ]
         return {"totalresults": len(names), "statuses": {"status": statuses}}
 
     # ------------------------------------------------- what a shop front calls
     def act_addclient(self, params: dict[str, str]) -> dict:
         """AddClient: the fields a checkout form sends, checked as WHMCS checks them."""
-        required = (("firstname", "You did not enter your first name"),
-                    ("lastname", "You did not enter your last name"),
-                    ("email", "You did not enter your email address"),
-                    ("address1", "You did not enter your  address line 1"),
-                    ("city", "You did not enter your city"),
-                    ("state", "You did not enter your state"),
-                    ("postcode", "You did not enter your postcode"),
-                    ("country", "You did not enter your country"),
-                    ("phonenumber", "You did not enter your phone number"))
+        required = (
+            ("firstname", "You did not enter your first name"),
+            ("lastname", "You did not enter your last name"),
+            ("email", "You did not enter your email address"),
+            ("address1", "You did not enter your  address line 1"),
+            ("city", "You did not enter your city"),
+            ("state", "You did not enter your state"),
+            ("postcode", "You did not enter your postcode"),
+            ("country", "You did not enter your country"),
+            ("phonenumber", "You did not enter your phone number"),
+        )
         skip = _truthy(params.get("skipvalidation"))
         for key, message in required:
             if key in ("firstname", "lastname", "email") or not skip:
@@ -499,8 +652,12 @@ class World:
             raise ApiError("A user already exists with that email address")
         client_id = max(self.clients, default=0) + 1
         self.clients[client_id] = Client(
-            id=client_id, firstname=params["firstname"], lastname=params["lastname"],
-            email=params["email"].strip(), companyname=params.get("companyname", ""))
+            id=client_id,
+            firstname=params["firstname"],
+            lastname=params["lastname"],
+            email=params["email"].strip(),
+            companyname=params.get("companyname", ""),
+        )
         return {"clientid": client_id}
 
     def act_addorder(self, params: dict[str, str]) -> dict:
@@ -514,8 +671,9 @@ class World:
             raise ApiError("Client ID Not Found")
         method = (params.get("paymentmethod") or "").strip()
         if method not in PAYMENT_METHODS:
-            raise ApiError("Invalid Payment Method. Valid options include "
-                           + ",".join(PAYMENT_METHODS))
+            raise ApiError(
+                "Invalid Payment Method. Valid options include " + ",".join(PAYMENT_METHODS)
+            )
         pids = _array(params, "pid")
         if not pids:
             raise ApiError("No items added to cart so order cannot proceed")
@@ -527,21 +685,32 @@ class World:
         hostname = (_array(params, "domain") or _array(params, "hostname") or [""])[0]
         fields = self._decoded(params, "customfields")
         options = self._decoded(params, "configoptions")
-        chosen_fields = {cf.name: str(fields[cf.id]) for cf in product.customfields
-                         if cf.id in fields}
+        chosen_fields = {
+            cf.name: str(fields[cf.id]) for cf in product.customfields if cf.id in fields
+        }
         chosen_options = {}
         for opt in product.options:
             picked = options.get(opt.id)
             for index, value in enumerate(opt.values):
                 if str(picked) == str(choice_id(opt, index)):
                     chosen_options[opt.name] = value
-        order = self.add_order(client_id=client.id, pid=product.pid, hostname=hostname,
-                               configoptions=chosen_options, customfields=chosen_fields,
-                               paymentstatus="Unpaid",
-                               rootpw=(_array(params, "rootpw") or [""])[0])
+        order = self.add_order(
+            client_id=client.id,
+            pid=product.pid,
+            hostname=hostname,
+            configoptions=chosen_options,
+            customfields=chosen_fields,
+            paymentstatus="Unpaid",
+            rootpw=(_array(params, "rootpw") or [""])[0],
+        )
         order.paymentmethod = method
-        return {"orderid": order.id, "serviceids": ",".join(map(str, order.service_ids)),
-                "addonids": "", "domainids": "", "invoiceid": order.invoiceid}
+        return {
+            "orderid": order.id,
+            "serviceids": ",".join(map(str, order.service_ids)),
+            "addonids": "",
+            "domainids": "",
+            "invoiceid": order.invoiceid,
+        }
 
     @staticmethod
     def _decoded(params: dict[str, str], name: str) -> dict:

@@ -23,15 +23,24 @@ if TYPE_CHECKING:
 
     from console.tui.app import ConsoleApp
 
-COLUMNS = (("vm", "VM"), ("order", "Order"), ("status", "Status"), ("template", "Template"),
-           ("from", "From"), ("latest", "Latest"), ("behind", "Behind"))
+COLUMNS = (
+    ("vm", "VM"),
+    ("order", "Order"),
+    ("status", "Status"),
+    ("template", "Template"),
+    ("from", "From"),
+    ("latest", "Latest"),
+    ("behind", "Behind"),
+)
 
 
 class DriftScreen(Screen):
     if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
         app = getters.app(ConsoleApp)
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="drift.back"),
-                Binding("ctrl+r", "reload", "Refresh", id="drift.refresh")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="drift.back"),
+        Binding("ctrl+r", "reload", "Refresh", id="drift.refresh"),
+    ]
     DEFAULT_CSS = """
     DriftScreen #drift { height: 1fr; }
     DriftScreen #drift-state { height: 1; padding: 0 1; color: $text-muted; }
@@ -70,7 +79,8 @@ class DriftScreen(Screen):
         if event.worker.error is not None:
             message = getattr(event.worker.error, "message", str(event.worker.error))
             self.query_one("#drift-state", Static).update(
-                Text(f"STALE: {message}", style=theme_style(self.app, "error")))
+                Text(f"STALE: {message}", style=theme_style(self.app, "error"))
+            )
             return
         self.rows = list(event.worker.result or [])
         self.show()
@@ -84,13 +94,27 @@ class DriftScreen(Screen):
             elif row.behind == 0:
                 behind = Text("up to date", style=theme_style(self.app, "success"))
             else:
-                behind = Text(f"{row.behind} behind, {row.days_behind}d",
-                              style=theme_style(self.app, "warning"))
-            table_rows.append((row.vm, (row.vm, row.order_id, row.status, row.template or "?",
-                                        f"v{row.version or '?'} ({format_age(row.sealed_at, now)})",
-                                        f"v{row.latest_version or '?'}", behind)))
+                behind = Text(
+                    f"{row.behind} behind, {row.days_behind}d",
+                    style=theme_style(self.app, "warning"),
+                )
+            table_rows.append(
+                (
+                    row.vm,
+                    (
+                        row.vm,
+                        row.order_id,
+                        row.status,
+                        row.template or "?",
+                        f"v{row.version or '?'} ({format_age(row.sealed_at, now)})",
+                        f"v{row.latest_version or '?'}",
+                        behind,
+                    ),
+                )
+            )
         self.query_one("#drift", KeyedTable).sync(table_rows)
         behind_count = sum(1 for r in self.rows or [] if r.behind)
         self.query_one("#drift-state", Static).update(
             f"{len(self.rows or [])} VMs provisioned by this console, {behind_count} behind their "
-            "template's latest version (refresh a template with f on Templates)")
+            "template's latest version (refresh a template with f on Templates)"
+        )

@@ -18,10 +18,16 @@ if TYPE_CHECKING:
 
 
 # Where a binding of a focused widget applies, as the engineer would say it.
-WIDGET_GROUPS = {"KeyedTable": "In a table", "DataTable": "In a table",
-                 "FilterInput": "In the filter line", "Input": "In a text field",
-                 "MaskedInput": "In a text field", "TextArea": "In a text field",
-                 "Select": "In a choice list", "SelectOverlay": "In a choice list"}
+WIDGET_GROUPS = {
+    "KeyedTable": "In a table",
+    "DataTable": "In a table",
+    "FilterInput": "In the filter line",
+    "Input": "In a text field",
+    "MaskedInput": "In a text field",
+    "TextArea": "In a text field",
+    "Select": "In a choice list",
+    "SelectOverlay": "In a choice list",
+}
 
 
 def key_name(screen: Screen, key: str, binding) -> str | None:
@@ -57,9 +63,11 @@ def describe_bindings(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]
         if display not in groups[group][description]:
             groups[group][description].append(display)
     order = ["This screen", "Everywhere"] + sorted(g for g in groups if g.startswith("In "))
-    return [(group, [(" ".join(keys), description)
-                     for description, keys in groups[group].items()])
-            for group in order if group in groups]
+    return [
+        (group, [(" ".join(keys), description) for description, keys in groups[group].items()])
+        for group in order
+        if group in groups
+    ]
 
 
 class HelpScreen(ModalScreen):

@@ -26,12 +26,21 @@ from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
 from console.tui.widgets.keyed_table import KeyedTable
 
-COLUMNS = (("job", "Job"), ("order", "Order"), ("state", "State"), ("step", "Step"),
-           ("tries", "Try"), ("updated", "Updated"), ("reason", "Reason"))
+COLUMNS = (
+    ("job", "Job"),
+    ("order", "Order"),
+    ("state", "State"),
+    ("step", "Step"),
+    ("tries", "Try"),
+    ("updated", "Updated"),
+    ("reason", "Reason"),
+)
 RETRYABLE = (JobState.FAILED,)
 # Not at handover: from the first write to billing the handover finishes, whatever is asked.
-CANCELLABLE = (*(state for state in UNFINISHED_JOB_STATES if state != JobState.HANDOVER),
-               JobState.FAILED)
+CANCELLABLE = (
+    *(state for state in UNFINISHED_JOB_STATES if state != JobState.HANDOVER),
+    JobState.FAILED,
+)
 EVENT_LINES = 40
 AUDIT_LINES = 200
 
@@ -86,8 +95,11 @@ class JobsScreen(ListScreen):
     @work(thread=True, exclusive=True, group="jobs", exit_on_error=False)
     def load_jobs(self) -> tuple[list[Job], list[Any], list[Any]]:
         store = self.app.context.store
-        return (data.all_jobs(store), data.job_events(store, limit=400),
-                data.audit_entries(store, limit=AUDIT_LINES))
+        return (
+            data.all_jobs(store),
+            data.job_events(store, limit=400),
+            data.audit_entries(store, limit=AUDIT_LINES),
+        )
 
     @work(thread=True, exclusive=True, group="job-action", exit_on_error=False)
     def run_job_action(self, action: str, job_id: str) -> str:
@@ -129,11 +141,18 @@ class JobsScreen(ListScreen):
         rows = []
         for job in self.jobs.values():
             reason = job.error_message or ""
-            cells = (job.id[:8], job.order_id, status_text(self.app, job.state),
-                     job.failed_step or "", str(job.attempts), format_age(job.updated_at, now),
-                     reason[:60])
-            if matches(self.query_text, (job.id, job.order_id, job.state, reason,
-                                         job.vm_name or "")):
+            cells = (
+                job.id[:8],
+                job.order_id,
+                status_text(self.app, job.state),
+                job.failed_step or "",
+                str(job.attempts),
+                format_age(job.updated_at, now),
+                reason[:60],
+            )
+            if matches(
+                self.query_text, (job.id, job.order_id, job.state, reason, job.vm_name or "")
+            ):
                 rows.append((job.id, cells))
         table = self.query_one("#jobs", KeyedTable)
         table.sync(rows)
@@ -154,9 +173,13 @@ class JobsScreen(ListScreen):
         job = self.selected_job()
         detail = self.query_one("#job-detail", Static)
         if job is None:
-            detail.update(Text(f"no job matches {self.query_text!r} (/ then esc clears the "
-                               "filter)" if self.query_text and self.jobs else
-                               "no jobs yet: press 1, pick an order, press p"))
+            detail.update(
+                Text(
+                    f"no job matches {self.query_text!r} (/ then esc clears the filter)"
+                    if self.query_text and self.jobs
+                    else "no jobs yet: press 1, pick an order, press p"
+                )
+            )
             return
         text = Text()
         text.append(f"job {job.id}  order {job.order_id}  vm {job.vm_name or '-'}  ")
@@ -168,20 +191,34 @@ class JobsScreen(ListScreen):
         if job.error_hint:
             text.append(f"\nhint: {job.error_hint}")
         if job.state in RETRYABLE:
-            text.append("\nr retries from the failed step, c cancels (removes only a VM "
-                        "this job created)", style=theme_style(self.app, "text-muted"))
+            text.append(
+                "\nr retries from the failed step, c cancels (removes only a VM this job created)",
+                style=theme_style(self.app, "text-muted"),
+            )
         events = [event for event in self.events if event.job_id == job.id][:EVENT_LINES]
         for event in reversed(events):
-            text.append(f"\n{event.at:%H:%M:%S} {event.kind:<13} {event.step or '':<12} "
-                        f"{event.message}")
+            text.append(
+                f"\n{event.at:%H:%M:%S} {event.kind:<13} {event.step or '':<12} {event.message}"
+            )
         detail.update(text)
 
     def show_activity(self) -> None:
         """The audit trail, newest first, narrowed by the same filter as the jobs."""
         box = self.query_one("#job-detail-box")
-        entries = [entry for entry in self.audit
-                   if matches(self.query_text, (entry.step or "", entry.actor, entry.order_id or "",
-                                                entry.job_id or "", entry.message))]
+        entries = [
+            entry
+            for entry in self.audit
+            if matches(
+                self.query_text,
+                (
+                    entry.step or "",
+                    entry.actor,
+                    entry.order_id or "",
+                    entry.job_id or "",
+                    entry.message,
+                ),
+            )
+        ]
         box.border_title = f"activity {len(entries)} (a: back to the job)"
         if not entries:
             self.query_one("#job-detail", Static).update("no recorded actions yet")
@@ -196,9 +233,14 @@ class JobsScreen(ListScreen):
             text.append(f"{format_age(entry.at, now):>4} {entry.at:%H:%M} ", style=muted)
             text.append(f"{entry.actor[:actor_width]:<{actor_width}} ")
             text.append(f"{entry.step or '':<17} ", style="bold")
-            where = " ".join(part for part in (
-                f"#{entry.order_id}" if entry.order_id else "",
-                entry.job_id[:8] if entry.job_id else "") if part)
+            where = " ".join(
+                part
+                for part in (
+                    f"#{entry.order_id}" if entry.order_id else "",
+                    entry.job_id[:8] if entry.job_id else "",
+                )
+                if part
+            )
             text.append(f"{where:<14} {entry.message}")
         self.query_one("#job-detail", Static).update(text)
 
@@ -244,6 +286,10 @@ class JobsScreen(ListScreen):
             if yes:
                 self.run_job_action("cancel", job.id)
 
-        self.app.push_screen(ConfirmDialog(
-            f"Cancel job {job.id[:8]} for order {job.order_id}?",
-            "Rollback removes only a VM this job created."), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Cancel job {job.id[:8]} for order {job.order_id}?",
+                "Rollback removes only a VM this job created.",
+            ),
+            answered,
+        )

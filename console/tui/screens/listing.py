@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 class ListScreen(Screen):
     """Subclasses set TABLE_ID, create `self.loop` (a PollLoop) on mount, and `show()`."""
+
     if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
         app = getters.app(ConsoleApp)
         loop: PollLoop

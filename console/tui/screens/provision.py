@@ -62,9 +62,13 @@ class Phase(StrEnum):
 
 
 # Which actions exist in which phase; the others are hidden from the footer and help.
-PHASE_ACTIONS = {"copy_credentials": (Phase.DONE,), "retry": (Phase.FAILED,),
-                 "cancel_job": (Phase.FAILED, Phase.RUNNING),
-                 "launch": (Phase.EDITING,), "regenerate_password": (Phase.EDITING,)}
+PHASE_ACTIONS = {
+    "copy_credentials": (Phase.DONE,),
+    "retry": (Phase.FAILED,),
+    "cancel_job": (Phase.FAILED, Phase.RUNNING),
+    "launch": (Phase.EDITING,),
+    "regenerate_password": (Phase.EDITING,),
+}
 
 
 class ProvisionScreen(Screen):
@@ -78,10 +82,12 @@ class ProvisionScreen(Screen):
         Binding("y", "copy_credentials", "Copy credentials", id="provision.copy"),
         Binding("r", "retry", "Retry", id="provision.retry"),
         Binding("c", "cancel_job", "Cancel job", id="provision.cancel"),
-        Binding("ctrl+d", "cancel_job", "Cancel job", id="provision.cancel_destructive",
-                show=False),
-        Binding("ctrl+g", "regenerate_password", "New password", id="provision.password",
-                show=False),
+        Binding(
+            "ctrl+d", "cancel_job", "Cancel job", id="provision.cancel_destructive", show=False
+        ),
+        Binding(
+            "ctrl+g", "regenerate_password", "New password", id="provision.password", show=False
+        ),
     ]
 
     def __init__(self, order_id: str) -> None:
@@ -152,29 +158,47 @@ class ProvisionScreen(Screen):
     def reserve_keys(self, kinds: tuple[str, ...]) -> dict[str, str]:
         """The vault's keys set aside for the order; what the form shows in their place."""
         services = self.app.context.services
-        return vault.reserve_for_form(self.app.context.store, services.secrets, self.order_id,
-                                      kinds, actor=services.actor)
+        return vault.reserve_for_form(
+            self.app.context.store, services.secrets, self.order_id, kinds, actor=services.actor
+        )
 
     def launch_keys(self, plan: Any, pasted: dict[str, str]) -> dict[str, str]:
         """The keys pasted, and the vault's for the rest (in a worker: it may reserve)."""
         services = self.app.context.services
-        return vault.keys_for_launch(self.app.context.store, services.secrets, self.order_id,
-                                     plan.key_kinds, pasted, actor=services.actor)
+        return vault.keys_for_launch(
+            self.app.context.store,
+            services.secrets,
+            self.order_id,
+            plan.key_kinds,
+            pasted,
+            actor=services.actor,
+        )
 
     @work(thread=True, exclusive=True, group="provision-preflight", exit_on_error=False)
     def run_preflight(self, plan: Any, licenses: dict[str, str]) -> list[Any]:
         from console.flow.preflight import preflight
 
         context = self.app.context
-        return preflight(context.services.engine(), plan, self.launch_keys(plan, licenses),
-                         context.config.catalog.stale_after_days, now=context.now())
+        return preflight(
+            context.services.engine(),
+            plan,
+            self.launch_keys(plan, licenses),
+            context.config.catalog.stale_after_days,
+            now=context.now(),
+        )
 
     @work(thread=True, exclusive=True, group="provision-run", exit_on_error=False)
-    def launch_and_run(self, plan: Any, licenses: dict[str, str], password: str | None,
-                       confirm_warnings: bool) -> Any:
+    def launch_and_run(
+        self, plan: Any, licenses: dict[str, str], password: str | None, confirm_warnings: bool
+    ) -> Any:
         runner = self.app.progress.runner
-        job = runner.launch(self.order_id, plan, self.launch_keys(plan, licenses),
-                            admin_password=password, confirm_warnings=confirm_warnings)
+        job = runner.launch(
+            self.order_id,
+            plan,
+            self.launch_keys(plan, licenses),
+            admin_password=password,
+            confirm_warnings=confirm_warnings,
+        )
         from console.secrets import admin_password_secret
 
         # An adopted VM keeps the password it was given: show that one at the end.
@@ -246,9 +270,13 @@ class ProvisionScreen(Screen):
     def _fatal(self, error: BaseException) -> None:
         hint = error_hint(error)
         self.query_one("#title", Static).update(
-            Text(f"Provision order #{self.order_id}: cannot start: {error_message(error)}"
-                 + (f"\nhint: {hint}" if hint else "") + "\nesc goes back",
-                 style=theme_style(self.app, "error")))
+            Text(
+                f"Provision order #{self.order_id}: cannot start: {error_message(error)}"
+                + (f"\nhint: {hint}" if hint else "")
+                + "\nesc goes back",
+                style=theme_style(self.app, "error"),
+            )
+        )
 
     async def _loaded(self, order: Order | None, templates: list[Any], clusters: list[Any]) -> None:
         if order is None:
@@ -267,11 +295,13 @@ class ProvisionScreen(Screen):
         self.form.show_password("*" * 12 + " (generated)")
         self.draft = self.make_draft(None)
         # cPanel is licensed by IP: only kinds with a key get a field to paste into.
-        self.license_kinds = tuple(kind for kind in self.draft.required_license_kinds or ()
-                                   if kind in KEY_KINDS)
+        self.license_kinds = tuple(
+            kind for kind in self.draft.required_license_kinds or () if kind in KEY_KINDS
+        )
         self.query_one("#title", Static).update(self._title())
-        await self.form.fill(order, self.draft.plan, self._template_options(), self.clusters,
-                             self.license_kinds)
+        await self.form.fill(
+            order, self.draft.plan, self._template_options(), self.clusters, self.license_kinds
+        )
         self.phase = Phase.EDITING
         self.show_problems()
         self.schedule_preflight()
@@ -286,11 +316,14 @@ class ProvisionScreen(Screen):
         now = self.app.context.now()
         text = Text()
         text.append(f"Provision #{order.id} ", style="bold")
-        text.append(f"{order.client_company or order.client_name} - {order.product_name}"
-                    f" - waiting {format_age(order.paid_at or order.created_at, now)}")
+        text.append(
+            f"{order.client_company or order.client_name} - {order.product_name}"
+            f" - waiting {format_age(order.paid_at or order.created_at, now)}"
+        )
         if self.mapping is None:
-            text.append("  no product mapping: pick a template",
-                        style=theme_style(self.app, "warning"))
+            text.append(
+                "  no product mapping: pick a template", style=theme_style(self.app, "warning")
+            )
         return text
 
     def _template_options(self) -> list[tuple[str, tuple[str, int]]]:
@@ -312,9 +345,14 @@ class ProvisionScreen(Screen):
 
     def make_draft(self, overrides: Overrides | None) -> Draft:
         config = self.app.context.config
-        return draft_plan(self.order, self.mapping, self.templates, config,
-                          overrides if overrides is not None else Overrides(),
-                          clusters=self.cluster_objects)
+        return draft_plan(
+            self.order,
+            self.mapping,
+            self.templates,
+            config,
+            overrides if overrides is not None else Overrides(),
+            clusters=self.cluster_objects,
+        )
 
     def show_problems(self) -> None:
         self.form.show_problems(self.order, self.draft.problems if self.draft else [])
@@ -379,19 +417,24 @@ class ProvisionScreen(Screen):
         fails = [check for check in self.checks if check.level == "fail"]
         warns = [check for check in self.checks if check.level == "warn"]
         if fails:
-            self.notify(f"preflight failed: {fails[0].message}", severity="error",
-                        markup=False)
+            self.notify(f"preflight failed: {fails[0].message}", severity="error", markup=False)
             return
         if warns and not self.warnings_confirmed:
             self.warnings_confirmed = True
-            self.notify(f"{len(warns)} warning(s): {warns[0].message}. ctrl+l again launches "
-                        "anyway", severity="warning", timeout=8, markup=False)
+            self.notify(
+                f"{len(warns)} warning(s): {warns[0].message}. ctrl+l again launches anyway",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
             return
-        licenses = {kind: normalise_license(kind, value) for kind, value in
-                    self.form.licenses().items()}
+        licenses = {
+            kind: normalise_license(kind, value) for kind, value in self.form.licenses().items()
+        }
         self.show_run_pane()
-        self.launch_and_run(self.draft.plan, licenses, self.admin_password,
-                            bool(warns) or self.warnings_confirmed)
+        self.launch_and_run(
+            self.draft.plan, licenses, self.admin_password, bool(warns) or self.warnings_confirmed
+        )
 
     def show_run_pane(self) -> None:
         """Swap the form for the live steps and log (the form's work is done); the launch
@@ -431,8 +474,9 @@ class ProvisionScreen(Screen):
     def _finished(self, job: Job) -> None:
         self.job = job
         self.job_id = job.id
-        self.phase = {JobState.DONE: Phase.DONE,
-                      JobState.CANCELLED: Phase.CANCELLED}.get(job.state, Phase.FAILED)
+        self.phase = {JobState.DONE: Phase.DONE, JobState.CANCELLED: Phase.CANCELLED}.get(
+            job.state, Phase.FAILED
+        )
         self.run_progress.show(job.state)
         self.show_outcome()
 
@@ -455,10 +499,12 @@ class ProvisionScreen(Screen):
             panel.show_done(job, self.admin_user, self.admin_password)
         elif self.phase == Phase.FAILED:
             self.run_progress.stop()
-            message = (job.error_message if job is not None and job.error_message else
-                       self.error_message or "the job failed")
-            hint = (job.error_hint if job is not None and job.error_hint else
-                    self.error_hint)
+            message = (
+                job.error_message
+                if job is not None and job.error_message
+                else self.error_message or "the job failed"
+            )
+            hint = job.error_hint if job is not None and job.error_hint else self.error_hint
             step = job.failed_step if job is not None else self.run_progress.current_step
             panel.show_failed(step, message, hint)
         elif self.phase == Phase.CANCELLED:
@@ -481,8 +527,9 @@ class ProvisionScreen(Screen):
         job = self.job
         if job is None or not self.admin_password:
             return
-        self.app.copy_to_clipboard(f"{', '.join(job.ips or [])}\n{self.admin_user}\n"
-                                   f"{self.admin_password}")
+        self.app.copy_to_clipboard(
+            f"{', '.join(job.ips or [])}\n{self.admin_user}\n{self.admin_password}"
+        )
         self.notify("credentials copied (OSC 52); if your terminal blocks it, select them here")
 
     def action_retry(self) -> None:
@@ -502,9 +549,13 @@ class ProvisionScreen(Screen):
             if yes:
                 self.cancel_job(job_id)
 
-        self.app.push_screen(ConfirmDialog(f"Cancel the job for order #{self.order_id}?",
-                                           "Rollback removes only a VM this job created."),
-                             answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Cancel the job for order #{self.order_id}?",
+                "Rollback removes only a VM this job created.",
+            ),
+            answered,
+        )
 
     def action_regenerate_password(self) -> None:
         from console.secrets import generate_password
@@ -519,7 +570,10 @@ class ProvisionScreen(Screen):
             # Closed without a launch: the keys the vault set aside go back to stock (in an
             # app worker: this screen's workers end with it).
             store, actor = self.app.context.store, self.app.context.services.actor
-            self.app.run_worker(lambda: vault.on_draft_abandoned(store, self.order_id,
-                                                                 actor=actor),
-                                thread=True, group="vault-abandon", exit_on_error=False)
+            self.app.run_worker(
+                lambda: vault.on_draft_abandoned(store, self.order_id, actor=actor),
+                thread=True,
+                group="vault-abandon",
+                exit_on_error=False,
+            )
         self.app.pop_screen()

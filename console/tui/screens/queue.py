@@ -42,19 +42,33 @@ if TYPE_CHECKING:
     from console.tui.app import ConsoleApp
 
 # In the order of what matters most: at 80 columns every one is still in view.
-ORDER_COLUMNS = (("order", "Order"), ("age", "Age"), ("client", "Client"),
-                 ("product", "Product"), ("resources", "Req"), ("template", "Template"),
-                 ("status", "Status"), ("claimed", "Claimed by"))
+ORDER_COLUMNS = (
+    ("order", "Order"),
+    ("age", "Age"),
+    ("client", "Client"),
+    ("product", "Product"),
+    ("resources", "Req"),
+    ("template", "Template"),
+    ("status", "Status"),
+    ("claimed", "Claimed by"),
+)
 # Widest a cell may be, per width class of the screen (App.HORIZONTAL_BREAKPOINTS). Narrow:
 # no cell padding but one space after each cell, so eight columns fit in 78 (80 less the
 # scrollbar); the selected order's detail line shows every value in full.
-CELL_WIDTHS = {"narrow": {"client": 11, "product": 12, "template": 13, "status": 10,
-                          "claimed": 6},
-               "wide": {"client": 20, "product": 24, "template": 18, "status": 14,
-                        "claimed": 16}}
+CELL_WIDTHS = {
+    "narrow": {"client": 11, "product": 12, "template": 13, "status": 10, "claimed": 6},
+    "wide": {"client": 20, "product": 24, "template": 18, "status": 14, "claimed": 16},
+}
 NARROW_LABELS = {"claimed": "Claim"}
-LIVE_COLUMNS = (("name", "VM / job"), ("status", "Status"), ("step", "Step"),
-                ("elapsed", "Elapsed"), ("cpu", "CPU"), ("ram", "RAM"), ("ip", "IP"))
+LIVE_COLUMNS = (
+    ("name", "VM / job"),
+    ("status", "Status"),
+    ("step", "Step"),
+    ("elapsed", "Elapsed"),
+    ("cpu", "CPU"),
+    ("ram", "RAM"),
+    ("ip", "IP"),
+)
 SORTS = ("age", "client", "product", "status")
 LIVE_RECENT = 12  # recent finished jobs kept in the live pane for context
 FULL_RELOAD_EVERY = 12  # polls; in between only orders changed since the last one are read
@@ -126,10 +140,10 @@ class QueueScreen(Screen):
 
     def on_mount(self) -> None:
         context = self.app.context
-        self.orders_loop = PollLoop(self, self.load_orders, context.refresh_seconds,
-                                    live=context.live)
-        self.vms_loop = PollLoop(self, self.load_vms, context.refresh_seconds,
-                                 live=context.live)
+        self.orders_loop = PollLoop(
+            self, self.load_orders, context.refresh_seconds, live=context.live
+        )
+        self.vms_loop = PollLoop(self, self.load_vms, context.refresh_seconds, live=context.live)
         self.orders_loop.request()  # its result starts the first VM poll (it needs the jobs)
         self.query_one("#orders", KeyedTable).focus()
         self.apply_layout()
@@ -144,8 +158,10 @@ class QueueScreen(Screen):
             return
         self.layout_name = name
         gap = 1 if name == "narrow" else 0
-        labels = [(key, fit(NARROW_LABELS.get(key, label) if gap else label, None, gap))
-                  for key, label in ORDER_COLUMNS]
+        labels = [
+            (key, fit(NARROW_LABELS.get(key, label) if gap else label, None, gap))
+            for key, label in ORDER_COLUMNS
+        ]
         self.query_one("#orders", KeyedTable).set_columns(labels, cell_padding=1 - gap)
         self.cells_minute = None  # every cell again, at the new widths
         if self.orders:
@@ -222,17 +238,20 @@ class QueueScreen(Screen):
         narrow = self.layout_name == "narrow"
         widths = CELL_WIDTHS[self.layout_name]
         claimed = order.claimed_by or ""
-        values: dict[str, str | Text | None] = {"order": order.id,
-                  "age": age_text(self.app, order.paid_at or order.created_at, now),
-                  "client": order.client_company or order.client_name,
-                  "product": order.product_name,
-                  "resources": format_resources(order.cpus, order.memory_mib, order.disk_gib),
-                  "template": self.template_for(order),
-                  "status": status_text(self.app, self.status_for(order)) + self.stock_mark(order),
-                  # Narrow: who, without the host (the detail line has both).
-                  "claimed": claimed.split("@")[0] if narrow else claimed}
-        return tuple(fit(values[key], widths.get(key), 1 if narrow else 0)
-                     for key, _ in ORDER_COLUMNS)
+        values: dict[str, str | Text | None] = {
+            "order": order.id,
+            "age": age_text(self.app, order.paid_at or order.created_at, now),
+            "client": order.client_company or order.client_name,
+            "product": order.product_name,
+            "resources": format_resources(order.cpus, order.memory_mib, order.disk_gib),
+            "template": self.template_for(order),
+            "status": status_text(self.app, self.status_for(order)) + self.stock_mark(order),
+            # Narrow: who, without the host (the detail line has both).
+            "claimed": claimed.split("@")[0] if narrow else claimed,
+        }
+        return tuple(
+            fit(values[key], widths.get(key), 1 if narrow else 0) for key, _ in ORDER_COLUMNS
+        )
 
     def show_key_stock(self) -> None:
         """The vault's stock in the header; when it changed, every order's mark is redone."""
@@ -257,8 +276,11 @@ class QueueScreen(Screen):
         self.polls += 1
         self.full_reload = self.polls % FULL_RELOAD_EVERY == 0
         latest_jobs = data.jobs_by_order(jobs)
-        changed = {order_id for order_id, job in latest_jobs.items()
-                   if (job.state, job.updated_at) != self._job_mark(self.jobs.get(order_id))}
+        changed = {
+            order_id
+            for order_id, job in latest_jobs.items()
+            if (job.state, job.updated_at) != self._job_mark(self.jobs.get(order_id))
+        }
         changed |= set(self.jobs) - set(latest_jobs)
         if full:
             changed |= set(self.orders) ^ {order.id for order in orders}
@@ -294,12 +316,25 @@ class QueueScreen(Screen):
         return self.status_for(order)
 
     def visible_orders(self) -> list[Order]:
-        return [order for order in self.orders.values()
-                if (self.show_done or order.status in IN_QUEUE_STATUSES)
-                and matches(self.query_text, (order.id, order.client_name, order.client_company,
-                                             order.client_email, order.product_name,
-                                             self.status_for(order), self.template_for(order),
-                                             order.claimed_by or "", order.hostname or ""))]
+        return [
+            order
+            for order in self.orders.values()
+            if (self.show_done or order.status in IN_QUEUE_STATUSES)
+            and matches(
+                self.query_text,
+                (
+                    order.id,
+                    order.client_name,
+                    order.client_company,
+                    order.client_email,
+                    order.product_name,
+                    self.status_for(order),
+                    self.template_for(order),
+                    order.claimed_by or "",
+                    order.hostname or "",
+                ),
+            )
+        ]
 
     def show_orders(self, changed: set[str] | None = None, *, resort: bool = False) -> None:
         """Render the queue. Cells are recomputed for `changed` orders only (all of them
@@ -307,8 +342,7 @@ class QueueScreen(Screen):
         now = self.app.context.now()
         minute = now.replace(second=0, microsecond=0)
         if changed is None or minute != self.cells_minute:
-            self.cells = {order.id: self.order_cells(order, now)
-                          for order in self.orders.values()}
+            self.cells = {order.id: self.order_cells(order, now) for order in self.orders.values()}
             self.cells_minute = minute
         else:
             for order_id in changed:
@@ -322,9 +356,11 @@ class QueueScreen(Screen):
         table.sync(rows, sort_key=self.sort_value, reverse=self.sort_reverse, resort=resort)
         direction = "desc" if self.sort_reverse else "asc"
         shown = f"{len(rows)}/{len(self.orders)}" if self.query_text else f"{len(rows)}"
-        table.border_title = (f"orders {shown}  sort:{self.sort_by} {direction}"
-                              + ("  +done" if self.show_done else "")
-                              + (f"  filter:{self.query_text}" if self.query_text else ""))
+        table.border_title = (
+            f"orders {shown}  sort:{self.sort_by} {direction}"
+            + ("  +done" if self.show_done else "")
+            + (f"  filter:{self.query_text}" if self.query_text else "")
+        )
         self.show_detail()
 
     def selected_order(self) -> Order | None:
@@ -372,13 +408,11 @@ class QueueScreen(Screen):
     def empty_text(self) -> str:
         if not self.orders:
             return EMPTY_QUEUE_HINT
-        finished = sum(1 for order in self.orders.values()
-                       if order.status not in IN_QUEUE_STATUSES)
+        finished = sum(1 for order in self.orders.values() if order.status not in IN_QUEUE_STATUSES)
         if self.query_text:
             return f"no order matches {self.query_text!r} (/ then esc clears the filter)"
         if finished and not self.show_done:
-            return (f"nothing waiting: {finished} finished in the last day "
-                    "(d shows them)")
+            return f"nothing waiting: {finished} finished in the last day (d shows them)"
         return "no order selected"
 
     def show_live(self) -> None:
@@ -391,22 +425,35 @@ class QueueScreen(Screen):
             vm = self.vms.get(job.vm_name or "")
             elapsed = (now - job.created_at).total_seconds() if job.created_at else None
             ips = (vm.ips if vm is not None else None) or job.ips or []
-            rows.append((f"job:{job.id}", (
-                job.vm_name or f"order {job.order_id}",
-                status_text(self.app, vm.status if vm is not None and job.state == JobState.DONE
-                            else job.state),
-                job.failed_step or ("" if job.state == JobState.DONE else job.state),
-                format_elapsed(elapsed) if job.state in UNFINISHED_JOB_STATES else "",
-                format_percent(getattr(vm, "cpu_percent", None)) if vm is not None else "-",
-                format_percent(getattr(vm, "memory_percent", None)) if vm is not None else "-",
-                ips[0] if ips else "")))
+            rows.append(
+                (
+                    f"job:{job.id}",
+                    (
+                        job.vm_name or f"order {job.order_id}",
+                        status_text(
+                            self.app,
+                            vm.status
+                            if vm is not None and job.state == JobState.DONE
+                            else job.state,
+                        ),
+                        job.failed_step or ("" if job.state == JobState.DONE else job.state),
+                        format_elapsed(elapsed) if job.state in UNFINISHED_JOB_STATES else "",
+                        format_percent(getattr(vm, "cpu_percent", None)) if vm is not None else "-",
+                        format_percent(getattr(vm, "memory_percent", None))
+                        if vm is not None
+                        else "-",
+                        ips[0] if ips else "",
+                    ),
+                )
+            )
         table.sync(rows)
         title = self.query_one("#live-title", Static)
         caption = Text(f"live: {len(active)} in flight, {len(jobs) - len(active)} recent")
         if self.vms_error:
             since = f" since {self.vms_at:%H:%M}" if self.vms_at else ""
-            caption.append(f"  STALE{since}: {self.vms_error}",
-                           style=theme_style(self.app, "error"))
+            caption.append(
+                f"  STALE{since}: {self.vms_error}", style=theme_style(self.app, "error")
+            )
         elif self.paused:
             caption.append("  PAUSED (Z resumes)", style=theme_style(self.app, "warning"))
         title.update(caption)
@@ -441,8 +488,11 @@ class QueueScreen(Screen):
     def action_toggle_done(self) -> None:
         self.show_done = not self.show_done
         self.show_orders(changed=set(), resort=True)
-        self.notify("finished orders shown (d hides them)" if self.show_done else
-                    "finished orders hidden (d shows them)")
+        self.notify(
+            "finished orders shown (d hides them)"
+            if self.show_done
+            else "finished orders hidden (d shows them)"
+        )
 
     def action_reverse(self) -> None:
         self.sort_reverse = not self.sort_reverse

@@ -18,13 +18,17 @@ def ask_and_refresh(screen: TemplatesScreen, template: Any | None) -> None:
         return
     context = screen.app.context
     policy = context.config.catalog.upkeep_for(template.name)
-    detail = (f"A build VM tpl-build-{template.name}-... is cloned from v{template.version_number}"
-              f" (the latest), runs the {'configured' if policy.update_script else 'default'} "
-              f"update script and powers off; a new sealed version is made from it and the "
-              f"build VM removed. Retention keeps {policy.keep_versions} versions (prune with "
-              f"vps-console templates prune {template.name}).")
-    screen.app.push_screen(ConfirmDialog(f"Refresh template {template.name}?", detail),
-                           lambda yes: _start(screen, template.name) if yes else None)
+    detail = (
+        f"A build VM tpl-build-{template.name}-... is cloned from v{template.version_number}"
+        f" (the latest), runs the {'configured' if policy.update_script else 'default'} "
+        f"update script and powers off; a new sealed version is made from it and the "
+        f"build VM removed. Retention keeps {policy.keep_versions} versions (prune with "
+        f"vps-console templates prune {template.name})."
+    )
+    screen.app.push_screen(
+        ConfirmDialog(f"Refresh template {template.name}?", detail),
+        lambda yes: _start(screen, template.name) if yes else None,
+    )
 
 
 def _start(screen: TemplatesScreen, name: str) -> None:
@@ -62,8 +66,9 @@ def _start(screen: TemplatesScreen, name: str) -> None:
             return
         app.call_from_thread(finished, row)
 
-    screen.run_worker(work, thread=True, exclusive=True, group="template-refresh",
-                      exit_on_error=False)
+    screen.run_worker(
+        work, thread=True, exclusive=True, group="template-refresh", exit_on_error=False
+    )
 
 
 def ask_and_prune(screen: TemplatesScreen, template: Any | None) -> None:
@@ -79,30 +84,39 @@ def ask_and_prune(screen: TemplatesScreen, template: Any | None) -> None:
         from console.flow.upkeep.retention import plan_retention
 
         try:
-            plan = plan_retention(app.context.config, app.context.store,
-                                  app.context.services.engine(), name)
+            plan = plan_retention(
+                app.context.config, app.context.store, app.context.services.engine(), name
+            )
         except Exception as error:  # noqa: BLE001 - shown to the engineer, never a crash
-            app.call_from_thread(screen.notify, f"retention of {name}: "
-                                 f"{getattr(error, 'message', error)}", severity="error")
+            app.call_from_thread(
+                screen.notify,
+                f"retention of {name}: {getattr(error, 'message', error)}",
+                severity="error",
+            )
             return
         app.call_from_thread(_confirm_prune, screen, plan)
 
-    screen.run_worker(plan_it, thread=True, exclusive=True, group="template-prune",
-                      exit_on_error=False)
+    screen.run_worker(
+        plan_it, thread=True, exclusive=True, group="template-prune", exit_on_error=False
+    )
 
 
 def _confirm_prune(screen: TemplatesScreen, plan) -> None:
     kept = "\n".join(f"keep {k.template.label}: {k.reason}" for k in plan.kept)
     if not plan.remove:
-        screen.notify(f"{plan.template}: nothing to remove (keeps the newest "
-                      f"{plan.keep_versions})" + (f"\n{kept}" if kept else ""))
+        screen.notify(
+            f"{plan.template}: nothing to remove (keeps the newest "
+            f"{plan.keep_versions})" + (f"\n{kept}" if kept else "")
+        )
         return
     removed = ", ".join(t.label for t in plan.remove)
-    detail = f"unused, older than the newest {plan.keep_versions}: {removed}" + \
-        (f"\n{kept}" if kept else "")
-    screen.app.push_screen(ConfirmDialog(f"Remove {len(plan.remove)} old version(s) of "
-                                         f"{plan.template}?", detail),
-                           lambda yes: _prune(screen, plan) if yes else None)
+    detail = f"unused, older than the newest {plan.keep_versions}: {removed}" + (
+        f"\n{kept}" if kept else ""
+    )
+    screen.app.push_screen(
+        ConfirmDialog(f"Remove {len(plan.remove)} old version(s) of {plan.template}?", detail),
+        lambda yes: _prune(screen, plan) if yes else None,
+    )
 
 
 def _prune(screen: TemplatesScreen, plan) -> None:
@@ -113,16 +127,28 @@ def _prune(screen: TemplatesScreen, plan) -> None:
 
         context = app.context
         try:
-            apply_retention(plan, context.services.engine(), context.store, context.actor,
-                            context.config.engine().name)
+            apply_retention(
+                plan,
+                context.services.engine(),
+                context.store,
+                context.actor,
+                context.config.engine().name,
+            )
         except Exception as error:  # noqa: BLE001 - shown to the engineer, never a crash
-            app.call_from_thread(screen.notify, f"retention of {plan.template}: "
-                                 f"{getattr(error, 'message', error)}", severity="error")
+            app.call_from_thread(
+                screen.notify,
+                f"retention of {plan.template}: {getattr(error, 'message', error)}",
+                severity="error",
+            )
             return
         refused = "; ".join(f"{k.template.label}: {k.reason}" for k in plan.refused)
-        app.call_from_thread(screen.notify, f"removed {', '.join(t.label for t in plan.removed) or 'nothing'}"
-                             + (f"; kept {refused}" if refused else ""))
+        app.call_from_thread(
+            screen.notify,
+            f"removed {', '.join(t.label for t in plan.removed) or 'nothing'}"
+            + (f"; kept {refused}" if refused else ""),
+        )
         app.call_from_thread(screen.loop.request)
 
-    screen.run_worker(work, thread=True, exclusive=True, group="template-prune",
-                      exit_on_error=False)
+    screen.run_worker(
+        work, thread=True, exclusive=True, group="template-prune", exit_on_error=False
+    )

@@ -17,16 +17,24 @@ from textual.worker import Worker
 from console.tui.errors import error_message
 from console.tui.formatting import format_age, format_resources, theme_style
 from console.tui.polling import FINISHED, PollLoop
+from console.tui.screens import template_upkeep
 from console.tui.screens.listing import ListScreen
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
 from console.tui.widgets.keyed_table import KeyedTable
 from console.tui.widgets.refresh_status import RefreshStatus
-from console.tui.screens import template_upkeep
 
 # What matters first, so it stays in view at 80 columns; the engine's ids come last.
-COLUMNS = (("name", "Template"), ("version", "Ver"), ("sealed", "Sealed"), ("state", "State"),
-           ("products", "Products"), ("base", "Base"), ("group", "OS + app"), ("id", "Id"))
+COLUMNS = (
+    ("name", "Template"),
+    ("version", "Ver"),
+    ("sealed", "Sealed"),
+    ("state", "State"),
+    ("products", "Products"),
+    ("base", "Base"),
+    ("group", "OS + app"),
+    ("id", "Id"),
+)
 CATALOG_REFRESH_FACTOR = 12  # the catalog changes rarely: poll it 12x less often than VMs
 
 
@@ -76,8 +84,12 @@ class TemplatesScreen(ListScreen):
 
     def on_mount(self) -> None:
         context = self.app.context
-        self.loop = PollLoop(self, self.load_templates,
-                             context.refresh_seconds * CATALOG_REFRESH_FACTOR, live=context.live)
+        self.loop = PollLoop(
+            self,
+            self.load_templates,
+            context.refresh_seconds * CATALOG_REFRESH_FACTOR,
+            live=context.live,
+        )
         self.load_cached()
         self.loop.request()
         self.query_one("#templates").focus()
@@ -94,8 +106,9 @@ class TemplatesScreen(ListScreen):
         from console.flow.catalog import refresh_catalog
 
         context = self.app.context
-        return refresh_catalog(context.services.engine(), context.store,
-                               context.config.engine().name)
+        return refresh_catalog(
+            context.services.engine(), context.store, context.config.engine().name
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state not in FINISHED:
@@ -126,8 +139,11 @@ class TemplatesScreen(ListScreen):
         self.loop.finished()
 
     def products_for(self, name: str) -> str:
-        products = [mapping.billing_product for mapping in
-                    self.app.context.config.catalog.products if mapping.template == name]
+        products = [
+            mapping.billing_product
+            for mapping in self.app.context.config.catalog.products
+            if mapping.template == name
+        ]
         return ", ".join(products)
 
     def show(self) -> None:
@@ -156,24 +172,40 @@ class TemplatesScreen(ListScreen):
             else:
                 state = Text("ok", style=theme_style(self.app, "success"))
             products = self.products_for(template.name) if is_latest else ""
-            cells = (template.name,
-                     f"v{template.version_number} {template.version_name or ''}".strip(),
-                     format_age(sealed, now), state, products,
-                     format_resources(template.cpus, template.memory_mib, template.disk_gib),
-                     group if group != previous_group else "", template.id)
+            cells = (
+                template.name,
+                f"v{template.version_number} {template.version_name or ''}".strip(),
+                format_age(sealed, now),
+                state,
+                products,
+                format_resources(template.cpus, template.memory_mib, template.disk_gib),
+                group if group != previous_group else "",
+                template.id,
+            )
             previous_group = group
-            if matches(self.query_text, (group, template.name, template.version_name or "",
-                                         products, template.description or "")):
+            if matches(
+                self.query_text,
+                (
+                    group,
+                    template.name,
+                    template.version_name or "",
+                    products,
+                    template.description or "",
+                ),
+            ):
                 rows.append((template.id, cells))
         self.query_one("#templates", KeyedTable).sync(rows)
-        status = Text(f"{len(self.templates)} templates, {stale_count} stale "
-                      "(older than their max_age_days)")
+        status = Text(
+            f"{len(self.templates)} templates, {stale_count} stale (older than their max_age_days)"
+        )
         if self.error:
             since = f" since {self.loaded_at:%H:%M}" if self.loaded_at else ""
             status.append(f"  STALE{since}: {self.error}", style=theme_style(self.app, "error"))
         elif self.from_cache and self.loaded_at is not None:
-            status.append(f"  cached {format_age(self.loaded_at, now)} ago, asking the engine",
-                          style=theme_style(self.app, "warning"))
+            status.append(
+                f"  cached {format_age(self.loaded_at, now)} ago, asking the engine",
+                style=theme_style(self.app, "warning"),
+            )
         self.query_one("#template-state", Static).update(status)
 
     # ------------------------------------------------------------ template upkeep

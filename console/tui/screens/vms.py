@@ -23,9 +23,17 @@ from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
 from console.tui.widgets.keyed_table import KeyedTable
 
-COLUMNS = (("name", "VM"), ("status", "Status"), ("cpu", "CPU"), ("mem", "Mem"),
-           ("size", "vCPU/RAM/Disk"), ("ip", "IP"), ("order", "Order"),
-           ("template", "Template"), ("cluster", "Cluster"))
+COLUMNS = (
+    ("name", "VM"),
+    ("status", "Status"),
+    ("cpu", "CPU"),
+    ("mem", "Mem"),
+    ("size", "vCPU/RAM/Disk"),
+    ("ip", "IP"),
+    ("order", "Order"),
+    ("template", "Template"),
+    ("cluster", "Cluster"),
+)
 # Engine operations offered here, as (engine method, verb shown to the engineer).
 # The verb each confirmation dialog asks about.
 VERBS = {"start": "start", "stop": "stop", "remove": "REMOVE (deletes its disks)"}
@@ -83,8 +91,15 @@ class VmsScreen(ListScreen):
         from console.flow.vm_power import power
 
         context = self.app.context
-        return power(context.services.engine(), context.store, context.actor, operation,
-                     vm_id, vm_name, order_id_of(context.config, vm_name))
+        return power(
+            context.services.engine(),
+            context.store,
+            context.actor,
+            operation,
+            vm_id,
+            vm_name,
+            order_id_of(context.config, vm_name),
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state not in FINISHED:
@@ -115,13 +130,20 @@ class VmsScreen(ListScreen):
         config = self.app.context.config
         rows = []
         for vm in sorted(self.vms.values(), key=lambda vm: vm.name):
-            cells = (vm.name, status_text(self.app, vm.status), format_percent(vm.cpu_percent),
-                     format_percent(vm.memory_percent),
-                     f"{vm.cpus}/{format_memory(vm.memory_mib)}/{vm.disk_gib or '-'}G",
-                     (vm.ips or [""])[0], order_id_of(config, vm.name) or "",
-                     vm.template_name or "", vm.cluster or "")
-            if matches(self.query_text, (vm.name, vm.status, cells[5], cells[6], cells[7],
-                                         vm.fqdn or "")):
+            cells = (
+                vm.name,
+                status_text(self.app, vm.status),
+                format_percent(vm.cpu_percent),
+                format_percent(vm.memory_percent),
+                f"{vm.cpus}/{format_memory(vm.memory_mib)}/{vm.disk_gib or '-'}G",
+                (vm.ips or [""])[0],
+                order_id_of(config, vm.name) or "",
+                vm.template_name or "",
+                vm.cluster or "",
+            )
+            if matches(
+                self.query_text, (vm.name, vm.status, cells[5], cells[6], cells[7], vm.fqdn or "")
+            ):
                 rows.append((vm.name, cells))
         self.query_one("#vms", KeyedTable).sync(rows)
         status = Text(f"{len(rows)}/{len(self.vms)} managed VMs ({managed_search(config)})")
@@ -143,9 +165,13 @@ class VmsScreen(ListScreen):
         if vm is None:
             detail.update("")
             return
-        detail.update(Text(f"{vm.name}  {vm.fqdn or ''}  ips: {', '.join(vm.ips or []) or '-'}  "
-                           f"guaranteed {format_memory(vm.guaranteed_mib)}\n"
-                           f"{vm.description or ''} {vm.comment or ''}".rstrip()))
+        detail.update(
+            Text(
+                f"{vm.name}  {vm.fqdn or ''}  ips: {', '.join(vm.ips or []) or '-'}  "
+                f"guaranteed {format_memory(vm.guaranteed_mib)}\n"
+                f"{vm.description or ''} {vm.comment or ''}".rstrip()
+            )
+        )
 
     @on(DataTable.RowHighlighted, "#vms")
     def _highlighted(self) -> None:
@@ -171,12 +197,18 @@ class VmsScreen(ListScreen):
 
         order = order_of(vm)
         # The list holds every VM named like ours; one without our mark was not made here.
-        origin = (f"provisioned for order {order}" if order else
-                  "NOT provisioned by this console (no order mark)")
-        self.app.push_screen(ConfirmDialog(f"{verb} VM {vm.name}?",
-                                           f"status {vm.status}, ips "
-                                           f"{', '.join(vm.ips or []) or '-'}; {origin}"),
-                             answered)
+        origin = (
+            f"provisioned for order {order}"
+            if order
+            else "NOT provisioned by this console (no order mark)"
+        )
+        self.app.push_screen(
+            ConfirmDialog(
+                f"{verb} VM {vm.name}?",
+                f"status {vm.status}, ips {', '.join(vm.ips or []) or '-'}; {origin}",
+            ),
+            answered,
+        )
 
     def action_copy_ip(self) -> None:
         vm = self.selected_vm()

@@ -16,8 +16,10 @@ class ConfirmDialog(ModalScreen[bool]):
                                border: thick $error; background: $surface; }
     ConfirmDialog #confirm-keys { color: $text-muted; margin-top: 1; }
     """
-    BINDINGS = [Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-                Binding("n,escape", "answer(False)", "No", id="confirm.no")]
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
 
     def __init__(self, question: str, detail: str = "") -> None:
         super().__init__()

@@ -18,23 +18,30 @@ class CredentialsPanel(Static):
     def show_done(self, job: Job, user: str, password: str | None) -> None:
         ips = ", ".join(job.ips or []) or "-"
         text = Text()
-        text.append("VM up and handed over to billing\n",
-                    style=theme_style(self.app, "success", bold=True))
+        text.append(
+            "VM up and handed over to billing\n", style=theme_style(self.app, "success", bold=True)
+        )
         text.append(f"  vm        {job.vm_name}\n  ip        {ips}\n  user      {user}\n")
         text.append(f"  password  {password or '(not shown again)'}\n", style="bold")
-        text.append("y copies ip/user/password (OSC 52); they are shown only here and "
-                    "never logged. esc: back to the queue",
-                    style=theme_style(self.app, "text-muted"))
+        text.append(
+            "y copies ip/user/password (OSC 52); they are shown only here and "
+            "never logged. esc: back to the queue",
+            style=theme_style(self.app, "text-muted"),
+        )
         self.update(text)
 
     def show_failed(self, step: str | None, message: str, hint: str | None) -> None:
         text = Text()
-        text.append(f"FAILED at {step or '?'}: {message}\n",
-                    style=theme_style(self.app, "error", bold=True))
+        text.append(
+            f"FAILED at {step or '?'}: {message}\n", style=theme_style(self.app, "error", bold=True)
+        )
         if hint:
             text.append(f"hint: {hint}\n")
-        text.append("r retries from that step, c cancels (removes only a VM this job "
-                    "created), esc goes back", style=theme_style(self.app, "text-muted"))
+        text.append(
+            "r retries from that step, c cancels (removes only a VM this job "
+            "created), esc goes back",
+            style=theme_style(self.app, "text-muted"),
+        )
         self.update(text)
 
     def show_cancelled(self) -> None:

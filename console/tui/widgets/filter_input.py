@@ -29,8 +29,10 @@ class FilterInput(Input):
     FilterInput.-shown { display: block; }
     FilterInput.-textual-compact { padding: 0 1; }
     """
-    BINDINGS = [Binding("escape", "clear", "Clear filter", id="filter.clear"),
-                Binding("enter", "keep", "Keep filter", id="filter.keep", show=False)]
+    BINDINGS = [
+        Binding("escape", "clear", "Clear filter", id="filter.clear"),
+        Binding("enter", "keep", "Keep filter", id="filter.keep", show=False),
+    ]
 
     class QueryChanged(Message):
         def __init__(self, query: str) -> None:
@@ -41,8 +43,9 @@ class FilterInput(Input):
         """The engineer left the filter line; focus goes back to the table."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(placeholder="/ filter (substring; ! inverts; esc clears)",
-                         compact=True, **kwargs)
+        super().__init__(
+            placeholder="/ filter (substring; ! inverts; esc clears)", compact=True, **kwargs
+        )
         self.cursor_blink = False  # over SSH every blink is a redraw
 
     def open(self) -> None:

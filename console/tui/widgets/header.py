@@ -39,14 +39,22 @@ class StatusHeader(Static):
         """`keys win 14 plesk 2!`: keys left per kind the vault keeps, a low one marked."""
         text = Text("keys")
         for kind, left in available.items():
-            text.append(f" {STOCK_LABELS.get(kind, kind)} {left}" + ("!" if kind in low else ""),
-                        style=theme_style(self.app, "warning", bold=True) if kind in low else None)
+            text.append(
+                f" {STOCK_LABELS.get(kind, kind)} {left}" + ("!" if kind in low else ""),
+                style=theme_style(self.app, "warning", bold=True) if kind in low else None,
+            )
         self.stock = text if available else None
         self._changed()
 
     def on_mount(self) -> None:
-        for name in ("engine_label", "engine_ok", "billing_label", "billing_ok", "clock_text",
-                     "banner_text"):
+        for name in (
+            "engine_label",
+            "engine_ok",
+            "billing_label",
+            "billing_ok",
+            "clock_text",
+            "banner_text",
+        ):
             self.watch(self.app, name, self._changed, init=False)
         self._changed()
 
@@ -58,21 +66,31 @@ class StatusHeader(Static):
         self.set_class(bool(banner), "-banner")
         if banner:
             line.append("\n")
-            line.append(f" {banner} ".ljust(max(self.size.width, self.app.size.width)),
-                        style=theme_style(app, "error", bold=True) + Style(reverse=True))
+            line.append(
+                f" {banner} ".ljust(max(self.size.width, self.app.size.width)),
+                style=theme_style(app, "error", bold=True) + Style(reverse=True),
+            )
         self.update(line)
 
     def _parts(self, short: bool, clock: bool) -> list[tuple[str | Text, Style | str | None]]:
         """(text, style) pieces of the line, in full or in short forms; the engine first."""
         app = self.app
         name = app.engine_name
-        engine = (app.engine_label if not short else
-                  f"{name} ok" if app.engine_ok else
-                  f"{name} ..." if app.engine_ok is None else
-                  f"{name} LOST: {app.engine_reason}".rstrip(": "))
+        engine = (
+            app.engine_label
+            if not short
+            else f"{name} ok"
+            if app.engine_ok
+            else f"{name} ..."
+            if app.engine_ok is None
+            else f"{name} LOST: {app.engine_reason}".rstrip(": ")
+        )
         parts: list[tuple[str | Text, Style | str | None]] = [(engine, self._style(app.engine_ok))]
-        billing = (app.billing_label if not short else
-                   app.billing_short or app.billing_label.replace("billing: ", "bill "))
+        billing = (
+            app.billing_label
+            if not short
+            else app.billing_short or app.billing_label.replace("billing: ", "bill ")
+        )
         parts.append((billing, self._style(app.billing_ok)))
         if self.stock is not None and not short:  # the first thing to go when space is short
             parts.append((self.stock, None))
@@ -80,8 +98,12 @@ class StatusHeader(Static):
         if describe is not None:
             info = describe()
             saved = "" if info.persistent else (" UNSAVED" if short else " (not saved)")
-            parts.append((f"{'sec' if short else 'secrets:'} {info.label}{saved}",
-                          None if info.persistent else theme_style(app, "warning")))
+            parts.append(
+                (
+                    f"{'sec' if short else 'secrets:'} {info.label}{saved}",
+                    None if info.persistent else theme_style(app, "warning"),
+                )
+            )
         parts.append((str(app.context.actor), None))
         if clock:
             parts.append((app.clock_text, None))
@@ -95,7 +117,9 @@ class StatusHeader(Static):
             parts = self._parts(short, clock)
             title = ([] if short else [("vps-console", "bold")]) + (
                 [("RO" if short else "READ-ONLY", theme_style(app, "warning", bold=True))]
-                if app.context.read_only else [])
+                if app.context.read_only
+                else []
+            )
             pieces = title + parts
             length = 1 + sum(len(text) for text, _ in pieces) + 3 * (len(pieces) - 1)
             if length <= width:
@@ -106,7 +130,7 @@ class StatusHeader(Static):
             text, style = pieces[engine_at]
             room = max(len(app.engine_name) + 7, len(text) - (length - width))
             if len(text) > room:
-                pieces[engine_at] = (text[:room - 1] + "~", style)
+                pieces[engine_at] = (text[: room - 1] + "~", style)
         line = Text(no_wrap=True, overflow="crop")
         line.append(" ")
         for index, (text, style) in enumerate(pieces):

@@ -60,9 +60,13 @@ class KeyedTable(DataTable):
         # screen and "[bold red]x" restyle it. Every cell here is plain text.
         return tuple(Text(cell) if isinstance(cell, str) else cell for cell in cells)
 
-    def sync(self, rows: Sequence[tuple[str, tuple]],
-             sort_key: Callable[[str], Any] | None = None, reverse: bool = False,
-             resort: bool = False) -> None:
+    def sync(
+        self,
+        rows: Sequence[tuple[str, tuple]],
+        sort_key: Callable[[str], Any] | None = None,
+        reverse: bool = False,
+        resort: bool = False,
+    ) -> None:
         """Make the table show exactly `rows` ((key, cells) pairs), cursor kept by key.
         Sorting (costly with thousands of rows) happens only when something changed."""
         selected = self.selected_key or self._reselect
@@ -87,8 +91,11 @@ class KeyedTable(DataTable):
                         self.update_cell(key, column, self._plain((new,))[0])
             self._values[key] = cells
         if sort_key is not None and self.row_count and changed:
-            self.sort(columns[0], key=lambda cell: sort_key(self._key_of_first_cell(cell)),
-                      reverse=reverse)
+            self.sort(
+                columns[0],
+                key=lambda cell: sort_key(self._key_of_first_cell(cell)),
+                reverse=reverse,
+            )
         self.select_key(selected)
 
     def _key_of_first_cell(self, cell) -> str:

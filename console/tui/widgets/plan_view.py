@@ -19,8 +19,13 @@ from console.tui.formatting import theme_style
 
 
 class PlanView(Static):
-    def show(self, draft: Draft | None, order: Order | None, checks: list[Any],
-             preflight_error: str | None) -> None:
+    def show(
+        self,
+        draft: Draft | None,
+        order: Order | None,
+        checks: list[Any],
+        preflight_error: str | None,
+    ) -> None:
         if draft is None:
             self.update("")
             return
@@ -31,8 +36,11 @@ class PlanView(Static):
         text = Text()
         text.append("Plan\n", style="bold")
         if plan is not None:
-            text.append(f"+ clone {plan.template_name} v{plan.template_version} -> "
-                        f"{plan.vm_name} on {plan.engine}/{plan.cluster}\n", style=good)
+            text.append(
+                f"+ clone {plan.template_name} v{plan.template_version} -> "
+                f"{plan.vm_name} on {plan.engine}/{plan.cluster}\n",
+                style=good,
+            )
             if order is not None:
                 diff = plan_diff(order, plan)
                 for change in diff.changed:
@@ -43,19 +51,23 @@ class PlanView(Static):
             if plan.license_kinds:
                 text.append(f"+ licenses: {', '.join(plan.license_kinds)}\n", style=good)
         if draft.problems:
-            text.append(f"{len(draft.problems)} problem(s) above must be fixed before "
-                        "launch\n", style=error)
+            text.append(
+                f"{len(draft.problems)} problem(s) above must be fixed before launch\n", style=error
+            )
         elif preflight_error:
-            text.append(f"preflight could not reach the engine: {preflight_error}\n",
-                        style=error)
+            text.append(f"preflight could not reach the engine: {preflight_error}\n", style=error)
         elif not checks:
-            text.append("preflight: checking with the engine...\n",
-                        style=theme_style(self.app, "text-muted"))
+            text.append(
+                "preflight: checking with the engine...\n",
+                style=theme_style(self.app, "text-muted"),
+            )
         else:
             for check in checks:
                 style = {"ok": good, "warn": warn, "fail": error}.get(check.level)
-                text.append(f"{CHECK_MARKS.get(check.level, check.level)} {check.name}: "
-                            f"{check.message}", style=style)
+                text.append(
+                    f"{CHECK_MARKS.get(check.level, check.level)} {check.name}: {check.message}",
+                    style=style,
+                )
                 if check.fix and check.level != "ok":
                     text.append(f"  fix: {check.fix}")
                 text.append("\n")

@@ -26,14 +26,26 @@ from console.tui.widgets.plan_view import PlanView
 from console.units import SizeError, parse_gib, parse_memory
 
 # FieldProblem.field (console.flow.plan) -> the input it is about.
-FIELD_WIDGETS = {"product": "template", "template": "template", "version": "template",
-                 "cluster": "cluster", "cpus": "cpus", "memory": "memory",
-                 "guaranteed_memory": "guaranteed", "disk": "disk", "hostname": "hostname",
-                 "ssh_keys": "ssh_keys"}
+FIELD_WIDGETS = {
+    "product": "template",
+    "template": "template",
+    "version": "template",
+    "cluster": "cluster",
+    "cpus": "cpus",
+    "memory": "memory",
+    "guaranteed_memory": "guaranteed",
+    "disk": "disk",
+    "hostname": "hostname",
+    "ssh_keys": "ssh_keys",
+}
 SIZE_EXAMPLE = "e.g. 8 (GiB) or 8192M"
 # Short enough for the label column.
-LICENSE_LABELS = {"windows": "Windows key", "mssql": "MSSQL key", "plesk": "Plesk key",
-                  "cpanel": "cPanel key"}
+LICENSE_LABELS = {
+    "windows": "Windows key",
+    "mssql": "MSSQL key",
+    "plesk": "Plesk key",
+    "cpanel": "cPanel key",
+}
 
 
 def parse_count(value: str) -> int:
@@ -60,29 +72,42 @@ class ProvisionForm(VerticalScroll):
         self.filling = False
 
     def compose(self) -> ComposeResult:
-        yield FormField("Template", Select([], prompt="template", compact=True,
-                                           allow_blank=True, id="template"))
-        yield FormField("Cluster", Select([], prompt="cluster", compact=True,
-                                          allow_blank=True, id="cluster"))
+        yield FormField(
+            "Template", Select([], prompt="template", compact=True, allow_blank=True, id="template")
+        )
+        yield FormField(
+            "Cluster", Select([], prompt="cluster", compact=True, allow_blank=True, id="cluster")
+        )
         yield FormField("vCPU", Input(compact=True, id="cpus"))
         yield FormField("RAM", Input(compact=True, id="memory", placeholder="GiB, or 8192M"))
-        yield FormField("Guaranteed", Input(compact=True, id="guaranteed",
-                                            placeholder="same as RAM"))
+        yield FormField(
+            "Guaranteed", Input(compact=True, id="guaranteed", placeholder="same as RAM")
+        )
         yield FormField("Disk", Input(compact=True, id="disk", placeholder="GiB"))
         yield FormField("Hostname", Input(compact=True, id="hostname"), classes="-wide")
         yield Vertical(id="licenses")
-        yield FormField("SSH keys", Input(compact=True, id="ssh_keys",
-                                          placeholder="ssh-ed25519 AAAA... (; between keys)"),
-                        classes="-wide")
-        yield FormField("Admin pass", Static("", id="password"),
-                        note="generated; shown once at the end (ctrl+g: new one)")
+        yield FormField(
+            "SSH keys",
+            Input(compact=True, id="ssh_keys", placeholder="ssh-ed25519 AAAA... (; between keys)"),
+            classes="-wide",
+        )
+        yield FormField(
+            "Admin pass",
+            Static("", id="password"),
+            note="generated; shown once at the end (ctrl+g: new one)",
+        )
         yield PlanView(id="preflight")
 
     # ---- filling ------------------------------------------------------------------------
 
-    async def fill(self, order: Order, plan: Plan | None,
-                   template_options: list[tuple[str, tuple[str, int]]], clusters: list[str],
-                   license_kinds: tuple[str, ...]) -> None:
+    async def fill(
+        self,
+        order: Order,
+        plan: Plan | None,
+        template_options: list[tuple[str, tuple[str, int]]],
+        clusters: list[str],
+        license_kinds: tuple[str, ...],
+    ) -> None:
         """Prefill from the draft plan (or, without one, from the order itself)."""
         self.license_kinds = license_kinds
         self.filling = True
@@ -101,8 +126,12 @@ class ProvisionForm(VerticalScroll):
                 self._set("cpus", str(plan.cpus))
                 self._set("memory", format_memory(plan.memory_mib))
                 # Left empty, guaranteed RAM follows RAM; filled in only when it differs.
-                self._set("guaranteed", "" if plan.guaranteed_mib == plan.memory_mib
-                          else format_memory(plan.guaranteed_mib))
+                self._set(
+                    "guaranteed",
+                    ""
+                    if plan.guaranteed_mib == plan.memory_mib
+                    else format_memory(plan.guaranteed_mib),
+                )
                 self._set("disk", f"{plan.disk_gib}G")
                 self._set("hostname", plan.hostname)
                 self._set("ssh_keys", "; ".join(plan.ssh_keys))
@@ -114,12 +143,21 @@ class ProvisionForm(VerticalScroll):
             box = self.query_one("#licenses", Vertical)
             await box.remove_children()
             for kind in license_kinds:
-                await box.mount(FormField(LICENSE_LABELS.get(kind, f"{kind} key"),
-                                          Input(password=True, compact=True,
-                                                id=f"license-{kind}", classes="license-input",
-                                                placeholder=f"paste the {kind} key"),
-                                          note="required", id=f"field-license-{kind}",
-                                          classes="-wide"))
+                await box.mount(
+                    FormField(
+                        LICENSE_LABELS.get(kind, f"{kind} key"),
+                        Input(
+                            password=True,
+                            compact=True,
+                            id=f"license-{kind}",
+                            classes="license-input",
+                            placeholder=f"paste the {kind} key",
+                        ),
+                        note="required",
+                        id=f"field-license-{kind}",
+                        classes="-wide",
+                    )
+                )
         finally:
             self.filling = False
         self.show_order_marks(order)
@@ -129,10 +167,12 @@ class ProvisionForm(VerticalScroll):
         empty field launches with the vault's key; a pasted one overrides it. A cursor
         waiting in a field the vault now fills moves on to what is left to paste."""
         focused = self.app.focused
-        waiting = isinstance(focused, Input) and focused.has_class("license-input") \
-            and not focused.value
-        self.vault_labels = {kind: label for kind, label in labels.items()
-                             if kind in self.license_kinds}
+        waiting = (
+            isinstance(focused, Input) and focused.has_class("license-input") and not focused.value
+        )
+        self.vault_labels = {
+            kind: label for kind, label in labels.items() if kind in self.license_kinds
+        }
         for kind, label in self.vault_labels.items():
             self.query_one(f"#license-{kind}", Input).placeholder = label
         self.license_problems()
@@ -147,8 +187,14 @@ class ProvisionForm(VerticalScroll):
 
     def focus_start(self) -> None:
         """The first license key the vault does not give (the paste is the engineer's job)."""
-        first = next((self.query_one(f"#license-{kind}", Input) for kind in self.license_kinds
-                      if kind not in self.vault_labels), None)
+        first = next(
+            (
+                self.query_one(f"#license-{kind}", Input)
+                for kind in self.license_kinds
+                if kind not in self.vault_labels
+            ),
+            None,
+        )
         (first or self.query_one("#cpus", Input)).focus()
 
     # ---- reading ------------------------------------------------------------------------
@@ -157,8 +203,12 @@ class ProvisionForm(VerticalScroll):
         """Parsed resource fields; one that does not parse is left None (and, with
         `report`, its error shown beside it)."""
         values: dict[str, int | None] = {}
-        for name, parse in (("cpus", parse_count), ("memory", parse_memory),
-                            ("guaranteed", parse_memory), ("disk", parse_gib)):
+        for name, parse in (
+            ("cpus", parse_count),
+            ("memory", parse_memory),
+            ("guaranteed", parse_memory),
+            ("disk", parse_gib),
+        ):
             control = self.query_one(f"#{name}", Input)
             raw = control.value.strip()
             if not raw:
@@ -169,28 +219,36 @@ class ProvisionForm(VerticalScroll):
             except (SizeError, ValueError) as exc:
                 values[name] = None
                 if report:
-                    self._field(name).show_error(str(exc).split(";")[0],
-                                                 SIZE_EXAMPLE if name != "cpus" else "e.g. 4")
+                    self._field(name).show_error(
+                        str(exc).split(";")[0], SIZE_EXAMPLE if name != "cpus" else "e.g. 4"
+                    )
         return values
 
     def overrides(self) -> Overrides:
         values = self.read_resources(report=False)
         template = self.query_one("#template", Select).value
         cluster = self.query_one("#cluster", Select).value
-        keys = [key.strip() for key in self.query_one("#ssh_keys", Input).value.split(";")
-                if key.strip()]
+        keys = [
+            key.strip()
+            for key in self.query_one("#ssh_keys", Input).value.split(";")
+            if key.strip()
+        ]
         return Overrides(
             template=template[0] if isinstance(template, tuple) else None,
             version=template[1] if isinstance(template, tuple) else None,
             cluster=cluster if isinstance(cluster, str) else None,
-            cpus=values["cpus"], memory_mib=values["memory"],
-            guaranteed_mib=values["guaranteed"], disk_gib=values["disk"],
+            cpus=values["cpus"],
+            memory_mib=values["memory"],
+            guaranteed_mib=values["guaranteed"],
+            disk_gib=values["disk"],
             hostname=self.query_one("#hostname", Input).value.strip() or None,
-            ssh_keys=tuple(keys))
+            ssh_keys=tuple(keys),
+        )
 
     def licenses(self) -> dict[str, str]:
-        return {kind: self.query_one(f"#license-{kind}", Input).value
-                for kind in self.license_kinds}
+        return {
+            kind: self.query_one(f"#license-{kind}", Input).value for kind in self.license_kinds
+        }
 
     def state(self) -> int:
         """What the engineer has typed, as one number, to tell a real change from an echo."""
@@ -209,8 +267,11 @@ class ProvisionForm(VerticalScroll):
             field = self.query_one(f"#field-license-{kind}", FormField)
             if not value.strip() and kind in self.vault_labels:
                 field.show_error(None)
-                field.show_note(Text("from the vault (paste to override)",
-                                     style=theme_style(self.app, "success")))
+                field.show_note(
+                    Text(
+                        "from the vault (paste to override)", style=theme_style(self.app, "success")
+                    )
+                )
                 continue
             if not value.strip():
                 field.show_error(None)
@@ -245,26 +306,33 @@ class ProvisionForm(VerticalScroll):
         if order is None:
             return
         values = self.read_resources()
-        for name, ordered, shown in (("cpus", order.cpus, lambda v: f"{v}"),
-                                     ("memory", order.memory_mib, format_memory),
-                                     ("disk", order.disk_gib, lambda v: f"{v}G")):
+        for name, ordered, shown in (
+            ("cpus", order.cpus, lambda v: f"{v}"),
+            ("memory", order.memory_mib, format_memory),
+            ("disk", order.disk_gib, lambda v: f"{v}G"),
+        ):
             field = self._field(name)
             current = values.get(name)
             if ordered is None:
                 field.show_note("order: -")
             elif current is not None and current != ordered:
-                field.show_note(Text(f"* changed (order: {shown(ordered)})",
-                                     style=theme_style(self.app, "warning", bold=True)))
+                field.show_note(
+                    Text(
+                        f"* changed (order: {shown(ordered)})",
+                        style=theme_style(self.app, "warning", bold=True),
+                    )
+                )
             else:
                 field.show_note(Text(f"order: {shown(ordered)}"))
 
     def focus_first_invalid(self) -> None:
         for field in self.query(FormField):
-            if field.error or (isinstance(field.control, Input)
-                               and field.control.has_class("license-input")
-                               and not field.control.value.strip()
-                               and (field.control.id or "").removeprefix("license-")
-                               not in self.vault_labels):
+            if field.error or (
+                isinstance(field.control, Input)
+                and field.control.has_class("license-input")
+                and not field.control.value.strip()
+                and (field.control.id or "").removeprefix("license-") not in self.vault_labels
+            ):
                 field.control.focus()
                 return
 
@@ -274,5 +342,6 @@ class ProvisionForm(VerticalScroll):
         if self.filling:
             return
         event.stop()
-        self.post_message(self.Edited(isinstance(event, Input.Changed)
-                                      and event.input.has_class("license-input")))
+        self.post_message(
+            self.Edited(isinstance(event, Input.Changed) and event.input.has_class("license-input"))
+        )

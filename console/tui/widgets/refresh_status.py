@@ -26,7 +26,8 @@ class RefreshStatus(Static):
         position = Position.of(row.state, row.failed_step)
         done, total = progress(position)
         style = {"done": "success", "failed": "error", "cancelled": "text-muted"}.get(
-            row.state, "warning")
+            row.state, "warning"
+        )
         text = Text(f"refresh {row.id} of {row.template_name}: ")
         text.append(str(position), style=theme_style(self.app, style, bold=True))
         text.append(f"  [{'#' * done}{'.' * (total - done)}] {done}/{total}")

@@ -28,24 +28,31 @@ if TYPE_CHECKING:
 
     from console.tui.app import ConsoleApp
 
-STEP_WORDS = {Step.PLANNED: "checks, claim, secrets", Step.CLONING: "clone from template",
-              Step.CLONE_WAIT: "wait for disks", Step.RESIZING: "set CPU / RAM / disk",
-              Step.INITIALIZING: "licenses + init", Step.STARTING: "start VM",
-              Step.IP_WAIT: "wait for IP", Step.HANDOVER: "hand over to billing"}
+STEP_WORDS = {
+    Step.PLANNED: "checks, claim, secrets",
+    Step.CLONING: "clone from template",
+    Step.CLONE_WAIT: "wait for disks",
+    Step.RESIZING: "set CPU / RAM / disk",
+    Step.INITIALIZING: "licenses + init",
+    Step.STARTING: "start VM",
+    Step.IP_WAIT: "wait for IP",
+    Step.HANDOVER: "hand over to billing",
+}
 TICK_SECONDS = 1.0
 
 
 class RunProgress(Vertical):
     if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
         app = getters.app(ConsoleApp)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.order_id = ""
         self.plan: Plan | None = None
         self.state: str = JobState.PLANNED
         self.step_times: dict[str, float] = {}
-        self.step_started: dict[str, float] = {}   # runner's elapsed at each step's start
-        self.began_at: dict[str, datetime] = {}    # app clock at each step's start
+        self.step_started: dict[str, float] = {}  # runner's elapsed at each step's start
+        self.began_at: dict[str, datetime] = {}  # app clock at each step's start
         self.current_step: str | None = None
         self._ticker: Timer | None = None
 
@@ -107,9 +114,8 @@ class RunProgress(Vertical):
             self.current_step = event.step
         elif event.step and event.kind == "finished":
             if event.step in self.step_started:
-                self.step_times[event.step] = (event.elapsed_seconds
-                                               - self.step_started[event.step])
-            elif event.step in self.began_at:   # the launch: no runner clock yet
+                self.step_times[event.step] = event.elapsed_seconds - self.step_started[event.step]
+            elif event.step in self.began_at:  # the launch: no runner clock yet
                 self.step_times[event.step] = (now - self.began_at[event.step]).total_seconds()
         elif event.kind == "failed":
             self.current_step = event.step
@@ -127,12 +133,18 @@ class RunProgress(Vertical):
             self.current_step = self.state.split("(", 1)[1].rstrip(")")
         if current in (JobState.DONE, JobState.FAILED, JobState.CANCELLED):
             self.stop()
-        reached = steps.index(Step(current)) if current in steps else (
-            len(steps) if current == JobState.DONE else -1)
+        reached = (
+            steps.index(Step(current))
+            if current in steps
+            else (len(steps) if current == JobState.DONE else -1)
+        )
         plan = self.plan
         text = Text()
-        text.append(f"Order #{self.order_id} -> {plan.vm_name if plan else ''} from "
-                    f"{plan.template_name if plan else ''}\n", style="bold")
+        text.append(
+            f"Order #{self.order_id} -> {plan.vm_name if plan else ''} from "
+            f"{plan.template_name if plan else ''}\n",
+            style="bold",
+        )
         now = self.app.context.now()
         for index, step in enumerate(steps):
             elapsed = self.step_times.get(step)
@@ -142,10 +154,11 @@ class RunProgress(Vertical):
                 mark, style = "[x]", theme_style(self.app, "success")
             elif index == reached:
                 mark, style = "[>]", theme_style(self.app, "warning", bold=True)
-                if step in self.began_at:   # in progress: its time ticks
+                if step in self.began_at:  # in progress: its time ticks
                     elapsed = (now - self.began_at[step]).total_seconds()
             else:
                 mark, style = "[ ]", theme_style(self.app, "text-muted")
-            text.append(f"{mark} {step:<12} {STEP_WORDS[step]:<22} "
-                        f"{format_elapsed(elapsed)}\n", style=style)
+            text.append(
+                f"{mark} {step:<12} {STEP_WORDS[step]:<22} {format_elapsed(elapsed)}\n", style=style
+            )
         self.query_one("#steps", Static).update(text)
