@@ -44,12 +44,12 @@ class StatusHeader(Static):
         app = self.app
         name = app.engine_name
         engine = (app.engine_label if not short else
-                  f"{name} ok" if app.engine_ok else
+                  f"{name} connected" if app.engine_ok else
                   f"{name} ..." if app.engine_ok is None else
                   f"{name} LOST: {app.engine_reason}".rstrip(": "))
         parts: list[tuple[str, object]] = [(engine, self._style(app.engine_ok))]
         billing = (app.billing_label if not short else
-                   app.billing_short or app.billing_label.replace("billing: ", "bill "))
+                   app.billing_short or app.billing_label)
         parts.append((billing, self._style(app.billing_ok)))
         describe = getattr(app.context.secrets, "describe", None)
         if describe is not None:
