@@ -169,14 +169,14 @@ class ConsoleApp(App):
     def report_billing(self, ok: bool, reason: str = "") -> None:
         now = self.context.now()
         if ok:
-            self.billing_short = f"bill ok {now:%H:%M}"
+            self.billing_short = f"billing ok {now:%H:%M}"
             self.billing_ok = True
             self._billing_ok_at = now
             self.billing_label = f"billing ok {now:%H:%M}"
         else:
             last = getattr(self, "_billing_ok_at", None)
             since = f" since {last:%H:%M}" if last else ""
-            self.billing_short = f"bill STALE{since.replace(' since', '')}"
+            self.billing_short = f"billing STALE{since.replace(' since', '')}"
             self.billing_ok = False
             self.billing_label = f"billing STALE{since}: {reason}"
 

@@ -79,18 +79,14 @@ class StatusHeader(Static):
         engine = (
             app.engine_label
             if not short
-            else f"{name} ok"
+            else f"{name} connected"
             if app.engine_ok
             else f"{name} ..."
             if app.engine_ok is None
             else f"{name} LOST: {app.engine_reason}".rstrip(": ")
         )
         parts: list[tuple[str | Text, Style | str | None]] = [(engine, self._style(app.engine_ok))]
-        billing = (
-            app.billing_label
-            if not short
-            else app.billing_short or app.billing_label.replace("billing: ", "bill ")
-        )
+        billing = app.billing_label if not short else app.billing_short or app.billing_label
         parts.append((billing, self._style(app.billing_ok)))
         if self.stock is not None and not short:  # the first thing to go when space is short
             parts.append((self.stock, None))
