@@ -273,7 +273,7 @@ async def templates_drift(pilot: Pilot) -> None:
     """Which template version each provisioned VM came from, and how far behind it is."""
     from console.flow.upkeep.drift import Drift
     from console.tui.screens.drift import DriftScreen
-    from console.tui.showcase import FIXED_TEMPLATES
+    from tests.showcase.world import FIXED_TEMPLATES
 
     await templates(pilot)
     sealed = {(t.name, t.version_number): t.created_at for t in FIXED_TEMPLATES}
