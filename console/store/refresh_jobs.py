@@ -180,7 +180,9 @@ def acquire(
         raise ConsoleError(f"no template refresh {refresh_id}")
     if (
         not won
-        and (row.data or {}).get("runner_host") == host
+        # A holder killed between taking the lease and recording its host left no host:
+        # only a runner on this host gets that far without one in the same instant.
+        and (row.data or {}).get("runner_host", host) == host
         and row.owner_pid
         and row.owner_pid != pid
         and not _pid_alive(row.owner_pid)

@@ -203,13 +203,14 @@ def test_list_show_release_retire(cli, tmp_path):
 
 def test_import_refuses_a_secret_store_that_forgets(cli, monkeypatch, tmp_path):
     run, _ = cli
-    monkeypatch.delenv("VPS_CONSOLE_KEYRING_PASSPHRASE")
+    # Headless, the default store persists (an encrypted file and its key file): only a
+    # store asked to live in memory forgets.
+    monkeypatch.setenv("VPS_CONSOLE_SECRETS", "memory")
     keys = tmp_path / "keys.txt"
     keys.write_text(WINDOWS + "\n", encoding="utf-8")
     result = run("licenses", "import", str(keys), "--kind", "windows")
     assert result.returncode == 2
     assert "imported keys would be lost" in result.stderr
-    assert "VPS_CONSOLE_KEYRING_PASSPHRASE" in result.stderr
     listed = run("licenses", "list")
     assert "the vault is empty" in listed.stdout
 

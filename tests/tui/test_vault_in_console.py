@@ -209,7 +209,9 @@ async def test_queue_marks_orders_the_vault_cannot_serve_and_header_shows_stock(
         if key.kind != "windows":
             vault.retire(sim_context.store, key.id, actor="stock@desk", reason="test")
     app = ConsoleApp(sim_context)
-    async with app.run_test(size=SIZE) as pilot:
+    # Wide: at 80 columns the status cell is cut (`new no pl~`) and the header drops the
+    # stock first; the detail line and a wider terminal show both whole.
+    async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         await wait_for(pilot, lambda: app.screen.key_stock is not None)
         queue = app.screen

@@ -57,7 +57,7 @@ ORDER_COLUMNS = (
 # scrollbar); the selected order's detail line shows every value in full.
 CELL_WIDTHS = {
     "narrow": {"client": 11, "product": 12, "template": 13, "status": 10, "claimed": 6},
-    "wide": {"client": 20, "product": 24, "template": 18, "status": 14, "claimed": 16},
+    "wide": {"client": 20, "product": 24, "template": 18, "status": 16, "claimed": 16},
 }
 NARROW_LABELS = {"claimed": "Claim"}
 LIVE_COLUMNS = (
