@@ -313,6 +313,23 @@ class LicensesConfig(_Strict):
     low_stock: Annotated[int, Field(ge=0, le=100000)] = 5
 
 
+# --- [[pool]]: the warm pool (console/flow/pool.py) ------------------------------------
+class PoolEntry(_Strict):
+    """N VMs kept cloned from a template's latest version, down, for orders to take."""
+
+    template: Annotated[str, Field(min_length=1)]
+    cluster: Annotated[str, Field(min_length=1)]
+    # Where the pool VMs' disks go; empty: the template's own storage domain.
+    storage_domain: str = ""
+    size: Annotated[int, Field(ge=0, le=200)] = 2
+    # A pool VM older than this is replaced (its template may have aged under it).
+    max_age_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 168
+    engine: str | None = None  # default: the first [[engines]] entry
+
+
+# --- end of [[pool]] -------------------------------------------------------------------
+
+
 class Config(_Strict):
     engines: tuple[EngineConfig, ...]
     billing: BillingConfig = BillingConfig()
@@ -321,6 +338,7 @@ class Config(_Strict):
     ui: UiConfig = UiConfig()
     naming: NamingConfig = NamingConfig()
     licenses: LicensesConfig = LicensesConfig()
+    pool: tuple[PoolEntry, ...] = ()  # [[pool]], see PoolEntry
     _path: Path | None = PrivateAttr(default=None)
 
     @field_validator("engines")
@@ -337,6 +355,20 @@ class Config(_Strict):
                 )
             seen.add(engine.name)
         return engines
+
+    @field_validator("pool")
+    @classmethod
+    def _pools(cls, pools: tuple[PoolEntry, ...]) -> tuple[PoolEntry, ...]:
+        seen: set[tuple[str | None, str, str]] = set()
+        for position, entry in enumerate(pools):
+            key = (entry.engine, entry.template, entry.cluster)
+            if key in seen:
+                raise ValueError(
+                    f"{position}: a pool for {entry.template} on {entry.cluster} is configured "
+                    "twice; keep one [[pool]] entry per template and cluster"
+                )
+            seen.add(key)
+        return pools
 
     def engine(self, name: str | None = None) -> EngineConfig:
         if name is None:
@@ -373,6 +405,9 @@ EXAMPLES = {
     "catalog.products.template": 'template = "alma9-cpanel"',
     "store.url": 'url = "sqlite:////var/lib/vps-console/console.db"',
     "licenses.low_stock": "low_stock = 5",
+    "pool": '[[pool]]\ntemplate = "alma9-cpanel"\ncluster = "prod-a"\nsize = 4',
+    "pool.size": "size = 4",
+    "pool.max_age_hours": "max_age_hours = 168",
 }
 
 

@@ -70,3 +70,33 @@ def not_ours_fix(vm: Vm, order_id: str) -> str:
 def job_of(vm: Vm) -> str | None:
     match = _MARK.search(vm.comment or "")
     return match.group("job") if match else None
+
+
+# ---- the pool mark: a warm-pool VM belongs to no order yet (console/flow/pool.py) ----
+_POOL_MARK = re.compile(
+    r"vps-console pool=(?P<template>[^\s;]+) version=(?P<version>\d+)"
+    r"(?: cluster=(?P<cluster>[^\s;]*))?"
+)
+POOL_NAME_PREFIX = "pool-"
+
+
+def pool_comment(template: str, version: int, cluster: str) -> str:
+    return f"vps-console pool={template} version={version} cluster={cluster}"
+
+
+def pool_description(template: str, version: int) -> str:
+    return (
+        f"warm pool VM of {template} v{version}: down until vps-console hands it to an order; "
+        "do not start it"
+    )
+
+
+def pool_of(vm: Vm) -> tuple[str, int, str] | None:
+    """(template, version, cluster) of a pool VM, from the pool mark in its comment. A VM
+    with an order mark is an order's, whatever else its comment says."""
+    if order_of(vm) is not None:
+        return None
+    match = _POOL_MARK.search(vm.comment or "")
+    if match is None:
+        return None
+    return match.group("template"), int(match.group("version")), match.group("cluster") or ""

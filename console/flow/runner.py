@@ -15,12 +15,13 @@ The parts: errors (console.flow.errors), the run context shared by the steps
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from console.errors import BadInput, ConsoleError
-from console.flow import job_secrets, vault
+from console.flow import eta, job_secrets, vault
 from console.flow.context import Heartbeat, RunContext
 from console.flow.errors import Cancelled, JobBusy, LeaseLost, PreflightBlocked, StepFailed
 from console.flow.events import ProgressEvent
@@ -358,6 +359,7 @@ class Runner:
                 )
             )
             ctx.record("started", step, ("resuming: " if resumed else "") + STEP_TITLES[step])
+            began = time.monotonic()
             try:
                 message, values = STEP_ACTIONS[step](ctx)
             except Cancelled:
@@ -382,6 +384,7 @@ class Runner:
                 extra["finished_at"] = utcnow()
             ctx.save(state=new.name, failed_step=None, data=data, **extra)
             ctx.record("finished", step, message)
+            eta.record(ctx, step, time.monotonic() - began, resumed=resumed)
             if step == Step.INITIALIZING:
                 for kind in ctx.plan.key_kinds:
                     self._audit(

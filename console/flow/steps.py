@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from console.flow import firstboot, marks, vault
+from console.flow import firstboot, marks, pool, vault
 from console.flow.context import RunContext
 from console.flow.errors import StepFailed
 from console.flow.plan import Plan
@@ -88,6 +88,9 @@ def ensure_vm(ctx: RunContext) -> tuple[Vm, str]:
         mine = marks.job_of(found) == ctx.job_id
         ctx.save(vm_id=found.id, vm_name=found.name, vm_created_by_job=mine)
         return found, f"adopted {found.name} ({found.status}), already on the engine"
+    taken = pool.take_for(ctx)  # a warm-pool VM instead of a clone, when there is one
+    if taken is not None:
+        return taken
     try:
         created = ctx.call(
             f"create VM {plan.vm_name} from {plan.template_name} v{plan.template_version}",

@@ -260,9 +260,12 @@ class Engine:
         cluster: str,
         description: str = "",
         comment: str = "",
+        storage_domain: str | None = None,
         correlation_id: str | None = None,
     ) -> Vm:
-        """Create `name` as a full (independent) copy of the template; it starts image_locked."""
+        """Create `name` as a full (independent) copy of the template; it starts image_locked.
+        With `storage_domain`, every disk is copied there (one more call: the template's
+        disks, each named by id in the request, as the API asks)."""
         spec = types.Vm(
             name=name,
             description=description,
@@ -270,6 +273,26 @@ class Engine:
             cluster=types.Cluster(name=cluster),
             template=types.Template(id=template_id),
         )
+        if storage_domain:
+            attachments = self._call(
+                f"list the disks of template {template_id}",
+                lambda s, q: (
+                    s.templates_service()
+                    .template_service(template_id)
+                    .disk_attachments_service()
+                    .list(query=q)
+                ),
+                correlation_id,
+            )
+            spec.disk_attachments = [
+                types.DiskAttachment(
+                    disk=types.Disk(
+                        id=a.disk.id if a.disk is not None else a.id,
+                        storage_domains=[types.StorageDomain(name=storage_domain)],
+                    )
+                )
+                for a in attachments
+            ]
         created = self._call(
             f"create VM {name}",
             lambda s, q: s.vms_service().add(spec, clone=True, query=q),
@@ -287,9 +310,14 @@ class Engine:
         guaranteed_mib: int | None = None,
         max_memory_mib: int | None = None,
         initialization: Initialization | None = None,
+        name: str | None = None,
+        comment: str | None = None,
+        description: str | None = None,
         correlation_id: str | None = None,
     ) -> Vm:
-        spec = types.Vm()
+        # name, comment and description travel in the same PUT: a rename and its new
+        # marks land together or not at all (a warm-pool take relies on it).
+        spec = types.Vm(name=name, comment=comment, description=description)
         if cpus is not None:
             # Sockets, not cores: sockets are what can be hot-plugged later.
             spec.cpu = types.Cpu(topology=types.CpuTopology(sockets=cpus, cores=1, threads=1))
