@@ -10,6 +10,7 @@ import click
 
 from console.commands.provision import ProgressPrinter, finish, services_for
 from console.errors import BadInput
+from console.flow import eta
 from console.store import jobs as repo
 from console.store.models import Job
 from console.store.states import UNFINISHED_JOB_STATES, JobState, job_state_text
@@ -105,6 +106,9 @@ def show_command(ctx, job_id: str, as_json: bool) -> None:
         click.echo(json.dumps(job_to_dict(job, events=events), indent=2))
         return
     click.echo(f"job {job.id}  order {job.order_id}  {_state(job)}  attempts {job.attempts}")
+    if job.state in UNFINISHED_JOB_STATES:
+        for line in eta.job_eta(ctx.store, job).lines():
+            click.echo(f"  {line}")
     click.echo(
         f"  VM {job.vm_name} ({job.vm_id or 'not created yet'})"
         + (", created by this job" if job.vm_created_by_job else "")
