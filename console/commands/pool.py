@@ -30,8 +30,8 @@ def status_command(ctx, as_json: bool) -> None:
     """Each pool: ready and cloning VMs, their template versions and ages, the last refill."""
     services = services_for(ctx)
     now = utcnow()
-    pools = pool.status(services, now=now)
-    rows = pool.pool_rows(services)
+    pools = pool.status(services.config, services.store, now=now)
+    rows = pool.pool_rows(services.store)
     if as_json:
         click.echo(
             json.dumps(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from console.flow.context import RunContext
@@ -211,18 +211,35 @@ def _record(ctx: RunContext, step: Step, seconds: float) -> None:
 @dataclass(frozen=True)
 class JobEta:
     current: StepEstimate | None  # the running step
-    remaining_seconds: float | None  # of the running step (None: no history)
-    to_live_seconds: float | None  # until handed over (None: some step has no history)
+    elapsed: float  # in the running step so far
+    later_seconds: float | None  # the steps after it (None: some have no history)
     missing: tuple[Step, ...]  # the steps without history
+
+    @property
+    def remaining_seconds(self) -> float | None:
+        if self.current is None or self.current.seconds is None:
+            return None
+        return max(0.0, self.current.seconds - self.elapsed)
+
+    @property
+    def to_live_seconds(self) -> float | None:
+        if self.missing:
+            return None
+        return (self.remaining_seconds or 0.0) + (self.later_seconds or 0.0)
+
+    def at(self, elapsed: float) -> JobEta:
+        """The same estimate later in the step (a display ticking without re-reading)."""
+        return replace(self, elapsed=elapsed)
 
     def lines(self) -> list[str]:
         out = []
+        remaining = self.remaining_seconds
         if self.current is not None:
             line = self.current.text
-            if self.remaining_seconds is not None:
+            if remaining is not None:
                 line += (
-                    f"; ≈ {format_duration(self.remaining_seconds)} left"
-                    if self.remaining_seconds > 0
+                    f"; ≈ {format_duration(remaining)} left"
+                    if remaining > 0
                     else "; taking longer than usual"
                 )
             out.append(line)
@@ -230,9 +247,10 @@ class JobEta:
         return out
 
     def to_live_text(self) -> str:
-        if self.to_live_seconds is not None:
-            return f"live in ≈ {format_duration(self.to_live_seconds)}"
-        words = ", ".join(STEP_WORDS[s] for s in self.missing)
+        seconds = self.to_live_seconds
+        if seconds is not None:
+            return f"live in ≈ {format_duration(seconds)}"
+        words = ", ".join(dict.fromkeys(STEP_WORDS[s] for s in self.missing))
         return f"time to live: no history yet ({words})"
 
 
@@ -247,27 +265,24 @@ def job_eta(
     over; steps done count nothing, steps to come count their whole estimate."""
     moment = now or utcnow()
     runs = _runs(store) if runs is None else runs
-    driver = driver_of(store, job)
     if job.state not in [str(s) for s in STEPS]:
-        return JobEta(None, None, 0.0 if job.state == JobState.DONE else None, ())
+        return JobEta(None, 0.0, 0.0 if job.state == JobState.DONE else None, ())
+    driver = driver_of(store, job)
     current_step = Step(job.state)
-    later = STEPS[STEPS.index(current_step) + 1 :]
     current = estimate(runs, current_step, driver)
-    remaining = None
-    if current.seconds is not None:
-        began = (job.data or {}).get(since_key(current_step))
-        started = ensure_aware(datetime.fromisoformat(began)) if began else job.updated_at
-        elapsed = (moment - ensure_aware(started)).total_seconds() if started else 0.0
-        remaining = max(0.0, current.seconds - elapsed)
-    total: float | None = remaining
+    began = (job.data or {}).get(since_key(current_step))
+    started = ensure_aware(datetime.fromisoformat(began)) if began else ensure_aware(job.updated_at)
+    elapsed = max(0.0, (moment - started).total_seconds()) if started else 0.0
+    later: float | None = 0.0
     missing = [] if current.seconds is not None else [current_step]
-    for step in later:
+    for step in STEPS[STEPS.index(current_step) + 1 :]:
         guess = estimate(runs, step, driver)
         if guess.seconds is None:
             missing.append(step)
-        elif total is not None:
-            total += guess.seconds
-    return JobEta(current, remaining, None if missing else total, tuple(missing))
+            later = None
+        elif later is not None:
+            later += guess.seconds
+    return JobEta(current, elapsed, later, tuple(missing))
 
 
 def order_to_live(

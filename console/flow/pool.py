@@ -28,13 +28,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from console.config import PoolEntry
+from console.config import Config, PoolEntry
 from console.flow import marks
 from console.flow.context import RunContext
 from console.flow.services import Services
 from console.ovirt import Engine, EngineError, EngineNotFound, Template, Vm
 from console.store import jobs as job_repo
 from console.store import pool as repo
+from console.store.db import Store
 from console.store.models import ensure_aware, utcnow
 from console.store.pool import PoolVm, PoolVmState
 from console.store.states import JobState
@@ -51,12 +52,12 @@ def pool_vm_name(template: str) -> str:
     return f"{marks.POOL_NAME_PREFIX}{template}-{uuid.uuid4().hex[:8]}"
 
 
-def entry_engine(services: Services, entry: PoolEntry) -> str:
-    return services.config.engine(entry.engine).name
+def entry_engine(config: Config, entry: PoolEntry) -> str:
+    return config.engine(entry.engine).name
 
 
-def key_of(services: Services, entry: PoolEntry) -> str:
-    return repo.pool_key(entry_engine(services, entry), entry.template, entry.cluster)
+def key_of(config: Config, entry: PoolEntry) -> str:
+    return repo.pool_key(entry_engine(config, entry), entry.template, entry.cluster)
 
 
 # ---------------------------------------------------------------- take
@@ -152,13 +153,13 @@ class PoolKeeper:
             try:
                 reports.append(self.refill_entry(entry))
             except EngineError as error:
-                key = key_of(self.services, entry)
+                key = key_of(self.services.config, entry)
                 repo.note(self.store, key, "refill failed", error=error.message)
                 reports.append(RefillReport(key, error=error.message))
         return reports
 
     def refill_entry(self, entry: PoolEntry) -> RefillReport:
-        key = key_of(self.services, entry)
+        key = key_of(self.services.config, entry)
         report = RefillReport(key)
         if not repo.acquire_refill(self.store, key, self.holder, LEASE_SECONDS):
             report.held_by = repo.refills(self.store).get(key, repo.PoolRefill(pool_key=key)).holder
@@ -225,7 +226,7 @@ class PoolKeeper:
                     PoolVm(
                         name=vm.name,
                         vm_id=vm.id,
-                        engine=entry_engine(self.services, entry),
+                        engine=entry_engine(self.services.config, entry),
                         pool_key=key,
                         template_name=entry.template,
                         template_id=vm.template_id or "",
@@ -291,7 +292,7 @@ class PoolKeeper:
             self.store,
             PoolVm(
                 name=name,
-                engine=entry_engine(self.services, entry),
+                engine=entry_engine(self.services.config, entry),
                 pool_key=key,
                 template_name=entry.template,
                 template_id=latest.id,
@@ -356,14 +357,14 @@ class PoolStatus:
         return text
 
 
-def status(services: Services, *, now: datetime | None = None) -> list[PoolStatus]:
+def status(config: Config, store: Store, *, now: datetime | None = None) -> list[PoolStatus]:
     """Each configured pool from the store (no engine call: the refiller keeps it true)."""
     moment = now or utcnow()
-    activity = repo.refills(services.store)
+    activity = repo.refills(store)
     result = []
-    for entry in services.config.pool:
-        key = key_of(services, entry)
-        rows = repo.rows(services.store, key)
+    for entry in config.pool:
+        key = key_of(config, entry)
+        rows = repo.rows(store, key)
         by_state = {s: [r for r in rows if r.state == s] for s in PoolVmState}
         live = by_state[PoolVmState.READY] + by_state[PoolVmState.CLONING]
         ages = [moment - c for r in live if (c := ensure_aware(r.created_at)) is not None]
@@ -388,17 +389,8 @@ def status(services: Services, *, now: datetime | None = None) -> list[PoolStatu
     return result
 
 
-def pool_rows(services: Services) -> list[PoolVm]:
-    return repo.rows(services.store)
-
-
-def ready_count(services: Services, template: str) -> int:
-    """Ready pool VMs of `template` (any cluster), for the ETA of an order not yet planned."""
-    return sum(
-        1
-        for r in repo.rows(services.store)
-        if r.template_name == template and r.state == PoolVmState.READY
-    )
+def pool_rows(store: Store) -> list[PoolVm]:
+    return repo.rows(store)
 
 
 def _age(delta: timedelta) -> str:

@@ -27,6 +27,7 @@ from console.tui.widgets.confirm import ConfirmDialog
 # Worker groups in which this process runs a job's steps (the provision screen's launch and
 # retry, the Jobs screen's retry and cancel, the resume at start): quitting stops them.
 JOB_WORKER_GROUPS = frozenset({"provision-run", "provision-cancel", "job-action", "resume"})
+POOL_REFILL_SECONDS = 30.0  # the warm pool refill pass, in the background
 
 
 class AsciiCommandPalette(CommandPalette):
@@ -109,6 +110,11 @@ class ConsoleApp(App):
             self.billing_loop = None
         if self.context.live and not self.context.read_only:
             self.resume_unfinished_jobs()
+        # The warm pool refills in the background while the console is open.
+        self.pool_loop: PollLoop | None = None
+        if self.context.live and not self.context.read_only and self.context.config.pool:
+            self.pool_loop = PollLoop(self, self.refill_pool, POOL_REFILL_SECONDS)
+            self.pool_loop.request()
         self.banner_text = self.context.banner or ""
         wanted = self.context.config.ui.theme
         if wanted and wanted not in self.available_themes:
@@ -132,6 +138,16 @@ class ConsoleApp(App):
     def resume_unfinished_jobs(self) -> None:
         """Finish jobs a crash or a closed console left half-way (others' leases respected)."""
         self.progress.runner.resume_unfinished()
+
+    @work(thread=True, exclusive=True, group="pool-refill", exit_on_error=False)
+    def refill_pool(self):
+        from console.flow.pool import PoolKeeper
+        from console.flow.services import Services
+
+        services = self.context.services
+        if isinstance(services, Services):
+            return PoolKeeper(services).refill()
+        return None
 
     @work(thread=True, exclusive=True, group="billing-sync", exit_on_error=False)
     def sync_billing(self):
@@ -159,6 +175,8 @@ class ConsoleApp(App):
             else:
                 self.report_billing(True)
             self.billing_loop.finished()
+        elif self.pool_loop is not None and self.pool_loop.owns(worker):
+            self.pool_loop.finished()
 
     def report_engine(self, ok: bool, reason: str = "") -> None:
         name = f"{self.engine_name} {self.engine_version}".strip()

@@ -84,7 +84,7 @@ def test_refill_clones_the_pool_down_and_marked_then_does_nothing_more(
         assert "order=" not in vm.comment
     again = keeper.refill()
     assert again[0].actions == [] and len(engine_pool_vms(engine_sim)) == 2
-    (status,) = pool.status(services)
+    (status,) = pool.status(services.config, services.store)
     assert (status.ready, status.cloning, status.versions) == (2, 0, (latest,))
     assert status.line().startswith(f"pool {TEMPLATE} on prod-a: 2/2 ready")
 

@@ -62,7 +62,7 @@ class TemplatesScreen(ListScreen):
     ]
     DEFAULT_CSS = """
     TemplatesScreen #templates { height: 1fr; }
-    TemplatesScreen #template-state { height: auto; max-height: 4; padding: 0 1;
+    TemplatesScreen #template-state { height: auto; max-height: 6; padding: 0 1;
                                       color: $text-muted; }
     """
 
@@ -73,6 +73,7 @@ class TemplatesScreen(ListScreen):
         self.error: str | None = None
         self.loaded_at: datetime | None = None
         self.from_cache = False
+        self.pool_lines: list[str] = []  # the warm pool, one line per [[pool]]
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -99,6 +100,7 @@ class TemplatesScreen(ListScreen):
         from console.flow.catalog import catalog_from_cache
 
         context = self.app.context
+        self.read_pool()
         return catalog_from_cache(context.store, context.config.engine().name)
 
     @work(thread=True, exclusive=True, group="templates", exit_on_error=False)
@@ -106,9 +108,17 @@ class TemplatesScreen(ListScreen):
         from console.flow.catalog import refresh_catalog
 
         context = self.app.context
+        self.read_pool()
         return refresh_catalog(
             context.services.engine(), context.store, context.config.engine().name
         )
+
+    def read_pool(self) -> None:
+        """The warm pool's lines, from the store (in the catalog's worker)."""
+        from console.flow.pool import status
+
+        context = self.app.context
+        self.pool_lines = [p.line() for p in status(context.config, context.store)]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state not in FINISHED:
@@ -206,6 +216,8 @@ class TemplatesScreen(ListScreen):
                 f"  cached {format_age(self.loaded_at, now)} ago, asking the engine",
                 style=theme_style(self.app, "warning"),
             )
+        for line in self.pool_lines:
+            status.append("\n" + line)
         self.query_one("#template-state", Static).update(status)
 
     # ------------------------------------------------------------ template upkeep

@@ -18,6 +18,7 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Log, Static
 
+from console.flow.eta import JobEta
 from console.flow.plan import Plan
 from console.store.states import JobState, Step
 from console.tui.formatting import format_elapsed, theme_style
@@ -39,6 +40,7 @@ STEP_WORDS = {
     Step.HANDOVER: "hand over to billing",
 }
 TICK_SECONDS = 1.0
+TERMINAL = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
 
 class RunProgress(Vertical):
@@ -54,6 +56,7 @@ class RunProgress(Vertical):
         self.step_started: dict[str, float] = {}  # runner's elapsed at each step's start
         self.began_at: dict[str, datetime] = {}  # app clock at each step's start
         self.current_step: str | None = None
+        self.eta: JobEta | None = None  # the running step's ETA, from the step history
         self._ticker: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -84,6 +87,7 @@ class RunProgress(Vertical):
         self.step_times.clear()
         self.step_started.clear()
         self.began_at.clear()
+        self.eta = None
         self.outcome.clear()
 
     def resume(self) -> None:
@@ -112,6 +116,7 @@ class RunProgress(Vertical):
             self.step_started[event.step] = event.elapsed_seconds
             self.began_at[event.step] = now
             self.current_step = event.step
+            self.eta = self.read_eta(event.job_id)
         elif event.step and event.kind == "finished":
             if event.step in self.step_started:
                 self.step_times[event.step] = event.elapsed_seconds - self.step_started[event.step]
@@ -122,6 +127,15 @@ class RunProgress(Vertical):
         at = event.at.strftime("%H:%M:%S") if event.at else ""
         self.write(f"{at} {event.step or '':<12} {event.message}")
         self.show(event.state)
+
+    def read_eta(self, job_id: str | None) -> JobEta | None:
+        """The ETA as the step starts (one store read); the tick only moves its clock."""
+        from console.flow.eta import job_eta
+        from console.store.jobs import find_job
+
+        store = self.app.context.store
+        job = find_job(store, job_id) if job_id else None
+        return job_eta(store, job, now=self.app.context.now()) if job is not None else None
 
     def show(self, state: str | None = None) -> None:
         if state is not None:
@@ -161,4 +175,10 @@ class RunProgress(Vertical):
             text.append(
                 f"{mark} {step:<12} {STEP_WORDS[step]:<22} {format_elapsed(elapsed)}\n", style=style
             )
+        running = self.current_step if current not in TERMINAL else None
+        guess = self.eta.current if self.eta is not None else None
+        if self.eta is not None and guess is not None and guess.step == running and running in self.began_at:
+            in_step = (now - self.began_at[running]).total_seconds()
+            for line in self.eta.at(in_step).lines():
+                text.append(f"    {line}\n", style=theme_style(self.app, "text-muted"))
         self.query_one("#steps", Static).update(text)
