@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from console.config import Config
 from console.flow.context import RunContext
 from console.flow.plan import Plan
 from console.flow.pool import POOL_VM, took_from_pool
@@ -24,8 +25,8 @@ from console.store import catalog as catalog_cache
 from console.store import pool as pool_repo
 from console.store import step_history as history
 from console.store.db import Store
-from console.store.models import Job, ensure_aware, since_key, utcnow
-from console.store.states import STEPS, JobState, Step
+from console.store.models import Job, Order, ensure_aware, since_key, utcnow
+from console.store.states import STEPS, JobState, OrderStatus, Step
 from console.store.step_history import StepRun
 
 log = logging.getLogger(__name__)
@@ -299,3 +300,37 @@ def order_to_live(
         else:
             total += guess.seconds
     return (None if missing else total), tuple(missing)
+
+
+def order_eta_text(store: Store, config: Config, order: Order, job: Job | None) -> str:
+    """The queue's expected time to live for one order: its job's, or for an order not
+    launched yet, a whole run from the pool (when one is ready for its template) or a clone."""
+    if job is not None and job.state in [str(s) for s in STEPS]:
+        return job_eta(store, job).to_live_text()
+    if order.status == OrderStatus.DONE:
+        return ""
+    mapping = config.catalog.product_for(order.product_name)
+    template = (mapping.template if mapping else None) or order.template_name
+    if not template:
+        return ""
+    engine = config.engine().name
+    records = [r for r in catalog_cache.cached_catalog(store, engine) if r.name == template]
+    latest = max(records, key=lambda r: r.version_number) if records else None
+    pooled = latest is not None and any(
+        r.template_id == latest.engine_id and r.state == pool_repo.PoolVmState.READY
+        for r in pool_repo.rows(store)
+    )
+    driver = Driver(
+        template=template,
+        disk_gib=(latest.disk_gib if latest else 0) or (order.disk_gib or 0),
+        storage_domain="",
+        source="pool" if pooled else "clone",
+    )
+    seconds, missing = order_to_live(store, driver)
+    how = "from the pool" if pooled else "as a clone"
+    if seconds is None:
+        words = ", ".join(dict.fromkeys(STEP_WORDS[s] for s in missing))
+        return f"time to live {how}: no history yet" + (
+            f" ({words})" if len(missing) < len(STEPS) else ""
+        )
+    return f"live ≈ {format_duration(seconds)} after launch, {how}"

@@ -403,7 +403,20 @@ class QueueScreen(Screen):
             text.append(f"  host {order.hostname}")
         if order.claimed_by:
             text.append(f"  claimed by {order.claimed_by}")
+        expected = self.eta_text(order, job)  # issue 14: expected time to live
+        if expected:
+            text.append(f"\n{expected}", style=theme_style(self.app, "text-muted"))
         detail.update(text)
+
+    def eta_text(self, order: Order, job: Job | None) -> str:
+        """From the step history, once per order, job state and minute (a store read)."""
+        from console.flow.eta import order_eta_text
+
+        context = self.app.context
+        key = (order.id, order.status, self._job_mark(job), context.now().minute)
+        if getattr(self, "_eta", (None, ""))[0] != key:
+            self._eta = (key, order_eta_text(context.store, context.config, order, job))
+        return self._eta[1]
 
     def empty_text(self) -> str:
         if not self.orders:
