@@ -117,9 +117,7 @@ def run(mode: str, args: argparse.Namespace) -> list[Outcome]:
         paid_at = start + n * args.every
         time.sleep(max(0.0, paid_at - time.monotonic()))
         with store.session() as session:
-            session.add(
-                Order(id=order_id, source="manual", product_name=PRODUCT.billing_product)
-            )
+            session.add(Order(id=order_id, source="manual", product_name=PRODUCT.billing_product))
         outcome = Outcome(order_id, paid=time.monotonic())
         outcomes.append(outcome)
 
@@ -164,7 +162,9 @@ def main() -> None:
         f"{args.orders} orders of {TEMPLATE} at 80 GiB, one every {args.every:g} s, picked up "
         f"{args.pickup:g} s after payment; time scale {args.time_scale:g}"
     )
-    print("| run | done | from pool | engineer's wait p50 / p95 s | paid → handed over p50 / p95 s |")
+    print(
+        "| run | done | from pool | engineer's wait p50 / p95 s | paid → handed over p50 / p95 s |"
+    )
     print("|---|---|---|---|---|")
     for mode in args.modes.split(","):
         outcomes = run(mode, args)

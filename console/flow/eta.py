@@ -21,6 +21,7 @@ from console.config import Config
 from console.flow.context import RunContext
 from console.flow.plan import Plan
 from console.flow.pool import POOL_VM, took_from_pool
+from console.ovirt import EngineError
 from console.store import catalog as catalog_cache
 from console.store import pool as pool_repo
 from console.store import step_history as history
@@ -172,7 +173,7 @@ def _storage_domain(ctx: RunContext) -> str:
     if names is None or domain_ids[0] not in names:
         try:
             names = {d.id: d.name for d in ctx.engine.storage_domains()}
-        except Exception:  # an ETA label must not fail a step
+        except EngineError:  # an ETA label must not fail a step
             return ""
         _domain_names[ctx.plan.engine] = names
     return names.get(domain_ids[0], "")

@@ -86,16 +86,7 @@ def take_for(ctx: RunContext) -> tuple[Vm, str] | None:
             repo.forget(ctx.store, row.name)
             ctx.record("info", ctx.job.state, f"pool VM {row.name} is not usable; next one")
             continue
-        renamed = ctx.call(
-            f"take pool VM {row.name} as {plan.vm_name}",
-            lambda vm=vm: ctx.engine.update_vm(
-                vm.id,
-                name=plan.vm_name,
-                comment=marks.comment(plan.order_id, plan.service_id, ctx.job_id),
-                description=marks.description(plan.order_id, plan.service_id, ctx.job_id),
-                correlation_id=ctx.job.correlation_id,
-            ),
-        )
+        renamed = _rename(ctx, row, vm.id)
         ctx.save(vm_id=renamed.id, vm_name=renamed.name, vm_created_by_job=True)
         ready = ensure_aware(row.ready_at)
         age = f", ready for {_age(utcnow() - ready)}" if ready else ""
@@ -103,6 +94,21 @@ def take_for(ctx: RunContext) -> tuple[Vm, str] | None:
             f"took pool VM {row.name} ({row.template_name} v{row.template_version}{age}) "
             f"as {renamed.name}: no clone to wait for"
         )
+
+
+def _rename(ctx: RunContext, row: PoolVm, vm_id: str) -> Vm:
+    """One engine call: the order's name and mark replace the pool's together."""
+    plan = ctx.plan
+    return ctx.call(
+        f"take pool VM {row.name} as {plan.vm_name}",
+        lambda: ctx.engine.update_vm(
+            vm_id,
+            name=plan.vm_name,
+            comment=marks.comment(plan.order_id, plan.service_id, ctx.job_id),
+            description=marks.description(plan.order_id, plan.service_id, ctx.job_id),
+            correlation_id=ctx.job.correlation_id,
+        ),
+    )
 
 
 def _pool_vm(ctx: RunContext, row: PoolVm) -> Vm | None:

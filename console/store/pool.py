@@ -14,8 +14,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import update
 from sqlalchemy import select as sa_select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, delete, select
 
 from console.store.db import Store, changed_one
@@ -215,7 +216,7 @@ def acquire_refill(store: Store, key: str, holder: str, seconds: float) -> bool:
             session.add(PoolRefill(pool_key=key))
             try:
                 session.commit()
-            except Exception:  # a rival inserted it first: fine, the UPDATE decides
+            except IntegrityError:  # a rival inserted it first: fine, the UPDATE decides
                 session.rollback()
         result = session.execute(
             update(PoolRefill)

@@ -33,9 +33,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_refill_once_then_status_shows_sizes_versions_and_ages(
-    engine_sim, tmp_path, monkeypatch
-):
+def test_refill_once_then_status_shows_sizes_versions_and_ages(engine_sim, tmp_path, monkeypatch):
     _, store = cli_setup(tmp_path, engine_sim, monkeypatch, POOL)
     try:
         first = cli("pool", "refill", "--once")

@@ -24,11 +24,7 @@ TEMPLATE = "alma9-cpanel"
 
 def pool_config(config, size: int = 2, **entry):
     return config.model_copy(
-        update={
-            "pool": (
-                PoolEntry(template=TEMPLATE, cluster="prod-a", size=size, **entry),
-            )
-        }
+        update={"pool": (PoolEntry(template=TEMPLATE, cluster="prod-a", size=size, **entry),)}
     )
 
 
@@ -59,18 +55,14 @@ def fill(keeper: pool.PoolKeeper, size: int, timeout: float = 20.0) -> list[pool
     deadline = time.monotonic() + timeout
     while True:
         reports += keeper.refill()
-        ready = [
-            r for r in pool_repo.rows(keeper.store) if r.state == PoolVmState.READY
-        ]
+        ready = [r for r in pool_repo.rows(keeper.store) if r.state == PoolVmState.READY]
         if len(ready) >= size:
             return reports
         assert time.monotonic() < deadline, [r.line() for r in reports]
         time.sleep(0.05)
 
 
-def test_refill_clones_the_pool_down_and_marked_then_does_nothing_more(
-    pool_services, engine_sim
-):
+def test_refill_clones_the_pool_down_and_marked_then_does_nothing_more(pool_services, engine_sim):
     services = pool_services(size=2)
     keeper = pool.PoolKeeper(services)
     fill(keeper, 2)
@@ -184,14 +176,17 @@ def test_a_taken_pool_vm_is_never_retired_and_a_cancelled_claim_returns_to_the_p
         order_id="9",
     )
     assert claimed is not None and claimed.name == row.name
-    assert pool_repo.claim(
-        services.store,
-        engine="sim",
-        template_id=row.template_id,
-        cluster="prod-a",
-        job_id="job-y",
-        order_id="10",
-    ) is None
+    assert (
+        pool_repo.claim(
+            services.store,
+            engine="sim",
+            template_id=row.template_id,
+            cluster="prod-a",
+            job_id="job-y",
+            order_id="10",
+        )
+        is None
+    )
     assert not pool_repo.retire(services.store, row.name)
     # A claim whose job no longer exists (never created, or gone) goes back to the pool.
     pool.PoolKeeper(services).refill()

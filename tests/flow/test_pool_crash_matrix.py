@@ -52,7 +52,9 @@ MID_TAKE = (
 
 @pytest.fixture
 def pool_env(engine_sim, whmcs_sim, tmp_path, monkeypatch):
-    config, store = cli_setup(tmp_path, engine_sim, monkeypatch, PRODUCTS + POOL, whmcs_sim=whmcs_sim)
+    config, store = cli_setup(
+        tmp_path, engine_sim, monkeypatch, PRODUCTS + POOL, whmcs_sim=whmcs_sim
+    )
     services = Services(load_config(config), store, open_secret_store())
     keeper = pool.PoolKeeper(services)
     deadline = time.monotonic() + 20

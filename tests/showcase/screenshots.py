@@ -169,6 +169,52 @@ def _event(screen, state: str, step: str | None, kind: str, message: str, elapse
     )
 
 
+async def templates_pool(pilot: Pilot) -> None:
+    """The warm pool's lines under the catalog: one pool still cloning, one below its size."""
+    from console.store import pool as pool_repo
+    from console.store.pool import PoolVm
+    from tests.showcase.world import FROZEN_NOW, make_config
+
+    context = pilot.app.context
+    context.config = make_config(
+        pool=[
+            {
+                "template": "alma9-cpanel",
+                "cluster": "Default",
+                "size": 4,
+                "storage_domain": "data-ssd",
+            },
+            {"template": "win2022-plesk", "cluster": "Default", "size": 2},
+        ]
+    )
+    vms = [  # (name, template, id, version, state, hours old)
+        ("pool-alma9-cpanel-1a2b3c4d", "alma9-cpanel", "t-alma-3", 3, "ready", 20),
+        ("pool-alma9-cpanel-5e6f7a8b", "alma9-cpanel", "t-alma-3", 3, "ready", 6),
+        ("pool-alma9-cpanel-9c0d1e2f", "alma9-cpanel", "t-alma-3", 3, "ready", 2),
+        ("pool-alma9-cpanel-3a4b5c6d", "alma9-cpanel", "t-alma-3", 3, "cloning", 0),
+        ("pool-win2022-plesk-7e8f9a0b", "win2022-plesk", "t-win-2", 2, "ready", 30),
+    ]
+    for name, template, template_id, version, state, hours in vms:
+        created = FROZEN_NOW - timedelta(hours=hours, minutes=12)
+        pool_repo.add(
+            context.store,
+            PoolVm(
+                name=name,
+                vm_id=f"vm-{name[-8:]}",
+                engine="lab",
+                pool_key=pool_repo.pool_key("lab", template, "Default"),
+                template_name=template,
+                template_id=template_id,
+                template_version=version,
+                cluster="Default",
+                state=state,
+                created_at=created,
+                ready_at=created,
+            ),
+        )
+    await templates(pilot)
+
+
 RUN_SCRIPT = (  # (state, step, kind, message, elapsed)
     ("planned", "planned", "finished", "job planned: vps-1001 from win2022-plesk v2", 0.0),
     ("cloning", "cloning", "started", "clone vps-1001 from win2022-plesk v2", 0.4),
@@ -318,6 +364,7 @@ SCENES: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "provision-failed": provision_failed,
     "templates-refresh": templates_refresh,
     "templates-drift": templates_drift,
+    "templates-pool": templates_pool,
 }
 
 

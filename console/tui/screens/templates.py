@@ -118,7 +118,9 @@ class TemplatesScreen(ListScreen):
         from console.flow.pool import status
 
         context = self.app.context
-        self.pool_lines = [p.line() for p in status(context.config, context.store)]
+        self.pool_lines = [
+            p.line() for p in status(context.config, context.store, now=context.now())
+        ]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state not in FINISHED:

@@ -177,7 +177,12 @@ class RunProgress(Vertical):
             )
         running = self.current_step if current not in TERMINAL else None
         guess = self.eta.current if self.eta is not None else None
-        if self.eta is not None and guess is not None and guess.step == running and running in self.began_at:
+        if (
+            self.eta is not None
+            and guess is not None
+            and guess.step == running
+            and running in self.began_at
+        ):
             in_step = (now - self.began_at[running]).total_seconds()
             for line in self.eta.at(in_step).lines():
                 text.append(f"    {line}\n", style=theme_style(self.app, "text-muted"))
