@@ -238,3 +238,14 @@ def test_check_config_lists_every_problem_not_only_the_first(tmp_path):
     )
     # The unknown key comes first: it usually explains the rest (a typo).
     assert result.output.index("clustr") < result.output.index("'nope'")
+
+
+def test_pool_entries_default_and_one_per_template_and_cluster(tmp_path):
+    path = tmp_path / "pool.toml"
+    path.write_text(ENGINE + '\n[[pool]]\ntemplate = "alma9-cpanel"\ncluster = "prod-a"\n')
+    (entry,) = load_config(path).pool
+    assert (entry.size, entry.max_age_hours, entry.storage_domain) == (2, 168, "")
+    twice = '\n[[pool]]\ntemplate = "alma9-cpanel"\ncluster = "prod-a"\n' * 2
+    result, path = run_check(tmp_path, ENGINE + twice)
+    assert result.exit_code == 2
+    assert "configured twice" in result.output and "one [[pool]] entry" in result.output

@@ -127,3 +127,42 @@ def test_the_runner_keeps_each_finished_steps_duration_with_its_drivers(
     assert all(r.seconds >= 0 for r in runs)
     clone = next(r for r in runs if r.step == Step.CLONE_WAIT)
     assert clone.seconds > 0
+
+
+def test_an_order_not_launched_expects_a_whole_run_from_the_pool_or_as_a_clone(
+    flow_services, add_order
+):
+    from console.flow.catalog import refresh_catalog
+    from console.store import pool as pool_repo
+    from console.store.pool import PoolVm
+
+    store, config = flow_services.store, flow_services.config
+    templates = refresh_catalog(flow_services.engine(), store, "sim")
+    latest = max((t for t in templates if t.name == "alma9-cpanel"), key=lambda t: t.version_number)
+    order = add_order("2201", "VPS Linux cPanel")
+    assert eta.order_eta_text(store, config, order, None) == (
+        "time to live as a clone: no history yet"
+    )
+    for step in STEPS:
+        step_history.add(store, run(step, 10, gib=latest.disk_gib, sd="data-ssd"))
+    clone_rate = 10 / latest.disk_gib
+    expected = 7 * 10 + clone_rate * latest.disk_gib  # 7 steps unscaled, the clone scaled
+    assert eta.order_eta_text(store, config, order, None) == (
+        f"live ≈ {eta.format_duration(expected)} after launch, as a clone"
+    )
+    pool_repo.add(
+        store,
+        PoolVm(
+            name="pool-alma9-cpanel-x",
+            pool_key="sim/alma9-cpanel/prod-a",
+            template_name="alma9-cpanel",
+            template_id=latest.id,
+            template_version=latest.version_number,
+            cluster="prod-a",
+            state="ready",
+        ),
+    )
+    # A ready pool VM: a pool run, of which nothing is known yet (the clones do not count).
+    assert eta.order_eta_text(store, config, order, None) == (
+        "time to live from the pool: no history yet"
+    )
