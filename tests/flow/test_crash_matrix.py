@@ -223,6 +223,14 @@ def kill_at_boundary(services, engine_sim, whmcs_sim, boundary: str) -> tuple[st
 
 def kill_mid_engine_call(services, engine_sim, whmcs_sim, label: str) -> tuple[str, str]:
     _, method, path, nth = next(call for call in MID_CALLS if call[0] == label)
+    return kill_holding(services, engine_sim, whmcs_sim, label, method, path, nth)
+
+
+def kill_holding(
+    services, engine_sim, whmcs_sim, label: str, method: str, path: str, nth: int
+) -> tuple[str, str]:
+    """Launch an order, then kill its runner while the engine holds its nth call of
+    `method` `path` (the call lands after the runner died)."""
     order_id, job_id = launch(services, whmcs_sim)
     engine_sim.faults.clear()
     seen_before = len(engine_sim.calls)

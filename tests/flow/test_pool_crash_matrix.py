@@ -27,6 +27,7 @@ from tests.flow.test_crash_matrix import (
     assert_finished_once,
     child,
     kill,
+    kill_holding,
     launch,
     resume_all,
     vms_of,
@@ -91,23 +92,8 @@ def at_boundary(services, engine_sim, whmcs_sim, boundary: str) -> tuple[str, st
 
 
 def mid_take(services, engine_sim, whmcs_sim, label: str) -> tuple[str, str]:
-    import re
-
     _, method, path, nth = next(call for call in MID_TAKE if call[0] == label)
-    order_id, job_id = launch(services, whmcs_sim)
-    seen_before = len(engine_sim.calls)
-    engine_sim.faults.add(method, path, nth=nth, delay=HOLD_SECONDS)
-    process = child("jobs", "resume", job_id)
-
-    def in_flight():
-        hits = [
-            c for c in engine_sim.calls[seen_before:] if c[0] == method and re.search(path, c[1])
-        ]
-        return len(hits) >= nth or process.poll() is not None
-
-    wait_for(in_flight, 30, f"the {label} call")
-    assert process.poll() is None, process.stdout.read().decode()
-    kill(process)
+    order_id, job_id = kill_holding(services, engine_sim, whmcs_sim, label, method, path, nth)
     # Killed inside the take: the claim is in the store and on the job.
     job = repo.get_job(services.store, job_id)
     assert job.data.get(pool.POOL_VM), job.data
