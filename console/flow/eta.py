@@ -307,7 +307,7 @@ def order_eta_text(store: Store, config: Config, order: Order, job: Job | None) 
     """The queue's expected time to live for one order: its job's, or for an order not
     launched yet, a whole run from the pool (when one is ready for its template) or a clone."""
     if job is not None and job.state in [str(s) for s in STEPS]:
-        return job_eta(store, job).to_live_text()
+        return job_eta(store, job).to_live_text() if job.plan else ""
     if order.status == OrderStatus.DONE:
         return ""
     mapping = config.catalog.product_for(order.product_name)
