@@ -100,12 +100,9 @@ def run_intake(runner: Runner) -> IntakeReport:
         if repo.list_jobs(services.store, order_id=order.id, limit=1):
             continue  # taken in before, launched by hand, or cancelled: never again
         candidates.append((order, product))
-    if not candidates:
-        return report
-    engine = services.engine()
-    templates, clusters = engine.list_templates(), engine.clusters()
-    for order, product in candidates:
-        draft = draft_plan(order, product, templates, services.config, clusters=clusters)
+    products = dict((order.id, product) for order, product in candidates)
+    for order, draft in drafts(runner, [order for order, _ in candidates]):
+        product = products[order.id]
         try:
             line = _take(runner, order, product, draft)
         except ConsoleError as error:
@@ -145,13 +142,13 @@ def _take(runner: Runner, order: Order, product: ProductMapping, draft: Draft) -
 
 
 def _human_needed(
-    runner: Runner, order: Order, draft: Draft
+    runner: Runner, order: Order, draft: Draft, *, check: bool = True
 ) -> tuple[dict[str, str], str | None]:
-    """The keys of a plan that needs nobody, or why it needs an engineer."""
+    """The keys of a plan that needs nobody, or why it needs an engineer; `check` also
+    runs the preflight (warnings count as needing one)."""
     plan = draft.plan
-    assert plan is not None
-    if draft.problems:
-        return {}, "; ".join(f"{p.field}: {p.message}" for p in draft.problems)
+    if plan is None or draft.problems:
+        return {}, "; ".join(f"{p.field}: {p.message}" for p in draft.problems) or "no plan"
     services = runner.services
     keys = vault.keys_for_plan(
         services.store, services.secrets, order.id, plan.key_kinds, actor=runner.actor
@@ -160,6 +157,8 @@ def _human_needed(
     if missing:
         names = ", ".join(KIND_LABELS[kind] for kind in missing)
         return keys, f"needs a key the license vault has none of in stock: {names}"
+    if not check:
+        return keys, None
     checks = preflight(
         services.engine(plan.engine), plan, keys, services.config.catalog.stale_after_days
     )
@@ -220,6 +219,64 @@ def _note(
     return True
 
 
+@dataclass(frozen=True)
+class Ready:
+    """An order whose plan is complete with no engineer's input: what to launch."""
+
+    order: Order
+    plan: Plan
+    keys: dict[str, str]
+
+
+def complete_plan(runner: Runner, order: Order, draft: Draft) -> Ready | str:
+    """The order's plan and keys when nothing is left to a human, else why not."""
+    keys, reason = _human_needed(runner, order, draft, check=False)
+    if reason is not None or draft.plan is None:
+        return reason or "no plan"
+    return Ready(order, draft.plan, keys)
+
+
+def drafts(runner: Runner, orders: list[Order]) -> list[tuple[Order, Draft]]:
+    """Each order's plan as the intake makes it: the mapped product, the order's sizes."""
+    if not orders:
+        return []
+    services = runner.services
+    engine = services.engine()
+    templates, clusters = engine.list_templates(), engine.clusters()
+    catalog = services.config.catalog
+    return [
+        (
+            order,
+            draft_plan(
+                order,
+                mapping_for_order(catalog, order),
+                templates,
+                services.config,
+                Overrides(),
+                clusters=clusters,
+            ),
+        )
+        for order in orders
+    ]
+
+
+def all_ready(runner: Runner) -> tuple[list[Ready], list[tuple[str, str]]]:
+    """`provision --all-ready`: orders ready for the engineer, and new ones, whose plan is
+    complete (the rest with why not)."""
+    orders = list_orders(
+        runner.store, statuses=(OrderStatus.READY_FOR_ENGINEER, OrderStatus.NEW)
+    )
+    ready: list[Ready] = []
+    left: list[tuple[str, str]] = []
+    for order, draft in drafts(runner, orders):
+        outcome = complete_plan(runner, order, draft)
+        if isinstance(outcome, Ready):
+            ready.append(outcome)
+        else:
+            left.append((order.id, outcome))
+    return ready, left
+
+
 def intake_reason(order: Order) -> str | None:
     """Why the intake left the order to an engineer, if it did."""
     return ((order.data or {}).get(INTAKE) or {}).get("reason")
@@ -255,6 +312,10 @@ __all__ = [
     "IntakeAction",
     "IntakeLine",
     "IntakeReport",
+    "Ready",
+    "all_ready",
+    "complete_plan",
+    "drafts",
     "intake_reason",
     "policy_of",
     "release_ended",
