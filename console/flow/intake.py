@@ -302,7 +302,7 @@ def release_ended(runner: Runner, report: IntakeReport) -> None:
                 job.order_id,
                 IntakeAction.RELEASED,
                 job.id,
-                f"{order.billing_status or 'cancelled'} in billing",
+                order.problem or f"{order.billing_status or 'cancelled'} in billing",
             )
         )
 
