@@ -17,6 +17,7 @@ which removes the VM it created.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -86,14 +87,18 @@ def policy_of(product: ProductMapping | None) -> IntakePolicy:
     return product.on_paid if product is not None else IntakePolicy.QUEUE
 
 
-def run_intake(runner: Runner) -> IntakeReport:
+def run_intake(runner: Runner, *, only: Iterable[str] | None = None) -> IntakeReport:
     """One intake pass over the store: release what billing ended, then take the new paid
-    orders of preclone/provision products. Does not run the jobs (the caller does)."""
+    orders of preclone/provision products (`only`: just these order ids). Does not run
+    the jobs (the caller does)."""
+    wanted = set(only) if only is not None else None
     services = runner.services
     report = IntakeReport()
     release_ended(runner, report)
     candidates: list[tuple[Order, ProductMapping]] = []
     for order in list_orders(services.store, statuses=(OrderStatus.NEW,)):
+        if wanted is not None and order.id not in wanted:
+            continue
         product = mapping_for_order(services.config.catalog, order)
         if policy_of(product) == IntakePolicy.QUEUE or product is None:
             continue
