@@ -176,9 +176,7 @@ def run_policy(policy: IntakePolicy, args: argparse.Namespace) -> list[Times]:
                 )
             orders.append(times)
             if policy != IntakePolicy.PROVISION:
-                timer = threading.Timer(
-                    args.pickup * scale, engineer, args=(runner, times, scale)
-                )
+                timer = threading.Timer(args.pickup * scale, engineer, args=(runner, times, scale))
                 timer.start()
                 threads.append(timer)
             time.sleep(args.gap * scale)
@@ -187,7 +185,8 @@ def run_policy(policy: IntakePolicy, args: argparse.Namespace) -> list[Times]:
         deadline = time.monotonic() + 3600 * scale
         while time.monotonic() < deadline:
             states = [
-                (get_order(store, t.order_id).handed_over_at, t) for t in orders  # type: ignore[union-attr]
+                (get_order(store, t.order_id).handed_over_at, t)
+                for t in orders  # type: ignore[union-attr]
             ]
             if all(at is not None for at, _ in states):
                 break

@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from console.commands.provision import ProgressPrinter, finish, services_for
+from console.commands.provision import (
+    ProgressPrinter,
+    concurrency_option,
+    finish,
+    services_for,
+)
 from console.errors import BadInput
 from console.flow import batch, clone_slots, parking
 from console.store import jobs as repo
@@ -151,13 +156,7 @@ def show_command(ctx, job_id: str, as_json: bool) -> None:
 
 @command.command("resume")
 @click.argument("job_ids", nargs=-1, metavar="[JOB_ID]...")
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 32),
-    default=batch.DEFAULT_CONCURRENCY,
-    show_default=True,
-    help="Jobs run at once (clones still wait for their storage domain's slots).",
-)
+@concurrency_option
 @click.pass_obj
 def resume_command(ctx, job_ids: tuple[str, ...], concurrency: int) -> None:
     """Finish every unfinished job (after a crash or a closed console), or just JOB_IDs,

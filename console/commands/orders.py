@@ -12,11 +12,11 @@ from console.billing import fileintake
 from console.billing.sync import EMPTY_QUEUE_HINT, billing_staleness, sync_orders
 from console.billing.whmcs import open_billing_client
 from console.errors import BadInput
+from console.flow.intake import intake_reason
 from console.identity import current_actor
 from console.secrets import billing_secret
 from console.store.claims import claim_order, release_order
 from console.store.orders import get_order, list_orders, order_to_dict
-from console.flow.intake import intake_reason
 from console.store.states import IN_QUEUE_STATUSES, OrderStatus
 from console.units import format_mib
 

@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 
 import click
 
-from console.commands.provision import services_for
-from console.flow.batch import DEFAULT_CONCURRENCY
+from console.commands.provision import concurrency_option, services_for
 from console.flow.worker import IntakeWorker
 from console.secrets import require_kept
 
@@ -28,13 +27,7 @@ from console.secrets import require_kept
     default=None,
     help="Seconds between ticks (default: [billing] sync_interval_seconds).",
 )
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 32),
-    default=DEFAULT_CONCURRENCY,
-    show_default=True,
-    help="Jobs run at once (clones also wait for their storage domain's slots).",
-)
+@concurrency_option
 @click.pass_obj
 def command(ctx, once: bool, interval: int | None, concurrency: int) -> None:
     """Headless intake: sync billing, pre-clone / provision paid orders, resume jobs."""

@@ -121,12 +121,12 @@ def run_intake(runner: Runner, *, only: Iterable[str] | None = None) -> IntakeRe
 def _take(runner: Runner, order: Order, product: ProductMapping, draft: Draft) -> IntakeLine | None:
     policy = policy_of(product)
     if draft.plan is None:
-        reason = "; ".join(f"{p.field}: {p.message}" for p in draft.problems) or "no plan"
-        if _note(runner, order, policy, None, reason):
-            return IntakeLine(order.id, IntakeAction.NOT_PLANNED, reason=reason)
+        why = "; ".join(f"{p.field}: {p.message}" for p in draft.problems) or "no plan"
+        if _note(runner, order, policy, None, why):
+            return IntakeLine(order.id, IntakeAction.NOT_PLANNED, reason=why)
         return None  # said before
     plan = draft.plan
-    reason = None
+    reason: str | None = None
     if policy == IntakePolicy.PROVISION:
         keys, reason = _human_needed(runner, order, draft)
         if reason is None:
@@ -268,9 +268,7 @@ def drafts(runner: Runner, orders: list[Order]) -> list[tuple[Order, Draft]]:
 def all_ready(runner: Runner) -> tuple[list[Ready], list[tuple[str, str]]]:
     """`provision --all-ready`: orders ready for the engineer, and new ones, whose plan is
     complete (the rest with why not)."""
-    orders = list_orders(
-        runner.store, statuses=(OrderStatus.READY_FOR_ENGINEER, OrderStatus.NEW)
-    )
+    orders = list_orders(runner.store, statuses=(OrderStatus.READY_FOR_ENGINEER, OrderStatus.NEW))
     ready: list[Ready] = []
     left: list[tuple[str, str]] = []
     for order, draft in drafts(runner, orders):

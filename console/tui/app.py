@@ -12,11 +12,11 @@ from textual.command import CommandPalette, SearchIcon
 from textual.reactive import reactive
 from textual.worker import Worker
 
+from console.flow.worker import IntakeWorker
 from console.tui.commands import ConsoleCommands
 from console.tui.context import ConsoleContext
 from console.tui.errors import error_message
 from console.tui.polling import FINISHED, PollLoop
-from console.flow.worker import IntakeWorker
 from console.tui.progress import ProgressHub
 from console.tui.screens.help import HelpScreen
 from console.tui.screens.jobs import JobsScreen

@@ -59,7 +59,9 @@ def test_a_slot_is_held_once_and_freed_when_its_job_leaves_the_copy(store, add_o
     for order_id in ("801", "802", "803"):
         add_order(order_id, "VPS Linux")
     jobs = [
-        repo.create_job(store, order_id=o, plan={"vm_name": f"vps-{o}"}, engine="sim", created_by="t")
+        repo.create_job(
+            store, order_id=o, plan={"vm_name": f"vps-{o}"}, engine="sim", created_by="t"
+        )
         for o in ("801", "802", "803")
     ]
     for job in jobs:

@@ -89,9 +89,7 @@ def test_preclone_parks_a_down_vm_then_the_launch_goes_on_from_resizing(
     assert get_order(services.store, "501").status == OrderStatus.DONE
 
 
-def test_a_launch_with_another_template_is_refused_while_pre_cloned(
-    intake_services, add_order
-):
+def test_a_launch_with_another_template_is_refused_while_pre_cloned(intake_services, add_order):
     services = intake_services(IntakePolicy.PRECLONE)
     add_order("502", "VPS Linux")
     runner, parked = precloned(services, "502")

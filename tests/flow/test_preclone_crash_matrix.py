@@ -8,7 +8,6 @@ started, and the engineer's `provision ORDER` finishes that same VM and hands it
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
@@ -20,16 +19,15 @@ from console.store import jobs as repo
 from console.store.states import JobState
 from tests.flow.test_crash_matrix import (
     HOLD_SECONDS,
-    MID_CALLS,
     SLOW_CALL_SECONDS,
     assert_finished_once,
     child,
     crash_env,  # noqa: F401 - the fixture
-    kill,
+    kill_runner_at,
+    kill_runner_mid_call,
     place_order,
     resume_all,
     vms_of,
-    wait_for,
 )
 
 pytestmark = pytest.mark.slow
@@ -56,36 +54,11 @@ def preclone(services: Services, whmcs_sim) -> tuple[Services, str, str]:
 
 def kill_at(engine_sim, services, job_id: str, boundary: str) -> None:
     engine_sim.faults.add(delay=SLOW_CALL_SECONDS)
-    process = child("jobs", "resume", job_id)
-    if boundary == "planned":
-        wait_for(lambda: repo.get_job(services.store, job_id).owner is not None, 20, "a runner")
-    else:
-        wait_for(
-            lambda: (
-                repo.get_job(services.store, job_id).state == boundary or process.poll() is not None
-            ),
-            30,
-            f"state {boundary}",
-        )
-    assert process.poll() is None, (boundary, process.stdout.read().decode())
-    kill(process)
+    kill_runner_at(services, job_id, boundary)
 
 
 def kill_mid_call(engine_sim, services, job_id: str, label: str) -> None:
-    _, method, path, nth = next(call for call in MID_CALLS if call[0] == label)
-    seen_before = len(engine_sim.calls)
-    engine_sim.faults.add(method, path, nth=nth, delay=HOLD_SECONDS)
-    process = child("jobs", "resume", job_id)
-
-    def in_flight() -> bool:
-        hits = [
-            c for c in engine_sim.calls[seen_before:] if c[0] == method and re.search(path, c[1])
-        ]
-        return len(hits) >= nth or process.poll() is not None
-
-    wait_for(in_flight, 30, f"the {label} call")
-    assert process.poll() is None, process.stdout.read().decode()
-    kill(process)
+    kill_runner_mid_call(engine_sim, job_id, label)
     time.sleep(HOLD_SECONDS)  # the held call lands after its caller died
 
 
