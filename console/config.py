@@ -13,6 +13,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
@@ -97,6 +98,14 @@ def _refuse_plain_http(url: str | None, acknowledged: bool, what: str) -> None:
         )
 
 
+class IntakePolicy(StrEnum):
+    """What happens when billing reports a paid order of a product (`on_paid`)."""
+
+    QUEUE = "queue"  # wait in the queue for an engineer (nothing is created before)
+    PRECLONE = "preclone"  # clone now, stop ready_for_engineer (VM down, never started)
+    PROVISION = "provision"  # all the way when nothing needs a human, else as preclone
+
+
 class EngineConfig(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     url: str
@@ -108,6 +117,9 @@ class EngineConfig(_Strict):
     storage_domain: str | None = None
     # Seconds one engine call may take before it counts as failed (and is retried).
     timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 60
+    # Full clones running at once on one storage domain of this engine (more make real
+    # engines time out and leave locked images); further jobs wait for a slot.
+    max_clones_per_storage_domain: Annotated[int, Field(ge=1, le=64)] = 2
 
     @field_validator("url")
     @classmethod
@@ -178,6 +190,8 @@ class ProductMapping(_Strict):
     max_memory_mib: int = 64 * 1024
     max_disk_gib: int = 1000
     license_kinds: tuple[Literal["windows", "mssql", "plesk", "cpanel"], ...] = ()
+    # What a paid order of this product sets off (see IntakePolicy); default: the queue.
+    on_paid: IntakePolicy = IntakePolicy.QUEUE
     # Custom fields (free text the customer types) read for this product, by exact name,
     # e.g. fields = {disk = "Disk GB"}; none is read otherwise.
     # Kept as (kind, field name) pairs: the model is frozen and hashable.

@@ -8,12 +8,22 @@ from typing import Any
 
 import click
 
-from console.commands.provision import ProgressPrinter, finish, services_for
+from console.commands.provision import (
+    ProgressPrinter,
+    concurrency_option,
+    finish,
+    services_for,
+)
 from console.errors import BadInput
-from console.flow import eta
+from console.flow import batch, clone_slots, eta, parking
 from console.store import jobs as repo
 from console.store.models import Job
-from console.store.states import UNFINISHED_JOB_STATES, JobState, job_state_text
+from console.store.states import (
+    PARKED_JOB_STATES,
+    UNFINISHED_JOB_STATES,
+    JobState,
+    job_state_text,
+)
 
 
 def job_to_dict(job: Job, *, events=None) -> dict:
@@ -41,6 +51,8 @@ def job_to_dict(job: Job, *, events=None) -> dict:
         "created_at": job.created_at.isoformat() if job.created_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
         "plan": job.plan,
+        "ready_reason": parking.ready_reason(job),
+        "waiting_for": (job.data or {}).get(clone_slots.WAITING),
     }
     if events is not None:
         data["events"] = [
@@ -78,7 +90,7 @@ def command() -> None:
 @click.pass_obj
 def list_command(ctx, show_all: bool, as_json: bool) -> None:
     """Jobs, newest first (unfinished and failed ones unless --all)."""
-    states = None if show_all else (*UNFINISHED_JOB_STATES, JobState.FAILED)
+    states = None if show_all else (*UNFINISHED_JOB_STATES, *PARKED_JOB_STATES, JobState.FAILED)
     jobs = repo.list_jobs(ctx.store, states=states)
     if as_json:
         click.echo(json.dumps([job_to_dict(j) for j in jobs], indent=2))
@@ -92,6 +104,17 @@ def list_command(ctx, show_all: bool, as_json: bool) -> None:
             f"{job.id:<13} {job.order_id:<8} {_state(job):<22} {job.vm_name or '':<12} "
             f"{job.owner or '':<18} {', '.join(job.ips or [])}"
         )
+        note = _note(job)
+        if note:
+            click.echo(f"{'':13} {note}")
+
+
+def _note(job: Job) -> str | None:
+    """What a job waits for: the engineer (and why), or a clone slot."""
+    if job.state == JobState.READY_FOR_ENGINEER:
+        reason = parking.ready_reason(job)
+        return "pre-cloned, waiting for the engineer" + (f": {reason}" if reason else "")
+    return (job.data or {}).get(clone_slots.WAITING)
 
 
 @command.command("show")
@@ -136,14 +159,24 @@ def show_command(ctx, job_id: str, as_json: bool) -> None:
 
 @command.command("resume")
 @click.argument("job_ids", nargs=-1, metavar="[JOB_ID]...")
+@concurrency_option
 @click.pass_obj
-def resume_command(ctx, job_ids: tuple[str, ...]) -> None:
-    """Finish every unfinished job (after a crash or a closed console), or just JOB_IDs."""
+def resume_command(ctx, job_ids: tuple[str, ...], concurrency: int) -> None:
+    """Finish every unfinished job (after a crash or a closed console), or just JOB_IDs,
+    several at once."""
     runner = services_for(ctx).runner(on_event=ProgressPrinter())
-    if job_ids:
-        ran = [runner.run(_find(ctx, job_id).id).id for job_id in job_ids]
+    if len(job_ids) == 1:
+        ran = [runner.run(_find(ctx, job_ids[0]).id).id]
     else:
-        ran = runner.resume_unfinished()
+        ids = [_find(ctx, job_id).id for job_id in job_ids]
+        result = (
+            batch.run_jobs(runner, ids, concurrency=concurrency)
+            if ids
+            else batch.resume_all(runner, concurrency=concurrency)
+        )
+        for job_id, why in result.skipped:
+            click.echo(f"job {job_id}: not resumed: {why}")
+        ran = [job.id for job in result.finished]
     if not ran:
         click.echo("no unfinished jobs to resume")
         return

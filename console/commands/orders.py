@@ -12,11 +12,12 @@ from console.billing import fileintake
 from console.billing.sync import EMPTY_QUEUE_HINT, billing_staleness, sync_orders
 from console.billing.whmcs import open_billing_client
 from console.errors import BadInput
+from console.flow.intake import intake_reason
 from console.identity import current_actor
 from console.secrets import billing_secret
 from console.store.claims import claim_order, release_order
 from console.store.orders import get_order, list_orders, order_to_dict
-from console.store.states import IN_QUEUE_STATUSES
+from console.store.states import IN_QUEUE_STATUSES, OrderStatus
 from console.units import format_mib
 
 
@@ -79,6 +80,9 @@ def list_(ctx, show_all: bool, as_json: bool) -> None:
             f"{order.id:>10}  {order.status:<13} {order.created_at:%Y-%m-%d %H:%M}  "
             f"{order.product_name}  {_resources(order)}  -> {what}{claimed}"
         )
+        reason = intake_reason(order)
+        if reason and order.status in (OrderStatus.NEW, OrderStatus.READY_FOR_ENGINEER):
+            click.echo(f"{'':>10}  needs an engineer: {reason}")
 
 
 @command.command("show")

@@ -13,8 +13,8 @@ import click
 
 from console.billing.mapping import mapping_for_order
 from console.commands._secret_store import cli_secret_store
-from console.errors import BadInput
-from console.flow import vault
+from console.errors import BadInput, ConsoleError
+from console.flow import batch, intake, parking, vault
 from console.flow.events import ProgressEvent
 from console.flow.licenses import KIND_LABELS
 from console.flow.plan import Overrides, draft_plan, resource_changes
@@ -23,6 +23,7 @@ from console.flow.runner import PreflightBlocked
 from console.flow.services import Services
 from console.flow.upkeep.refresh import RefreshEvent
 from console.secrets import require_kept
+from console.store import jobs as repo
 from console.store.orders import get_order
 from console.store.states import JobState
 from console.units import SIZE_HINT, SizeError, parse_gib, parse_memory
@@ -162,8 +163,24 @@ def _launch(runner, order_id: str, plan, keys: dict[str, str], yes: bool):
     return job
 
 
+# Jobs run at once by `provision ID ID …`, `jobs resume` and `worker`.
+concurrency_option = click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=batch.DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Jobs run at once (clones still wait for their storage domain's slots).",
+)
+
+
 @click.command("provision")
-@click.argument("order_id")
+@click.argument("order_ids", nargs=-1, metavar="ORDER_ID...")
+@click.option(
+    "--all-ready",
+    is_flag=True,
+    help="Every order whose plan needs no input: pre-cloned ones and new ones.",
+)
+@concurrency_option
 @click.option("--template", "template", metavar="NAME[:VERSION]", help="Template (and version).")
 @click.option("--cluster", metavar="NAME", help="Cluster to create the VM in.")
 @click.option("--cpus", type=click.IntRange(1, 256), help="vCPUs.")
@@ -192,7 +209,9 @@ def _launch(runner, order_id: str, plan, keys: dict[str, str], yes: bool):
 @click.pass_obj
 def command(
     ctx,
-    order_id,
+    order_ids,
+    all_ready,
+    concurrency,
     template,
     cluster,
     cpus,
@@ -205,10 +224,39 @@ def command(
     yes,
     no_wait,
 ) -> None:
-    """Provision ORDER_ID: plan, preflight, clone, resize, boot, IP, handover."""
+    """Provision ORDER_ID: plan, preflight, clone, resize, boot, IP, handover.
+
+    Several ORDER_IDs (or --all-ready) are launched together from their orders' own
+    plans (no overrides, keys from the vault) and run at once."""
     services = services_for(ctx)
     # Before anything else: a job whose secrets die with this process cannot be resumed.
     require_kept(services.secrets, resumed_elsewhere=no_wait)
+    overridden = [
+        name
+        for name, value in (
+            ("--template", template),
+            ("--cluster", cluster),
+            ("--cpus", cpus),
+            ("--memory", memory),
+            ("--guaranteed-memory", guaranteed_memory),
+            ("--disk", disk),
+            ("--hostname", hostname),
+            ("--ssh-key", ssh_keys),
+            ("--license", licenses),
+        )
+        if value
+    ]
+    if all_ready or len(order_ids) != 1:
+        if not order_ids and not all_ready:
+            raise BadInput("no order given", "vps-console provision ORDER_ID… or --all-ready")
+        if overridden:
+            raise BadInput(
+                f"{', '.join(overridden)} apply to one order, not to a bulk launch",
+                "provision that order on its own with them, the others in bulk",
+            )
+        bulk_provision(services, list(order_ids), all_ready, yes, no_wait, concurrency)
+        return
+    order_id = order_ids[0]
     order = get_order(services.store, order_id)
     if order is None:
         raise BadInput(
@@ -270,6 +318,9 @@ def command(
     for change in resource_changes(order, plan):
         click.echo(f"  {'changed':<15} {change} (from the order)")
     runner = services.runner(on_event=ProgressPrinter())
+    if _copying(runner, order_id):
+        click.echo(f"order {order_id} is being pre-cloned: waiting for its copy to finish")
+        parking.wait_until_parked(runner, order_id, runner.timing.clone_limit(plan.disk_gib))
     try:
         job = _launch(runner, order_id, plan, keys, yes)
     except BaseException:
@@ -281,3 +332,72 @@ def command(
         click.echo(f"run it with: vps-console jobs resume   (show: vps-console jobs show {job.id})")
         return
     finish(runner.run(job.id))
+
+
+def _copying(runner, order_id: str) -> bool:
+    job = repo.open_job_for_order(runner.store, order_id)
+    return job is not None and parking.busy_preclone(job) is not None
+
+
+def bulk_provision(
+    services: Services,
+    order_ids: list[str],
+    all_ready: bool,
+    yes: bool,
+    no_wait: bool,
+    concurrency: int,
+) -> None:
+    """Launch several orders from their own plans, then run the jobs together."""
+    runner = services.runner(on_event=ProgressPrinter())
+    if all_ready:
+        ready, left = intake.all_ready(runner)
+        ready = [r for r in ready if not order_ids or r.order.id in order_ids]
+    else:
+        orders = []
+        for order_id in order_ids:
+            order = get_order(services.store, order_id)
+            if order is None:
+                raise BadInput(f"no order {order_id} in the store", "see vps-console orders list")
+            orders.append(order)
+        ready, left = [], []
+        for order, draft in intake.drafts(runner, orders):
+            outcome = intake.complete_plan(runner, order, draft)
+            if isinstance(outcome, intake.Ready):
+                ready.append(outcome)
+            else:
+                left.append((order.id, outcome))
+    for order_id, why in left:
+        click.echo(f"order {order_id}: left out, needs an engineer: {why}", err=True)
+    jobs = []
+    for item in ready:
+        order_id = item.order.id
+        try:
+            if _copying(runner, order_id):
+                click.echo(f"order {order_id} is being pre-cloned: waiting for its copy")
+                parking.wait_until_parked(
+                    runner, order_id, runner.timing.clone_limit(item.plan.disk_gib)
+                )
+            job = runner.launch(order_id, item.plan, item.keys, confirm_warnings=yes)
+        except ConsoleError as error:
+            vault.on_draft_abandoned(services.store, order_id, actor=services.actor)
+            click.echo(f"order {order_id}: not launched: {error.message}", err=True)
+            if error.hint:
+                click.echo(f"  hint: {error.hint}", err=True)
+            left.append((order_id, error.message))
+            continue
+        click.echo(f"job {job.id} launched for order {order_id} ({job.state})")
+        jobs.append(job.id)
+    # --all-ready leaves out what needs an engineer on purpose; named orders left out fail.
+    refused = bool(left) and not all_ready
+    if not jobs:
+        click.echo("nothing launched", err=True)
+        sys.exit(2 if refused else 0)
+    if no_wait:
+        click.echo("run them with: vps-console jobs resume")
+        sys.exit(2 if refused else 0)
+    result = batch.run_jobs(runner, jobs, concurrency=concurrency)
+    for job in result.finished:
+        click.echo(f"job {job.id} (order {job.order_id}): {job.state}")
+    for job_id, why in result.skipped:
+        click.echo(f"job {job_id}: not run here: {why}", err=True)
+    sys.exit(1 if not result.all_done else 2 if refused else 0)

@@ -2,6 +2,7 @@
 
     planned → cloning → clone_wait → resizing → initializing → starting → ip_wait
             → handover → done
+    clone_wait --park--> ready_for_engineer --continue--> resizing   (pre-cloned on payment)
     any running state --fail--> failed(step)  --retry--> step
     any state but done/cancelled --cancel--> cancelled
 
@@ -23,6 +24,8 @@ class Event(StrEnum):
     FAIL = "fail"
     RETRY = "retry"
     CANCEL = "cancel"
+    PARK = "park"  # a pre-clone stops once its copy is done
+    CONTINUE = "continue"  # the engineer's launch takes a parked job on
 
 
 class IllegalTransition(ValueError):
@@ -73,6 +76,16 @@ def transition(state: State, event: Event | str) -> State:
         raise IllegalTransition(f"the job is {state}; nothing more can happen to it")
     if event == Event.CANCEL:
         return State(JobState.CANCELLED)
+    if state.name == JobState.READY_FOR_ENGINEER:
+        if event == Event.CONTINUE:
+            return State(JobState.RESIZING)
+        raise IllegalTransition(f"the job is {state}; launch it or cancel it")
+    if event == Event.PARK:
+        if state.name == JobState.CLONE_WAIT:
+            return State(JobState.READY_FOR_ENGINEER)
+        raise IllegalTransition(f"only a finished copy can wait for the engineer, not {state}")
+    if event == Event.CONTINUE:
+        raise IllegalTransition(f"only a job ready for the engineer goes on; this one is {state}")
     if state.name == JobState.FAILED:
         if event == Event.RETRY:
             assert state.failed_step is not None  # State sets it exactly when failed
@@ -91,6 +104,8 @@ def progress(state: State) -> tuple[int, int]:
     total = len(STEPS)
     if state.name == JobState.DONE:
         return total, total
+    if state.name == JobState.READY_FOR_ENGINEER:
+        return STEPS.index(Step.RESIZING), total
     step = state.step
     return (STEPS.index(step) if step else 0), total
 

@@ -53,8 +53,15 @@ def rollback(ctx: RunContext) -> Job:
         finished_at=utcnow(),
         data={CANCEL_REQUESTED: None, "cancelled_at_step": step},
     )
-    set_order_status(ctx.store, job.order_id, OrderStatus.NEW, release=True)
-    ctx.record("finished", step, f"cancelled: {note}; order {job.order_id} is back in the queue")
+    with ctx.store.session() as session:
+        order = session.get(Order, job.order_id)
+    if order is not None and order.status == OrderStatus.CANCELLED:  # ended in billing
+        set_order_status(ctx.store, job.order_id, OrderStatus.CANCELLED, release=True)
+        where = "stays cancelled, as in billing"
+    else:
+        set_order_status(ctx.store, job.order_id, OrderStatus.NEW, release=True)
+        where = "is back in the queue"
+    ctx.record("finished", step, f"cancelled: {note}; order {job.order_id} {where}")
     return ctx.job
 
 

@@ -21,14 +21,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from console.errors import BadInput, ConsoleError
-from console.flow import eta, job_secrets, vault
+from console.flow import eta, job_secrets, parking, vault
 from console.flow.context import Heartbeat, RunContext
 from console.flow.errors import Cancelled, JobBusy, LeaseLost, PreflightBlocked, StepFailed
 from console.flow.events import ProgressEvent
 from console.flow.licenses import check_license, normalise_license
 from console.flow.machine import STEPS, Event, State, transition
 from console.flow.plan import Plan, resource_changes
-from console.flow.preflight import blocking, preflight, warnings
+from console.flow.preflight import Check, blocking, preflight, warnings
 from console.flow.rollback import rollback
 from console.flow.steps import STEP_ACTIONS, STEP_TITLES
 from console.flow.timing import Timing
@@ -39,7 +39,13 @@ from console.store.claims import claim_order
 from console.store.db import StoreUnavailable
 from console.store.models import CANCEL_REQUESTED, Job, Order, since_key, utcnow
 from console.store.orders import set_order_status
-from console.store.states import UNFINISHED_JOB_STATES, JobState, OrderStatus, Step
+from console.store.states import (
+    PARKED_JOB_STATES,
+    UNFINISHED_JOB_STATES,
+    JobState,
+    OrderStatus,
+    Step,
+)
 from console.units import format_mib
 
 if TYPE_CHECKING:
@@ -82,48 +88,18 @@ class Runner:
         admin_password: str | None = None,
         confirm_warnings: bool = False,
     ) -> Job:
-        """Claim the order, keep the secrets, and persist a `planned` job. Does not run it."""
-        licenses = {
-            kind: normalise_license(kind, value) for kind, value in licenses.items() if value
-        }
-        problems = [
-            p for p in (check_license(kind, licenses.get(kind)) for kind in plan.key_kinds) if p
-        ]
-        if problems:
-            raise BadInput("; ".join(f"{p.field}: {p.message}" for p in problems), problems[0].fix)
-        require_kept(self.services.secrets)  # a job nobody could resume is not launched
-        config = self.services.config
-        checks = preflight(
-            self.services.engine(plan.engine), plan, licenses, config.catalog.stale_after_days
-        )
-        failed = blocking(checks)
-        if failed:
-            raise PreflightBlocked(
-                "preflight failed: " + "; ".join(f"{c.name}: {c.message}" for c in failed),
-                failed[0].fix or None,
-                checks,
-            )
-        warned = warnings(checks)
-        if warned and not confirm_warnings:
-            raise PreflightBlocked(
-                "preflight has warnings to confirm: "
-                + "; ".join(f"{c.name}: {c.message}" for c in warned),
-                "confirm them (--yes in the CLI) to launch anyway",
-                checks,
-            )
-        claim = claim_order(self.store, order_id, self.actor)
-        if not claim.won:
-            if claim.holder and claim.holder != self.actor and "claimed by" in claim.reason:
-                hint = "pick another order, or ask the holder to release it"
-            else:  # done, cancelled in billing, needs mapping, gone: nobody to ask
-                hint = (
-                    f"see why with vps-console orders show {order_id} (and jobs list "
-                    "--all); a done order is not provisioned twice"
-                )
-            raise JobBusy(claim.reason or f"order {order_id} is claimed by {claim.holder}", hint)
+        """Claim the order, keep the secrets, and persist a `planned` job. Does not run it.
+        An order pre-cloned on payment goes on with its parked job instead (console.flow.parking)."""
+        licenses, checks = self._check_launch(plan, licenses, confirm_warnings)
+        self._claim(order_id)
         existing = repo.open_job_for_order(self.store, order_id)
+        if existing is not None and existing.state == JobState.READY_FOR_ENGINEER:
+            job = parking.take_on(self, existing, plan, licenses, admin_password, checks)
+            self._record(job, "info", job.state, f"pre-cloned VM taken on by {self.actor}")
+            self._audit_launch(job, Plan.from_dict(job.plan))
+            return job
         if existing is not None:
-            raise self._busy_with(existing)
+            raise parking.busy_preclone(existing) or self._busy_with(existing)
         plan = replace(plan, license_masks={kind: mask(licenses[kind]) for kind in plan.key_kinds})
         # The job row decides between two launches of one order (the same engineer in two
         # terminals passes the claim twice), yet must never exist without its secrets: they
@@ -152,7 +128,7 @@ class Runner:
                 job_id=job_id,
                 data={
                     "preflight": [c.__dict__ for c in checks],
-                    "warnings_confirmed": bool(warned),
+                    "warnings_confirmed": bool(warnings(checks)),
                 },
             )
         except repo.OpenJobExists as exists:
@@ -183,6 +159,53 @@ class Runner:
             0.0,
         )
         return job
+
+    def _check_launch(
+        self, plan: Plan, licenses: dict[str, str], confirm_warnings: bool
+    ) -> tuple[dict[str, str], list[Check]]:
+        """The keys normalised and checked, the secret store able to keep them, the
+        preflight passed (warnings confirmed): what every launch needs first."""
+        licenses = {
+            kind: normalise_license(kind, value) for kind, value in licenses.items() if value
+        }
+        problems = [
+            p for p in (check_license(kind, licenses.get(kind)) for kind in plan.key_kinds) if p
+        ]
+        if problems:
+            raise BadInput("; ".join(f"{p.field}: {p.message}" for p in problems), problems[0].fix)
+        require_kept(self.services.secrets)  # a job nobody could resume is not launched
+        config = self.services.config
+        checks = preflight(
+            self.services.engine(plan.engine), plan, licenses, config.catalog.stale_after_days
+        )
+        failed = blocking(checks)
+        if failed:
+            raise PreflightBlocked(
+                "preflight failed: " + "; ".join(f"{c.name}: {c.message}" for c in failed),
+                failed[0].fix or None,
+                checks,
+            )
+        warned = warnings(checks)
+        if warned and not confirm_warnings:
+            raise PreflightBlocked(
+                "preflight has warnings to confirm: "
+                + "; ".join(f"{c.name}: {c.message}" for c in warned),
+                "confirm them (--yes in the CLI) to launch anyway",
+                checks,
+            )
+        return licenses, checks
+
+    def _claim(self, order_id: str) -> None:
+        claim = claim_order(self.store, order_id, self.actor)
+        if not claim.won:
+            if claim.holder and claim.holder != self.actor and "claimed by" in claim.reason:
+                hint = "pick another order, or ask the holder to release it"
+            else:  # done, cancelled in billing, needs mapping, gone: nobody to ask
+                hint = (
+                    f"see why with vps-console orders show {order_id} (and jobs list "
+                    "--all); a done order is not provisioned twice"
+                )
+            raise JobBusy(claim.reason or f"order {order_id} is claimed by {claim.holder}", hint)
 
     def _audit(self, action: str, job: Job, message: str, **data: Any) -> None:
         """A line in the audit trail; callers pass masked values only."""
@@ -268,16 +291,21 @@ class Runner:
             heart.stop()
             repo.release_lease(self.store, job_id, self.actor)
 
-    def resume_unfinished(self) -> list[str]:
-        """Run every job left unfinished (crash, closed console); returns the ids run."""
+    def unfinished_jobs(self) -> list[Job]:
+        """Jobs left unfinished (crash, closed console) and failed ones with a cancel
+        pending, oldest first: what `resume` runs."""
         candidates = repo.list_jobs(self.store, states=UNFINISHED_JOB_STATES)
         candidates += [
             j
             for j in repo.list_jobs(self.store, states=(JobState.FAILED,))
             if j.cancel_requested_by
         ]
+        return sorted(candidates, key=lambda j: j.created_at)
+
+    def resume_unfinished(self) -> list[str]:
+        """Run every job left unfinished, one after another; returns the ids run."""
         ran = []
-        for job in sorted(candidates, key=lambda j: j.created_at):
+        for job in self.unfinished_jobs():
             try:
                 self.run(job.id)
                 ran.append(job.id)
@@ -347,7 +375,7 @@ class Runner:
             if job.cancel_requested_by:
                 return rollback(ctx)
             state = State(job.state, job.failed_step)
-            if state.terminal or state.name == JobState.FAILED:
+            if state.terminal or state.name in (JobState.FAILED, *PARKED_JOB_STATES):
                 return job
             step = Step(state.name)
             resumed = (
@@ -376,7 +404,7 @@ class Runner:
                 raise
             except ConsoleError as error:
                 return self._fail(ctx, state, error)
-            new = transition(state, Event.ADVANCE)
+            new = parking.next_state(job, state, step)
             extra = dict(values)
             data = dict(extra.pop("data", {}) or {})
             data[since_key(step)] = None
@@ -385,6 +413,9 @@ class Runner:
             ctx.save(state=new.name, failed_step=None, data=data, **extra)
             ctx.record("finished", step, message)
             eta.record(ctx, step, time.monotonic() - began, resumed=resumed)
+            if new.name == JobState.READY_FOR_ENGINEER:
+                parking.on_parked(ctx)
+                return ctx.job
             if step == Step.INITIALIZING:
                 for kind in ctx.plan.key_kinds:
                     self._audit(

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from console.flow import firstboot, marks, pool, vault
+from console.flow import clone_slots, firstboot, marks, parking, pool, vault
 from console.flow.context import RunContext
 from console.flow.errors import StepFailed
 from console.flow.plan import Plan
@@ -59,6 +59,8 @@ def hostname_matches(reported: str | None, plan: Plan) -> bool:
 
 
 def step_planned(ctx: RunContext) -> StepOutcome:
+    if parking.parks(ctx.job):  # the keys and password come with the engineer's launch
+        return "pre-clone on payment: the VM is copied now and waits, down, for the engineer", {}
     licenses, _ = ctx.secrets()
     kinds = ", ".join(f"{k} {mask(v)}" for k, v in licenses.items()) or "no keys needed"
     return f"secrets in place ({kinds})", {}
@@ -91,6 +93,7 @@ def ensure_vm(ctx: RunContext) -> tuple[Vm, str]:
     taken = pool.take_for(ctx)  # a warm-pool VM instead of a clone, when there is one
     if taken is not None:
         return taken
+    clone_slots.wait_for_slot(ctx)
     try:
         created = ctx.call(
             f"create VM {plan.vm_name} from {plan.template_name} v{plan.template_version}",

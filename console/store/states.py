@@ -37,6 +37,9 @@ class JobState(StrEnum):
     STARTING = "starting"
     IP_WAIT = "ip_wait"
     HANDOVER = "handover"
+    # Pre-cloned on payment (intake policy preclone/provision): the VM is copied, down,
+    # order-marked and never started; the engineer's launch goes on from resizing.
+    READY_FOR_ENGINEER = "ready_for_engineer"
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -45,6 +48,8 @@ class JobState(StrEnum):
 class OrderStatus(StrEnum):
     NEW = "new"
     NEEDS_MAPPING = "needs_mapping"
+    # Its VM was pre-cloned on payment and waits, down, for the engineer's launch.
+    READY_FOR_ENGINEER = "ready_for_engineer"
     PROVISIONING = "provisioning"
     DONE = "done"
     FAILED = "failed"
@@ -56,16 +61,22 @@ STEPS: tuple[Step, ...] = tuple(Step)
 TERMINAL_JOB_STATES: frozenset[JobState] = frozenset({JobState.DONE, JobState.CANCELLED})
 # A job at one of its steps: a runner is on it, or `jobs resume` will be.
 UNFINISHED_JOB_STATES: tuple[JobState, ...] = tuple(JobState(step) for step in Step)
+# A job parked for the engineer: not terminal, yet nothing runs it until a launch.
+PARKED_JOB_STATES: tuple[JobState, ...] = (JobState.READY_FOR_ENGINEER,)
+# Steps that hold a clone slot of a storage domain (console.store.clone_slots).
+CLONE_STEPS: tuple[JobState, ...] = (JobState.CLONING, JobState.CLONE_WAIT)
 # Orders the queue shows as waiting or in flight.
 IN_QUEUE_STATUSES: tuple[OrderStatus, ...] = (
     OrderStatus.NEW,
     OrderStatus.NEEDS_MAPPING,
+    OrderStatus.READY_FOR_ENGINEER,
     OrderStatus.PROVISIONING,
     OrderStatus.FAILED,
 )
 # Orders an engineer may claim (needs_mapping must be mapped first).
 CLAIMABLE_STATUSES: tuple[OrderStatus, ...] = (
     OrderStatus.NEW,
+    OrderStatus.READY_FOR_ENGINEER,
     OrderStatus.FAILED,
     OrderStatus.PROVISIONING,
 )
@@ -83,7 +94,9 @@ def job_state_text(state: JobState | str, failed_step: str | None) -> str:
 
 __all__ = [
     "CLAIMABLE_STATUSES",
+    "CLONE_STEPS",
     "IN_QUEUE_STATUSES",
+    "PARKED_JOB_STATES",
     "STEPS",
     "TERMINAL_JOB_STATES",
     "UNFINISHED_JOB_STATES",

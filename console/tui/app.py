@@ -12,6 +12,7 @@ from textual.command import CommandPalette, SearchIcon
 from textual.reactive import reactive
 from textual.worker import Worker
 
+from console.flow.worker import IntakeWorker
 from console.tui.commands import ConsoleCommands
 from console.tui.context import ConsoleContext
 from console.tui.errors import error_message
@@ -81,6 +82,7 @@ class ConsoleApp(App):
         self.known_vms: list = []
         self.known_orders: dict = {}
         self.progress = ProgressHub(self)
+        self.intake: IntakeWorker | None = None
         self.engine_name = context.config.engine().name
         self.engine_version = ""
         if context.config.ui.theme in self.available_themes:
@@ -153,7 +155,13 @@ class ConsoleApp(App):
     def sync_billing(self):
         sync = self.context.sync_billing
         assert sync is not None  # the billing loop starts only when there is a sync
-        return sync()
+        result = sync()
+        if self.context.live and not self.context.read_only:
+            # Every open console takes paid orders in (pre-clone / provision policies).
+            if self.intake is None:
+                self.intake = IntakeWorker(self.progress.runner)
+            self.intake.tick(sync=False)
+        return result
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state not in FINISHED:

@@ -17,6 +17,7 @@ STATUS_COLOURS = {
     "up": "success",
     "done": "text-muted",
     "new": "primary",
+    "ready_for_engineer": "success",  # pre-cloned: the engineer's launch is quick
     "ok": "success",
     "powering_up": "warning",
     "reboot_in_progress": "warning",

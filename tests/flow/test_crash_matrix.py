@@ -197,6 +197,16 @@ def kill_at_boundary(services, engine_sim, whmcs_sim, boundary: str) -> tuple[st
     engine_sim.faults.add(delay=SLOW_CALL_SECONDS)
     slow_billing = whmcs_sim.faults.inject("delay", seconds=SLOW_CALL_SECONDS)
     order_id, job_id = launch(services, whmcs_sim)
+    kill_runner_at(services, job_id, boundary)
+    assert len(vms_of(engine_sim, order_id)) <= 1
+    if boundary == "handover":
+        assert slow_billing.fired > 0
+    return order_id, job_id
+
+
+def kill_runner_at(services, job_id: str, boundary: str) -> None:
+    """A `jobs resume JOB` child, SIGKILLed once the job is at `boundary` (or, for
+    planned, once it holds the job)."""
     process = child("jobs", "resume", job_id)
     if boundary == "planned":
         wait_for(
@@ -215,10 +225,6 @@ def kill_at_boundary(services, engine_sim, whmcs_sim, boundary: str) -> tuple[st
     # Killed where it was meant to be: a runner that already finished tests nothing.
     assert process.poll() is None, (boundary, process.stdout.read().decode())
     kill(process)
-    assert len(vms_of(engine_sim, order_id)) <= 1
-    if boundary == "handover":
-        assert slow_billing.fired > 0
-    return order_id, job_id
 
 
 def kill_mid_engine_call(services, engine_sim, whmcs_sim, label: str) -> tuple[str, str]:
@@ -232,6 +238,17 @@ def kill_holding(
     """Launch an order, then kill its runner while the engine holds its nth call of
     `method` `path` (the call lands after the runner died)."""
     order_id, job_id = launch(services, whmcs_sim)
+    hold_and_kill(engine_sim, job_id, label, method, path, nth)
+    return order_id, job_id
+
+
+def kill_runner_mid_call(engine_sim, job_id: str, label: str) -> None:
+    """A `jobs resume JOB` child, SIGKILLed while the engine holds its `label` call."""
+    _, method, path, nth = next(call for call in MID_CALLS if call[0] == label)
+    hold_and_kill(engine_sim, job_id, label, method, path, nth)
+
+
+def hold_and_kill(engine_sim, job_id: str, label: str, method: str, path: str, nth: int) -> None:
     engine_sim.faults.clear()
     seen_before = len(engine_sim.calls)
     engine_sim.faults.add(method, path, nth=nth, delay=HOLD_SECONDS)
@@ -246,7 +263,6 @@ def kill_holding(
     wait_for(call_in_flight, 30, f"the {label} call")
     assert process.poll() is None, process.stdout.read().decode()
     kill(process)
-    return order_id, job_id
 
 
 def kill_mid_billing_call(services, engine_sim, whmcs_sim, label: str) -> tuple[str, str]:

@@ -191,3 +191,17 @@ def test_a_taken_pool_vm_is_never_retired_and_a_cancelled_claim_returns_to_the_p
     # A claim whose job no longer exists (never created, or gone) goes back to the pool.
     pool.PoolKeeper(services).refill()
     assert pool_repo.get(services.store, row.name).state == PoolVmState.READY
+
+
+def test_the_intake_worker_refills_the_pool_each_tick(pool_services, engine_sim):
+    """`vps-console worker` keeps the pool with no console open: its tick refills."""
+    from console.flow.worker import IntakeWorker
+
+    services = pool_services(size=2)
+    worker = IntakeWorker(Runner(services))
+    report = worker.tick(sync=False)
+    assert sum(line.count("cloning pool-") for line in report.lines()) == 2, report.lines()
+    assert len(engine_pool_vms(engine_sim)) == 2
+    worker.tick(sync=False)
+    worker.wait()
+    assert len(engine_pool_vms(engine_sim)) == 2  # full: nothing more cloned

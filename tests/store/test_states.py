@@ -20,6 +20,7 @@ from console.store.states import (
 def test_every_step_is_an_unfinished_job_state_and_the_ends_are_not():
     assert [str(step) for step in STEPS] == [str(state) for state in UNFINISHED_JOB_STATES]
     assert set(JobState) - set(UNFINISHED_JOB_STATES) == {
+        JobState.READY_FOR_ENGINEER,
         JobState.DONE,
         JobState.FAILED,
         JobState.CANCELLED,

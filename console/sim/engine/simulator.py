@@ -137,6 +137,20 @@ class EngineSimulator:
             self._calls.clear()
 
     # ------------------------------------------------------- test helpers
+    def copies(self) -> dict[str, tuple[int, int]]:
+        """Full clones from templates by storage domain name: (copies started, most copies
+        running at once), as the engine's image locks had them."""
+        with self.world.lock:
+            log = self.world.copy_log
+            names = {sd.id: sd.name for sd in self.world.storage_domains.values()}
+            return {
+                names.get(domain, domain): (
+                    sum(1 for started, _ in log.started if started == domain),
+                    peak,
+                )
+                for domain, peak in log.peaks.items()
+            }
+
     def vm(self, name: str) -> dict[str, Any]:
         """Snapshot of a VM's state, including its stored initialization with the real secrets."""
         return self.world.vm_snapshot(name)

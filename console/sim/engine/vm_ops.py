@@ -114,6 +114,8 @@ class VmOps:
                 sd.used += disk.actual_size
                 sd.committed += disk.provisioned_size
                 total_size += source.provisioned_size
+                if clone:
+                    self.copy_log.begin(sd_id, vm.id)
             for name, interface, profile_id in template.nics:
                 nic = Nic(
                     self.new_id(),
@@ -147,6 +149,7 @@ class VmOps:
             def finish() -> None:
                 for disk_id in vm.disk_ids:
                     self.disks[disk_id].status = "ok"
+                self.copy_log.end(vm.id)
                 self._set_status(vm, "down")
                 self.end_job(job)
                 self.emit(

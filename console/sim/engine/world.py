@@ -19,6 +19,7 @@ from ovirtsdk4 import types
 
 from . import faults as msg
 from .clock import Scheduler, utcnow
+from .copy_log import CopyLog
 from .disk_ops import DiskOps
 from .faults import EngineFault, backend_failed, incomplete, not_found
 from .model import (
@@ -70,6 +71,7 @@ class World(VmOps, PowerOps, DiskOps, NetOps, SnapshotOps, TemplateOps):
         self.jobs: dict[str, Job] = {}
         self.guest_rules: list[tuple[str, GuestBehaviour]] = []
         self.full_domains: set[str] = set()
+        self.copy_log = CopyLog()  # full copies per storage domain (images locked)
         self._mac_counter = 0
         self._ip_counter = 0
         self._event_index = 1000

@@ -17,6 +17,7 @@ from textual.worker import Worker
 from console.billing.mapping import mapping_for_order
 from console.billing.sync import EMPTY_QUEUE_HINT
 from console.flow import vault
+from console.flow.intake import intake_reason
 from console.flow.naming import names_search
 from console.store.models import Job, Order
 from console.store.states import IN_QUEUE_STATUSES, UNFINISHED_JOB_STATES, JobState, OrderStatus
@@ -32,6 +33,7 @@ from console.tui.formatting import (
     theme_style,
 )
 from console.tui.polling import FINISHED, PollLoop
+from console.tui.screens import bulk
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
 from console.tui.widgets.keyed_table import KeyedTable
@@ -96,6 +98,8 @@ class QueueScreen(Screen):
         Binding("s", "sort", "Sort", id="queue.sort"),
         Binding("S", "reverse", "Reverse", id="queue.reverse", show=False),
         Binding("p", "provision", "Provision", id="queue.provision"),
+        Binding("space", "mark", "Mark", id="queue.mark", show=False),
+        Binding("L", "launch_marked", "Launch marked", id="queue.launch_marked", show=False),
         Binding("enter", "provision", "Open", id="queue.open", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="queue.refresh"),
         Binding("d", "toggle_done", "Show done", id="queue.done"),
@@ -127,6 +131,7 @@ class QueueScreen(Screen):
         # The vault's keys left per kind and the low kinds: as last polled, and as shown.
         self.polled_stock: tuple[dict[str, int], set[str]] = ({}, set())
         self.key_stock: tuple[dict[str, int], set[str]] | None = None
+        self.marked: set[str] = set()  # orders to launch together (space marks, L launches)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -245,7 +250,10 @@ class QueueScreen(Screen):
             "product": order.product_name,
             "resources": format_resources(order.cpus, order.memory_mib, order.disk_gib),
             "template": self.template_for(order),
-            "status": status_text(self.app, self.status_for(order)) + self.stock_mark(order),
+            "status": bulk.marked_text(
+                self, order.id, status_text(self.app, self.status_for(order))
+            )
+            + self.stock_mark(order),
             # Narrow: who, without the host (the detail line has both).
             "claimed": claimed.split("@")[0] if narrow else claimed,
         }
@@ -393,6 +401,13 @@ class QueueScreen(Screen):
                 text.append(f": {job.error_message}", style=theme_style(self.app, "error"))
                 if job.error_hint:
                     text.append(f"  hint: {job.error_hint}")
+        if job is not None and job.state == JobState.READY_FOR_ENGINEER:
+            text.append(f"\npre-cloned {job.vm_name} (down): launch resizes and starts it")
+        if intake_reason(order) and order.status in IN_QUEUE_STATUSES:
+            text.append(
+                f"\nneeds an engineer: {intake_reason(order)}",
+                style=theme_style(self.app, "warning"),
+            )
         if order.problem:
             text.append(f"\nproblem: {order.problem}", style=theme_style(self.app, "warning"))
         text.append(f"\n{order.product_name} -> {self.template_for(order)}")
@@ -546,6 +561,16 @@ class QueueScreen(Screen):
             return
         self.app.open_provision(order.id)
 
+    def action_mark(self) -> None:
+        order = self.selected_order()
+        if order is not None:
+            bulk.toggle(self, order.id)
+            self.show_orders(changed={order.id})
+            self.query_one("#orders", KeyedTable).action_cursor_down()
+
+    def action_launch_marked(self) -> None:
+        bulk.launch_marked(self)
+
     def select_order(self, order_id: str) -> bool:
         """Put the cursor on an order (clearing a filter that hides it); used by `:order`."""
         table = self.query_one("#orders", KeyedTable)
@@ -560,6 +585,6 @@ class QueueScreen(Screen):
         return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "provision" and self.app.context.read_only:
+        if action in ("provision", "mark", "launch_marked") and self.app.context.read_only:
             return None
         return True

@@ -1,7 +1,7 @@
 """pool_vms, pool_refills: the warm pool; step_runs: step durations for the ETA
 
 Revision ID: 0006
-Revises: 0004 (re-chain after 0005 at merge; this revision touches no other table)
+Revises: 0005 (this revision touches no other table)
 Create Date: 2026-12-02 03:30:00
 """
 
@@ -10,7 +10,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

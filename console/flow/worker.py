@@ -1,0 +1,136 @@
+"""The intake loop shared by `vps-console worker` and every open console.
+
+One tick: sync billing (when the caller wants it), run the intake pass (pre-clone,
+provision, release what billing ended), hand every job to run, new and left unfinished
+alike, to a bounded pool of threads, then refill the warm pools (`[[pool]]`). Jobs run in the background, so the next
+tick comes on time while clones copy. Several workers and consoles on one store share
+the work safely: intake is decided by the one-open-job-per-order index, each job by its
+lease (a holder that stops heart-beating, or dies on this host, is taken over).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from console.billing.errors import BillingError
+from console.billing.sync import SyncReport, sync_orders
+from console.errors import ConsoleError
+from console.flow.batch import DEFAULT_CONCURRENCY
+from console.flow.intake import IntakeReport, run_intake
+from console.flow.pool import PoolKeeper, RefillReport
+from console.store.models import Job
+
+if TYPE_CHECKING:
+    from console.flow.runner import Runner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickReport:
+    sync: SyncReport | None = None
+    sync_error: str | None = None
+    intake: IntakeReport = field(default_factory=IntakeReport)
+    started: list[str] = field(default_factory=list)  # job ids handed to the pool
+    pools: list[RefillReport] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.sync is not None and (self.sync.created or self.sync.cancelled):
+            out.append(self.sync.summary().split("\n")[0])
+        if self.sync_error:
+            out.append(f"billing sync failed: {self.sync_error}")
+        out += [line.text() for line in self.intake.lines]
+        out += [f"intake problem: {problem}" for problem in self.intake.problems]
+        if self.started:
+            out.append(f"running job {', '.join(self.started)}")
+        out += [pool.line() for pool in self.pools if pool.actions or pool.error]
+        return out
+
+
+class IntakeWorker:
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_finished: Callable[[Job], None] | None = None,
+    ):
+        self.runner = runner
+        self.services = runner.services
+        # Daemon threads, not an executor: a console that quits must not wait on a clone
+        # (the job's lease lapses and the next runner resumes it).
+        self.slots = threading.BoundedSemaphore(max(1, concurrency))
+        self.running: dict[str, threading.Thread] = {}
+        self.lock = threading.Lock()
+        self.on_finished = on_finished
+        self.finished: list[Job] = []
+
+    def tick(self, *, sync: bool = True) -> TickReport:
+        report = TickReport()
+        if sync and self.services.config.billing.kind == "whmcs":
+            client = self.services.billing()
+            if client is not None:
+                try:
+                    report.sync = sync_orders(
+                        self.services.store, client, self.services.config.catalog
+                    )
+                except BillingError as error:
+                    report.sync_error = error.message
+        try:
+            report.intake = run_intake(self.runner)
+        except ConsoleError as error:  # the engine is down: the next tick tries again
+            report.intake.problems.append(error.message)
+        wanted = report.intake.job_ids + [job.id for job in self.runner.unfinished_jobs()]
+        report.started = self.submit(wanted)
+        if self.services.config.pool:
+            # After the jobs started: an order that can take a pool VM takes it before
+            # the refill counts what is left.
+            report.pools = PoolKeeper(self.services).refill()
+        return report
+
+    def submit(self, job_ids: list[str]) -> list[str]:
+        started = []
+        with self.lock:
+            for job_id in dict.fromkeys(job_ids):
+                if job_id in self.running:
+                    continue  # one runner per job in this process; the lease across them
+                thread = threading.Thread(
+                    target=self._run, args=(job_id,), name=f"job-{job_id}", daemon=True
+                )
+                self.running[job_id] = thread
+                thread.start()
+                started.append(job_id)
+        return started
+
+    def _run(self, job_id: str) -> None:
+        try:
+            with self.slots:
+                job = self.runner.run(job_id)
+            self.finished.append(job)
+            if self.on_finished is not None:
+                self.on_finished(job)
+        except ConsoleError as error:  # held by another runner (JobBusy), store down
+            log.info("job %s not run here: %s", job_id, error.message)
+        except Exception:
+            log.exception("job %s stopped", job_id)
+        finally:
+            with self.lock:
+                self.running.pop(job_id, None)
+
+    def wait(self) -> None:
+        """Until every job handed to the pool has stopped (done, parked, failed, busy)."""
+        while True:
+            with self.lock:
+                threads = list(self.running.values())
+            if not threads:
+                return
+            for thread in threads:
+                thread.join()
+
+
+__all__ = ["IntakeWorker", "TickReport"]
