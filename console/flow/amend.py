@@ -139,6 +139,11 @@ def lacks_values(order: Any) -> bool:
     return bool(getattr(order, "status", None) == OrderStatus.NEEDS_MAPPING)
 
 
+def missing_from_order(order: Any) -> tuple[str, ...]:
+    """The sizes billing left out of the order (by label), for the form's title."""
+    return tuple(label for column, label, _ in ORDER_VALUES if getattr(order, column, None) is None)
+
+
 def engineer_problems(order: Any, overrides: Overrides) -> list[FieldProblem]:
     """On an order billing left short, each size it lacks must be typed: never a guess
     (the product's default or the template's minimum) that nobody decided."""

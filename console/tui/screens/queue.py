@@ -97,6 +97,7 @@ class QueueScreen(Screen):
         Binding("S", "reverse", "Reverse", id="queue.reverse", show=False),
         Binding("p", "provision", "Provision", id="queue.provision"),
         Binding("enter", "provision", "Open", id="queue.open", show=False),
+        Binding("R", "release", "Release claim", id="queue.release", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="queue.refresh"),
         Binding("d", "toggle_done", "Show done", id="queue.done"),
         Binding("Z", "pause", "Pause live", id="queue.pause", show=False),
@@ -533,6 +534,11 @@ class QueueScreen(Screen):
             return
         self.app.open_provision(order.id)
 
+    def action_release(self) -> None:
+        order = self.selected_order()
+        if order is not None:
+            self.app.release_claim(order.id)
+
     def select_order(self, order_id: str) -> bool:
         """Put the cursor on an order (clearing a filter that hides it); used by `:order`."""
         table = self.query_one("#orders", KeyedTable)
@@ -547,6 +553,6 @@ class QueueScreen(Screen):
         return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "provision" and self.app.context.read_only:
+        if action in ("provision", "release") and self.app.context.read_only:
             return None
         return True
