@@ -156,16 +156,16 @@ def engineer_problems(order: Any, overrides: Overrides) -> list[FieldProblem]:
     ]
 
 
-def engineer_provided(order: Any, plan: Plan, catalog: CatalogConfig) -> list[str]:
-    """What the engineer typed for what the order lacked ("vCPU 2", "template alma9 v3"),
-    for the audit line that says a person, not billing, provided it."""
+def engineer_provided(order: Any, plan: Plan, catalog: CatalogConfig) -> dict[str, str]:
+    """What the engineer typed for what the order lacked ({"RAM": "4GiB", "template":
+    "alma9 v3"}), for the audit line that says a person, not billing, provided it."""
     if not lacks_values(order):
-        return []
-    given = [
-        f"{label} {RESOURCE_SHOWN[label](getattr(plan, column))}"
+        return {}
+    given = {
+        label: RESOURCE_SHOWN[label](getattr(plan, column))
         for column, label, _ in ORDER_VALUES
         if getattr(order, column, None) is None
-    ]
+    }
     if mapping_for_order(catalog, order) is None:
-        given.append(f"template {plan.template_name} v{plan.template_version}")
+        given["template"] = f"{plan.template_name} v{plan.template_version}"
     return given

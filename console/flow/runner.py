@@ -199,7 +199,7 @@ class Runner:
                 **data,
             )
 
-    def _audit_launch(self, job: Job, plan: Plan, given: list[str]) -> None:
+    def _audit_launch(self, job: Job, plan: Plan, given: dict[str, str]) -> None:
         """The launch, what it changed from the order, what the engineer gave for what the
         order lacked, and the keys given: one commit."""
         with self.store.session() as session:
@@ -230,8 +230,9 @@ class Runner:
             if given:
                 record(
                     "engineer_provided",
-                    "the order lacked these; the engineer gave " + ", ".join(given),
-                    fields=[value.rsplit(" ", 1)[0] for value in given],
+                    "the order lacked these; the engineer gave "
+                    + ", ".join(f"{name} {value}" for name, value in given.items()),
+                    fields=list(given),
                 )
             for kind in plan.key_kinds:
                 record(
