@@ -62,12 +62,13 @@ class ProvisionActions(ProvisionWorkers):
         def run_progress(self) -> RunProgress: ...
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only the keys that apply now are in the footer and help (False hides one)."""
         phases = PHASE_ACTIONS.get(action)
         if phases is None:
             return True
         if action in ("accept_hostname", "fail_hostname") and self.hostname_seen is None:
-            return None
-        return True if self.phase in phases and self.job_id_ready(action) else None
+            return False
+        return self.phase in phases and self.job_id_ready(action)
 
     def job_id_ready(self, action: str) -> bool:
         return action not in NEEDS_JOB or self.job_id is not None
