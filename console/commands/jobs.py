@@ -1,4 +1,5 @@
-"""`vps-console jobs list|show|resume|retry|cancel`: look after provisioning jobs."""
+"""`vps-console jobs list|show|resume|retry|cancel|accept-hostname|fail-hostname`: look
+after provisioning jobs."""
 
 from __future__ import annotations
 
@@ -216,3 +217,32 @@ def cancel_command(ctx, job_id: str) -> None:
         f"job {job.id}: cancel requested; {job.owner or 'its runner'} rolls it back at "
         "its next step"
     )
+
+
+def _decide_hostname(ctx, job_id: str, decision: str) -> None:
+    from console.flow.hostname_wait import HostnameDecision, request_decision
+    from console.identity import current_actor
+
+    job = request_decision(
+        ctx.store, _find(ctx, job_id).id, HostnameDecision(decision), current_actor()
+    )
+    click.echo(
+        f"job {job.id}: {decision} asked; its runner ({job.owner or 'the next resume'}) "
+        "carries it out at its next poll"
+    )
+
+
+@command.command("accept-hostname")
+@click.argument("job_id")
+@click.pass_obj
+def accept_hostname_command(ctx, job_id: str) -> None:
+    """Hand a job over under the hostname its guest reports (it waits at ip_wait)."""
+    _decide_hostname(ctx, job_id, "accept")
+
+
+@command.command("fail-hostname")
+@click.argument("job_id")
+@click.pass_obj
+def fail_hostname_command(ctx, job_id: str) -> None:
+    """Fail a job waiting on its guest's hostname now, instead of at the end of the grace."""
+    _decide_hostname(ctx, job_id, "fail")

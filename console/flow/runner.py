@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from console.errors import BadInput, ConsoleError
-from console.flow import eta, job_secrets, parking, vault
+from console.flow import amend, eta, job_secrets, parking, vault
 from console.flow.context import Heartbeat, RunContext
 from console.flow.errors import Cancelled, JobBusy, LeaseLost, PreflightBlocked, StepFailed
 from console.flow.events import ProgressEvent
@@ -146,10 +146,13 @@ class Runner:
             job_secrets.promote(self.services.secrets, job.id, order_id, plan.key_kinds)
         finally:
             repo.release_lease(self.store, job.id, self.actor)
+        with self.store.session() as session:
+            order = session.get(Order, order_id)  # read before its status moves on
+            given = amend.engineer_provided(order, plan, self.services.config.catalog)
         set_order_status(
             self.store, order_id, OrderStatus.PROVISIONING, template_name=plan.template_name
         )
-        self._audit_launch(job, plan)
+        self._audit_launch(job, plan, given)
         self._emit(
             job,
             "finished",
@@ -220,8 +223,9 @@ class Runner:
                 **data,
             )
 
-    def _audit_launch(self, job: Job, plan: Plan) -> None:
-        """The launch, what it changed from the order and the keys given: one commit."""
+    def _audit_launch(self, job: Job, plan: Plan, given: dict[str, str]) -> None:
+        """The launch, what it changed from the order, what the engineer gave for what the
+        order lacked, and the keys given: one commit."""
         with self.store.session() as session:
 
             def record(action: str, message: str, **data: Any) -> None:
@@ -247,6 +251,13 @@ class Runner:
             changes = resource_changes(order, plan) if order is not None else []
             if changes:
                 record("resources_changed", "; ".join(changes))
+            if given:
+                record(
+                    "engineer_provided",
+                    "the order lacked these; the engineer gave "
+                    + ", ".join(f"{name} {value}" for name, value in given.items()),
+                    fields=list(given),
+                )
             for kind in plan.key_kinds:
                 record(
                     "license_given", f"{kind} key {plan.license_masks.get(kind, '')}", license=kind
@@ -313,8 +324,10 @@ class Runner:
                 self._record(job, "info", job.state, f"not resumed: {busy.message}", persist=False)
         return ran
 
-    def retry(self, job_id: str, *, run: bool = True) -> Job:
-        """Put a failed job back at the step that failed, and (by default) run it."""
+    def retry(self, job_id: str, *, run: bool = True, plan: Plan | None = None) -> Job:
+        """Put a failed job back at the step that failed, and (by default) run it; with
+        `plan`, its values for the steps not yet done replace the job's (console.flow.amend
+        says which may change)."""
         job = self._job(job_id)
         if job.state != JobState.FAILED:
             raise BadInput(
@@ -324,9 +337,16 @@ class Runner:
                 ),
             )
         state = transition(State(JobState.FAILED, job.failed_step), Event.RETRY)
+        edits: dict[str, Any] = {}
+        if plan is not None:
+            amended, changes = amend.amend_plan(Plan.from_dict(job.plan), plan, job.failed_step)
+            if changes:
+                edits["plan"] = amended.to_dict()
+                self._audit("plan_amended", job, "; ".join(changes))
         repo.update_job(
             self.store,
             job_id,
+            **edits,
             state=state.name,
             failed_step=None,
             error_code=None,

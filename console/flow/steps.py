@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from console.flow import clone_slots, firstboot, marks, parking, pool, vault
+from console.flow import clone_slots, firstboot, hostname_wait, marks, parking, pool, vault
 from console.flow.context import RunContext
 from console.flow.errors import StepFailed
 from console.flow.plan import Plan
@@ -303,9 +303,16 @@ def step_ip_wait(ctx: RunContext) -> StepOutcome:
         ips = usable_ips(vm.ips)
         waited = ctx.since(Step.IP_WAIT)
         if ips and hostname_matches(vm.fqdn, plan):
-            return (f"guest reports {', '.join(ips)} as {vm.fqdn}", {"ips": list(ips)})
+            return (
+                f"guest reports {', '.join(ips)} as {vm.fqdn}",
+                {"ips": list(ips), "data": hostname_wait.CLEARED},
+            )
         if ips:
             ip_since = ip_since if ip_since is not None else time.monotonic()
+            # Said at once, and an engineer may accept the reported name or fail now.
+            decided = hostname_wait.on_mismatch(ctx, vm.fqdn, ips) if vm.fqdn else None
+            if decided is not None:
+                return decided
             if vm.fqdn and time.monotonic() - ip_since > ctx.timing.hostname_grace_seconds:
                 raise StepFailed(
                     f"the guest reports hostname {vm.fqdn!r} but the plan says {plan.hostname!r}",

@@ -3,7 +3,8 @@
 A fresh claim is a compare-and-set on `claimed_by IS NULL`, so two engineers (or a hundred
 processes) racing for one order produce exactly one winner on SQLite and PostgreSQL alike.
 A claim left behind by someone who went home can be taken over once it is older than the
-timeout and no job for the order has shown a heartbeat since.
+timeout and no job for the order has shown a heartbeat since; the console asks first
+(`take_over=False` reports such a claim as `stale` instead of taking it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Exists, and_, exists, or_, update
+from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 
 from console.store import audit
@@ -27,6 +29,7 @@ class ClaimResult:
     since: datetime | None
     took_over_from: str | None = None
     reason: str = ""
+    stale: bool = False  # refused only because take_over was off: it could be taken over
 
 
 def _live_job(order_id: str, cutoff: datetime) -> Exists:
@@ -41,7 +44,12 @@ def _live_job(order_id: str, cutoff: datetime) -> Exists:
 
 
 def claim_order(
-    store: Store, order_id: str, owner: str, *, takeover_after: timedelta = timedelta(minutes=30)
+    store: Store,
+    order_id: str,
+    owner: str,
+    *,
+    takeover_after: timedelta = timedelta(minutes=30),
+    take_over: bool = True,
 ) -> ClaimResult:
     now = utcnow()
     with store.session() as session:
@@ -80,6 +88,15 @@ def claim_order(
             )
         # Copy before the UPDATE: the ORM refreshes `order` in place when it runs.
         previous, previous_at = order.claimed_by, order.claimed_at
+        if not take_over and not session.scalar(sql_select(_live_job(order_id, cutoff))):
+            return ClaimResult(
+                False,
+                previous,
+                previous_at,
+                reason=f"order {order_id} is claimed by {previous}, idle since "
+                f"{previous_at:%Y-%m-%d %H:%M} UTC",
+                stale=True,
+            )
         taken = session.execute(
             update(Order)
             .where(

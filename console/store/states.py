@@ -73,10 +73,11 @@ IN_QUEUE_STATUSES: tuple[OrderStatus, ...] = (
     OrderStatus.PROVISIONING,
     OrderStatus.FAILED,
 )
-# Orders an engineer may claim (needs_mapping must be mapped first).
+# Orders an engineer may claim (a needs_mapping one to type what billing left out).
 CLAIMABLE_STATUSES: tuple[OrderStatus, ...] = (
     OrderStatus.NEW,
     OrderStatus.READY_FOR_ENGINEER,
+    OrderStatus.NEEDS_MAPPING,
     OrderStatus.FAILED,
     OrderStatus.PROVISIONING,
 )

@@ -212,6 +212,10 @@ class ConsoleApp(App):
         """`1`-`4`: that screen itself, never a screen left open on top of it (a Provision
         screen opened from the queue, a help or a dialog)."""
         if self.current_mode != mode:
+            # What is open over the screen left closes now, not when its mode is next
+            # shown: a Provision screen left open would keep its order claimed.
+            while len(self.screen_stack) > 1:
+                await self.pop_screen()
             await self.switch_mode(mode)
         while len(self.screen_stack) > 1:
             await self.pop_screen()
@@ -267,7 +271,7 @@ class ConsoleApp(App):
         self.claim_and_open(order_id)
 
     @work(thread=True, exclusive=True, group="claim", exit_on_error=False)
-    def claim_and_open(self, order_id: str) -> None:
+    def claim_and_open(self, order_id: str, take_over: bool = False) -> None:
         from console.store.claims import claim_order
 
         config = self.context.config
@@ -276,12 +280,28 @@ class ConsoleApp(App):
             order_id,
             self.context.actor,
             takeover_after=timedelta(minutes=config.billing.claim_timeout_minutes),
+            take_over=take_over,
         )
         self.call_from_thread(self._claimed, order_id, result)
 
     def _claimed(self, order_id: str, result) -> None:
         from console.tui.screens.provision import ProvisionScreen
 
+        if result.stale:
+            # Someone's claim has gone idle: taking it over is a decision, asked first.
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.claim_and_open(order_id, take_over=True)
+
+            self.push_screen(
+                ConfirmDialog(
+                    f"Take over order #{order_id} from {result.holder}?",
+                    f"{result.reason}, and no job of it is running. The takeover is "
+                    "recorded in the audit trail under your name.",
+                ),
+                answered,
+            )
+            return
         if not result.won:
             self.notify(
                 result.reason or f"order {order_id} is claimed by {result.holder}",
@@ -292,6 +312,27 @@ class ConsoleApp(App):
         if result.took_over_from:
             self.notify(f"took over the claim of {result.took_over_from}", severity="warning")
         self.push_screen(ProvisionScreen(order_id))
+
+    @work(thread=True, group="release", exit_on_error=False)
+    def release_claim(self, order_id: str) -> None:
+        """`R`: give your claim on an order back to the queue (someone else's stays)."""
+        from console.store.claims import release_order
+        from console.tui.data import get_order
+
+        if release_order(self.context.store, order_id, self.context.actor):
+            self.call_from_thread(self.notify, f"order {order_id} released to the queue")
+            return
+        order = get_order(self.context.store, order_id)
+        holder = order.claimed_by if order is not None else None
+        if holder is None:
+            self.call_from_thread(self.notify, f"order {order_id} is not claimed")
+        else:
+            self.call_from_thread(
+                self.notify,
+                f"order {order_id} is claimed by {holder}, not by you; they release it, "
+                f"or vps-console orders release {order_id} --force",
+                severity="warning",
+            )
 
     async def go_to_order(self, order_id: str) -> None:
         await self.action_go("queue")

@@ -215,3 +215,36 @@ def test_jobs_cancel_removes_the_vm_the_job_created_and_requeues_the_order(env, 
     with store.session() as session:
         order = session.get(Order, "5305")
         assert (order.status, order.claimed_by) == ("new", None)
+
+
+def test_jobs_accept_hostname_ends_the_wait_of_a_job_run_elsewhere(env, engine_sim):
+    from dataclasses import replace
+
+    from console.flow.plan import Overrides
+    from tests.flow.test_hostname_decision import run_in_background, wait_until_seen
+
+    store, services = env
+    with store.session() as session:
+        session.add(Order(id="5306", source="manual", product_name="VPS Linux", client_name="C"))
+    with store.session() as session:
+        order = session.get(Order, "5306")
+    plan = draft_plan(
+        order,
+        services.config.catalog.product_for("VPS Linux"),
+        services.engine().list_templates(),
+        services.config,
+        Overrides(hostname="shop.example.net"),
+    ).plan
+    engine_sim.set_guest_behaviour("vps-5306", hostname="localhost.localdomain")
+    runner = Runner(services, timing=replace(FAST, hostname_grace_seconds=120, ip_seconds=120))
+    job = runner.launch("5306", plan, {}, confirm_warnings=True)
+    thread, outcome = run_in_background(runner, job.id)
+    wait_until_seen(store, job.id)
+
+    accepted = vps_console("jobs", "accept-hostname", job.id)
+    assert accepted.returncode == 0, (accepted.stdout, accepted.stderr)
+    assert "accept asked" in accepted.stdout
+    thread.join(30)
+    assert outcome["job"].state == "done", outcome["job"].error_message
+    refused = vps_console("jobs", "fail-hostname", job.id)
+    assert refused.returncode != 0 and "not waiting on a guest's hostname" in refused.stderr

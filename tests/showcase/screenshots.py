@@ -346,6 +346,27 @@ async def templates_drift(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def provision_hostname_mismatch(pilot: Pilot) -> None:
+    from console.flow.hostname_wait import waiting_text
+
+    await provision_running(pilot)
+    screen = pilot.app.screen
+    seen = {
+        "reported": "WIN-8F2K1Q",
+        "expected": "1001.vps.example.net",
+        "init_kind": "sysprep",
+        "grace_seconds": 300,
+    }
+    for step in (
+        *DONE_SCRIPT[:2],
+        ("ip_wait", "ip_wait", "info", waiting_text(seen), 80.0),
+    ):
+        screen.post_message(_event(screen, *step))
+    await settle(pilot)  # the screen reads the job (none in the showcase) first
+    screen.show_hostname_wait(seen)
+    await pilot.pause()
+
+
 SCENES: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "queue": queue,
     "queue-filtered": queue_filtered,
@@ -362,6 +383,7 @@ SCENES: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "provision-running": provision_running,
     "provision-done": provision_done,
     "provision-failed": provision_failed,
+    "provision-hostname-mismatch": provision_hostname_mismatch,
     "templates-refresh": templates_refresh,
     "templates-drift": templates_drift,
     "templates-pool": templates_pool,

@@ -96,6 +96,40 @@ def test_stale_claim_can_be_taken_over_with_a_record(store):
     assert actions[:2] == ["claim_takeover", "claim"]
 
 
+def test_a_stale_claim_is_only_reported_when_takeover_is_to_be_asked_first(store):
+    add_order(store)
+    claim_order(store, "2001", "ana@jump1")
+    asked = claim_order(
+        store, "2001", "ben@jump2", takeover_after=timedelta(seconds=-1), take_over=False
+    )
+    assert not asked.won and asked.stale and asked.holder == "ana@jump1"
+    assert "idle since" in asked.reason
+    with store.session() as session:
+        assert session.get(Order, "2001").claimed_by == "ana@jump1"
+        assert "claim_takeover" not in [e.step for e in audit.entries(session, order_id="2001")]
+    # A fresh claim is refused without the offer.
+    fresh = claim_order(store, "2001", "ben@jump2", take_over=False)
+    assert not fresh.won and not fresh.stale
+
+
+def test_an_idle_claim_with_a_live_job_is_not_offered_for_takeover(store):
+    add_order(store)
+    claim_order(store, "2001", "ana@jump1")
+    with store.session() as session:
+        # Its runner beat after the claim went idle (the idle mark is a second in the future).
+        beat = utcnow() + timedelta(minutes=1)
+        session.add(Job(id="j", order_id="2001", state="clone_wait", heartbeat_at=beat))
+    lost = claim_order(
+        store, "2001", "ben@jump2", takeover_after=timedelta(seconds=-1), take_over=False
+    )
+    assert not lost.won and not lost.stale
+
+
+def test_an_order_needing_mapping_can_be_claimed_to_type_what_it_lacks(store):
+    add_order(store, status="needs_mapping")
+    assert claim_order(store, "2001", "ana@jump1").won
+
+
 def test_stale_claim_with_a_live_job_is_not_taken_over(store):
     add_order(store)
     claim_order(store, "2001", "ana@jump1")

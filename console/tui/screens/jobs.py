@@ -51,6 +51,7 @@ class JobsScreen(ListScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="jobs.filter"),
         Binding("r", "retry", "Retry", id="jobs.retry"),
+        Binding("e", "edit_retry", "Edit & retry", id="jobs.edit_retry"),
         Binding("c", "cancel_job", "Cancel", id="jobs.cancel"),
         Binding("ctrl+d", "cancel_job", "Cancel", id="jobs.cancel_destructive", show=False),
         Binding("a", "toggle_activity", "Activity", id="jobs.activity"),
@@ -259,11 +260,11 @@ class JobsScreen(ListScreen):
         """Retry and cancel are offered only where they apply: never in a read-only
         console, retry on a failed job, cancel on one still cancellable (False hides the
         key from the footer and help)."""
-        if action in ("retry", "cancel_job"):
+        if action in ("retry", "edit_retry", "cancel_job"):
             if self.app.context.read_only:
                 return None
             job = self.selected_job() if self.is_mounted else None
-            wanted = RETRYABLE if action == "retry" else CANCELLABLE
+            wanted = CANCELLABLE if action == "cancel_job" else RETRYABLE
             if job is None or job.state not in wanted:
                 return False
         return True
@@ -275,6 +276,14 @@ class JobsScreen(ListScreen):
             return
         self.run_job_action("retry", job.id)
         self.notify(f"retrying job {job.id[:8]} from {job.failed_step or 'its last step'}")
+
+    def action_edit_retry(self) -> None:
+        """The Provision form on the failed job's plan (claimed like `p` on its order)."""
+        job = self.selected_job()
+        if job is None or job.state not in RETRYABLE:
+            self.notify("only a failed job can be retried", severity="warning")
+            return
+        self.app.open_provision(job.order_id)
 
     def action_cancel_job(self) -> None:
         job = self.selected_job()

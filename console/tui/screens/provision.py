@@ -14,66 +14,38 @@ preflight (plan_view), the run (run_progress) and its outcome (credentials).
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from console.billing.mapping import mapping_for_order
-from console.flow import vault
+from console.flow import amend
 from console.flow.catalog import rank_templates
+from console.flow.hostname_wait import waiting_text
 from console.flow.licenses import KEY_KINDS, normalise_license
-from console.flow.plan import Draft, Overrides, draft_plan
+from console.flow.plan import Draft, Overrides, Plan, draft_plan
 from console.store.models import Job, Order
-from console.store.states import JobState
-from console.tui import data
+from console.store.states import JobState, Step
 from console.tui.errors import error_hint, error_message, notify_error
 from console.tui.formatting import format_age, theme_style
 from console.tui.polling import FINISHED
 from console.tui.progress import JobProgress
-from console.tui.widgets.confirm import ConfirmDialog
+from console.tui.screens.provision_actions import Phase, ProvisionActions
 from console.tui.widgets.header import StatusHeader
 from console.tui.widgets.plan_view import PlanView
 from console.tui.widgets.provision_form import ProvisionForm
 from console.tui.widgets.run_progress import RunProgress
 
-if TYPE_CHECKING:
-    from textual import getters
-
-    from console.tui.app import ConsoleApp
-
 PREFLIGHT_DELAY = 0.4  # seconds of quiet typing before the preflight asks the engine
 
 
-class Phase(StrEnum):
-    LOADING = "loading"
-    EDITING = "editing"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-# Which actions exist in which phase; the others are hidden from the footer and help.
-PHASE_ACTIONS = {
-    "copy_credentials": (Phase.DONE,),
-    "retry": (Phase.FAILED,),
-    "cancel_job": (Phase.FAILED, Phase.RUNNING),
-    "launch": (Phase.EDITING,),
-    "regenerate_password": (Phase.EDITING,),
-}
-
-
-class ProvisionScreen(Screen):
-    if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
-        app = getters.app(ConsoleApp)
+class ProvisionScreen(ProvisionActions):
     TITLE_TEXT = "Provision"
     CSS_PATH = "provision.tcss"
     BINDINGS = [
@@ -88,6 +60,10 @@ class ProvisionScreen(Screen):
         Binding(
             "ctrl+g", "regenerate_password", "New password", id="provision.password", show=False
         ),
+        Binding("e", "edit_plan", "Edit plan", id="provision.edit"),
+        Binding("R", "release_claim", "Release", id="provision.release", show=False),
+        Binding("a", "accept_hostname", "Accept hostname", id="provision.accept_hostname"),
+        Binding("f", "fail_hostname", "Fail now", id="provision.fail_hostname"),
     ]
 
     def __init__(self, order_id: str) -> None:
@@ -114,6 +90,11 @@ class ProvisionScreen(Screen):
         self.vault_pending = False  # the vault is setting the order's keys aside
         self._launch_state: int | None = None
         self._preflight_timer: Timer | None = None
+        self.launched = False
+        self.hostname_seen: dict[str, Any] | None = None
+        # A failed job of the order: the form edits its plan and ctrl+l retries it.
+        self.retry_job: Job | None = None
+        self.retry_plan: Plan | None = None
 
     # ---- layout --------------------------------------------------------------------------
 
@@ -137,89 +118,7 @@ class ProvisionScreen(Screen):
         self.run_progress.display = False
         self.load()
 
-    def on_unmount(self) -> None:
-        self.app.progress.forget(self)
-        # The credentials are shown once: nothing keeps them after the screen is gone.
-        self.admin_password = None
-
-    # ---- workers -------------------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, group="provision-load", exit_on_error=False)
-    def load(self) -> tuple[Order | None, list[Any], list[Any]]:
-        context = self.app.context
-        from console.flow.catalog import refresh_catalog
-
-        order = data.get_order(context.store, self.order_id)
-        engine = context.services.engine()
-        templates = refresh_catalog(engine, context.store, context.config.engine().name)
-        return order, templates, engine.clusters()
-
-    @work(thread=True, exclusive=True, group="provision-vault", exit_on_error=False)
-    def reserve_keys(self, kinds: tuple[str, ...]) -> dict[str, str]:
-        """The vault's keys set aside for the order; what the form shows in their place."""
-        services = self.app.context.services
-        return vault.reserve_for_form(
-            self.app.context.store, services.secrets, self.order_id, kinds, actor=services.actor
-        )
-
-    def launch_keys(self, plan: Any, pasted: dict[str, str]) -> dict[str, str]:
-        """The keys pasted, and the vault's for the rest (in a worker: it may reserve)."""
-        services = self.app.context.services
-        return vault.keys_for_launch(
-            self.app.context.store,
-            services.secrets,
-            self.order_id,
-            plan.key_kinds,
-            pasted,
-            actor=services.actor,
-        )
-
-    @work(thread=True, exclusive=True, group="provision-preflight", exit_on_error=False)
-    def run_preflight(self, plan: Any, licenses: dict[str, str]) -> list[Any]:
-        from console.flow.preflight import preflight
-
-        context = self.app.context
-        return preflight(
-            context.services.engine(),
-            plan,
-            self.launch_keys(plan, licenses),
-            context.config.catalog.stale_after_days,
-            now=context.now(),
-        )
-
-    @work(thread=True, exclusive=True, group="provision-run", exit_on_error=False)
-    def launch_and_run(
-        self, plan: Any, licenses: dict[str, str], password: str | None, confirm_warnings: bool
-    ) -> Any:
-        runner = self.app.progress.runner
-        job = runner.launch(
-            self.order_id,
-            plan,
-            self.launch_keys(plan, licenses),
-            admin_password=password,
-            confirm_warnings=confirm_warnings,
-        )
-        from console.secrets import admin_password_secret
-
-        # An adopted VM keeps the password it was given: show that one at the end.
-        kept = self.app.context.services.secrets.get(admin_password_secret(self.order_id))
-        self.app.call_from_thread(self._launched, job, kept)
-        return runner.run(job.id)
-
-    @work(thread=True, exclusive=True, group="provision-run", exit_on_error=False)
-    def retry_and_run(self, job_id: str) -> Any:
-        return self.app.progress.runner.retry(job_id)
-
-    @work(thread=True, exclusive=True, group="provision-cancel", exit_on_error=False)
-    def cancel_job(self, job_id: str) -> Any:
-        return self.app.progress.runner.cancel(job_id)
-
-    @work(thread=True, exclusive=True, group="provision-job", exit_on_error=False)
-    def refresh_job(self) -> None:
-        with self.app.context.store.session() as session:
-            job = session.get(Job, self.job_id)
-        if job is not None:
-            self.app.call_from_thread(self._finished, job)
+    # ---- what the workers return -------------------------------------------------------
 
     async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state not in FINISHED:
@@ -264,6 +163,10 @@ class ProvisionScreen(Screen):
             else:
                 self.phase = Phase.CANCELLED
                 self.show_outcome()
+        elif worker.group == "provision-hostname" and error is None:
+            self.show_hostname_wait(worker.result)
+        elif worker.group == "provision-decide" and error is not None:
+            notify_error(self, error)
 
     # ---- loading and drafting ------------------------------------------------------------
 
@@ -278,7 +181,9 @@ class ProvisionScreen(Screen):
             )
         )
 
-    async def _loaded(self, order: Order | None, templates: list[Any], clusters: list[Any]) -> None:
+    async def _loaded(
+        self, order: Order | None, templates: list[Any], clusters: list[Any], job: Job | None
+    ) -> None:
         if order is None:
             self._fatal(LookupError(f"order {self.order_id} is no longer in the store"))
             return
@@ -291,20 +196,31 @@ class ProvisionScreen(Screen):
         self.cluster_objects = list(clusters)
         self.clusters = [cluster.name for cluster in clusters]
         self.mapping = mapping_for_order(config.catalog, order)
-        self.admin_password = generate_password()
-        self.form.show_password("*" * 12 + " (generated)")
-        self.draft = self.make_draft(None)
-        # cPanel is licensed by IP: only kinds with a key get a field to paste into.
-        self.license_kinds = tuple(
-            kind for kind in self.draft.required_license_kinds or () if kind in KEY_KINDS
-        )
+        if job is not None and job.state == JobState.FAILED:
+            # Its keys and password are in the secret store already: none to paste.
+            self.retry_job, self.job, self.job_id = job, job, job.id
+            self.retry_plan = Plan.from_dict(job.plan)
+            self.form.show_password("kept from the launch")
+            self.draft = self.make_draft(amend.overrides_of(self.retry_plan))
+        else:
+            self.admin_password = generate_password()
+            self.form.show_password("*" * 12 + " (generated)")
+            self.draft = self.make_draft(None)
+            # cPanel is licensed by IP: only kinds with a key get a field to paste into.
+            self.license_kinds = tuple(
+                kind for kind in self.draft.required_license_kinds or () if kind in KEY_KINDS
+            )
         self.query_one("#title", Static).update(self._title())
         await self.form.fill(
             order, self.draft.plan, self._template_options(), self.clusters, self.license_kinds
         )
         self.phase = Phase.EDITING
         self.show_problems()
-        self.schedule_preflight()
+        if self.retry_job is not None:
+            self.form.lock_fields(self._locked_fields(), str(self.retry_job.failed_step))
+            self.show_preflight()
+        else:
+            self.schedule_preflight()
         self.form.focus_start()
         if self.license_kinds:
             self.vault_pending = True
@@ -320,11 +236,29 @@ class ProvisionScreen(Screen):
             f"{order.client_company or order.client_name} - {order.product_name}"
             f" - waiting {format_age(order.paid_at or order.created_at, now)}"
         )
-        if self.mapping is None:
+        warning = theme_style(self.app, "warning")
+        if self.retry_job is not None:
             text.append(
-                "  no product mapping: pick a template", style=theme_style(self.app, "warning")
+                f"\nretry of job {self.retry_job.id[:8]} from {self.retry_job.failed_step}: "
+                "only what that step and later ones apply may change",
+                style=warning,
             )
+        elif amend.lacks_values(order):
+            missing = list(amend.missing_from_order(order))
+            missing += ["the template"] if self.mapping is None else []
+            text.append(
+                f"\nbilling left out {', '.join(missing) or 'a value'}: type it here (audited)",
+                style=warning,
+            )
+        elif self.mapping is None:
+            text.append("  no product mapping: pick a template", style=warning)
         return text
+
+    def _locked_fields(self) -> set[str]:
+        """The form's fields a retry may not change (their step is done)."""
+        assert self.retry_job is not None
+        editable = amend.editable_on_retry(self.retry_job.failed_step)
+        return {amend.FORM_FIELDS[name] for name in amend.APPLIED_BY if name not in editable}
 
     def _template_options(self) -> list[tuple[str, tuple[str, int]]]:
         now = self.app.context.now()
@@ -345,7 +279,7 @@ class ProvisionScreen(Screen):
 
     def make_draft(self, overrides: Overrides | None) -> Draft:
         config = self.app.context.config
-        return draft_plan(
+        draft = draft_plan(
             self.order,
             self.mapping,
             self.templates,
@@ -353,12 +287,22 @@ class ProvisionScreen(Screen):
             overrides if overrides is not None else Overrides(),
             clusters=self.cluster_objects,
         )
+        # What billing left out of the order is typed, never guessed.
+        draft.problems[:0] = amend.engineer_problems(self.order, overrides or Overrides())
+        return draft
 
     def show_problems(self) -> None:
         self.form.show_problems(self.order, self.draft.problems if self.draft else [])
 
     def show_preflight(self) -> None:
-        self.query_one(PlanView).show(self.draft, self.order, self.checks, self.preflight_error)
+        retry = self.retry_job
+        self.query_one(PlanView).show(
+            self.draft,
+            self.order,
+            self.checks,
+            self.preflight_error,
+            retry_from=str(retry.failed_step) if retry is not None else None,
+        )
 
     @on(ProvisionForm.Edited)
     def _form_edited(self, event: ProvisionForm.Edited) -> None:
@@ -378,6 +322,10 @@ class ProvisionScreen(Screen):
         self.schedule_preflight()
 
     def schedule_preflight(self) -> None:
+        if self.retry_job is not None:
+            # A retry goes on with the job's VM: the launch's preflight does not apply.
+            self.show_preflight()
+            return
         if self._preflight_timer is not None:
             self._preflight_timer.stop()
         self._preflight_timer = self.set_timer(PREFLIGHT_DELAY, self._start_preflight)
@@ -408,6 +356,12 @@ class ProvisionScreen(Screen):
             self.notify(f"{count} field(s) need fixing before launch", severity="error")
             self.form.focus_first_invalid()
             return
+        if self.retry_job is not None:
+            self.show_run_pane()
+            self.launched = True
+            self.run_progress.resume()
+            self.retry_and_run(self.retry_job.id, self.draft.plan)
+            return
         if not self.checks and self.preflight_error is None:
             # The preflight is still asking the engine: launch as soon as it answers.
             self.launch_requested = True
@@ -432,6 +386,7 @@ class ProvisionScreen(Screen):
             kind: normalise_license(kind, value) for kind, value in self.form.licenses().items()
         }
         self.show_run_pane()
+        self.launched = True
         self.launch_and_run(
             self.draft.plan, licenses, self.admin_password, bool(warns) or self.warnings_confirmed
         )
@@ -452,6 +407,10 @@ class ProvisionScreen(Screen):
             self.admin_password = password
         self.run_progress.write(f"job {job.id} launched for order {self.order_id}")
 
+    def _password_kept(self, password: str | None) -> None:
+        if password:
+            self.admin_password = password
+
     # ---- progress ------------------------------------------------------------------------
 
     def on_job_progress(self, message: JobProgress) -> None:
@@ -460,9 +419,24 @@ class ProvisionScreen(Screen):
             return
         self.job_id = self.job_id or event.job_id
         self.run_progress.add_event(event)
+        if event.step == Step.IP_WAIT and event.kind == "info":
+            self.read_hostname_wait()  # the event may say the guest reports another name
+        elif event.kind in ("finished", "failed") and self.hostname_seen is not None:
+            self.show_hostname_wait(None)
+
+    def show_hostname_wait(self, seen: dict[str, Any] | None) -> None:
+        """The guest's other hostname, with the keys that end the wait, or nothing."""
+        if self.phase != Phase.RUNNING:
+            seen = None
+        self.hostname_seen = seen
+        self.run_progress.show_notice(
+            f"{waiting_text(seen)}. a: accept it now, f: fail now" if seen else None
+        )
+        self.refresh_bindings()
 
     def _back_to_form(self, error: BaseException) -> None:
         self.phase = Phase.EDITING
+        self.launched = False  # refused before a job existed: the claim is still this screen's
         self.checks = list(getattr(error, "checks", None) or self.checks)
         self.run_progress.stop()
         self.run_progress.display = False
@@ -511,69 +485,3 @@ class ProvisionScreen(Screen):
             self.run_progress.stop()
             panel.show_cancelled()
         self.refresh_bindings()
-
-    # ---- actions after launch ------------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        phases = PHASE_ACTIONS.get(action)
-        if phases is None:
-            return True
-        return True if self.phase in phases and self.job_id_ready(action) else None
-
-    def job_id_ready(self, action: str) -> bool:
-        return action not in ("retry", "cancel_job") or self.job_id is not None
-
-    def action_copy_credentials(self) -> None:
-        job = self.job
-        if job is None or not self.admin_password:
-            return
-        self.app.copy_to_clipboard(
-            f"{', '.join(job.ips or [])}\n{self.admin_user}\n{self.admin_password}"
-        )
-        self.notify("credentials copied (OSC 52); if your terminal blocks it, select them here")
-
-    def action_retry(self) -> None:
-        if not self.job_id:
-            return
-        self.phase = Phase.RUNNING
-        self.run_progress.resume()
-        self.refresh_bindings()
-        self.retry_and_run(self.job_id)
-
-    def action_cancel_job(self) -> None:
-        job_id = self.job_id
-        if not job_id:
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.cancel_job(job_id)
-
-        self.app.push_screen(
-            ConfirmDialog(
-                f"Cancel the job for order #{self.order_id}?",
-                "Rollback removes only a VM this job created.",
-            ),
-            answered,
-        )
-
-    def action_regenerate_password(self) -> None:
-        from console.secrets import generate_password
-
-        self.admin_password = generate_password()
-        self.notify("new admin password generated")
-
-    def action_back(self) -> None:
-        if self.phase == Phase.RUNNING:
-            self.notify("the job keeps running; follow it on the Jobs screen (4)")
-        elif self.job_id is None and self.license_kinds:
-            # Closed without a launch: the keys the vault set aside go back to stock (in an
-            # app worker: this screen's workers end with it).
-            store, actor = self.app.context.store, self.app.context.services.actor
-            self.app.run_worker(
-                lambda: vault.on_draft_abandoned(store, self.order_id, actor=actor),
-                thread=True,
-                group="vault-abandon",
-                exit_on_error=False,
-            )
-        self.app.pop_screen()

@@ -101,6 +101,7 @@ class QueueScreen(Screen):
         Binding("space", "mark", "Mark", id="queue.mark", show=False),
         Binding("L", "launch_marked", "Launch marked", id="queue.launch_marked", show=False),
         Binding("enter", "provision", "Open", id="queue.open", show=False),
+        Binding("R", "release", "Release claim", id="queue.release", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="queue.refresh"),
         Binding("d", "toggle_done", "Show done", id="queue.done"),
         Binding("Z", "pause", "Pause live", id="queue.pause", show=False),
@@ -571,6 +572,11 @@ class QueueScreen(Screen):
     def action_launch_marked(self) -> None:
         bulk.launch_marked(self)
 
+    def action_release(self) -> None:
+        order = self.selected_order()
+        if order is not None:
+            self.app.release_claim(order.id)
+
     def select_order(self, order_id: str) -> bool:
         """Put the cursor on an order (clearing a filter that hides it); used by `:order`."""
         table = self.query_one("#orders", KeyedTable)
@@ -585,6 +591,9 @@ class QueueScreen(Screen):
         return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("provision", "mark", "launch_marked") and self.app.context.read_only:
+        if (
+            action in ("provision", "mark", "launch_marked", "release")
+            and self.app.context.read_only
+        ):
             return None
         return True

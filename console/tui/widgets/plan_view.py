@@ -25,6 +25,8 @@ class PlanView(Static):
         order: Order | None,
         checks: list[Any],
         preflight_error: str | None,
+        *,
+        retry_from: str | None = None,
     ) -> None:
         if draft is None:
             self.update("")
@@ -54,6 +56,8 @@ class PlanView(Static):
             text.append(
                 f"{len(draft.problems)} problem(s) above must be fixed before launch\n", style=error
             )
+        elif retry_from:
+            text.append(f"retry: the job goes on from {retry_from} with its VM\n", style=good)
         elif preflight_error:
             text.append(f"preflight could not reach the engine: {preflight_error}\n", style=error)
         elif not checks:
@@ -71,5 +75,5 @@ class PlanView(Static):
                 if check.fix and check.level != "ok":
                     text.append(f"  fix: {check.fix}")
                 text.append("\n")
-        text.append("ctrl+l launches", style="bold")
+        text.append("ctrl+l retries" if retry_from else "ctrl+l launches", style="bold")
         self.update(text)

@@ -70,6 +70,7 @@ class ProvisionForm(VerticalScroll):
         self.license_kinds: tuple[str, ...] = ()
         self.vault_labels: dict[str, str] = {}  # kind -> `vault: …-3V66T, 14 left`
         self.filling = False
+        self.locked: set[str] = set()  # fields a retry may not change
 
     def compose(self) -> ComposeResult:
         yield FormField(
@@ -162,6 +163,13 @@ class ProvisionForm(VerticalScroll):
             self.filling = False
         self.show_order_marks(order)
 
+    def lock_fields(self, names: set[str], step: str) -> None:
+        """A retry's form: the fields a finished step already applied are shown, not edited."""
+        for name in names:
+            self.query_one(f"#{name}").disabled = True
+            self._field(name).show_note(f"applied before {step}; fixed on this retry")
+        self.locked = set(names)
+
     def show_vault(self, labels: dict[str, str]) -> None:
         """The keys the vault reserved for the order, masked in their fields' place: an
         empty field launches with the vault's key; a pasted one overrides it. A cursor
@@ -195,7 +203,14 @@ class ProvisionForm(VerticalScroll):
             ),
             None,
         )
-        (first or self.query_one("#cpus", Input)).focus()
+        editable = (
+            self.query_one(f"#{name}", Input)
+            for name in ("cpus", "memory", "guaranteed", "disk", "hostname", "ssh_keys")
+            if name not in self.locked
+        )
+        target = first or next(editable, None)
+        if target is not None:
+            target.focus()
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -311,6 +326,8 @@ class ProvisionForm(VerticalScroll):
             ("memory", order.memory_mib, format_memory),
             ("disk", order.disk_gib, lambda v: f"{v}G"),
         ):
+            if name in self.locked:
+                continue
             field = self._field(name)
             current = values.get(name)
             if ordered is None:

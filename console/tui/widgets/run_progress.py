@@ -61,12 +61,18 @@ class RunProgress(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="steps")
+        yield Static(id="notice")  # what the run waits on that a person can end now
         yield CredentialsPanel(id="outcome")
         yield Log(id="log", highlight=False, auto_scroll=True)
 
     @property
     def outcome(self) -> CredentialsPanel:
         return self.query_one(CredentialsPanel)
+
+    def show_notice(self, text: str | None) -> None:
+        notice = self.query_one("#notice", Static)
+        notice.display = bool(text)
+        notice.update(Text(text or "", style=theme_style(self.app, "warning", bold=True)))
 
     def write(self, line: str) -> None:
         self.query_one(Log).write_line(line)
