@@ -175,10 +175,13 @@ class VmsScreen(ListScreen):
         self.show()
         self.loop.finished()
         if worker.result is not None and worker.result.listed:
-            # The rows listed just now are on screen without statistics: read them now
-            # rather than a refresh later.
-            if any(vm_id not in self.stats for vm_id in self.visible_ids()):
-                self.loop.request()
+            # The rows listed just now are on screen without statistics: read them as soon
+            # as the screen is laid out with them, rather than a refresh later.
+            self.call_after_refresh(self.read_missing_stats)
+
+    def read_missing_stats(self) -> None:
+        if any(vm_id not in self.stats for vm_id in self.visible_ids()):
+            self.loop.request()
 
     def apply(self, update: WatchUpdate, *, show: bool = True) -> None:
         for vm_id in update.removed:
