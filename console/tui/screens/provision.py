@@ -187,10 +187,18 @@ class ProvisionScreen(Screen):
             now=context.now(),
         )
 
-    @work(thread=True, exclusive=True, group="provision-run", exit_on_error=False)
-    def launch_and_run(
+    @work(exclusive=True, group="provision-run", exit_on_error=False)
+    async def launch_and_run(
         self, plan: Any, licenses: dict[str, str], password: str | None, confirm_warnings: bool
     ) -> Any:
+        return await self.app.run_job(
+            self._launch_and_run, plan, licenses, password, confirm_warnings
+        )
+
+    def _launch_and_run(
+        self, plan: Any, licenses: dict[str, str], password: str | None, confirm_warnings: bool
+    ) -> Any:
+        """On a job thread: record the job, then run it."""
         runner = self.app.progress.runner
         job = runner.launch(
             self.order_id,
@@ -206,9 +214,9 @@ class ProvisionScreen(Screen):
         self.app.call_from_thread(self._launched, job, kept)
         return runner.run(job.id)
 
-    @work(thread=True, exclusive=True, group="provision-run", exit_on_error=False)
-    def retry_and_run(self, job_id: str) -> Any:
-        return self.app.progress.runner.retry(job_id)
+    @work(exclusive=True, group="provision-run", exit_on_error=False)
+    async def retry_and_run(self, job_id: str) -> Any:
+        return await self.app.run_job(self.app.progress.runner.retry, job_id)
 
     @work(thread=True, exclusive=True, group="provision-cancel", exit_on_error=False)
     def cancel_job(self, job_id: str) -> Any:
