@@ -90,6 +90,9 @@ class VmsScreen(ListScreen):
         self.loaded_at: datetime | None = None
         self.listed = False
         self.paused = False
+        self.changed: set[str] = set()  # rows changed since they were last shown
+        self.shown_minute: datetime | None = None
+        self.shown_count = 0
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -172,7 +175,7 @@ class VmsScreen(ListScreen):
             self.error = None
             self.loaded_at = self.app.context.now()
             self.app.report_engine(True)
-        self.show()
+        self.show(self.changed)
         self.loop.finished()
         if worker.result is not None and worker.result.listed:
             # The rows listed just now are on screen without statistics: read them as soon
@@ -184,22 +187,29 @@ class VmsScreen(ListScreen):
             self.loop.request()
 
     def apply(self, update: WatchUpdate, *, show: bool = True) -> None:
+        changed: set[str] = set()
         for vm_id in update.removed:
             row = self.by_id.pop(vm_id, None)
             self.stats.pop(vm_id, None)
             if row is not None:
                 self.vms.pop(row.name, None)
+                changed.add(row.name)
         for row in update.rows:
             old = self.by_id.get(row.id)
             if old is not None and old.name != row.name:
                 self.vms.pop(old.name, None)
+                changed.add(old.name)
             self.by_id[row.id] = row
             self.vms[row.name] = row
+            changed.add(row.name)
         self.stats.update(update.stats)
+        changed |= {self.by_id[vm_id].name for vm_id in update.stats if vm_id in self.by_id}
         self.listed = self.listed or update.listed
-        self.app.known_vms = list(self.vms.values())
+        if changed:
+            self.app.known_vms = list(self.vms.values())
+        self.changed |= changed
         if show:
-            self.show()
+            self.show(self.changed)
 
     def row_cells(self, row: VmRow, now: datetime) -> tuple[tuple, tuple, tuple]:
         """The row's cells and filter texts, remade only when what they show changed."""
@@ -227,18 +237,41 @@ class VmsScreen(ListScreen):
         self.cells[row.name] = made
         return made
 
-    def show(self) -> None:
+    def show(self, changed: set[str] | None = None) -> None:
+        """Render the table: only the rows in `changed` when given (a refresh costs what
+        changed), every row when the filter changed or once a minute (statistics' ages)."""
         config = self.app.context.config
         now = self.app.context.now()
-        rows = []
-        for name, vm in self.vms.items():
-            _, cells, texts = self.row_cells(vm, now)
-            if not self.query_text or matches(self.query_text, texts):
-                rows.append((name, cells))
-        for name in set(self.cells) - set(self.vms):
-            del self.cells[name]
-        self.query_one("#vms", KeyedTable).sync(rows, sort_key=str)
-        status = Text(f"{len(rows)}/{len(self.vms)} managed VMs ({managed_search(config)})")
+        minute = now.replace(second=0, microsecond=0)
+        table = self.query_one("#vms", KeyedTable)
+        if changed is None or minute != self.shown_minute:
+            self.shown_minute = minute
+            rows = []
+            for name, vm in self.vms.items():
+                _, cells, texts = self.row_cells(vm, now)
+                if not self.query_text or matches(self.query_text, texts):
+                    rows.append((name, cells))
+            for name in set(self.cells) - set(self.vms):
+                del self.cells[name]
+            table.sync(rows, sort_key=str)
+            self.shown_count = len(rows)
+        else:
+            put, gone = [], []
+            for name in changed:
+                vm = self.vms.get(name)
+                if vm is None:
+                    self.cells.pop(name, None)
+                    gone.append(name)
+                    continue
+                _, cells, texts = self.row_cells(vm, now)
+                if not self.query_text or matches(self.query_text, texts):
+                    put.append((name, cells))
+                else:
+                    gone.append(name)
+            table.patch(put, gone, sort_key=str)
+            self.shown_count = table.row_count
+        self.changed = set()
+        status = Text(f"{self.shown_count}/{len(self.vms)} managed VMs ({managed_search(config)})")
         if not self.listed and not self.error:
             status.append("  listing...")
         if self.error:
