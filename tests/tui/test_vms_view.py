@@ -17,7 +17,7 @@ async def open_vms(app, pilot) -> VmsScreen:
     await settle(pilot, rounds=6)
     screen = app.screen
     assert isinstance(screen, VmsScreen) and len(screen.vms) == 20
-    screen.watch.stats_seconds = 3600  # statistics read once stay fresh for the test
+    screen.follower.stats_seconds = 3600  # statistics read once stay fresh for the test
     return screen
 
 

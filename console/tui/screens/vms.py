@@ -105,7 +105,7 @@ class VmsScreen(ListScreen):
     def on_mount(self) -> None:
         context = self.app.context
         config = context.config
-        self.watch = VmWatch(
+        self.follower = VmWatch(
             managed_search(config),
             lambda name: order_id_of(config, name) is not None,
             stats_seconds=config.ui.vm_stats_seconds,
@@ -137,7 +137,7 @@ class VmsScreen(ListScreen):
         def page(update: WatchUpdate) -> None:  # a listing's pages are shown as they come
             self.app.call_from_thread(self.apply, update)
 
-        return self.watch.refresh(context.services.engine(), visible, context.now(), page)
+        return self.follower.refresh(context.services.engine(), visible, context.now(), page)
 
     @work(thread=True, exclusive=True, group="vm-operation", exit_on_error=False)
     def run_operation(self, operation: str, vm_id: str, vm_name: str) -> str:
@@ -258,12 +258,12 @@ class VmsScreen(ListScreen):
         else:
             put, gone = [], []
             for name in changed:
-                vm = self.vms.get(name)
-                if vm is None:
+                found = self.vms.get(name)
+                if found is None:
                     self.cells.pop(name, None)
                     gone.append(name)
                     continue
-                _, cells, texts = self.row_cells(vm, now)
+                _, cells, texts = self.row_cells(found, now)
                 if not self.query_text or matches(self.query_text, texts):
                     put.append((name, cells))
                 else:
