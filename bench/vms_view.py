@@ -70,10 +70,14 @@ for line in sys.stdin:
     elif words[0] == "change":
         vms = [v for v in sim.world.vms.values() if v.status in ("up", "down")]
         for vm in rng.sample(vms, int(words[1])):
-            if vm.status == "up":
-                sim.world.stop(vm.id, None)
-            else:
-                sim.world.start(vm.id, types.Action(), None)
+            try:
+                if vm.status == "up":
+                    sim.world.stop(vm.id, None)
+                else:
+                    sim.world.start(vm.id, types.Action(), None)
+            except Exception:  # a start the engine refuses (hosts full): stop another
+                up = [v for v in sim.world.vms.values() if v.status == "up"]
+                sim.world.stop(rng.choice(up).id, None)
         print("[]", flush=True)
 """
 

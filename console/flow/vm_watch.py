@@ -28,6 +28,9 @@ from console.ovirt.rows import VmRow, VmStats
 
 EVENTS_PER_READ = 500
 PAGE_SIZE = 500
+# The first read of a listing is a screenful or so, to have rows on screen at once; the
+# pages after it (of PAGE_SIZE, counted from the start) read those again.
+FIRST_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,15 @@ class VmWatch:
         # The newest event first: what happens while the pages are read is re-read after.
         self.last_event = engine.newest_event_index()
         seen: set[str] = set()
+        if self.listed_at is None and self.page_size > FIRST_PAGE:
+            first = engine.vm_rows(self.search, page=1, per_page=FIRST_PAGE)
+            mine = tuple(row for row in first if self.ours(row.name))
+            seen |= {row.id for row in mine}
+            if mine:
+                on_page(WatchUpdate(mine))
+            if len(first) < FIRST_PAGE:  # that was all of them
+                self._listed(seen, on_page)
+                return
         page = 1
         while True:
             rows = engine.vm_rows(self.search, page=page, per_page=self.page_size)
@@ -137,6 +149,11 @@ class VmWatch:
             if last:
                 break
             page += 1
+        self._listed(seen, None)
+
+    def _listed(self, seen: set[str], on_page: Callable[[WatchUpdate], None] | None) -> None:
+        if on_page is not None:  # a listing that ended with its first read
+            on_page(WatchUpdate(removed=tuple(self.known - seen), listed=True))
         self.known = seen
         self.stats_read = {k: v for k, v in self.stats_read.items() if k in seen}
         self.listed_at = self.clock()

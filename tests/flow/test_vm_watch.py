@@ -155,3 +155,15 @@ def test_more_events_than_one_read_holds_lists_again(
     apply(view, watch.refresh(engine, [], NOW))
     assert view[down.id].status == "up"
     assert any("page 1" in query.get("search", "") for _, _, query in engine_sim.calls)
+
+
+def test_a_first_screenful_comes_before_the_pages(engine, engine_sim, monkeypatch):
+    monkeypatch.setattr(vm_watch, "FIRST_PAGE", 5)
+    watch = VmWatch("name=vps-*", ours, page_size=8, clock=Clock())
+    pages = []
+    watch.refresh(engine, [], NOW, pages.append)
+    sizes = [q.get("max") for _, path, q in engine_sim.calls if path == "/vms"]
+    assert sizes == ["5", "8", "8", "8"]
+    assert len(pages[0].rows) == 5
+    assert len({row.id for page in pages for row in page.rows}) == 20 and pages[-1].listed
+    assert watch.known == {row.id for page in pages for row in page.rows}

@@ -52,6 +52,8 @@ def stats_age(stats: VmStats | None, now: datetime) -> str:
     return " " + format_age(stats.at, now)
 
 
+ROWS_PER_CHUNK = 100
+
 # Engine operations offered here, as (engine method, verb shown to the engineer).
 # The verb each confirmation dialog asks about.
 VERBS = {"start": "start", "stop": "stop", "remove": "REMOVE (deletes its disks)"}
@@ -134,8 +136,19 @@ class VmsScreen(ListScreen):
     def load_vms(self, visible: list[str]) -> WatchUpdate:
         context = self.app.context
 
-        def page(update: WatchUpdate) -> None:  # a listing's pages are shown as they come
-            self.app.call_from_thread(self.apply, update)
+        def page(update: WatchUpdate) -> None:
+            # A listing's pages are shown as they come, a hundred rows at a time: the
+            # table measures every cell it adds, and input is handled between the chunks.
+            chunks = [
+                update.rows[i : i + ROWS_PER_CHUNK]
+                for i in range(0, len(update.rows), ROWS_PER_CHUNK)
+            ]
+            for chunk in chunks[:-1]:
+                self.app.call_from_thread(self.apply, WatchUpdate(chunk))
+            last = chunks[-1] if chunks else ()
+            self.app.call_from_thread(
+                self.apply, WatchUpdate(last, update.removed, update.stats, update.listed)
+            )
 
         return self.follower.refresh(context.services.engine(), visible, context.now(), page)
 
