@@ -283,14 +283,6 @@ def verdicts(figures: dict) -> dict:
     return result
 
 
-def rounded(value):
-    if isinstance(value, float):
-        return round(value, 2)
-    if isinstance(value, dict):
-        return {key: rounded(item) for key, item in value.items()}
-    return value
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", default="1000x1000,5000x10000", help="VMSxORDERS,...")
@@ -312,8 +304,9 @@ def main() -> None:
             print(json.dumps({"scale": scale, "error": run.stderr[-2000:]}))
             continue
         figures = json.loads(run.stdout.strip().splitlines()[-1])
+        figures = {k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()}
         figures["goals"] = verdicts(figures)
-        print(json.dumps(rounded(figures), indent=2), flush=True)
+        print(json.dumps(figures, indent=2), flush=True)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,15 @@ def paths(engine_sim) -> list[tuple[str, str]]:
     return [(method, path) for method, path, _ in engine_sim.calls]
 
 
+def start_elsewhere(sdk_connection, view: dict):
+    """Start a VM of the view that is down, as another client of the engine would."""
+    down = next(row for row in view.values() if row.status == "down")
+    service = sdk_connection.system_service().vms_service().vm_service(down.id)
+    service.start()
+    wait_status(service, types.VmStatus.UP)
+    return down
+
+
 def listed(engine, engine_sim, page_size: int = 500):
     clock = Clock()
     watch = VmWatch("name=vps-*", ours, page_size=page_size, clock=clock)
@@ -78,10 +87,7 @@ def test_idle_refresh_is_one_events_call(engine, engine_sim):
 
 def test_a_vm_started_elsewhere_is_reread_alone(engine, engine_sim, sdk_connection):
     watch, view, _ = listed(engine, engine_sim)
-    down = next(row for row in view.values() if row.status == "down")
-    service = sdk_connection.system_service().vms_service().vm_service(down.id)
-    service.start()
-    wait_status(service, types.VmStatus.UP)
+    down = start_elsewhere(sdk_connection, view)
     engine_sim.reset_calls()
     update = watch.refresh(engine, [], NOW)
     calls = engine_sim.calls
@@ -130,10 +136,7 @@ def test_removed_and_created_vms_follow_their_events(engine, engine_sim, sdk_con
 
 def test_missed_events_are_repaired_by_the_periodic_listing(engine, engine_sim, sdk_connection):
     watch, view, clock = listed(engine, engine_sim)
-    down = next(row for row in view.values() if row.status == "down")
-    service = sdk_connection.system_service().vms_service().vm_service(down.id)
-    service.start()
-    wait_status(service, types.VmStatus.UP)
+    down = start_elsewhere(sdk_connection, view)
     watch.last_event = engine.newest_event_index()  # as if these events were never seen
     apply(view, watch.refresh(engine, [], NOW))
     assert view[down.id].status == "down"  # nothing told the view
@@ -147,10 +150,7 @@ def test_more_events_than_one_read_holds_lists_again(
 ):
     watch, view, _ = listed(engine, engine_sim)
     monkeypatch.setattr(vm_watch, "EVENTS_PER_READ", 1)
-    down = next(row for row in view.values() if row.status == "down")
-    service = sdk_connection.system_service().vms_service().vm_service(down.id)
-    service.start()
-    wait_status(service, types.VmStatus.UP)
+    down = start_elsewhere(sdk_connection, view)
     engine_sim.reset_calls()
     apply(view, watch.refresh(engine, [], NOW))
     assert view[down.id].status == "up"
