@@ -31,6 +31,7 @@ from console.tui.formatting import (
     status_text,
     theme_style,
 )
+from console.tui.heap import keep_loaded
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
@@ -222,6 +223,8 @@ class QueueScreen(Screen):
             if worker.result is not None:
                 self.show_key_stock()
                 self.merge(*worker.result)
+                if worker.result[0]:  # the whole queue was read
+                    keep_loaded()
                 self.show_live()
                 if self.vms_loop.worker is None:
                     self.vms_loop.request()

@@ -23,6 +23,7 @@ from console.tui.formatting import (
     status_text,
     theme_style,
 )
+from console.tui.heap import keep_loaded
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.screens.listing import ListScreen
 from console.tui.widgets.confirm import ConfirmDialog
@@ -191,6 +192,7 @@ class VmsScreen(ListScreen):
         self.show(self.changed)
         self.loop.finished()
         if worker.result is not None and worker.result.listed:
+            keep_loaded()
             # The rows listed just now are on screen without statistics: read them as soon
             # as the screen is laid out with them, rather than a refresh later.
             self.call_after_refresh(self.read_missing_stats)
