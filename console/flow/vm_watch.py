@@ -91,7 +91,7 @@ class VmWatch:
             changed: set[str] = set()
         else:
             batch = engine.vm_events_since(self.last_event or 0, limit=EVENTS_PER_READ)
-            self.last_event = batch.newest
+            newest = batch.newest
             if batch.overflow:
                 # More happened than one read holds: the missing events can only be
                 # made up for by listing again.
@@ -108,9 +108,13 @@ class VmWatch:
             if vm_id in self.known and self.stats_read.get(vm_id, -1e18) <= stale_before
         ]
         ids = sorted(changed | set(wanted))
+        if ids:
+            found, stats = engine.vm_rows_with_stats(ids, now)
+        # Only now are the events taken in: a re-read that failed is tried again with them.
+        if not due and not batch.overflow:
+            self.last_event = newest
         if not ids:
             return _joined(pages, WatchUpdate(listed=due))
-        found, stats = engine.vm_rows_with_stats(ids, now)
         kept = [row for row in found if self.ours(row.name)]
         read_at = self.clock()
         for vm_id in stats:

@@ -167,3 +167,15 @@ def test_a_first_screenful_comes_before_the_pages(engine, engine_sim, monkeypatc
     assert len(pages[0].rows) == 5
     assert len({row.id for page in pages for row in page.rows}) == 20 and pages[-1].listed
     assert watch.known == {row.id for page in pages for row in page.rows}
+
+
+def test_a_failed_reread_is_tried_again_with_its_events(engine, engine_sim, sdk_connection):
+    from console.ovirt import EngineError
+
+    watch, view, _ = listed(engine, engine_sim)
+    down = start_elsewhere(sdk_connection, view)
+    engine_sim.faults.add("GET", r"^/vms$", nth=1, status=503, reason="Service Unavailable")
+    with pytest.raises(EngineError):
+        watch.refresh(engine, [], NOW)
+    apply(view, watch.refresh(engine, [], NOW))
+    assert view[down.id].status == "up"
