@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import gc
 
+# Below this many records a full collection is quick, and nothing is frozen (what is frozen
+# and later becomes garbage in a cycle is never collected).
+WORTH_FREEZING = 2000
 
-def keep_loaded() -> None:
-    gc.freeze()
+
+def keep_loaded(records: int) -> None:
+    if records >= WORTH_FREEZING:
+        gc.freeze()

@@ -224,7 +224,7 @@ class QueueScreen(Screen):
                 self.show_key_stock()
                 self.merge(*worker.result)
                 if worker.result[0]:  # the whole queue was read
-                    keep_loaded()
+                    keep_loaded(len(self.orders))
                 self.show_live()
                 if self.vms_loop.worker is None:
                     self.vms_loop.request()

@@ -192,7 +192,7 @@ class VmsScreen(ListScreen):
         self.show(self.changed)
         self.loop.finished()
         if worker.result is not None and worker.result.listed:
-            keep_loaded()
+            keep_loaded(len(self.vms))
             # The rows listed just now are on screen without statistics: read them as soon
             # as the screen is laid out with them, rather than a refresh later.
             self.call_after_refresh(self.read_missing_stats)
