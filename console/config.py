@@ -298,6 +298,13 @@ class StoreConfig(_Strict):
 class UiConfig(_Strict):
     theme: str = "textual-dark"
     refresh_seconds: Annotated[float, Field(ge=1, le=600)] = 5.0
+    # The VMs view: statistics of the VMs on screen read at most this often, and every
+    # managed VM listed again this often (events missed are repaired then).
+    vm_stats_seconds: Annotated[float, Field(ge=1, le=3600)] = 15.0
+    vm_relist_seconds: Annotated[float, Field(ge=10, le=86400)] = 300.0
+    # Provisioning jobs started from the console run on a pool of this many threads of
+    # their own, so jobs never take the threads the screens refresh with.
+    job_workers: Annotated[int, Field(ge=1, le=64)] = 4
 
 
 class NamingConfig(_Strict):

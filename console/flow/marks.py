@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from console.ovirt.models import Vm
+from console.ovirt.rows import VmRow
 
 _MARK = re.compile(
     r"vps-console order=(?P<order>[^\s;]+)(?: service=(?P<service>[^\s;]*))?"
@@ -30,7 +31,7 @@ def description(order_id: str, service_id: str | None, job_id: str) -> str:
     return f"VPS for order {order_id}{service}; provisioned by vps-console job {job_id}"
 
 
-def order_of(vm: Vm) -> str | None:
+def order_of(vm: Vm | VmRow) -> str | None:
     """The order a VM was provisioned for, from the mark in its comment. A tag alone does
     not count: anyone who can tag a VM on the engine could otherwise hand it to an order,
     and the console would adopt and change it."""

@@ -19,7 +19,7 @@ import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 
 from console.config import EngineConfig
-from console.ovirt import convert
+from console.ovirt import convert, rows
 from console.ovirt.errors import EngineNotFound
 from console.ovirt.faults import translate
 from console.ovirt.models import (
@@ -250,6 +250,58 @@ class Engine:
             correlation_id,
         )
         return convert.disk(found)
+
+    # ------------------------------------------------------------ live views
+    # The VMs view lists once, then follows the event stream; see console/flow/vm_watch.py.
+    def newest_event_index(self) -> int:
+        """The index of the engine's newest event (0 when it has none): one small call."""
+        found = self._call(
+            "read the newest event", lambda s, q: s.events_service().list(max=1, query=q)
+        )
+        return max((int(e.index or e.id or 0) for e in found), default=0)
+
+    def vm_events_since(self, index: int, *, limit: int = 500) -> rows.EventBatch:
+        """Events after `index` (at most `limit`, newest first on the wire), those naming a
+        VM kept as small records; `overflow` says the engine had more than `limit`."""
+        found = self._call(
+            "read the engine's events",
+            lambda s, q: s.events_service().list(from_=index, max=limit, query=q),
+        )
+        return rows.event_batch(found, index, limit)
+
+    def vm_rows(
+        self, search: str | None = None, *, page: int | None = None, per_page: int | None = None
+    ) -> list[rows.VmRow]:
+        """VMs matching `search` as list rows, without statistics; `page` (from 1) of
+        `per_page` VMs sorted by name when given."""
+        self._names()
+        if page is not None:
+            search = f"{search or ''} sortby name asc page {page}".strip()
+        found = self._call(
+            "list VMs",
+            lambda s, q: s.vms_service().list(
+                search=search, follow=rows.ROW_FOLLOW, max=per_page, query=q
+            ),
+        )
+        return [self._row(v) for v in found]
+
+    def vm_rows_with_stats(
+        self, vm_ids: list[str], at: datetime
+    ) -> tuple[list[rows.VmRow], dict[str, rows.VmStats]]:
+        """These VMs (by id), with statistics and guest IPs: one call however many."""
+        self._names()
+        found = self._call(
+            f"read {len(vm_ids)} VMs",
+            lambda s, q: s.vms_service().list(
+                search=rows.ids_search(vm_ids), follow=rows.STATS_FOLLOW, query=q
+            ),
+        )
+        return [self._row(v) for v in found], {v.id: rows.vm_stats(v, at) for v in found}
+
+    def _row(self, sdk_vm: types.Vm) -> rows.VmRow:
+        return rows.vm_row(
+            sdk_vm, cluster_names=self._cluster_names, template_names=self._template_names
+        )
 
     # ------------------------------------------------------------------ changes
     def clone_vm(

@@ -3,7 +3,11 @@ engine probe and billing sync loops that the header reports on. Screens do the r
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from textual import work
 from textual.app import App
@@ -78,6 +82,12 @@ class ConsoleApp(App):
         self.mouse_enabled = mouse
         # Over SSH, animations only cost bandwidth and make the screen feel slow.
         self.animation_level = "none"
+        # Provisioning jobs run here, never on the executor the screens' polls use: however
+        # many are launched, every pane keeps refreshing ([ui] job_workers at once).
+        self.job_pool = ThreadPoolExecutor(
+            max_workers=context.config.ui.job_workers, thread_name_prefix="vpsc-job"
+        )
+        self.job_futures: set[Future] = set()
         self.known_templates: list = []
         self.known_vms: list = []
         self.known_orders: dict = {}
@@ -136,10 +146,27 @@ class ConsoleApp(App):
     def probe_engine(self):
         return self.context.services.engine().info()
 
-    @work(thread=True, exclusive=True, group="resume", exit_on_error=False)
-    def resume_unfinished_jobs(self) -> None:
+    @work(exclusive=True, group="resume", exit_on_error=False)
+    async def resume_unfinished_jobs(self) -> None:
         """Finish jobs a crash or a closed console left half-way (others' leases respected)."""
-        self.progress.runner.resume_unfinished()
+        await self.run_job(self.progress.runner.resume_unfinished)
+
+    async def run_job(self, work: Callable[..., Any], *args: Any) -> Any:
+        """Run a job's blocking `work` on the job pool and wait for it. The job goes on if
+        the worker waiting for it is cancelled (its screen closed): it was launched."""
+        future = self.submit_job(work, *args)
+        return await asyncio.shield(asyncio.wrap_future(future))
+
+    def submit_job(self, work: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Queue a job's blocking `work` on the job pool (from any thread) without waiting."""
+        future = self.job_pool.submit(work, *args)
+        self.job_futures.add(future)
+        future.add_done_callback(self.job_futures.discard)
+        return future
+
+    def on_unmount(self) -> None:
+        # Jobs not started yet stay where they are and resume on the next start.
+        self.job_pool.shutdown(wait=False, cancel_futures=True)
 
     @work(thread=True, exclusive=True, group="pool-refill", exit_on_error=False)
     def refill_pool(self):
@@ -230,9 +257,10 @@ class ConsoleApp(App):
             )
 
     def jobs_running_here(self) -> int:
-        return sum(
+        workers = sum(
             1 for worker in self.workers if worker.group in JOB_WORKER_GROUPS and worker.is_running
         )
+        return max(workers, len(self.job_futures))
 
     async def action_quit(self) -> None:
         """Quit at once, unless this console is running jobs: then ask first."""

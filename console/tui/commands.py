@@ -43,7 +43,7 @@ class ConsoleCommands(Provider):
                 (
                     f"vm {vm.name}",
                     partial(app.go_to_vm, vm.name),
-                    f"{vm.status} {', '.join(vm.ips or [])}",
+                    f"{vm.status} {', '.join(getattr(vm, 'ips', None) or [])}",
                 )
             )
         for template in app.known_templates:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, or_, select
 
-from console.store import audit
+from console.store import audit, orders
 from console.store.db import Store
 from console.store.models import Job, JobEvent, Order, ensure_aware
 from console.store.states import IN_QUEUE_STATUSES, JobState
@@ -35,6 +35,18 @@ def queue_orders(store: Store, now: datetime, changed_since: datetime | None = N
         order.claimed_at = ensure_aware(order.claimed_at)
         order.updated_at = ensure_aware(order.updated_at)
     return list(rows)
+
+
+def queue_first_page(store: Store, limit: int) -> list[Order]:
+    """The queue's first screenful as it opens (oldest first, as it is sorted): shown while
+    the whole queue is still being read."""
+    rows = orders.list_orders(store, limit=limit)
+    for order in rows:
+        order.created_at = ensure_aware(order.created_at)
+        order.paid_at = ensure_aware(order.paid_at)
+        order.claimed_at = ensure_aware(order.claimed_at)
+        order.updated_at = ensure_aware(order.updated_at)
+    return rows
 
 
 def in_queue(order: Order, now: datetime) -> bool:

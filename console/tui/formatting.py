@@ -47,7 +47,27 @@ STATUS_COLOURS = {
 
 
 def theme_style(app, variable: str, *, bold: bool = False) -> Style:
-    """A Rich style in the colour the running theme gives `variable` (e.g. "success")."""
+    """A Rich style in the colour the running theme gives `variable` (e.g. "success").
+
+    Resolved once per theme and kept: a list of thousands of rows asks for the same few
+    styles on every refresh, and some variables (`text-muted` is `auto 60%`) are not plain
+    colours and fail to parse each time they are tried."""
+    theme = getattr(app, "theme", None)
+    cache = getattr(app, "_theme_styles", None)
+    if cache is None or cache[0] != theme:
+        cache = (theme, {})
+        try:
+            app._theme_styles = cache
+        except AttributeError:  # an object that takes no attributes: resolve every time
+            pass
+    styles: dict[tuple[str, bool], Style] = cache[1]
+    style = styles.get((variable, bold))
+    if style is None:
+        style = styles[(variable, bold)] = _resolve_style(app, variable, bold)
+    return style
+
+
+def _resolve_style(app, variable: str, bold: bool) -> Style:
     from textual.color import Color
 
     value = app.theme_variables.get(variable)

@@ -157,6 +157,33 @@ class FixedEngine:
         self._call("list_vms")
         return list(self.vms)
 
+    # The VMs view's reads: no events ever, so every refresh after the listing is idle.
+    def newest_event_index(self):
+        self._call("newest_event_index")
+        return 0
+
+    def vm_events_since(self, index, *, limit=500):
+        from console.ovirt.rows import EventBatch
+
+        self._call("vm_events_since")
+        return EventBatch((), index, False)
+
+    def vm_rows(self, search=None, *, page=None, per_page=None):
+        from console.ovirt.rows import row_of
+
+        self._call("vm_rows")
+        rows = [row_of(vm) for vm in sorted(self.vms, key=lambda vm: vm.name)]
+        if page is None or per_page is None:
+            return rows
+        return rows[(page - 1) * per_page : page * per_page]
+
+    def vm_rows_with_stats(self, vm_ids, at):
+        from console.ovirt.rows import row_of, stats_of
+
+        self._call("vm_rows_with_stats")
+        found = [vm for vm in self.vms if vm.id in set(vm_ids)]
+        return [row_of(vm) for vm in found], {vm.id: stats_of(vm, at) for vm in found}
+
     def clusters(self):
         self._call("clusters")
         return [Cluster("c1", "Default", "", 3, 200_000), Cluster("c2", "Edge", "", 1, 50_000)]

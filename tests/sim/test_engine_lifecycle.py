@@ -309,6 +309,7 @@ def test_stop_shutdown_reboot(engine_sim, sdk_connection):
 
 def test_remove_refused_while_running_then_complete(engine_sim, sdk_connection):
     _, service = ready_vm(sdk_connection, "vps-2012")
+    vm_id = service.get().id
     service.start()
     wait_status(service, types.VmStatus.UP)
     with pytest.raises(ovirtsdk4.Error) as err:
@@ -341,6 +342,10 @@ def test_remove_refused_while_running_then_complete(engine_sim, sdk_connection):
         lambda: any(
             e.code == 113
             and e.description == "VM vps-2012 was successfully removed by admin@internal-authz."
+            # The event names the VM it removed (AuditLogableBase.createAuditLog): a
+            # follower of the event stream learns which VM is gone.
+            and e.vm is not None
+            and (e.vm.id, e.vm.name) == (vm_id, "vps-2012")
             for e in sdk_connection.system_service().events_service().list(max=3)
         )
     )

@@ -298,7 +298,9 @@ class VmOps:
                     113,
                     f"VM {vm.name} was successfully removed by {USER}.",
                     correlation_id=correlation_id,
-                    cluster_id=vm.cluster_id,
+                    # AuditLogableBase.createAuditLog logs the command's VM (id and name)
+                    # though the VM is gone: the event still names it.
+                    vm=vm,
                 )
 
             self.scheduler.after(1.0, purge)

@@ -57,7 +57,7 @@ def launch_marked(screen: QueueScreen) -> None:
 
 
 def _launch(screen: QueueScreen, ids: list[str]) -> None:
-    """In a worker thread: plan and launch each, then run them all (bounded)."""
+    """In a worker thread: plan and launch each, then hand them to the job pool."""
     app = screen.app
     runner = app.progress.runner
     orders = [o for o in (screen.orders.get(i) for i in ids) if o is not None]
@@ -80,4 +80,7 @@ def _launch(screen: QueueScreen, ids: list[str]) -> None:
         )
     if jobs:
         app.call_from_thread(app.notify, f"launched {len(jobs)} orders together")
-        batch.run_jobs(runner, jobs, concurrency=batch.DEFAULT_CONCURRENCY)
+        # On the console's own job pool, bounded like every job it runs, so the screens'
+        # polls keep their threads; clones still wait for their storage domain's slots.
+        for job_id in jobs:
+            app.submit_job(batch.run_jobs, runner, [job_id], concurrency=1)

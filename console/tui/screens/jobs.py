@@ -3,6 +3,7 @@ engine's reason and our hint; retry and cancel; and the audit trail (who did wha
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rich.text import Text
@@ -102,13 +103,15 @@ class JobsScreen(ListScreen):
             data.audit_entries(store, limit=AUDIT_LINES),
         )
 
-    @work(thread=True, exclusive=True, group="job-action", exit_on_error=False)
-    def run_job_action(self, action: str, job_id: str) -> str:
+    @work(exclusive=True, group="job-action", exit_on_error=False)
+    async def run_job_action(self, action: str, job_id: str) -> str:
         runner = self.app.progress.runner
         if action == "retry":
-            job = runner.retry(job_id)  # runs it from the failed step, blocking this worker
+            # Runs it from the failed step, on the job pool.
+            job = await self.app.run_job(runner.retry, job_id)
             return f"job {job_id[:8]}: {job.state}"
-        runner.cancel(job_id)
+        # A cancel is short and must not queue behind running jobs.
+        await asyncio.to_thread(runner.cancel, job_id)
         return f"job {job_id[:8]}: cancelled"
 
     def on_job_progress(self, message: JobProgress) -> None:

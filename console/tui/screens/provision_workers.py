@@ -79,10 +79,18 @@ class ProvisionWorkers(Screen):
             now=context.now(),
         )
 
-    @work(thread=True, exclusive=True, group="provision-run", exit_on_error=False)
-    def launch_and_run(
+    @work(exclusive=True, group="provision-run", exit_on_error=False)
+    async def launch_and_run(
         self, plan: Any, licenses: dict[str, str], password: str | None, confirm_warnings: bool
     ) -> Any:
+        return await self.app.run_job(
+            self._launch_and_run, plan, licenses, password, confirm_warnings
+        )
+
+    def _launch_and_run(
+        self, plan: Any, licenses: dict[str, str], password: str | None, confirm_warnings: bool
+    ) -> Any:
+        """On a job thread: record the job, then run it."""
         runner = self.app.progress.runner
         job = runner.launch(
             self.order_id,
@@ -98,8 +106,11 @@ class ProvisionWorkers(Screen):
         self.app.call_from_thread(self._launched, job, kept)
         return runner.run(job.id)
 
-    @work(thread=True, exclusive=True, group="provision-run", exit_on_error=False)
-    def retry_and_run(self, job_id: str, plan: Plan | None = None) -> Any:
+    @work(exclusive=True, group="provision-run", exit_on_error=False)
+    async def retry_and_run(self, job_id: str, plan: Plan | None = None) -> Any:
+        return await self.app.run_job(self._retry_and_run, job_id, plan)
+
+    def _retry_and_run(self, job_id: str, plan: Plan | None) -> Any:
         from console.secrets import admin_password_secret
 
         # The password the launch gave is the one to show at the end.

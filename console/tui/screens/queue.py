@@ -32,6 +32,7 @@ from console.tui.formatting import (
     status_text,
     theme_style,
 )
+from console.tui.heap import keep_loaded
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.screens import bulk
 from console.tui.widgets.filter_input import FilterInput, matches
@@ -74,6 +75,7 @@ LIVE_COLUMNS = (
 SORTS = ("age", "client", "product", "status")
 LIVE_RECENT = 12  # recent finished jobs kept in the live pane for context
 FULL_RELOAD_EVERY = 12  # polls; in between only orders changed since the last one are read
+FIRST_PAGE = 100  # orders read first, to fill the screen while the whole queue is read
 
 
 def fit(cell: str | Text | None, width: int | None, gap: int) -> Text:
@@ -123,6 +125,7 @@ class QueueScreen(Screen):
         self.sort_reverse = False
         self.paused = False
         self.cells: dict[str, tuple] = {}
+        self.match_texts: dict[str, tuple[str, ...]] = {}  # what `/` searches, per order
         self.cells_minute: datetime | None = None
         self.watermark: datetime | None = None
         self.polls = 0
@@ -150,6 +153,7 @@ class QueueScreen(Screen):
             self, self.load_orders, context.refresh_seconds, live=context.live
         )
         self.vms_loop = PollLoop(self, self.load_vms, context.refresh_seconds, live=context.live)
+        self.load_first_page()
         self.orders_loop.request()  # its result starts the first VM poll (it needs the jobs)
         self.query_one("#orders", KeyedTable).focus()
         self.apply_layout()
@@ -185,6 +189,21 @@ class QueueScreen(Screen):
         self.polled_stock = (vault.available_by_kind(store), {line.kind for line in low})
         return full, data.queue_orders(store, now, changed_since=since), data.all_jobs(store)
 
+    @work(thread=True, exclusive=True, group="queue-page", exit_on_error=False)
+    def load_first_page(self) -> tuple[list[Order], list[Job]]:
+        store = self.app.context.store
+        return data.queue_first_page(store, FIRST_PAGE), data.all_jobs(store)
+
+    def show_first_page(self, orders: list[Order], jobs: list[Job]) -> None:
+        """The oldest orders at once; the whole queue replaces them when it has been read
+        (a first page that comes after it is dropped)."""
+        if self.watermark is not None or self.orders:
+            return
+        self.orders = {order.id: order for order in orders}
+        self.all_jobs = jobs
+        self.jobs = data.jobs_by_order(jobs)
+        self.show_orders()
+
     @work(thread=True, exclusive=True, group="queue-vms", exit_on_error=False)
     def load_vms(self) -> list[Any]:
         """One engine call for just the VMs of the jobs shown here, however many VMs the
@@ -203,10 +222,15 @@ class QueueScreen(Screen):
         worker = event.worker
         if event.state not in FINISHED:
             return
-        if self.orders_loop.owns(worker):
+        if worker.group == "queue-page":
+            if worker.result is not None:
+                self.show_first_page(*worker.result)
+        elif self.orders_loop.owns(worker):
             if worker.result is not None:
                 self.show_key_stock()
                 self.merge(*worker.result)
+                if worker.result[0]:  # the whole queue was read
+                    keep_loaded(len(self.orders))
                 self.show_live()
                 if self.vms_loop.worker is None:
                     self.vms_loop.request()
@@ -324,25 +348,36 @@ class QueueScreen(Screen):
             return order.product_name.casefold()
         return self.status_for(order)
 
+    def update_match_texts(self, changed: set[str] | None) -> None:
+        """What the filter searches, per order: made again only for the orders that changed
+        (all of them when `changed` is None), not on every refresh or keystroke."""
+        ids = self.orders.keys() if changed is None else changed
+        if changed is None:
+            self.match_texts = {}
+        for order_id in ids:
+            order = self.orders.get(order_id)
+            if order is None:
+                self.match_texts.pop(order_id, None)
+                continue
+            self.match_texts[order_id] = (
+                order.id,
+                order.client_name,
+                order.client_company or "",
+                order.client_email or "",
+                order.product_name,
+                self.status_for(order),
+                self.template_for(order),
+                order.claimed_by or "",
+                order.hostname or "",
+            )
+
     def visible_orders(self) -> list[Order]:
+        texts = self.match_texts
         return [
             order
             for order in self.orders.values()
             if (self.show_done or order.status in IN_QUEUE_STATUSES)
-            and matches(
-                self.query_text,
-                (
-                    order.id,
-                    order.client_name,
-                    order.client_company,
-                    order.client_email,
-                    order.product_name,
-                    self.status_for(order),
-                    self.template_for(order),
-                    order.claimed_by or "",
-                    order.hostname or "",
-                ),
-            )
+            and (not self.query_text or matches(self.query_text, texts.get(order.id, ())))
         ]
 
     def show_orders(self, changed: set[str] | None = None, *, resort: bool = False) -> None:
@@ -360,6 +395,7 @@ class QueueScreen(Screen):
                     self.cells[order_id] = self.order_cells(order, now)
                 else:
                     self.cells.pop(order_id, None)
+        self.update_match_texts(changed)
         table = self.query_one("#orders", KeyedTable)
         rows = [(order.id, self.cells[order.id]) for order in self.visible_orders()]
         table.sync(rows, sort_key=self.sort_value, reverse=self.sort_reverse, resort=resort)

@@ -3,8 +3,7 @@ start, stop and remove behind a confirmation."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual import on, work
@@ -14,8 +13,17 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
 from console.flow.naming import managed_search, order_id_of
+from console.flow.vm_watch import VmWatch, WatchUpdate
+from console.ovirt.rows import VmRow, VmStats
 from console.tui.errors import error_message, notify_error
-from console.tui.formatting import format_memory, format_percent, status_text, theme_style
+from console.tui.formatting import (
+    format_age,
+    format_memory,
+    format_percent,
+    status_text,
+    theme_style,
+)
+from console.tui.heap import keep_loaded
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.screens.listing import ListScreen
 from console.tui.widgets.confirm import ConfirmDialog
@@ -34,6 +42,19 @@ COLUMNS = (
     ("template", "Template"),
     ("cluster", "Cluster"),
 )
+# Statistics older than this show their age beside the CPU figure (` 4m`): the rows off
+# screen keep the values last read while they were on it.
+STATS_AGE_SHOWN = timedelta(minutes=1)
+
+
+def stats_age(stats: VmStats | None, now: datetime) -> str:
+    if stats is None or now - stats.at < STATS_AGE_SHOWN:
+        return ""
+    return " " + format_age(stats.at, now)
+
+
+ROWS_PER_CHUNK = 100
+
 # Engine operations offered here, as (engine method, verb shown to the engineer).
 # The verb each confirmation dialog asks about.
 VERBS = {"start": "start", "stop": "stop", "remove": "REMOVE (deletes its disks)"}
@@ -61,11 +82,20 @@ class VmsScreen(ListScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.vms: dict[str, Any] = {}
+        self.vms: dict[str, VmRow] = {}  # by name: the table's keys
+        self.by_id: dict[str, VmRow] = {}
+        self.stats: dict[str, VmStats] = {}  # by id, as last read (rows on screen only)
+        # name -> (what the cells were made from, cells, match texts): a refresh re-renders
+        # only the rows whose record, statistics or statistics' age changed.
+        self.cells: dict[str, tuple[tuple, tuple, tuple]] = {}
         self.query_text = ""
         self.error: str | None = None
         self.loaded_at: datetime | None = None
+        self.listed = False
         self.paused = False
+        self.changed: set[str] = set()  # rows changed since they were last shown
+        self.shown_minute: datetime | None = None
+        self.shown_count = 0
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -77,14 +107,51 @@ class VmsScreen(ListScreen):
 
     def on_mount(self) -> None:
         context = self.app.context
-        self.loop = PollLoop(self, self.load_vms, context.refresh_seconds, live=context.live)
+        config = context.config
+        self.follower = VmWatch(
+            managed_search(config),
+            lambda name: order_id_of(config, name) is not None,
+            stats_seconds=config.ui.vm_stats_seconds,
+            relist_seconds=config.ui.vm_relist_seconds,
+        )
+        self.loop = PollLoop(
+            self,
+            lambda: self.load_vms(self.visible_ids()),
+            context.refresh_seconds,
+            live=context.live,
+        )
         self.loop.request()
         self.query_one("#vms").focus()
 
+    def visible_ids(self) -> list[str]:
+        """The VMs whose rows are on screen, the selected one first."""
+        table = self.query_one("#vms", KeyedTable)
+        first = int(table.scroll_offset.y)
+        height = max(1, table.size.height - table.header_height)
+        names = [row.key.value for row in table.ordered_rows[first : first + height]]
+        selected = table.selected_key
+        ids = [self.vms[name].id for name in [selected, *names] if name in self.vms]
+        return list(dict.fromkeys(ids))
+
     @work(thread=True, exclusive=True, group="vms", exit_on_error=False)
-    def load_vms(self) -> list[Any]:
+    def load_vms(self, visible: list[str]) -> WatchUpdate:
         context = self.app.context
-        return context.services.engine().list_vms(search=managed_search(context.config))
+
+        def page(update: WatchUpdate) -> None:
+            # A listing's pages are shown as they come, a hundred rows at a time: the
+            # table measures every cell it adds, and input is handled between the chunks.
+            chunks = [
+                update.rows[i : i + ROWS_PER_CHUNK]
+                for i in range(0, len(update.rows), ROWS_PER_CHUNK)
+            ]
+            for chunk in chunks[:-1]:
+                self.app.call_from_thread(self.apply, WatchUpdate(chunk))
+            last = chunks[-1] if chunks else ()
+            self.app.call_from_thread(
+                self.apply, WatchUpdate(last, update.removed, update.stats, update.listed)
+            )
+
+        return self.follower.refresh(context.services.engine(), visible, context.now(), page)
 
     @work(thread=True, exclusive=True, group="vm-operation", exit_on_error=False)
     def run_operation(self, operation: str, vm_id: str, vm_name: str) -> str:
@@ -118,35 +185,110 @@ class VmsScreen(ListScreen):
             self.error = error_message(worker.error)
             self.app.report_engine(False, self.error)
         elif worker.result is not None:
-            self.vms = {vm.name: vm for vm in worker.result}
-            self.app.known_vms = list(worker.result)
+            self.apply(worker.result, show=False)
             self.error = None
             self.loaded_at = self.app.context.now()
             self.app.report_engine(True)
-        self.show()
+        self.show(self.changed)
         self.loop.finished()
+        if worker.result is not None and worker.result.listed:
+            keep_loaded(len(self.vms))
+            # The rows listed just now are on screen without statistics: read them as soon
+            # as the screen is laid out with them, rather than a refresh later.
+            self.call_after_refresh(self.read_missing_stats)
 
-    def show(self) -> None:
+    def read_missing_stats(self) -> None:
+        if any(vm_id not in self.stats for vm_id in self.visible_ids()):
+            self.loop.request()
+
+    def apply(self, update: WatchUpdate, *, show: bool = True) -> None:
+        changed: set[str] = set()
+        for vm_id in update.removed:
+            row = self.by_id.pop(vm_id, None)
+            self.stats.pop(vm_id, None)
+            if row is not None:
+                self.vms.pop(row.name, None)
+                changed.add(row.name)
+        for row in update.rows:
+            old = self.by_id.get(row.id)
+            if old is not None and old.name != row.name:
+                self.vms.pop(old.name, None)
+                changed.add(old.name)
+            self.by_id[row.id] = row
+            self.vms[row.name] = row
+            changed.add(row.name)
+        self.stats.update(update.stats)
+        changed |= {self.by_id[vm_id].name for vm_id in update.stats if vm_id in self.by_id}
+        self.listed = self.listed or update.listed
+        if changed:
+            self.app.known_vms = list(self.vms.values())
+        self.changed |= changed
+        if show:
+            self.show(self.changed)
+
+    def row_cells(self, row: VmRow, now: datetime) -> tuple[tuple, tuple, tuple]:
+        """The row's cells and filter texts, remade only when what they show changed."""
+        stats = self.stats.get(row.id)
+        age = stats_age(stats, now)
+        made_from = (row, stats, age)
+        cached = self.cells.get(row.name)
+        if cached is not None and cached[0] == made_from:
+            return cached
+        ip = stats.ips[0] if stats is not None and stats.ips else ""
+        order = order_id_of(self.app.context.config, row.name) or ""
+        cells = (
+            row.name,
+            status_text(self.app, row.status),
+            format_percent(stats.cpu_percent) + age if stats is not None else "-",
+            format_percent(stats.memory_percent) if stats is not None else "-",
+            f"{row.cpus}/{format_memory(row.memory_mib)}/{row.disk_gib or '-'}G",
+            ip,
+            order,
+            row.template_name or "",
+            row.cluster or "",
+        )
+        texts = (row.name, row.status, ip, order, row.template_name or "", row.fqdn or "")
+        made = (made_from, cells, texts)
+        self.cells[row.name] = made
+        return made
+
+    def show(self, changed: set[str] | None = None) -> None:
+        """Render the table: only the rows in `changed` when given (a refresh costs what
+        changed), every row when the filter changed or once a minute (statistics' ages)."""
         config = self.app.context.config
-        rows = []
-        for vm in sorted(self.vms.values(), key=lambda vm: vm.name):
-            cells = (
-                vm.name,
-                status_text(self.app, vm.status),
-                format_percent(vm.cpu_percent),
-                format_percent(vm.memory_percent),
-                f"{vm.cpus}/{format_memory(vm.memory_mib)}/{vm.disk_gib or '-'}G",
-                (vm.ips or [""])[0],
-                order_id_of(config, vm.name) or "",
-                vm.template_name or "",
-                vm.cluster or "",
-            )
-            if matches(
-                self.query_text, (vm.name, vm.status, cells[5], cells[6], cells[7], vm.fqdn or "")
-            ):
-                rows.append((vm.name, cells))
-        self.query_one("#vms", KeyedTable).sync(rows)
-        status = Text(f"{len(rows)}/{len(self.vms)} managed VMs ({managed_search(config)})")
+        now = self.app.context.now()
+        minute = now.replace(second=0, microsecond=0)
+        table = self.query_one("#vms", KeyedTable)
+        if changed is None or minute != self.shown_minute:
+            self.shown_minute = minute
+            rows = []
+            for name, vm in self.vms.items():
+                _, cells, texts = self.row_cells(vm, now)
+                if not self.query_text or matches(self.query_text, texts):
+                    rows.append((name, cells))
+            for name in set(self.cells) - set(self.vms):
+                del self.cells[name]
+            table.sync(rows, sort_key=str)
+            self.shown_count = len(rows)
+        else:
+            put, gone = [], []
+            for name in changed:
+                found = self.vms.get(name)
+                if found is None:
+                    self.cells.pop(name, None)
+                    gone.append(name)
+                    continue
+                _, cells, texts = self.row_cells(found, now)
+                if not self.query_text or matches(self.query_text, texts):
+                    put.append((name, cells))
+                else:
+                    gone.append(name)
+            table.patch(put, gone, sort_key=str)
+            self.shown_count = table.row_count
+        self.changed = set()
+        status = Text(f"{self.shown_count}/{len(self.vms)} managed VMs ({managed_search(config)})")
+        if not self.listed and not self.error:
+            status.append("  listing...")
         if self.error:
             since = f" since {self.loaded_at:%H:%M}" if self.loaded_at else ""
             status.append(f"  STALE{since}: {self.error}", style=theme_style(self.app, "error"))
@@ -155,9 +297,13 @@ class VmsScreen(ListScreen):
         self.query_one("#vm-state", Static).update(status)
         self.show_detail()
 
-    def selected_vm(self) -> Any | None:
+    def selected_vm(self) -> VmRow | None:
         key = self.query_one("#vms", KeyedTable).selected_key
         return self.vms.get(key) if key else None
+
+    def ips_of(self, vm: VmRow) -> tuple[str, ...]:
+        stats = self.stats.get(vm.id)
+        return stats.ips if stats is not None else ()
 
     def show_detail(self) -> None:
         vm = self.selected_vm()
@@ -165,9 +311,15 @@ class VmsScreen(ListScreen):
         if vm is None:
             detail.update("")
             return
+        stats = self.stats.get(vm.id)
+        read = (
+            f"  (read {format_age(stats.at, self.app.context.now())} ago)"
+            if stats is not None
+            else "  (not read yet)"
+        )
         detail.update(
             Text(
-                f"{vm.name}  {vm.fqdn or ''}  ips: {', '.join(vm.ips or []) or '-'}  "
+                f"{vm.name}  {vm.fqdn or ''}  ips: {', '.join(self.ips_of(vm)) or '-'}{read}  "
                 f"guaranteed {format_memory(vm.guaranteed_mib)}\n"
                 f"{vm.description or ''} {vm.comment or ''}".rstrip()
             )
@@ -205,18 +357,19 @@ class VmsScreen(ListScreen):
         self.app.push_screen(
             ConfirmDialog(
                 f"{verb} VM {vm.name}?",
-                f"status {vm.status}, ips {', '.join(vm.ips or []) or '-'}; {origin}",
+                f"status {vm.status}, ips {', '.join(self.ips_of(vm)) or '-'}; {origin}",
             ),
             answered,
         )
 
     def action_copy_ip(self) -> None:
         vm = self.selected_vm()
-        if vm is None or not vm.ips:
+        ips = self.ips_of(vm) if vm is not None else ()
+        if not ips:
             self.notify("no IP to copy", severity="warning")
             return
-        self.app.copy_to_clipboard(vm.ips[0])
-        self.notify(f"copied {vm.ips[0]} (if your terminal blocks OSC 52, select it here)")
+        self.app.copy_to_clipboard(ips[0])
+        self.notify(f"copied {ips[0]} (if your terminal blocks OSC 52, select it here)")
 
     def action_pause(self) -> None:
         self.paused = not self.paused

@@ -1,0 +1,156 @@
+"""Compact records for live views of many VMs: what a list screen shows, nothing more.
+
+A list of thousands of VMs is held for as long as the console runs, so each VM is kept as a
+slotted record of plain values (no SDK object, no XML, no disks or tags), and what changes
+all the time (statistics, guest IPs) is kept apart and read only for the VMs on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ovirtsdk4 import types
+
+from console.ovirt import convert
+from console.ovirt.models import Vm
+from console.text_safety import safe_text
+
+# What a list row needs: the disks for the size column; statistics and the guest's devices
+# are read separately, for the rows on screen only.
+ROW_FOLLOW = "disk_attachments.disk"
+STATS_FOLLOW = "disk_attachments.disk,statistics,reported_devices,nics.reported_devices"
+
+
+@dataclass(frozen=True, slots=True)
+class VmRow:
+    id: str
+    name: str
+    status: str
+    cluster: str | None
+    cpus: int
+    memory_mib: int
+    guaranteed_mib: int | None
+    disk_gib: int | None
+    fqdn: str | None
+    template_name: str | None
+    description: str
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class VmStats:
+    """CPU, memory and guest IPs of one VM as read at `at` (the console's clock)."""
+
+    cpu_percent: float | None
+    memory_percent: float | None
+    ips: tuple[str, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VmEvent:
+    """An engine event (audit log entry) that names a VM."""
+
+    index: int
+    code: int
+    vm_id: str
+    vm_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventBatch:
+    """The events after an index: those naming a VM, the newest index seen, and whether
+    the engine had more than one read returns (then some were not seen at all)."""
+
+    events: tuple[VmEvent, ...]
+    newest: int
+    overflow: bool
+
+
+def vm_row(
+    sdk_vm: types.Vm, *, cluster_names: dict[str, str], template_names: dict[str, str]
+) -> VmRow:
+    cluster = sdk_vm.cluster
+    cluster_name = (cluster.name or cluster_names.get(cluster.id)) if cluster is not None else None
+    template = sdk_vm.template
+    template_name = (
+        (template.name or template_names.get(template.id)) if template is not None else None
+    )
+    disks = convert._disks(sdk_vm.disk_attachments)
+    policy = sdk_vm.memory_policy
+    return VmRow(
+        id=sdk_vm.id,
+        name=safe_text(sdk_vm.name or ""),
+        status=safe_text(convert._enum(sdk_vm.status)),
+        cluster=safe_text(cluster_name) if cluster_name else None,
+        cpus=convert.cpu_count(sdk_vm.cpu),
+        memory_mib=int(sdk_vm.memory or 0) // convert.MiB,
+        guaranteed_mib=(
+            int(policy.guaranteed) // convert.MiB
+            if policy is not None and policy.guaranteed is not None
+            else None
+        ),
+        disk_gib=sum(d.provisioned_gib for d in disks) if disks else None,
+        fqdn=safe_text(sdk_vm.fqdn) if sdk_vm.fqdn else None,
+        template_name=safe_text(template_name) if template_name else None,
+        description=safe_text(sdk_vm.description or ""),
+        comment=safe_text(sdk_vm.comment or ""),
+    )
+
+
+def vm_stats(sdk_vm: types.Vm, at: datetime) -> VmStats:
+    installed = convert._statistic(sdk_vm, "memory.installed")
+    used = convert._statistic(sdk_vm, "memory.used")
+    cpu = convert._statistic(sdk_vm, "cpu.current.guest")
+    if cpu is None:
+        cpu = convert._statistic(sdk_vm, "cpu.current.total")
+    return VmStats(
+        cpu_percent=cpu,
+        memory_percent=(
+            round(used * 100.0 / installed, 1) if installed and used is not None else None
+        ),
+        ips=convert._ips(sdk_vm),
+        at=at,
+    )
+
+
+def event_batch(found: list[types.Event], since: int, limit: int) -> EventBatch:
+    events = []
+    newest = since
+    for event in found:
+        index = int(event.index if event.index is not None else event.id or 0)
+        newest = max(newest, index)
+        vm = event.vm
+        if vm is not None and vm.id:
+            events.append(VmEvent(index, int(event.code or 0), vm.id, safe_text(vm.name or "")))
+    # The engine answers newest first; the console applies them in the order they happened.
+    events.sort(key=lambda e: e.index)
+    return EventBatch(tuple(events), newest, overflow=len(found) >= limit)
+
+
+def ids_search(ids: list[str]) -> str:
+    """One engine search for exactly these VMs (`id=a or id=b`)."""
+    return " or ".join(f"id={vm_id}" for vm_id in sorted(set(ids)))
+
+
+def row_of(vm: Vm) -> VmRow:
+    """The list row of a fully read VM (an engine stand-in holds those)."""
+    return VmRow(
+        id=vm.id,
+        name=vm.name,
+        status=vm.status,
+        cluster=vm.cluster,
+        cpus=vm.cpus,
+        memory_mib=vm.memory_mib,
+        guaranteed_mib=vm.guaranteed_mib,
+        disk_gib=vm.disk_gib,
+        fqdn=vm.fqdn,
+        template_name=vm.template_name,
+        description=vm.description,
+        comment=vm.comment,
+    )
+
+
+def stats_of(vm: Vm, at: datetime) -> VmStats:
+    return VmStats(vm.cpu_percent, vm.memory_percent, vm.ips, at)

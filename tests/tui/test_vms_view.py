@@ -1,0 +1,86 @@
+"""The VMs view at 80x24 against the real simulators: what each refresh costs on the
+engine, counted from the simulator's request log."""
+
+from __future__ import annotations
+
+import ovirtsdk4.types as types
+
+from console.tui.app import ConsoleApp
+from console.tui.screens.vms import VmsScreen
+from tests.plugins.engine import wait_status
+from tests.tui.helpers import cell_texts, settle
+
+
+async def open_vms(app, pilot) -> VmsScreen:
+    await settle(pilot)
+    await pilot.press("3")
+    await settle(pilot, rounds=6)
+    screen = app.screen
+    assert isinstance(screen, VmsScreen) and len(screen.vms) == 20
+    screen.follower.stats_seconds = 3600  # statistics read once stay fresh for the test
+    return screen
+
+
+async def refresh(pilot, screen: VmsScreen) -> None:
+    screen.loop.request()
+    await settle(pilot)
+
+
+def engine_calls(engine_sim) -> list[tuple[str, str, dict[str, str]]]:
+    # The app's own engine probe is not the view's.
+    return [call for call in engine_sim.calls if call[1] != ""]
+
+
+async def test_idle_refresh_is_one_events_call(sim_context, engine_sim):
+    sim_context.live = False
+    app = ConsoleApp(sim_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_vms(app, pilot)
+        engine_sim.reset_calls()
+        await refresh(pilot, screen)
+        assert [(m, p) for m, p, _ in engine_calls(engine_sim)] == [("GET", "/events")]
+
+
+async def test_vm_started_elsewhere_shows_after_one_search(sim_context, engine_sim, sdk_connection):
+    sim_context.live = False
+    app = ConsoleApp(sim_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_vms(app, pilot)
+        down = next(vm for vm in screen.vms.values() if vm.status == "down")
+        service = sdk_connection.system_service().vms_service().vm_service(down.id)
+        service.start()
+        wait_status(service, types.VmStatus.UP)
+        engine_sim.reset_calls()
+        await refresh(pilot, screen)
+        calls = engine_calls(engine_sim)
+        assert [p for _, p, _ in calls] == ["/events", "/vms"]
+        assert calls[1][2]["search"] == f"id={down.id}"
+        assert cell_texts(app, "#vms", down.name)[1] == "up"
+
+
+async def test_statistics_only_for_rows_on_screen(sim_context, engine_sim):
+    sim_context.live = False
+    app = ConsoleApp(sim_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        engine_sim.reset_calls()
+        screen = await open_vms(app, pilot)
+        table = screen.query_one("#vms")
+        on_screen = set(screen.visible_ids())
+        assert 0 < len(on_screen) < 20  # 80x24 shows part of the list
+        with_stats = [
+            q for _, p, q in engine_calls(engine_sim) if "statistics" in q.get("follow", "")
+        ]
+        asked = {term.removeprefix("id=") for q in with_stats for term in q["search"].split(" or ")}
+        assert asked == on_screen
+        assert set(screen.stats) == on_screen
+        hidden = table.keys_in_order()[-1]
+        assert cell_texts(app, "#vms", hidden)[2] == "-"  # never on screen: no statistics
+        await pilot.press("G")  # the last rows come into view
+        engine_sim.reset_calls()
+        await refresh(pilot, screen)
+        calls = engine_calls(engine_sim)
+        assert [p for _, p, _ in calls] == ["/events", "/vms"]
+        newly = set(screen.visible_ids()) - on_screen
+        asked = {term.removeprefix("id=") for term in calls[1][2]["search"].split(" or ")}
+        assert asked == newly
+        assert cell_texts(app, "#vms", hidden)[2] != "-"
