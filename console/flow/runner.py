@@ -96,7 +96,10 @@ class Runner:
         if existing is not None and existing.state == JobState.READY_FOR_ENGINEER:
             job = parking.take_on(self, existing, plan, licenses, admin_password, checks)
             self._record(job, "info", job.state, f"pre-cloned VM taken on by {self.actor}")
-            self._audit_launch(job, Plan.from_dict(job.plan))
+            with self.store.session() as session:
+                order = session.get(Order, order_id)
+                given = amend.engineer_provided(order, plan, self.services.config.catalog)
+            self._audit_launch(job, Plan.from_dict(job.plan), given)
             return job
         if existing is not None:
             raise parking.busy_preclone(existing) or self._busy_with(existing)
