@@ -267,7 +267,9 @@ def _acquire(store: Store, job_id: str, owner: str, pid: int, lease_seconds: flo
     job = get_job(store, job_id)
     if job is None:
         raise ConsoleError(f"no job {job_id}")
-    same_host = job.runner_host == host
+    # A holder killed between taking the lease and recording its host left none: only a
+    # runner on this host gets that far without one in the same instant (as for refreshes).
+    same_host = (job.runner_host or host) == host
     if same_host and job.owner_pid and not _pid_alive(job.owner_pid):
         # The holder died on this host (kill -9, power cut of a tmux pane): no need to
         # wait for its heartbeat to go stale.
