@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from console.config import Config
+from console.flow import clone_slots
 from console.flow.context import RunContext
 from console.flow.plan import Plan
 from console.flow.pool import POOL_VM, took_from_pool
@@ -32,7 +33,7 @@ from console.store.step_history import StepRun
 
 log = logging.getLogger(__name__)
 CLONE_STEPS = (Step.CLONING, Step.CLONE_WAIT)
-STORAGE_DOMAIN = "storage_domain"  # Job.data: where the VM's disks are, once known
+STORAGE_DOMAIN = clone_slots.DOMAIN  # Job.data: where the VM's disks are, once known
 STEP_WORDS: dict[Step, str] = {
     Step.PLANNED: "checks",
     Step.CLONING: "clone request",
@@ -192,8 +193,12 @@ def record(ctx: RunContext, step: Step, seconds: float, *, resumed: bool) -> Non
 
 def _record(ctx: RunContext, step: Step, seconds: float) -> None:
     data = ctx.job.data or {}
-    if STORAGE_DOMAIN not in data:
-        ctx.save(data={STORAGE_DOMAIN: _storage_domain(ctx) or "-"})
+    if not data.get(STORAGE_DOMAIN):
+        # Kept only once known: the clone slots (console.flow.clone_slots) read the same key
+        # and look the domain up themselves while it is missing.
+        domain = _storage_domain(ctx)
+        if domain:
+            ctx.save(data={STORAGE_DOMAIN: domain})
     driver = driver_of(ctx.store, ctx.job)
     history.add(
         ctx.store,
@@ -202,7 +207,7 @@ def _record(ctx: RunContext, step: Step, seconds: float) -> None:
             step=str(step),
             template_name=driver.template,
             disk_gib=driver.disk_gib if step in CLONE_STEPS else ctx.plan.disk_gib,
-            storage_domain=driver.storage_domain if driver.storage_domain != "-" else "",
+            storage_domain=driver.storage_domain,
             source=driver.source,
             seconds=seconds,
         ),
