@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 from datetime import datetime, timedelta
 
 from .catalog import (
@@ -86,6 +87,15 @@ class Order:
     notes: str = ""
     service_ids: list[int] = field(default_factory=list)
 
+    # Bumped whenever any order's status or client changes, however it is changed (tests and
+    # demos set them directly), so the filtered lists World caches are never stale.
+    filter_changes: ClassVar[int] = 0
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, value)
+        if name in ("status", "userid"):
+            Order.filter_changes += 1
+
 
 class World:
     """Everything the simulated WHMCS knows. All access goes through ``lock``."""
@@ -109,6 +119,7 @@ class World:
         self.examined = 0
         self._by_invoice: dict[str, Order] = {}
         self._order_lists: dict[tuple[str, str], list[Order]] = {}
+        self._order_lists_at = -1  # Order.filter_changes when they were built
         self.arrival_per_minute = arrival_per_minute
         self.time_scale = time_scale if time_scale > 0 else 1.0
         self._next_order_id = FIRST_ORDER_ID
@@ -266,7 +277,6 @@ class World:
 
     def _set_order_status(self, order: Order, status: str) -> None:
         order.status = status
-        self._order_lists.clear()  # a new order or a new status: the filtered lists change
         for sid in order.service_ids:
             service = self.services[sid]
             service.status = {"Active": "Active", "Cancelled": "Cancelled", "Fraud": "Fraud"}.get(
@@ -322,6 +332,9 @@ class World:
         """The orders a filter selects, newest first; built once per change of the orders, so
         paging through them costs one pass, not one pass per page."""
         key = (userid, status.lower())
+        if self._order_lists_at != Order.filter_changes:
+            self._order_lists.clear()
+            self._order_lists_at = Order.filter_changes
         selected = self._order_lists.get(key)
         if selected is None:
             self.examined += len(self.orders)
