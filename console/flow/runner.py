@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from console.errors import BadInput, ConsoleError
 from console.flow import job_secrets, vault
-from console.flow.context import Heartbeat, RunContext
+from console.flow.context import ENGINE_NAMES, VM_AT_LAUNCH, Heartbeat, RunContext
 from console.flow.errors import Cancelled, JobBusy, LeaseLost, PreflightBlocked, StepFailed
 from console.flow.events import ProgressEvent
 from console.flow.licenses import check_license, normalise_license
 from console.flow.machine import STEPS, Event, State, transition
 from console.flow.plan import Plan, resource_changes
-from console.flow.preflight import blocking, preflight, warnings
+from console.flow.preflight import Reads, blocking, preflight, warnings
 from console.flow.rollback import rollback
 from console.flow.steps import STEP_ACTIONS, STEP_TITLES
 from console.flow.timing import Timing
@@ -92,8 +92,13 @@ class Runner:
             raise BadInput("; ".join(f"{p.field}: {p.message}" for p in problems), problems[0].fix)
         require_kept(self.services.secrets)  # a job nobody could resume is not launched
         config = self.services.config
+        reads = Reads()
         checks = preflight(
-            self.services.engine(plan.engine), plan, licenses, config.catalog.stale_after_days
+            self.services.engine(plan.engine),
+            plan,
+            licenses,
+            config.catalog.stale_after_days,
+            reads=reads,
         )
         failed = blocking(checks)
         if failed:
@@ -132,7 +137,12 @@ class Runner:
         vault.on_launch(self.store, self.services.secrets, order_id, licenses, actor=self.actor)
         job_id = repo.new_job_id()
         password, adoption = job_secrets.admin_password_for(
-            self.services.engine(plan.engine), self.services.secrets, plan, admin_password
+            self.services.engine(plan.engine),
+            self.services.secrets,
+            plan,
+            admin_password,
+            looked_up=reads.name_looked_up,
+            found=reads.vm,
         )
         job_secrets.stage(
             self.services.secrets,
@@ -152,6 +162,11 @@ class Runner:
                 data={
                     "preflight": [c.__dict__ for c in checks],
                     "warnings_confirmed": bool(warned),
+                    VM_AT_LAUNCH: reads.vm is not None,
+                    ENGINE_NAMES: {
+                        "clusters": reads.cluster_names,
+                        "templates": reads.template_names,
+                    },
                 },
             )
         except repo.OpenJobExists as exists:

@@ -13,8 +13,8 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import ClassVar
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from .catalog import (
     COMPANIES,
