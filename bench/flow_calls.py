@@ -22,10 +22,8 @@ Run: .venv/bin/python bench/flow_calls.py [--orders 4] [--time-scale 0.05]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sdk_baseline import Wanted, provision
+from tui_startup import start_simulator
 
 from console.billing.mapping import mapping_for_order
 from console.billing.phpserialize import dumps_base64
@@ -78,33 +77,6 @@ class CallLog:
 
     def reset(self) -> None:
         self.methods.clear()
-
-
-def start_simulators(folder: Path, time_scale: float) -> tuple[subprocess.Popen, dict, Path]:
-    config = folder / "sim.toml"
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("vps-console")),
-            "sim",
-            "--port",
-            "0",
-            "--json",
-            "--vms",
-            "200",
-            "--orders",
-            "0",
-            "--order-rate",
-            "0",
-            "--time-scale",
-            str(time_scale),
-            "--write-config",
-            str(config),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    return process, json.loads(process.stdout.readline()), config
 
 
 def shop_order(facts: dict, number: int) -> int:
@@ -169,7 +141,8 @@ def main() -> int:
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="flow-bench-"))
-    process, facts, config_path = start_simulators(folder, args.time_scale)
+    config_path = folder / "sim.toml"
+    process, facts = start_simulator(200, args.time_scale, 0, "--write-config", str(config_path))
     log = CallLog()
     try:
         os.environ["VPS_CONSOLE_ENGINE_PASSWORD"] = facts["password"]

@@ -50,8 +50,11 @@ GOALS = {
 }
 
 
-def start_simulator(vms: int, time_scale: float, orders: int = 0) -> tuple[subprocess.Popen, dict]:
-    """`vps-console sim` in its own process: engine (M VMs) and WHMCS (N orders)."""
+def start_simulator(
+    vms: int, time_scale: float, orders: int = 0, *extra: str
+) -> tuple[subprocess.Popen, dict]:
+    """`vps-console sim` in its own process: engine (M VMs) and WHMCS (N orders); `extra`:
+    more of its options."""
     process = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("vps-console")),
@@ -67,6 +70,7 @@ def start_simulator(vms: int, time_scale: float, orders: int = 0) -> tuple[subpr
             "0",
             "--time-scale",
             str(time_scale),
+            *extra,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -278,7 +282,7 @@ async def measure_jobs(args) -> dict:
     from console.billing.mapping import mapping_for_order
     from console.store import jobs as repo
     from console.store.orders import list_orders
-    from console.store.states import TERMINAL_JOB_STATES
+    from console.store.states import UNFINISHED_JOB_STATES
     from console.tui.screens.provision import ProvisionScreen
 
     figures: dict = {}
@@ -314,15 +318,22 @@ async def measure_jobs(args) -> dict:
                 app.open_provision(order_id)
                 # The preflight runs in a thread worker: it may wait for the jobs launched
                 # before it (issue 17: jobs on the screens' executor starve them).
-                await until(
-                    lambda: (
-                        isinstance(app.screen, ProvisionScreen)
-                        and app.screen.order_id == order_id  # noqa: B023 - awaited in this iteration
-                        and app.screen.phase == "editing"
-                        and (bool(app.screen.checks) or app.screen.preflight_error is not None)
-                    ),
-                    600,
-                )
+                try:
+                    await until(
+                        lambda: (
+                            isinstance(app.screen, ProvisionScreen)
+                            and app.screen.order_id == order_id  # noqa: B023 - awaited in this iteration
+                            and app.screen.phase == "editing"
+                            and (bool(app.screen.checks) or app.screen.preflight_error is not None)
+                        ),
+                        args.preflight_wait,
+                    )
+                except TimeoutError:
+                    figures["launches_given_up"] = figures.get("launches_given_up", 0) + 1
+                    if isinstance(app.screen, ProvisionScreen):
+                        app.pop_screen()
+                    await pilot.pause()
+                    continue
                 screen = app.screen
                 for _ in range(2):  # a second ctrl+l confirms the preflight's warnings
                     await pilot.press("ctrl+l")
@@ -338,10 +349,11 @@ async def measure_jobs(args) -> dict:
                 app.pop_screen()  # "the job keeps running": back to the queue
                 await pilot.pause()
             figures["launch_all_s"] = time.perf_counter() - launched_from
+            figures["jobs_launched"] = len(launched)
 
             def running() -> bool:
                 jobs = [j for j in repo.list_jobs(store) if j.order_id in launched]
-                return any(j.state not in TERMINAL_JOB_STATES for j in jobs)
+                return any(j.state in UNFINISHED_JOB_STATES for j in jobs)  # not failed
 
             watch_from = time.perf_counter()
             figures.update(await input_stall(pilot, running, seconds=0))
@@ -379,6 +391,12 @@ def main() -> int:
         type=int,
         default=3,
         help="and until the VMs screen made this many engine calls (its refreshes)",
+    )
+    parser.add_argument(
+        "--preflight-wait",
+        type=float,
+        default=120.0,
+        help="seconds a Provision screen may take to show its preflight before it is skipped",
     )
     parser.add_argument("--only", choices=("load", "jobs"))
     args = parser.parse_args()

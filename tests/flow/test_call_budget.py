@@ -13,11 +13,11 @@ import pytest
 
 from console.flow import context as context_module
 from console.flow import steps
-from console.flow.plan import Overrides, draft_plan
+from console.flow.plan import Overrides
 from console.flow.runner import Runner
 from console.flow.timing import Timing
-from console.store.models import Order
 from console.store.states import Step
+from tests.flow.test_happy_paths import plan_for
 from tests.plugins.flow import FAST
 
 CALL_BUDGET = 15
@@ -47,18 +47,9 @@ def sim_clock(engine_sim, monkeypatch):
 def provision(sim, services, runner, add_order, order_id: str, product="VPS Linux", **values):
     """Plan, launch and run one order: (the job, the engine calls from launch to done)."""
     add_order(order_id, product, **values)
-    with services.store.session() as session:
-        order = session.get(Order, order_id)
-    draft = draft_plan(
-        order,
-        services.config.catalog.product_for(product),
-        services.engine().list_templates(),
-        services.config,
-        Overrides(hostname=f"v{order_id}.example.net"),
-    )
-    assert draft.problems == [], draft.problems
+    plan = plan_for(services, order_id, Overrides(hostname=f"v{order_id}.example.net"))
     start = len(sim.calls)
-    job = runner.launch(order_id, draft.plan, {}, confirm_warnings=True)
+    job = runner.launch(order_id, plan, {}, confirm_warnings=True)
     done = runner.run(job.id)
     return done, [(method, path) for method, path, _ in sim.calls[start:]]
 
