@@ -46,6 +46,7 @@ GOALS = {
     "load.peak_rss_mib": (150.0, "MiB"),
     "load.vms_screen_loop_lateness_max_ms": (50.0, "ms"),
     "while_jobs_run.loop_lateness_max_ms": (50.0, "ms"),
+    "while_jobs_run.phase_loop_lateness_max_ms": (50.0, "ms"),
     "while_jobs_run.key_press_max_ms": (500.0, "ms"),
 }
 
@@ -312,6 +313,18 @@ async def measure_jobs(args) -> dict:
             table = app.screen.query_one("#orders")
             await until(lambda: table.row_count >= in_queue)
             launched_from = time.perf_counter()
+            # Loop lateness over the whole phase: jobs run while the next ones are launched.
+            whole_phase: list[float] = []
+            stop_ticker = asyncio.Event()
+
+            async def ticker() -> None:
+                loop = asyncio.get_running_loop()
+                while not stop_ticker.is_set():
+                    expected = loop.time() + 0.01
+                    await asyncio.sleep(0.01)
+                    whole_phase.append(loop.time() - expected)
+
+            tick = asyncio.create_task(ticker())
             for order_id in ready:
                 if len(launched) == args.jobs:
                     break
@@ -358,6 +371,12 @@ async def measure_jobs(args) -> dict:
             watch_from = time.perf_counter()
             figures.update(await input_stall(pilot, running, seconds=0))
             watched = time.perf_counter() - watch_from
+            stop_ticker.set()
+            await tick
+            figures["phase_loop_lateness_max_ms"] = max(whole_phase) * 1000
+            figures["phase_loop_lateness_p99_ms"] = (
+                statistics.quantiles(whole_phase, n=100)[98] * 1000
+            )
             # Did the queue (refresh every 2 s) keep refreshing while the jobs ran?
             figures["queue_refreshes_while_jobs_run"] = refreshes.since(
                 watch_from, "QueueScreen.load_orders"
@@ -431,7 +450,7 @@ def verdict(result: dict) -> int:
     jobs = result.get("while_jobs_run", {})
     if "queue_refreshes_while_jobs_run" in jobs:
         got, expected = jobs["queue_refreshes_while_jobs_run"], jobs["queue_refreshes_expected"]
-        ok = got >= 0.8 * expected
+        ok = expected >= 1 and got >= 0.8 * expected  # no window, no evidence
         missed += not ok
         print(
             f"while_jobs_run.queue_refreshes: {got} of {expected} (goal >= 80 %: panes keep "
