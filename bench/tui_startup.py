@@ -268,6 +268,8 @@ async def input_stall(pilot, busy, *, seconds: float, prefix: str = "") -> dict:
             break
     stop.set()
     await tick
+    if len(lateness) < 2 or not presses:  # nothing was running: no window, no figures
+        return {f"{prefix}watched_s": time.perf_counter() - started}
     return {
         f"{prefix}watched_s": time.perf_counter() - started,
         f"{prefix}loop_lateness_max_ms": max(lateness) * 1000,
