@@ -8,6 +8,7 @@ secrets are printed as environment variables to export, never written to the fil
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from pathlib import Path
@@ -199,6 +200,18 @@ def command(
             "identifier": billing.identifier,
             "secret": billing.secret,
         }
+        # The file first: a script that reads the JSON line may open the config at once.
+        if write_config:
+            _write_owner_only(
+                write_config,
+                sim_config_toml(
+                    engine_url=engine.url,
+                    username=engine.username,
+                    ca_file=engine.ca_file,
+                    billing_url=billing.url,
+                    identifier=billing.identifier,
+                ),
+            )
         if as_json:
             click.echo(json.dumps(facts), nl=True)
         else:
@@ -211,15 +224,6 @@ def command(
             click.echo(f"  identifier  {billing.identifier}")
             click.echo(f"  secret      {billing.secret}")
         if write_config:
-            write_config.write_text(
-                sim_config_toml(
-                    engine_url=engine.url,
-                    username=engine.username,
-                    ca_file=engine.ca_file,
-                    billing_url=billing.url,
-                    identifier=billing.identifier,
-                )
-            )
             click.echo(
                 f"wrote {write_config}; before `vps-console --config {write_config}` run:",
                 err=as_json,
@@ -231,6 +235,15 @@ def command(
     finally:
         billing.stop()
         engine.stop()
+
+
+def _write_owner_only(path: Path, text: str) -> None:
+    """Replace ``path`` whole (a reader never sees half a file), readable by its owner only."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(temporary, path)
 
 
 def _wait_for_interrupt() -> None:

@@ -33,9 +33,13 @@ def rank_templates(templates: list[Template], recommended: list[str]) -> list[Te
     return sorted(templates, key=rank)
 
 
-def refresh_catalog(engine: Engine, store: Store, engine_name: str) -> list[Template]:
-    """Ask the engine, keep the answer in the cache; engine errors go to the caller."""
-    templates = engine.list_templates()
+def refresh_catalog(
+    engine: Engine, store: Store, engine_name: str, *, removed: frozenset[str] = frozenset()
+) -> list[Template]:
+    """Ask the engine, keep the answer in the cache; engine errors go to the caller.
+    `removed`: ids of templates whose removal the engine just accepted; it lists them (locked)
+    until their disks are gone, but nobody can clone from them any more."""
+    templates = [t for t in engine.list_templates() if t.id not in removed]
     replace_catalog(store, engine_name, [record_of(template) for template in templates])
     return templates
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from console.flow import job_secrets
 from console.flow.errors import Cancelled, LeaseLost, StepFailed
 from console.flow.licenses import KIND_LABELS
+from console.flow.pace import Poll, WaitKind
 from console.flow.plan import Plan
 from console.ovirt import Engine, EngineError, Vm
 from console.secrets import admin_password_secret, license_secret
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Job.data key: cluster and template names by id as the launch's preflight read them.
+ENGINE_NAMES = "engine_names"
+# Job.data key: the launch found a VM under the job's name (to adopt, not to create).
+VM_AT_LAUNCH = "vm_at_launch"
 
 
 class Heartbeat(threading.Thread):
@@ -66,8 +71,12 @@ class RunContext:
         self.job = runner._job(job_id)
         self.plan = Plan.from_dict(self.job.plan)
         self.engine: Engine = runner.services.engine(self.plan.engine or None)
+        names = (self.job.data or {}).get(ENGINE_NAMES) or {}
+        self.engine.remember_names(names.get("clusters") or {}, names.get("templates") or {})
         self.started = time.monotonic()
         self.rolling_back = False
+        self._seen: tuple[Vm, bool] | None = None
+        self._polls: dict[WaitKind, Poll] = {}
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -97,6 +106,40 @@ class RunContext:
         time.sleep(seconds)
         self.check()
 
+    def hand_over(self, vm: Vm, *, detail: bool) -> None:
+        """The VM as this step leaves it, for the next step of this pass to start from
+        instead of reading it again. Any change through `call` forgets it."""
+        self._seen = (vm, detail)
+
+    def take_seen(self, *, detail: bool) -> Vm | None:
+        """The VM handed over by the previous step (once), if it was read in enough detail."""
+        seen, self._seen = self._seen, None
+        if seen is None or (detail and not seen[1]):
+            return None
+        return seen[0]
+
+    def poll(self, kind: WaitKind, key: str, default: float, step: str) -> Poll:
+        """The paced wait `kind` of this pass (the same one while it lasts, across steps),
+        its clock the persisted start of `step`."""
+        poll = self._polls.get(kind)
+        if poll is None:
+            poll = Poll(
+                self.runner.services.pace,
+                (self.engine.name, str(kind), key),
+                default,
+                self.timing,
+                already=self.since(step),
+                clock=lambda: utcnow().timestamp(),
+            )
+            self._polls[kind] = poll
+        return poll
+
+    def waited(self, kind: WaitKind) -> None:
+        """The wait `kind` is over: learn how long it took."""
+        poll = self._polls.pop(kind, None)
+        if poll is not None:
+            poll.done()
+
     def since(self, step: str) -> float:
         """Seconds since `step` first began (persisted, so a resume keeps the clock)."""
         stamp = self.job.step_began_at(step)
@@ -110,6 +153,7 @@ class RunContext:
         """An engine call with backoff on busy/unavailable; changes are journaled around it."""
         step = self.job.state
         if changes:
+            self._seen = None
             repo.add_event(
                 self.store,
                 job_id=self.job_id,
@@ -148,6 +192,7 @@ class RunContext:
         return result
 
     def read_vm(self, vm_id: str, *, detail: bool = True) -> Vm:
+        self._seen = None
         return self.call(
             f"read VM {self.plan.vm_name}",
             lambda: self.engine.get_vm(

@@ -34,7 +34,7 @@ from console.secrets import (
 
 if TYPE_CHECKING:
     from console.flow.plan import Plan
-    from console.ovirt import Engine
+    from console.ovirt import Engine, Vm
 
 PREFIX = "job:"
 
@@ -55,12 +55,19 @@ def _names(job_id: str, order_id: str, kinds: Iterable[str]) -> dict[str, str]:
 
 
 def admin_password_for(
-    engine: Engine, store: SecretStore, plan: Plan, offered: str | None
+    engine: Engine,
+    store: SecretStore,
+    plan: Plan,
+    offered: str | None,
+    *,
+    looked_up: bool = False,
+    found: Vm | None = None,
 ) -> tuple[str, tuple[str, bool] | None]:
     """The admin password the job will use, and a note (text, warning) for the job. A VM of
     this order already on the engine (after a lost store) keeps the one it was given: a new
-    one would not open it."""
-    vm = engine.find_vm(plan.vm_name)
+    one would not open it. `looked_up`: the caller has just looked the name up and `found`
+    is what it found, so it is not looked up again."""
+    vm = found if looked_up else engine.find_vm(plan.vm_name)
     if vm is None or marks.order_of(vm) != plan.order_id:
         return offered or generate_password(), None
     kept = store.get(admin_password_secret(plan.order_id))

@@ -6,13 +6,13 @@ A "fail" blocks the launch with its reason; a "warn" needs one explicit confirma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from console.flow import marks
 from console.flow.licenses import KIND_LABELS, check_license
 from console.flow.plan import Plan
-from console.ovirt import Engine, EngineError, Template
+from console.ovirt import Engine, EngineError, Template, Vm
 from console.units import format_mib
 
 # How a check's level is marked in the CLI and the console, the same width each.
@@ -20,6 +20,20 @@ CHECK_MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 # A full clone writes the whole disk; keep some room so the domain does not hit the
 # engine's low-space blocker right after.
 SPACE_HEADROOM = 1.10
+
+
+@dataclass
+class Reads:
+    """What a preflight read from the engine, for the launch to reuse instead of reading
+    it again: the VM found under the plan's name (looked up or not), and the cluster and
+    template names by id."""
+
+    name_looked_up: bool = False
+    vm: Vm | None = None
+    cluster_names: dict[str, str] = field(default_factory=dict)
+    template_names: dict[str, str] = field(default_factory=dict)
+    # The domain the template's disk is on, where a full clone is written (clone slots).
+    storage_domain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +89,13 @@ def check_template(
     return Check("template", "ok", f"{chosen.label}{aged}, the newest version")
 
 
-def check_storage(engine: Engine, template: Template | None, plan: Plan) -> Check:
+def check_storage(
+    engine: Engine, template: Template | None, plan: Plan, reads: Reads | None = None
+) -> Check:
     domains = engine.storage_domains()
+    if reads is not None and template is not None and template.storage_domain_ids:
+        first = template.storage_domain_ids[0]
+        reads.storage_domain = next((d.name for d in domains if d.id == first), None)
     wanted = engine.config.storage_domain
     candidates = [
         d
@@ -163,8 +182,10 @@ def check_cluster(engine: Engine, plan: Plan) -> Check:
     )
 
 
-def check_name(engine: Engine, plan: Plan) -> Check:
+def check_name(engine: Engine, plan: Plan, reads: Reads | None = None) -> Check:
     vm = engine.find_vm(plan.vm_name)
+    if reads is not None:
+        reads.name_looked_up, reads.vm = True, vm
     if vm is None:
         return Check("name", "ok", f"{plan.vm_name} is free on the engine")
     owner = marks.order_of(vm)
@@ -210,8 +231,10 @@ def preflight(
     stale_after_days: int,
     *,
     now: datetime | None = None,
+    reads: Reads | None = None,
 ) -> list[Check]:
-    """All checks, in the order a person reads them; engine errors become failed checks."""
+    """All checks, in the order a person reads them; engine errors become failed checks.
+    `reads` (when given) is filled with what was read, for the caller to reuse."""
     now = now or datetime.now(UTC)
     checks: list[Check] = []
     template = None
@@ -219,11 +242,13 @@ def preflight(
         templates = engine.list_templates(search=f"name={plan.template_name}")
         template = next((t for t in templates if t.id == plan.template_id), None)
         checks.append(check_template(templates, plan, stale_after_days, now))
-        checks.append(check_storage(engine, template, plan))
+        checks.append(check_storage(engine, template, plan, reads))
         checks.append(check_cluster(engine, plan))
-        checks.append(check_name(engine, plan))
+        checks.append(check_name(engine, plan, reads))
     except EngineError as error:
         checks.append(Check("engine", "fail", error.message, error.hint or ""))
+    if reads is not None:
+        reads.cluster_names, reads.template_names = engine.known_names()
     checks += check_licenses(plan, licenses)
     return checks
 

@@ -21,14 +21,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from console.errors import BadInput, ConsoleError
-from console.flow import amend, eta, job_secrets, parking, vault
-from console.flow.context import Heartbeat, RunContext
+from console.flow import amend, clone_slots, eta, job_secrets, parking, vault
+from console.flow.context import ENGINE_NAMES, VM_AT_LAUNCH, Heartbeat, RunContext
 from console.flow.errors import Cancelled, JobBusy, LeaseLost, PreflightBlocked, StepFailed
 from console.flow.events import ProgressEvent
 from console.flow.licenses import check_license, normalise_license
 from console.flow.machine import STEPS, Event, State, transition
 from console.flow.plan import Plan, resource_changes
-from console.flow.preflight import Check, blocking, preflight, warnings
+from console.flow.preflight import Check, Reads, blocking, preflight, warnings
 from console.flow.rollback import rollback
 from console.flow.steps import STEP_ACTIONS, STEP_TITLES
 from console.flow.timing import Timing
@@ -90,7 +90,7 @@ class Runner:
     ) -> Job:
         """Claim the order, keep the secrets, and persist a `planned` job. Does not run it.
         An order pre-cloned on payment goes on with its parked job instead (console.flow.parking)."""
-        licenses, checks = self._check_launch(plan, licenses, confirm_warnings)
+        licenses, checks, reads = self._check_launch(plan, licenses, confirm_warnings)
         self._claim(order_id)
         existing = repo.open_job_for_order(self.store, order_id)
         if existing is not None and existing.state == JobState.READY_FOR_ENGINEER:
@@ -112,7 +112,12 @@ class Runner:
         vault.on_launch(self.store, self.services.secrets, order_id, licenses, actor=self.actor)
         job_id = repo.new_job_id()
         password, adoption = job_secrets.admin_password_for(
-            self.services.engine(plan.engine), self.services.secrets, plan, admin_password
+            self.services.engine(plan.engine),
+            self.services.secrets,
+            plan,
+            admin_password,
+            looked_up=reads.name_looked_up,
+            found=reads.vm,
         )
         job_secrets.stage(
             self.services.secrets,
@@ -132,6 +137,12 @@ class Runner:
                 data={
                     "preflight": [c.__dict__ for c in checks],
                     "warnings_confirmed": bool(warnings(checks)),
+                    VM_AT_LAUNCH: reads.vm is not None,
+                    clone_slots.DOMAIN: reads.storage_domain,
+                    ENGINE_NAMES: {
+                        "clusters": reads.cluster_names,
+                        "templates": reads.template_names,
+                    },
                 },
             )
         except repo.OpenJobExists as exists:
@@ -168,9 +179,10 @@ class Runner:
 
     def _check_launch(
         self, plan: Plan, licenses: dict[str, str], confirm_warnings: bool
-    ) -> tuple[dict[str, str], list[Check]]:
+    ) -> tuple[dict[str, str], list[Check], Reads]:
         """The keys normalised and checked, the secret store able to keep them, the
-        preflight passed (warnings confirmed): what every launch needs first."""
+        preflight passed (warnings confirmed): what every launch needs first, and what the
+        preflight read of the engine (the run reuses it instead of reading again)."""
         licenses = {
             kind: normalise_license(kind, value) for kind, value in licenses.items() if value
         }
@@ -181,8 +193,13 @@ class Runner:
             raise BadInput("; ".join(f"{p.field}: {p.message}" for p in problems), problems[0].fix)
         require_kept(self.services.secrets)  # a job nobody could resume is not launched
         config = self.services.config
+        reads = Reads()
         checks = preflight(
-            self.services.engine(plan.engine), plan, licenses, config.catalog.stale_after_days
+            self.services.engine(plan.engine),
+            plan,
+            licenses,
+            config.catalog.stale_after_days,
+            reads=reads,
         )
         failed = blocking(checks)
         if failed:
@@ -199,7 +216,7 @@ class Runner:
                 "confirm them (--yes in the CLI) to launch anyway",
                 checks,
             )
-        return licenses, checks
+        return licenses, checks, reads
 
     def _claim(self, order_id: str) -> None:
         claim = claim_order(self.store, order_id, self.actor)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from console.config import Config
+from console.flow.pace import Pace
 from console.identity import current_actor
 from console.ovirt import Engine, EngineAuthFailed
 from console.secrets import SecretStore, billing_secret, engine_env_variable, engine_password
@@ -31,6 +32,8 @@ class Services:
         self._engines: dict[str, Engine] = {}
         self._billing: WhmcsClient | None = None
         self._lock = threading.Lock()
+        # What the engines' waits take, learned by every job this process runs.
+        self.pace = Pace()
 
     def engine(self, name: str | None = None) -> Engine:
         engine_config = self.config.engine(name)

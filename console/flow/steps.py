@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from console.flow import clone_slots, firstboot, hostname_wait, marks, parking, pool, vault
-from console.flow.context import RunContext
+from console.flow.context import VM_AT_LAUNCH, RunContext
 from console.flow.errors import StepFailed
+from console.flow.pace import Poll, WaitKind
 from console.flow.plan import Plan
 from console.ovirt import EngineNotFound, EngineRejected, Vm
 from console.ovirt.models import Initialization
@@ -77,23 +79,41 @@ def ours(ctx: RunContext, vm: Vm) -> None:
         )
 
 
-def ensure_vm(ctx: RunContext) -> tuple[Vm, str]:
-    """The job's VM: found by name and marks, else created. Never a second one."""
+def creation_settings(ctx: RunContext) -> dict[str, Any]:
+    """What the create call sets beyond the template when the plan's sizes are known at clone
+    time: CPU, memory, memory policy and the first-boot initialization, so that resizing and
+    initializing find nothing left to change."""
+    return {**vm_sizes(ctx.plan), "initialization": initialization(ctx)}
+
+
+def ensure_vm(ctx: RunContext, *, sized: bool = True, look_first: bool = True) -> tuple[Vm, str]:
+    """The job's VM: found by name and marks, else created. Never a second one.
+
+    `sized`: create it at the plan's sizes with its initialization (else at the template's,
+    for the resizing and initializing steps to change). `look_first=False`: try the create
+    first; a name in use (an earlier, lost create of ours, or someone else's VM) is then
+    looked up, so a new VM costs one call instead of two."""
     plan = ctx.plan
-    found = ctx.call(
-        f"look up VM {plan.vm_name}",
-        lambda: ctx.engine.find_vm(plan.vm_name, correlation_id=ctx.job.correlation_id),
-        changes=False,
+    found = (
+        ctx.call(
+            f"look up VM {plan.vm_name}",
+            lambda: ctx.engine.find_vm(plan.vm_name, correlation_id=ctx.job.correlation_id),
+            changes=False,
+        )
+        if look_first
+        else None
     )
     if found is not None:
         ours(ctx, found)
         mine = marks.job_of(found) == ctx.job_id
         ctx.save(vm_id=found.id, vm_name=found.name, vm_created_by_job=mine)
+        ctx.hand_over(found, detail=True)
         return found, f"adopted {found.name} ({found.status}), already on the engine"
     taken = pool.take_for(ctx)  # a warm-pool VM instead of a clone, when there is one
     if taken is not None:
         return taken
     clone_slots.wait_for_slot(ctx)
+    settings = creation_settings(ctx) if sized else {}
     try:
         created = ctx.call(
             f"create VM {plan.vm_name} from {plan.template_name} v{plan.template_version}",
@@ -104,23 +124,53 @@ def ensure_vm(ctx: RunContext) -> tuple[Vm, str]:
                 description=marks.description(plan.order_id, plan.service_id, ctx.job_id),
                 comment=marks.comment(plan.order_id, plan.service_id, ctx.job_id),
                 correlation_id=ctx.job.correlation_id,
+                **settings,
             ),
         )
     except EngineRejected as error:
         if "already in use" not in (error.detail or error.message):
             raise
         # Someone (our own earlier, lost request) created it meanwhile: adopt.
-        return ensure_vm(ctx)
+        return ensure_vm(ctx, sized=sized)
     ctx.save(vm_id=created.id, vm_name=created.name, vm_created_by_job=True)
+    ctx.hand_over(created, detail=False)
     return created, f"created {created.name} ({created.id})"
 
 
 def step_cloning(ctx: RunContext) -> StepOutcome:
-    vm, message = ensure_vm(ctx)
-    return message, {}
+    # A job that never recorded a VM, and found none at launch, creates first and looks up
+    # only on a name in use.
+    look_first = bool(ctx.job.vm_id) or bool((ctx.job.data or {}).get(VM_AT_LAUNCH, True))
+    # A pre-clone is made at the template's size with no first-boot data: the engineer's
+    # plan, given at launch, is applied by the resizing and initializing steps.
+    vm, message = ensure_vm(ctx, sized=not parking.parks(ctx.job), look_first=look_first)
+    tagged = ensure_tag(ctx, vm)
+    ctx.hand_over(vm, detail=False)
+    return f"{message}, tagged {tagged}", {}
+
+
+def ensure_tag(ctx: RunContext, vm: Vm) -> str:
+    """The order's tag on the VM. The tag is the order's own, so it most likely does not
+    exist yet: created first (a name in use is fine), then attached."""
+    tag = marks.tag_name(ctx.plan.order_id)
+    if tag not in vm.tags:
+        ctx.call(
+            f"tag {vm.name} with {tag}",
+            lambda: ctx.engine.tag_vm(
+                vm.id,
+                tag,
+                description=f"order {ctx.plan.order_id}",
+                tag_is_new=True,
+                correlation_id=ctx.job.correlation_id,
+            ),
+        )
+    return tag
 
 
 def current_vm(ctx: RunContext, *, detail: bool = True) -> Vm:
+    seen = ctx.take_seen(detail=detail)
+    if seen is not None:
+        return seen
     if ctx.job.vm_id:
         try:
             return ctx.read_vm(ctx.job.vm_id, detail=detail)
@@ -133,7 +183,13 @@ def current_vm(ctx: RunContext, *, detail: bool = True) -> Vm:
 
 def step_clone_wait(ctx: RunContext) -> StepOutcome:
     vm = current_vm(ctx, detail=False)
-    limit = ctx.timing.clone_limit(ctx.plan.disk_gib)
+    plan = ctx.plan
+    limit = ctx.timing.clone_limit(plan.disk_gib)
+    # The copy takes time in proportion to the disk: first look when it should be done.
+    poll = ctx.poll(
+        WaitKind.CLONE, plan.template_id, ctx.timing.clone_expect(plan.disk_gib), Step.CLONE_WAIT
+    )
+    detailed = False
     while vm.status == "image_locked":
         waited = ctx.since(Step.CLONE_WAIT)
         if waited > limit:
@@ -145,20 +201,14 @@ def step_clone_wait(ctx: RunContext) -> StepOutcome:
                 "once the VM is no longer locked",
                 code="stuck_image_locked",
             )
-        ctx.sleep(ctx.timing.poll_seconds)
-        vm = ctx.read_vm(vm.id, detail=False)
-    vm = ctx.read_vm(vm.id)
-    tag = marks.tag_name(ctx.plan.order_id)
-    if tag not in vm.tags:
-        ctx.call(
-            f"tag {vm.name} with {tag}",
-            lambda: ctx.engine.tag_vm(
-                vm.id,
-                tag,
-                description=f"order {ctx.plan.order_id}",
-                correlation_id=ctx.job.correlation_id,
-            ),
-        )
+        ctx.sleep(poll.next_delay())
+        # In detail: the last look is what resizing starts from (disks, sizes, tags).
+        vm, detailed = ctx.read_vm(vm.id), True
+    ctx.waited(WaitKind.CLONE)
+    if not detailed:
+        vm = ctx.read_vm(vm.id)
+    tag = ensure_tag(ctx, vm)  # a job that cloned before tagging moved into cloning
+    ctx.hand_over(vm, detail=True)
     return f"{vm.name} copied ({vm.status}), tagged {tag}", {}
 
 
@@ -169,7 +219,19 @@ class _Resize(TypedDict, total=False):  # what update_vm may change in one call
     guaranteed_mib: int
 
 
+def vm_sizes(plan: Plan) -> _Resize:
+    """The plan's CPU and memory as the engine takes them (max memory: room to hot-plug)."""
+    return {
+        "cpus": plan.cpus,
+        "memory_mib": plan.memory_mib,
+        "max_memory_mib": plan.memory_mib * 4,
+        "guaranteed_mib": plan.guaranteed_mib,
+    }
+
+
 def step_resizing(ctx: RunContext) -> StepOutcome:
+    # Reconciles whatever the VM was created with: the plan's sizes (folded into the
+    # create), or the template's (a preclone, or a job created before the folding).
     plan = ctx.plan
     vm = current_vm(ctx)
     changes: _Resize = {}
@@ -193,22 +255,27 @@ def step_resizing(ctx: RunContext) -> StepOutcome:
     if not disks:
         raise StepFailed(f"{vm.name} has no disk", "check the template has a disk", code="no_disk")
     disk = next((d for d in disks if d.bootable), disks[0])
-    if disk.provisioned_gib < plan.disk_gib:
+    extended = disk.provisioned_gib < plan.disk_gib
+    if extended:
         ctx.call(
             f"extend disk {disk.alias} to {plan.disk_gib} GiB",
             lambda: ctx.engine.extend_disk(
                 vm.id, disk.id, plan.disk_gib, correlation_id=ctx.job.correlation_id
             ),
         )
+    poll = ctx.poll(WaitKind.DISK, "extend", ctx.timing.disk_expect_seconds, Step.RESIZING)
     current = disk
-    while True:
-        current = ctx.call(
-            "read disk",
-            lambda: ctx.engine.get_disk(disk.id, correlation_id=ctx.job.correlation_id),
-            changes=False,
-        )
-        if current.status != "locked" and current.provisioned_gib >= plan.disk_gib:
-            break
+    while extended or current.status == "locked" or current.provisioned_gib < plan.disk_gib:
+        if extended:  # it is locked now: the first look comes when the extend should be done
+            extended = False
+        else:
+            current = ctx.call(
+                "read disk",
+                lambda: ctx.engine.get_disk(disk.id, correlation_id=ctx.job.correlation_id),
+                changes=False,
+            )
+            if current.status != "locked" and current.provisioned_gib >= plan.disk_gib:
+                break
         waited = ctx.since(Step.RESIZING)
         if waited > ctx.timing.disk_extend_seconds:
             raise StepFailed(
@@ -217,7 +284,10 @@ def step_resizing(ctx: RunContext) -> StepOutcome:
                 "check the engine's Tasks for the extend and the storage domain",
                 code="stuck_disk",
             )
-        ctx.sleep(ctx.timing.poll_seconds)
+        ctx.sleep(poll.next_delay())
+    ctx.waited(WaitKind.DISK)
+    if not changes:  # what the next steps need of it (status, initialization) is as read
+        ctx.hand_over(replace(vm, disks=(current,), disk_gib=current.provisioned_gib), detail=True)
     return (
         f"{plan.cpus} vCPU, {plan.memory_mib} MiB (guaranteed {plan.guaranteed_mib}), "
         f"disk {current.provisioned_gib} GiB"
@@ -239,6 +309,8 @@ def step_initializing(ctx: RunContext) -> StepOutcome:
                 vm.id, initialization=init, correlation_id=ctx.job.correlation_id
             ),
         )
+    else:  # stored at creation (or by an earlier pass): the VM is as read
+        ctx.hand_over(vm, detail=False)
     keys = ", ".join(f"{k} {m}" for k, m in ctx.plan.license_masks.items()) or "none"
     return f"{init.kind}: hostname {init.host_name}, keys {keys}", {}
 
@@ -267,25 +339,37 @@ def step_starting(ctx: RunContext) -> StepOutcome:
             "bring it to down (or up) on the engine, then retry",
             code="unexpected_status",
         )
-    while True:
-        vm = ctx.read_vm(vm.id, detail=False)
-        if vm.status == "up":
-            return f"{vm.name} is up", {}
-        seen_running = seen_running or vm.status in RUNNING_STATUSES
-        if vm.status == "down" and (started_here or seen_running):
-            raise StepFailed(
-                f"{vm.name} went down while booting",
-                "open the VM's console and the engine's events (VM_DOWN_ERROR); fix and retry",
-                code="boot_failed",
-            )
-        waited = ctx.since(Step.STARTING)
-        if waited > ctx.timing.boot_seconds:
-            raise StepFailed(
-                f"{vm.name} is still {vm.status} after {waited:.0f}s",
-                "check the host it runs on and the VM's console",
-                code="stuck_boot",
-            )
-        ctx.sleep(ctx.timing.poll_seconds)
+    # First look when the guest should have booted and reported its address: in detail,
+    # so that the IP wait starts from it.
+    poll = boot_poll(ctx)
+    looked = not started_here  # what was read before the start says nothing about the boot
+    while not (looked and vm.status == "up"):
+        if looked:
+            seen_running = seen_running or vm.status in RUNNING_STATUSES
+            if vm.status == "down" and (started_here or seen_running):
+                raise StepFailed(
+                    f"{vm.name} went down while booting",
+                    "open the VM's console and the engine's events (VM_DOWN_ERROR); fix and retry",
+                    code="boot_failed",
+                )
+            waited = ctx.since(Step.STARTING)
+            if waited > ctx.timing.boot_seconds:
+                raise StepFailed(
+                    f"{vm.name} is still {vm.status} after {waited:.0f}s",
+                    "check the host it runs on and the VM's console",
+                    code="stuck_boot",
+                )
+        ctx.sleep(poll.next_delay())
+        vm, looked = ctx.read_vm(vm.id), True
+        ctx.hand_over(vm, detail=True)
+    return f"{vm.name} is up", {}
+
+
+def boot_poll(ctx: RunContext) -> Poll:
+    """The wait from the start call until the guest reports its address (starting, ip_wait)."""
+    return ctx.poll(
+        WaitKind.BOOT, ctx.plan.template_id, ctx.timing.boot_expect_seconds, Step.STARTING
+    )
 
 
 def step_ip_wait(ctx: RunContext) -> StepOutcome:
@@ -303,6 +387,7 @@ def step_ip_wait(ctx: RunContext) -> StepOutcome:
         ips = usable_ips(vm.ips)
         waited = ctx.since(Step.IP_WAIT)
         if ips and hostname_matches(vm.fqdn, plan):
+            ctx.waited(WaitKind.BOOT)
             return (
                 f"guest reports {', '.join(ips)} as {vm.fqdn}",
                 {"ips": list(ips), "data": hostname_wait.CLEARED},
@@ -343,7 +428,7 @@ def step_ip_wait(ctx: RunContext) -> StepOutcome:
                 "DHCP",
                 code="no_ip",
             )
-        ctx.sleep(ctx.timing.poll_seconds)
+        ctx.sleep(boot_poll(ctx).next_delay())
 
 
 def step_handover(ctx: RunContext) -> StepOutcome:

@@ -26,6 +26,19 @@ class Timing:
     boot_seconds: float = 600.0
     ip_seconds: float = 900.0
     hostname_grace_seconds: float = 300.0
+    # What a wait is expected to take before anything is learned (console.flow.pace): the
+    # first look at a clone, an extend, a boot comes then; later ones every tenth of it,
+    # at least poll_floor_seconds and at most poll_seconds apart. A clone copies what the
+    # template's disk holds (a few GiB of a 20–40 GiB disk): ~0.5 s per GiB of the plan's
+    # disk on a healthy engine; a boot, until cloud-init has set the name and the guest
+    # agent reports it: ~20 s.
+    clone_expect_seconds_per_gib: float = 0.5
+    disk_expect_seconds: float = 3.0
+    boot_expect_seconds: float = 20.0
+    poll_floor_seconds: float = 0.5
+
+    def clone_expect(self, disk_gib: int) -> float:
+        return self.clone_expect_seconds_per_gib * disk_gib
 
     def clone_limit(self, disk_gib: int) -> float:
         return self.clone_base_seconds + self.clone_seconds_per_gib * disk_gib

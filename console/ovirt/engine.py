@@ -20,7 +20,7 @@ from ovirtsdk4 import types
 
 from console.config import EngineConfig
 from console.ovirt import convert, rows
-from console.ovirt.errors import EngineNotFound
+from console.ovirt.errors import EngineNotFound, EngineRejected
 from console.ovirt.faults import translate
 from console.ovirt.models import (
     Cluster,
@@ -157,6 +157,20 @@ class Engine:
     def _names(self) -> None:
         if not self._cluster_names:
             self.clusters()
+
+    def remember_names(self, clusters: dict[str, str], templates: dict[str, str]) -> None:
+        """Cluster and template names by id, as an earlier read (a job's preflight) saw them:
+        a VM read needs them to show its cluster, and need not list clusters again for it."""
+        self._cluster_names.update(
+            {k: v for k, v in clusters.items() if k not in self._cluster_names}
+        )
+        self._template_names.update(
+            {k: v for k, v in templates.items() if k not in self._template_names}
+        )
+
+    def known_names(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(cluster names, template names) by id, as far as this engine has read them."""
+        return dict(self._cluster_names), dict(self._template_names)
 
     def _vm(self, sdk_vm: types.Vm) -> Vm:
         return convert.vm(
@@ -313,18 +327,27 @@ class Engine:
         description: str = "",
         comment: str = "",
         storage_domain: str | None = None,
+        cpus: int | None = None,
+        memory_mib: int | None = None,
+        guaranteed_mib: int | None = None,
+        max_memory_mib: int | None = None,
+        initialization: Initialization | None = None,
         correlation_id: str | None = None,
     ) -> Vm:
         """Create `name` as a full (independent) copy of the template; it starts image_locked.
         With `storage_domain`, every disk is copied there (one more call: the template's
-        disks, each named by id in the request, as the API asks)."""
-        spec = types.Vm(
-            name=name,
-            description=description,
-            comment=comment,
-            cluster=types.Cluster(name=cluster),
-            template=types.Template(id=template_id),
-        )
+        disks, each named by id in the request, as the API asks).
+
+        What is given of CPU, memory, memory policy and initialization replaces the
+        template's in the same call: AddVmFromTemplate takes the VM's static data from the
+        body over the template's, and stores its initialization (AddVmCommand.addVmInit).
+        The disk keeps the template's size: growing it is a separate call once unlocked."""
+        spec = _vm_spec(cpus, memory_mib, guaranteed_mib, max_memory_mib, initialization)
+        spec.name = name
+        spec.description = description
+        spec.comment = comment
+        spec.cluster = types.Cluster(name=cluster)
+        spec.template = types.Template(id=template_id)
         if storage_domain:
             attachments = self._call(
                 f"list the disks of template {template_id}",
@@ -367,21 +390,10 @@ class Engine:
         description: str | None = None,
         correlation_id: str | None = None,
     ) -> Vm:
+        spec = _vm_spec(cpus, memory_mib, guaranteed_mib, max_memory_mib, initialization)
         # name, comment and description travel in the same PUT: a rename and its new
         # marks land together or not at all (a warm-pool take relies on it).
-        spec = types.Vm(name=name, comment=comment, description=description)
-        if cpus is not None:
-            # Sockets, not cores: sockets are what can be hot-plugged later.
-            spec.cpu = types.Cpu(topology=types.CpuTopology(sockets=cpus, cores=1, threads=1))
-        if memory_mib is not None:
-            spec.memory = memory_mib * MiB
-        if guaranteed_mib is not None or max_memory_mib is not None:
-            spec.memory_policy = types.MemoryPolicy(
-                guaranteed=guaranteed_mib * MiB if guaranteed_mib is not None else None,
-                max=max_memory_mib * MiB if max_memory_mib is not None else None,
-            )
-        if initialization is not None:
-            spec.initialization = _initialization(initialization)
+        spec.name, spec.comment, spec.description = name, comment, description
         updated = self._call(
             f"update VM {vm_id}",
             lambda s, q: s.vms_service().vm_service(vm_id).update(spec, query=q),
@@ -442,30 +454,39 @@ class Engine:
         )
 
     def tag_vm(
-        self, vm_id: str, tag_name: str, *, description: str = "", correlation_id: str | None = None
+        self,
+        vm_id: str,
+        tag_name: str,
+        *,
+        description: str = "",
+        tag_is_new: bool = False,
+        correlation_id: str | None = None,
     ) -> None:
-        """Attach tag `tag_name` to the VM, creating the tag first when the engine lacks it."""
+        """Attach tag `tag_name` to the VM, creating the tag when the engine lacks it.
+
+        `tag_is_new`: the tag most likely does not exist yet (one tag per order), so it is
+        created first (a name in use is fine) and attached: two calls, where attaching first
+        would cost three."""
+        if not tag_is_new:
+            try:
+                self._attach_tag(vm_id, tag_name, correlation_id)
+                return
+            except EngineNotFound:
+                pass
         try:
             self._call(
-                f"tag VM {vm_id} with {tag_name}",
-                lambda s, q: (
-                    s.vms_service()
-                    .vm_service(vm_id)
-                    .tags_service()
-                    .add(types.Tag(name=tag_name), query=q)
+                f"create tag {tag_name}",
+                lambda s, q: s.tags_service().add(
+                    types.Tag(name=tag_name, description=description), query=q
                 ),
                 correlation_id,
             )
-            return
-        except EngineNotFound:
-            pass
-        self._call(
-            f"create tag {tag_name}",
-            lambda s, q: s.tags_service().add(
-                types.Tag(name=tag_name, description=description), query=q
-            ),
-            correlation_id,
-        )
+        except EngineRejected as error:
+            if error.status != 409:  # "The specified Tag name already exists.": attach it
+                raise
+        self._attach_tag(vm_id, tag_name, correlation_id)
+
+    def _attach_tag(self, vm_id: str, tag_name: str, correlation_id: str | None) -> None:
         self._call(
             f"tag VM {vm_id} with {tag_name}",
             lambda s, q: (
@@ -538,6 +559,29 @@ class Engine:
         )
         start_time: datetime | None = found.start_time  # the SDK's types are untyped
         return start_time
+
+
+def _vm_spec(
+    cpus: int | None,
+    memory_mib: int | None,
+    guaranteed_mib: int | None,
+    max_memory_mib: int | None,
+    initialization: Initialization | None,
+) -> types.Vm:
+    spec = types.Vm()
+    if cpus is not None:
+        # Sockets, not cores: sockets are what can be hot-plugged later.
+        spec.cpu = types.Cpu(topology=types.CpuTopology(sockets=cpus, cores=1, threads=1))
+    if memory_mib is not None:
+        spec.memory = memory_mib * MiB
+    if guaranteed_mib is not None or max_memory_mib is not None:
+        spec.memory_policy = types.MemoryPolicy(
+            guaranteed=guaranteed_mib * MiB if guaranteed_mib is not None else None,
+            max=max_memory_mib * MiB if max_memory_mib is not None else None,
+        )
+    if initialization is not None:
+        spec.initialization = _initialization(initialization)
+    return spec
 
 
 def _initialization(init: Initialization) -> types.Initialization:

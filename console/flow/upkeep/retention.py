@@ -153,7 +153,7 @@ def apply_retention(
         else:
             plan.refused.append(Kept(template, refusal))
     if plan.removed:
-        refresh_catalog(engine, store, engine_name)
+        refresh_catalog(engine, store, engine_name, removed=frozenset(t.id for t in plan.removed))
     return plan
 
 
@@ -194,5 +194,5 @@ def retire(
             f"the engine refused to remove {template.label}: {refusal}",
             "see the engine's events for the template",
         )
-    refresh_catalog(engine, store, engine_name)
+    refresh_catalog(engine, store, engine_name, removed=frozenset({template.id}))
     return template

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from .catalog import (
     COMPANIES,
@@ -86,6 +87,15 @@ class Order:
     notes: str = ""
     service_ids: list[int] = field(default_factory=list)
 
+    # Bumped whenever any order's status or client changes, however it is changed (tests and
+    # demos set them directly), so the filtered lists World caches are never stale.
+    filter_changes: ClassVar[int] = 0
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, value)
+        if name in ("status", "userid"):
+            Order.filter_changes += 1
+
 
 class World:
     """Everything the simulated WHMCS knows. All access goes through ``lock``."""
@@ -103,6 +113,13 @@ class World:
         self.orders: dict[int, Order] = {}
         self.services: dict[int, Service] = {}
         self.activity: list[dict] = []
+        # WHMCS answers these from indexed SQL columns; scanning every order per call made a
+        # sync of N orders cost N^2. `examined` counts the records a lookup walks through, so
+        # tests can assert that a sync stays linear without timing it.
+        self.examined = 0
+        self._by_invoice: dict[str, Order] = {}
+        self._order_lists: dict[tuple[str, str], list[Order]] = {}
+        self._order_lists_at = -1  # Order.filter_changes when they were built
         self.arrival_per_minute = arrival_per_minute
         self.time_scale = time_scale if time_scale > 0 else 1.0
         self._next_order_id = FIRST_ORDER_ID
@@ -239,6 +256,7 @@ class World:
             )
             self.services[service.id] = service
             self.orders[order.id] = order
+            self._by_invoice[str(order.invoiceid)] = order
             self._set_order_status(order, status)
             return order
 
@@ -310,15 +328,41 @@ class World:
             raise ApiError("Invalid limitstart or limitnum") from None
         return max(start, 0), max(num, 0)
 
+    def _orders_newest_first(self, userid: str, status: str) -> list[Order]:
+        """The orders a filter selects, newest first; built once per change of the orders, so
+        paging through them costs one pass, not one pass per page."""
+        key = (userid, status.lower())
+        if self._order_lists_at != Order.filter_changes:
+            self._order_lists.clear()
+            self._order_lists_at = Order.filter_changes
+        selected = self._order_lists.get(key)
+        if selected is None:
+            self.examined += len(self.orders)
+            selected = [
+                o
+                for o in reversed(self.orders.values())  # ids only grow: insertion order
+                if (not userid or str(o.userid) == userid)
+                and (not status or o.status.lower() == key[1])
+            ]
+            self._order_lists[key] = selected
+        return selected
+
     def act_getorders(self, params: dict[str, str]) -> dict:
         start, num = self._page(params)
-        selected = sorted(self.orders.values(), key=lambda o: o.id, reverse=True)
+        userid = (params.get("userid") or "").strip()
+        status = (params.get("status") or "").strip()
         if params.get("id"):
-            selected = [o for o in selected if str(o.id) == params["id"].strip()]
-        if params.get("userid"):
-            selected = [o for o in selected if str(o.userid) == params["userid"].strip()]
-        if params.get("status"):
-            selected = [o for o in selected if o.status.lower() == params["status"].strip().lower()]
+            wanted = params["id"].strip()
+            found = self.orders.get(int(wanted)) if wanted.isdigit() else None
+            self.examined += 1
+            selected = [
+                o
+                for o in ([found] if found is not None and str(found.id) == wanted else [])
+                if (not userid or str(o.userid) == userid)
+                and (not status or o.status.lower() == status.lower())
+            ]
+        else:
+            selected = self._orders_newest_first(userid, status)
         page = selected[start : start + num]
         return {
             "totalresults": len(selected),
@@ -367,7 +411,8 @@ class World:
 
     def act_getinvoice(self, params: dict[str, str]) -> dict:
         text = (params.get("invoiceid") or "").strip()
-        order = next((o for o in self.orders.values() if str(o.invoiceid) == text), None)
+        self.examined += 1
+        order = self._by_invoice.get(text)
         if order is None:
             # getinvoice.php answers with "status", not "result", on this one error
             raise EnvelopeError({"status": "error", "message": "Invoice ID Not Found"})
@@ -426,7 +471,13 @@ class World:
 
     def act_getclientsproducts(self, params: dict[str, str]) -> dict:
         start, num = self._page(params)
-        selected = sorted(self.services.values(), key=lambda s: s.id)
+        wanted = (params.get("serviceid") or "").strip()
+        if wanted:
+            found = self.services.get(int(wanted)) if wanted.isdigit() else None
+            selected = [found] if found is not None else []
+        else:
+            selected = list(self.services.values())  # ids only grow: insertion order
+        self.examined += len(selected)
         for key, attr in (("clientid", "clientid"), ("serviceid", "id"), ("pid", "pid")):
             if params.get(key):
                 selected = [s for s in selected if str(getattr(s, attr)) == params[key].strip()]
@@ -728,7 +779,8 @@ class World:
     def act_addinvoicepayment(self, params: dict[str, str]) -> dict:
         """AddInvoicePayment: what the gateway's callback records; the order is then paid."""
         raw = (params.get("invoiceid") or "").strip()
-        order = next((o for o in self.orders.values() if str(o.invoiceid) == raw), None)
+        self.examined += 1
+        order = self._by_invoice.get(raw)
         if order is None:
             raise ApiError("Invoice ID Not Found")
         if not params.get("transid") or not params.get("gateway"):
