@@ -148,8 +148,9 @@ def test_a_needs_mapping_order_launches_with_typed_values_audited_as_engineer_pr
 def test_a_retry_with_an_edited_plan_runs_the_new_values_and_audits_them(
     flow_services, engine_sim, add_order
 ):
-    # The resize is refused once: the job fails at resizing, before its sizes are applied.
-    engine_sim.faults.add("PUT", r"^/vms/[^/]+$", nth=1, status=400, detail="[resize refused]")
+    # The disk's extend is refused once: the job fails at resizing, and the retry's new
+    # memory is applied to the VM the create sized from the first plan.
+    engine_sim.faults.add("PUT", r"/diskattachments/", nth=1, status=400, detail="[refused]")
     add_order("7005", product="VPS Linux", cpus=2, memory_mib=2048, disk_gib=30)
     with flow_services.store.session() as session:
         order = session.get(Order, "7005")
