@@ -296,12 +296,16 @@ async def test_a_guest_reporting_another_hostname_can_be_failed_now(sim_context,
 async def test_a_failed_jobs_plan_is_edited_for_its_retry_from_provision_and_jobs(
     sim_context, engine_sim
 ):
-    # The resize is refused twice: the job fails at resizing, then again after an edit.
-    engine_sim.faults.add("PUT", r"^/vms/[^/]+$", nth=1, status=400, detail="[resize refused]")
+    # The disk's extend is refused once: the job fails at resizing (the create carried the
+    # sizes, so growing the disk past the template's is the step's one engine call).
+    engine_sim.faults.add("PUT", r"/diskattachments/", nth=1, status=400, detail="[resize refused]")
     app = ConsoleApp(sim_context)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_oldest(pilot, "VPS Linux cPanel")
         order_id = screen.order_id
+        screen.query_one("#disk").focus()
+        await pilot.press(*"60G")
+        await settle(pilot)
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: screen.phase == "failed", seconds=30)
         await wait_for(
