@@ -57,7 +57,7 @@ def wait_for_slot(ctx: RunContext) -> None:
             return
         message = (
             f"waiting for a clone slot on {domain} ({len(outcome.busy)} of {limit} busy)"
-            f" — cloning: job {', '.join(outcome.busy)}"
+            f"; cloning: job {', '.join(outcome.busy)}"
         )
         if message != said:
             ctx.save(data={WAITING: message})

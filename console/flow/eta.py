@@ -108,7 +108,7 @@ def estimate(runs: Sequence[StepRun], step: Step, driver: Driver) -> StepEstimat
         step,
         seconds,
         len(comparable),
-        f"{word} ≈ {format_duration(seconds)}{where}{size}, from {earlier}",
+        f"{word} ~ {format_duration(seconds)}{where}{size}, from {earlier}",
     )
 
 
@@ -245,7 +245,7 @@ class JobEta:
             line = self.current.text
             if remaining is not None:
                 line += (
-                    f"; ≈ {format_duration(remaining)} left"
+                    f"; ~ {format_duration(remaining)} left"
                     if remaining > 0
                     else "; taking longer than usual"
                 )
@@ -256,7 +256,7 @@ class JobEta:
     def to_live_text(self) -> str:
         seconds = self.to_live_seconds
         if seconds is not None:
-            return f"live in ≈ {format_duration(seconds)}"
+            return f"live in ~ {format_duration(seconds)}"
         words = ", ".join(dict.fromkeys(STEP_WORDS[s] for s in self.missing))
         return f"time to live: no history yet ({words})"
 
@@ -339,4 +339,4 @@ def order_eta_text(store: Store, config: Config, order: Order, job: Job | None) 
         return f"time to live {how}: no history yet" + (
             f" ({words})" if len(missing) < len(STEPS) else ""
         )
-    return f"live ≈ {format_duration(seconds)} after launch, {how}"
+    return f"live ~ {format_duration(seconds)} after launch, {how}"

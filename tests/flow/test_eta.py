@@ -48,7 +48,7 @@ def test_clone_estimate_scales_the_median_rate_by_size():
     ]
     guess = estimate(runs, Step.CLONE_WAIT, SSD_CLONE_80)
     assert guess.seconds == 200 and guess.samples == 3
-    assert guess.text == "clone ≈ 3m20s on data-ssd for 80 GiB, from 3 earlier clones"
+    assert guess.text == "clone ~ 3m20s on data-ssd for 80 GiB, from 3 earlier clones"
 
 
 def test_only_comparable_runs_count_domain_and_source():
@@ -62,14 +62,14 @@ def test_only_comparable_runs_count_domain_and_source():
     assert (guess.seconds, guess.samples) == (160, 1)
     pool = estimate(runs, Step.CLONE_WAIT, Driver("alma9-cpanel", 80, "data-ssd", "pool"))
     assert (pool.seconds, pool.samples) == (2, 1)  # a pool take does not scale with size
-    assert pool.text == "clone ≈ 2s on data-ssd, from 1 earlier pool takes"
+    assert pool.text == "clone ~ 2s on data-ssd, from 1 earlier pool takes"
 
 
 def test_other_steps_take_the_median_duration_unscaled():
     runs = [run(Step.STARTING, s) for s in (10, 30, 14)]
     guess = estimate(runs, Step.STARTING, SSD_CLONE_80)
     assert guess.seconds == 14
-    assert guess.text == "boot ≈ 14s on data-ssd, from 3 earlier runs"
+    assert guess.text == "boot ~ 14s on data-ssd, from 3 earlier runs"
 
 
 def test_no_history_says_so_and_gives_no_number():
@@ -94,7 +94,7 @@ def test_job_eta_counts_what_is_left_of_the_running_step_and_the_steps_after(sto
     assert result.current is not None and result.current.seconds == 10
     assert result.remaining_seconds == 6
     assert result.to_live_seconds == 6 + 10 + 10  # ip_wait and handover follow
-    assert result.lines()[-1] == "live in ≈ 26s"
+    assert result.lines()[-1] == "live in ~ 26s"
 
 
 def test_job_eta_without_history_names_the_steps_that_lack_it(store):
@@ -148,7 +148,7 @@ def test_an_order_not_launched_expects_a_whole_run_from_the_pool_or_as_a_clone(
     clone_rate = 10 / latest.disk_gib
     expected = 7 * 10 + clone_rate * latest.disk_gib  # 7 steps unscaled, the clone scaled
     assert eta.order_eta_text(store, config, order, None) == (
-        f"live ≈ {eta.format_duration(expected)} after launch, as a clone"
+        f"live ~ {eta.format_duration(expected)} after launch, as a clone"
     )
     pool_repo.add(
         store,
