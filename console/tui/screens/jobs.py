@@ -40,6 +40,7 @@ RETRYABLE = (JobState.FAILED,)
 # Not at handover: from the first write to billing the handover finishes, whatever is asked.
 CANCELLABLE = (
     *(state for state in UNFINISHED_JOB_STATES if state != JobState.HANDOVER),
+    JobState.READY_FOR_ENGINEER,  # a pre-clone: cancelling removes the VM it made
     JobState.FAILED,
 )
 EVENT_LINES = 40

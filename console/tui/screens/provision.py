@@ -94,6 +94,7 @@ class ProvisionScreen(ProvisionActions):
         self.hostname_seen: dict[str, Any] | None = None
         # A failed job of the order: the form edits its plan and ctrl+l retries it.
         self.retry_job: Job | None = None
+        self.parked_job: Job | None = None  # pre-cloned on payment, waiting at ready_for_engineer
         self.retry_plan: Plan | None = None
 
     # ---- layout --------------------------------------------------------------------------
@@ -196,6 +197,9 @@ class ProvisionScreen(ProvisionActions):
         self.cluster_objects = list(clusters)
         self.clusters = [cluster.name for cluster in clusters]
         self.mapping = mapping_for_order(config.catalog, order)
+        self.parked_job = (
+            job if job is not None and job.state == JobState.READY_FOR_ENGINEER else None
+        )
         if job is not None and job.state == JobState.FAILED:
             # Its keys and password are in the secret store already: none to paste.
             self.retry_job, self.job, self.job_id = job, job, job.id
@@ -205,7 +209,17 @@ class ProvisionScreen(ProvisionActions):
         else:
             self.admin_password = generate_password()
             self.form.show_password("*" * 12 + " (generated)")
-            self.draft = self.make_draft(None)
+            parked = Plan.from_dict(self.parked_job.plan) if self.parked_job else None
+            # A pre-cloned VM was copied from its template into its cluster: those stay.
+            self.draft = self.make_draft(
+                Overrides(
+                    template=parked.template_name,
+                    version=parked.template_version,
+                    cluster=parked.cluster,
+                )
+                if parked is not None
+                else None
+            )
             # cPanel is licensed by IP: only kinds with a key get a field to paste into.
             self.license_kinds = tuple(
                 kind for kind in self.draft.required_license_kinds or () if kind in KEY_KINDS
@@ -219,6 +233,13 @@ class ProvisionScreen(ProvisionActions):
         if self.retry_job is not None:
             self.form.lock_fields(self._locked_fields(), str(self.retry_job.failed_step))
             self.show_preflight()
+        elif self.parked_job is not None:
+            self.form.lock_fields(
+                {"template", "cluster"},
+                "cloning",
+                "the pre-cloned VM's; cancel the pre-clone (Jobs, c) to change it",
+            )
+            self.schedule_preflight()
         else:
             self.schedule_preflight()
         self.form.focus_start()
@@ -242,6 +263,12 @@ class ProvisionScreen(ProvisionActions):
                 f"\nretry of job {self.retry_job.id[:8]} from {self.retry_job.failed_step}: "
                 "only what that step and later ones apply may change",
                 style=warning,
+            )
+        elif self.parked_job is not None:
+            text.append(
+                f"\npre-cloned {self.parked_job.vm_name} (down): the launch resizes, "
+                "initialises and starts it",
+                style=theme_style(self.app, "success"),
             )
         elif amend.lacks_values(order):
             missing = list(amend.missing_from_order(order))

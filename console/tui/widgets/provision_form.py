@@ -163,11 +163,12 @@ class ProvisionForm(VerticalScroll):
             self.filling = False
         self.show_order_marks(order)
 
-    def lock_fields(self, names: set[str], step: str) -> None:
-        """A retry's form: the fields a finished step already applied are shown, not edited."""
+    def lock_fields(self, names: set[str], step: str, note: str | None = None) -> None:
+        """A retry's form: the fields a finished step already applied are shown, not edited
+        (`note` says why when it is not a retry: a pre-cloned VM's template and cluster)."""
         for name in names:
             self.query_one(f"#{name}").disabled = True
-            self._field(name).show_note(f"applied before {step}; fixed on this retry")
+            self._field(name).show_note(note or f"applied before {step}; fixed on this retry")
         self.locked = set(names)
 
     def show_vault(self, labels: dict[str, str]) -> None:
