@@ -23,7 +23,6 @@ from console.flow.runner import PreflightBlocked
 from console.flow.services import Services
 from console.flow.upkeep.refresh import RefreshEvent
 from console.secrets import require_kept
-from console.store import jobs as repo
 from console.store.orders import get_order
 from console.store.states import JobState
 from console.units import SIZE_HINT, SizeError, parse_gib, parse_memory
@@ -318,9 +317,9 @@ def command(
     for change in resource_changes(order, plan):
         click.echo(f"  {'changed':<15} {change} (from the order)")
     runner = services.runner(on_event=ProgressPrinter())
-    if _copying(runner, order_id):
+    if parking.copying(runner, order_id) is not None:
         click.echo(f"order {order_id} is being pre-cloned: waiting for its copy to finish")
-        parking.wait_until_parked(runner, order_id, runner.timing.clone_limit(plan.disk_gib))
+        parking.wait_if_copying(runner, order_id, plan.disk_gib)
     try:
         job = _launch(runner, order_id, plan, keys, yes)
     except BaseException:
@@ -332,11 +331,6 @@ def command(
         click.echo(f"run it with: vps-console jobs resume   (show: vps-console jobs show {job.id})")
         return
     finish(runner.run(job.id))
-
-
-def _copying(runner, order_id: str) -> bool:
-    job = repo.open_job_for_order(runner.store, order_id)
-    return job is not None and parking.busy_preclone(job) is not None
 
 
 def bulk_provision(
@@ -372,11 +366,9 @@ def bulk_provision(
     for item in ready:
         order_id = item.order.id
         try:
-            if _copying(runner, order_id):
+            if parking.copying(runner, order_id) is not None:
                 click.echo(f"order {order_id} is being pre-cloned: waiting for its copy")
-                parking.wait_until_parked(
-                    runner, order_id, runner.timing.clone_limit(item.plan.disk_gib)
-                )
+                parking.wait_if_copying(runner, order_id, item.plan.disk_gib)
             job = runner.launch(order_id, item.plan, item.keys, confirm_warnings=yes)
         except ConsoleError as error:
             vault.on_draft_abandoned(services.store, order_id, actor=services.actor)

@@ -93,6 +93,21 @@ def wait_until_parked(runner: Runner, order_id: str, timeout: float) -> Job | No
         time.sleep(runner.timing.poll_seconds)
 
 
+def copying(runner: Runner, order_id: str) -> Job | None:
+    """The order's pre-clone while it is still copying (not parked yet), else None."""
+    job = repo.open_job_for_order(runner.store, order_id)
+    return job if job is not None and busy_preclone(job) is not None else None
+
+
+def wait_if_copying(runner: Runner, order_id: str, disk_gib: int) -> bool:
+    """Before a launch: wait for the order's pre-clone to park (as long as a clone of that
+    size may take), so the launch takes its VM on. False when there was nothing to wait for."""
+    if copying(runner, order_id) is None:
+        return False
+    wait_until_parked(runner, order_id, runner.timing.clone_limit(disk_gib))
+    return True
+
+
 def take_on(
     runner: Runner,
     job: Job,

@@ -22,8 +22,9 @@ SIZE = (80, 24)
 PRODUCT = "VPS Linux cPanel"
 
 
-def preclone_one(context) -> tuple[str, str]:
-    """Pre-clone every paid order of PRODUCT as the intake would; the oldest one's ids."""
+def preclone_one(context, *, run: bool = True) -> tuple[str, str]:
+    """Pre-clone every paid order of PRODUCT as the intake would; the oldest one's ids.
+    `run=False`: the pre-clone jobs are only taken in (for the console to resume)."""
     config = with_policy(context.config, IntakePolicy.QUEUE)
     products = tuple(
         p.model_copy(update={"on_paid": IntakePolicy.PRECLONE})
@@ -39,6 +40,10 @@ def preclone_one(context) -> tuple[str, str]:
         runner = Runner(services, timing=FAST)
         report = run_intake(runner)
         assert report.job_ids, [line.text() for line in report.lines]
+        if not run:
+            jobs = [repo.get_job(context.store, job_id) for job_id in report.job_ids]
+            oldest = min(jobs, key=lambda job: job.created_at)
+            return oldest.order_id, oldest.id
         result = batch.run_jobs(runner, report.job_ids, concurrency=2)
         parked = [job for job in result.finished if job.state == JobState.READY_FOR_ENGINEER]
         assert parked, [(job.id, job.state, job.error_message) for job in result.finished]
@@ -92,3 +97,26 @@ async def test_a_precloned_job_is_cancelled_from_jobs_and_its_vm_removed(sim_con
             seconds=30,
         )
     assert marked_vms(engine_sim, order_id) == []
+
+
+async def test_an_order_still_being_precloned_launches_once_its_copy_is_done(
+    sim_context, engine_sim
+):
+    order_id, job_id = preclone_one(sim_context, run=False)  # the console resumes it
+    app = ConsoleApp(sim_context)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#orders").select_key(order_id)
+        await pilot.press("p")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ProvisionScreen) and app.screen.phase == "editing"
+        )
+        screen = app.screen
+        assert screen.parked_job is not None and screen.parked_job.id == job_id
+        assert screen.query_one("#template").disabled
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: screen.phase in ("done", "failed"), seconds=60)
+        assert screen.phase == "done", screen.job_id
+    assert screen.job_id == job_id
+    assert len(marked_vms(engine_sim, order_id)) == 1

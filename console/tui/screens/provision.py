@@ -25,7 +25,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from console.billing.mapping import mapping_for_order
-from console.flow import amend
+from console.flow import amend, parking
 from console.flow.catalog import rank_templates
 from console.flow.hostname_wait import waiting_text
 from console.flow.licenses import KEY_KINDS, normalise_license
@@ -197,8 +197,9 @@ class ProvisionScreen(ProvisionActions):
         self.cluster_objects = list(clusters)
         self.clusters = [cluster.name for cluster in clusters]
         self.mapping = mapping_for_order(config.catalog, order)
+        # A pre-clone, parked or still copying: the launch goes on with its job and VM.
         self.parked_job = (
-            job if job is not None and job.state == JobState.READY_FOR_ENGINEER else None
+            job if job is not None and parking.parks(job) and job.state != JobState.FAILED else None
         )
         if job is not None and job.state == JobState.FAILED:
             # Its keys and password are in the secret store already: none to paste.
@@ -264,11 +265,17 @@ class ProvisionScreen(ProvisionActions):
                 "only what that step and later ones apply may change",
                 style=warning,
             )
-        elif self.parked_job is not None:
+        elif self.parked_job is not None and self.parked_job.state == JobState.READY_FOR_ENGINEER:
             text.append(
                 f"\npre-cloned {self.parked_job.vm_name} (down): the launch resizes, "
                 "initialises and starts it",
                 style=theme_style(self.app, "success"),
+            )
+        elif self.parked_job is not None:
+            text.append(
+                f"\nbeing pre-cloned ({self.parked_job.state}): the launch waits for the "
+                "copy, then resizes, initialises and starts it",
+                style=warning,
             )
         elif amend.lacks_values(order):
             missing = list(amend.missing_from_order(order))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.screen import Screen
 
-from console.flow import vault
+from console.flow import parking, vault
 from console.flow.plan import Plan
 from console.store.models import Job, Order
 from console.tui import data
@@ -92,6 +92,11 @@ class ProvisionWorkers(Screen):
     ) -> Any:
         """On a job thread: record the job, then run it."""
         runner = self.app.progress.runner
+        if parking.copying(runner, self.order_id) is not None:
+            self.app.call_from_thread(
+                self.notify, "the pre-clone is still copying: the launch goes on once it is done"
+            )
+            parking.wait_if_copying(runner, self.order_id, plan.disk_gib)
         job = runner.launch(
             self.order_id,
             plan,
