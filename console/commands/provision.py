@@ -7,6 +7,7 @@ or a secret store that would not keep the job's secrets.
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -317,9 +318,14 @@ def command(
     for change in resource_changes(order, plan):
         click.echo(f"  {'changed':<15} {change} (from the order)")
     runner = services.runner(on_event=ProgressPrinter())
-    if parking.copying(runner, order_id) is not None:
-        click.echo(f"order {order_id} is being pre-cloned: waiting for its copy to finish")
-        parking.wait_if_copying(runner, order_id, plan.disk_gib)
+    parking.wait_if_copying(
+        runner,
+        order_id,
+        plan.disk_gib,
+        partial(
+            click.echo, f"order {order_id} is being pre-cloned: waiting for its copy to finish"
+        ),
+    )
     try:
         job = _launch(runner, order_id, plan, keys, yes)
     except BaseException:
@@ -366,9 +372,12 @@ def bulk_provision(
     for item in ready:
         order_id = item.order.id
         try:
-            if parking.copying(runner, order_id) is not None:
-                click.echo(f"order {order_id} is being pre-cloned: waiting for its copy")
-                parking.wait_if_copying(runner, order_id, item.plan.disk_gib)
+            parking.wait_if_copying(
+                runner,
+                order_id,
+                item.plan.disk_gib,
+                partial(click.echo, f"order {order_id} is being pre-cloned: waiting for its copy"),
+            )
             job = runner.launch(order_id, item.plan, item.keys, confirm_warnings=yes)
         except ConsoleError as error:
             vault.on_draft_abandoned(services.store, order_id, actor=services.actor)

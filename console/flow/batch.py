@@ -33,6 +33,19 @@ class BatchResult:
         return not self.skipped and all(job.state == "done" for job in self.finished)
 
 
+def run_one(runner: Runner, job_id: str) -> tuple[Job | None, str | None]:
+    """Run one job: (the job as it ended, None), or (None, why) when it was not run here
+    (held elsewhere, the store went away) or broke; one job never stops the others."""
+    try:
+        return runner.run(job_id), None
+    except ConsoleError as error:  # held elsewhere (JobBusy) or the store went away
+        log.info("job %s not run here: %s", job_id, error.message)
+        return None, error.message
+    except Exception as error:
+        log.exception("job %s stopped", job_id)
+        return None, str(error)
+
+
 def run_jobs(runner: Runner, job_ids: Iterable[str], *, concurrency: int) -> BatchResult:
     """Run the jobs, at most `concurrency` at a time; each ends done, failed, cancelled,
     parked for the engineer, or skipped (held by another runner)."""
@@ -42,13 +55,11 @@ def run_jobs(runner: Runner, job_ids: Iterable[str], *, concurrency: int) -> Bat
         return result
 
     def one(job_id: str) -> None:
-        try:
-            result.finished.append(runner.run(job_id))
-        except ConsoleError as error:  # held elsewhere (JobBusy) or the store went away
-            result.skipped.append((job_id, error.message))
-        except Exception as error:  # one broken job must not stop the others
-            log.exception("job %s stopped", job_id)
-            result.skipped.append((job_id, str(error)))
+        job, why = run_one(runner, job_id)
+        if job is not None:
+            result.finished.append(job)
+        else:
+            result.skipped.append((job_id, why or "not run"))
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="job") as pool:
         list(pool.map(one, ids))
@@ -60,4 +71,4 @@ def resume_all(runner: Runner, *, concurrency: int) -> BatchResult:
     return run_jobs(runner, [job.id for job in runner.unfinished_jobs()], concurrency=concurrency)
 
 
-__all__ = ["DEFAULT_CONCURRENCY", "BatchResult", "run_jobs", "resume_all"]
+__all__ = ["DEFAULT_CONCURRENCY", "BatchResult", "resume_all", "run_jobs", "run_one"]

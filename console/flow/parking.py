@@ -12,6 +12,7 @@ cancel the pre-clone first).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -99,11 +100,16 @@ def copying(runner: Runner, order_id: str) -> Job | None:
     return job if job is not None and busy_preclone(job) is not None else None
 
 
-def wait_if_copying(runner: Runner, order_id: str, disk_gib: int) -> bool:
+def wait_if_copying(
+    runner: Runner, order_id: str, disk_gib: int, say: Callable[[], None] | None = None
+) -> bool:
     """Before a launch: wait for the order's pre-clone to park (as long as a clone of that
-    size may take), so the launch takes its VM on. False when there was nothing to wait for."""
+    size may take), so the launch takes its VM on; `say` is called first when there is a
+    wait. False when there was nothing to wait for."""
     if copying(runner, order_id) is None:
         return False
+    if say is not None:
+        say()
     wait_until_parked(runner, order_id, runner.timing.clone_limit(disk_gib))
     return True
 

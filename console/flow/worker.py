@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from console.billing.errors import BillingError
 from console.billing.sync import SyncReport, sync_orders
 from console.errors import ConsoleError
-from console.flow.batch import DEFAULT_CONCURRENCY
+from console.flow.batch import DEFAULT_CONCURRENCY, run_one
 from console.flow.intake import IntakeReport, run_intake
 from console.flow.pool import PoolKeeper, RefillReport
 from console.store.models import Job
@@ -110,14 +110,11 @@ class IntakeWorker:
     def _run(self, job_id: str) -> None:
         try:
             with self.slots:
-                job = self.runner.run(job_id)
-            self.finished.append(job)
-            if self.on_finished is not None:
-                self.on_finished(job)
-        except ConsoleError as error:  # held by another runner (JobBusy), store down
-            log.info("job %s not run here: %s", job_id, error.message)
-        except Exception:
-            log.exception("job %s stopped", job_id)
+                job, _ = run_one(self.runner, job_id)
+            if job is not None:
+                self.finished.append(job)
+                if self.on_finished is not None:
+                    self.on_finished(job)
         finally:
             with self.lock:
                 self.running.pop(job_id, None)

@@ -25,15 +25,8 @@ PRODUCT = "VPS Linux cPanel"
 def preclone_one(context, *, run: bool = True) -> tuple[str, str]:
     """Pre-clone every paid order of PRODUCT as the intake would; the oldest one's ids.
     `run=False`: the pre-clone jobs are only taken in (for the console to resume)."""
-    config = with_policy(context.config, IntakePolicy.QUEUE)
-    products = tuple(
-        p.model_copy(update={"on_paid": IntakePolicy.PRECLONE})
-        if p.billing_product == PRODUCT
-        else p
-        for p in config.catalog.products
-    )
-    config = config.model_copy(
-        update={"catalog": config.catalog.model_copy(update={"products": products})}
+    config = with_policy(
+        context.config, IntakePolicy.QUEUE, **{PRODUCT: {"on_paid": IntakePolicy.PRECLONE}}
     )
     services = Services(config, context.store, context.secrets)
     try:

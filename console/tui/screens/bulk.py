@@ -5,7 +5,6 @@ that need an engineer's input are left marked, with the reason."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -84,4 +83,4 @@ def _launch(screen: QueueScreen, ids: list[str]) -> None:
         # On the console's own job pool, bounded like every job it runs, so the screens'
         # polls keep their threads; clones still wait for their storage domain's slots.
         for job_id in jobs:
-            app.submit_job(partial(batch.run_jobs, runner, [job_id], concurrency=1))
+            app.submit_job(batch.run_one, runner, job_id)

@@ -6,6 +6,7 @@ runs on a thread here, so a slow engine never freezes the form. The screen
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -92,11 +93,16 @@ class ProvisionWorkers(Screen):
     ) -> Any:
         """On a job thread: record the job, then run it."""
         runner = self.app.progress.runner
-        if parking.copying(runner, self.order_id) is not None:
-            self.app.call_from_thread(
-                self.notify, "the pre-clone is still copying: the launch goes on once it is done"
-            )
-            parking.wait_if_copying(runner, self.order_id, plan.disk_gib)
+        parking.wait_if_copying(
+            runner,
+            self.order_id,
+            plan.disk_gib,
+            partial(
+                self.app.call_from_thread,
+                self.notify,
+                "the pre-clone is still copying: the launch goes on once it is done",
+            ),
+        )
         job = runner.launch(
             self.order_id,
             plan,
