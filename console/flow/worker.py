@@ -70,7 +70,9 @@ class IntakeWorker:
         self.on_finished = on_finished
         self.finished: list[Job] = []
 
-    def tick(self, *, sync: bool = True) -> TickReport:
+    def tick(self, *, sync: bool = True, refill: bool = True) -> TickReport:
+        """One round; `refill=False` leaves the pools to a caller that refills them on
+        its own schedule (the console's pool loop)."""
         report = TickReport()
         if sync and self.services.config.billing.kind == "whmcs":
             client = self.services.billing()
@@ -87,7 +89,7 @@ class IntakeWorker:
             report.intake.problems.append(error.message)
         wanted = report.intake.job_ids + [job.id for job in self.runner.unfinished_jobs()]
         report.started = self.submit(wanted)
-        if self.services.config.pool:
+        if refill and self.services.config.pool:
             # After the jobs started: an order that can take a pool VM takes it before
             # the refill counts what is left.
             report.pools = PoolKeeper(self.services).refill()

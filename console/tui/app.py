@@ -187,7 +187,8 @@ class ConsoleApp(App):
             # Every open console takes paid orders in (pre-clone / provision policies).
             if self.intake is None:
                 self.intake = IntakeWorker(self.progress.runner)
-            self.intake.tick(sync=False)
+            # The pools have their own loop here (refill_pool): not refilled twice.
+            self.intake.tick(sync=False, refill=False)
         return result
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
