@@ -16,6 +16,7 @@ import click
 from console.commands._secret_store import cli_secret_store
 from console.errors import BadInput, ConsoleError
 from console.flow.licenses import validated_license
+from console.flow.passwords import validated_admin_password
 from console.identity import current_actor
 from console.secrets import (
     BILLING_SECRET,
@@ -167,6 +168,8 @@ def set_(ctx, target: tuple[str, ...], from_stdin: bool) -> None:
     value = _read_value(name, from_stdin)
     if target[0] == "license":  # a key goes into a script run as root: only a valid one
         value = validated_license(target[2], value)
+    elif target[0] == "admin-password":  # handed to a guest and to the customer
+        value = validated_admin_password(value)
     store.set(name, value)
     _audit(ctx, "credential_set", name)
     info = store.describe()

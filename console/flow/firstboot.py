@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 
 from console.errors import ConsoleError
 from console.flow.licenses import check_license, normalise_license
+from console.flow.passwords import unprintable
 from console.flow.plan import Plan, check_hostname
 from console.ovirt.models import Initialization
 
@@ -106,11 +107,7 @@ def cloud_config(plan: Plan, licenses: dict[str, str]) -> str:
 
 def unattend_xml(plan: Plan, licenses: dict[str, str], admin_password: str) -> str:
     plan, licenses = checked(plan, licenses)
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in admin_password):
-        raise FirstBootRefused(
-            "the admin password has control characters, which sysprep's XML cannot carry",
-            "generate a new one (ctrl+g) and launch again",
-        )
+    _check_password(admin_password)
     computer = plan.hostname.split(".")[0][:15].upper()
     key = licenses.get("windows", "")
     commands = windows_commands(plan, licenses)
@@ -138,8 +135,19 @@ def unattend_xml(plan: Plan, licenses: dict[str, str], admin_password: str) -> s
     )
 
 
+def _check_password(admin_password: str) -> None:
+    # Checked at entry too (console.flow.passwords); again here, right before the guest.
+    if unprintable(admin_password):
+        raise FirstBootRefused(
+            "the admin password has control or invisible characters, which neither sysprep's "
+            "XML nor cloud-init's YAML may carry",
+            "generate a new one (ctrl+g) and launch again",
+        )
+
+
 def initialization(plan: Plan, licenses: dict[str, str], admin_password: str) -> Initialization:
     plan, licenses = checked(plan, licenses)
+    _check_password(admin_password)
     if plan.init_kind == "sysprep":
         return Initialization(
             kind="sysprep",

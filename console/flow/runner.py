@@ -27,6 +27,7 @@ from console.flow.errors import Cancelled, JobBusy, LeaseLost, PreflightBlocked,
 from console.flow.events import ProgressEvent
 from console.flow.licenses import check_license, normalise_license
 from console.flow.machine import STEPS, Event, State, transition
+from console.flow.passwords import validated_admin_password
 from console.flow.plan import Plan, resource_changes
 from console.flow.preflight import Check, Reads, blocking, preflight, warnings
 from console.flow.rollback import rollback
@@ -90,6 +91,8 @@ class Runner:
     ) -> Job:
         """Claim the order, keep the secrets, and persist a `planned` job. Does not run it.
         An order pre-cloned on payment goes on with its parked job instead (console.flow.parking)."""
+        if admin_password is not None:
+            validated_admin_password(admin_password)
         licenses, checks, reads = self._check_launch(plan, licenses, confirm_warnings)
         self._claim(order_id)
         existing = repo.open_job_for_order(self.store, order_id)

@@ -113,3 +113,31 @@ def test_show_names_the_environment_variable_an_engine_password_comes_from(
     assert other.exit_code != 0 and "is not stored" in other.output
     monkeypatch.setenv("VPS_CONSOLE_ENGINE_PROD_PASSWORD", "Named-Env-Pw-78")
     assert "(from VPS_CONSOLE_ENGINE_PROD_PASSWORD)" in run(config, "show", "engine", "prod").output
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("Short-Pw1", "at least 12"),
+        ("alllowercaseletters", "three of"),
+        (" Leading-Space-Passw0rd", "starts or ends with a space"),
+        ("Esc\x1b]52;c;aGk=\x07-Passw0rd", "control or invisible"),
+        ("Bidi\u202eOverride-Pw1", "control or invisible"),
+        ("A1-" + "x" * 130, "at most 127"),
+    ],
+)
+def test_an_admin_password_is_checked_before_it_is_kept(config, keyring_passphrase, value, said):
+    refused = run(config, "set", "admin-password", "1042", "--stdin", stdin=value + "\n")
+    assert refused.exit_code == 2, refused.output
+    assert "admin password:" in refused.output and said in refused.output
+    assert "hint: use `vps-console credentials set admin-password ORDER`" in refused.output
+    missing = run(config, "show", "admin-password", "1042")
+    assert missing.exit_code == 1 and "is not stored" in missing.output
+
+
+def test_a_good_admin_password_is_kept_masked(config, keyring_passphrase):
+    saved = run(config, "set", "admin-password", "1042", "--stdin", stdin="Kept-Passw0rd-22\n")
+    assert saved.exit_code == 0, saved.output
+    assert "Kept-Passw0rd-22" not in saved.output
+    shown = run(config, "show", "admin-password", "1042", "--reveal")
+    assert shown.output.strip() == "Kept-Passw0rd-22"
