@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import click
 
 from console.commands.provision import concurrency_option, services_for
+from console.errors import ConsoleError
 from console.flow.worker import IntakeWorker
 from console.secrets import require_kept
 
@@ -37,6 +38,12 @@ def command(ctx, once: bool, interval: int | None, concurrency: int) -> None:
     require_kept(services.secrets, resumed_elsewhere=not once)
     every = interval or ctx.config.billing.sync_interval_seconds
     worker = IntakeWorker(services.runner(), concurrency=concurrency)
+    # Template refreshes a crash left half-way go on beside the ticks (one may take many
+    # minutes; the intake must not wait for it).
+    resumer = threading.Thread(
+        target=_resume_refreshes, args=(services,), name="refresh-resume", daemon=True
+    )
+    resumer.start()
     stop = threading.Event()
     if not once:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -46,6 +53,7 @@ def command(ctx, once: bool, interval: int | None, concurrency: int) -> None:
             click.echo(f"{datetime.now(UTC):%H:%M:%S} {line}")
         if once:
             worker.wait()
+            resumer.join()
             for job in worker.finished:
                 click.echo(f"job {job.id} (order {job.order_id}): {job.state}")
             return
@@ -54,3 +62,16 @@ def command(ctx, once: bool, interval: int | None, concurrency: int) -> None:
             # worker (or console) resumes them where they were.
             click.echo("stopping")
             return
+
+
+def _resume_refreshes(services) -> None:
+    from console.flow.upkeep.refresh import RefreshRunner
+    from console.store import refresh_jobs
+
+    try:
+        for refresh_id in RefreshRunner(services).resume_unfinished():
+            row = refresh_jobs.get(services.store, refresh_id)
+            state = row.state if row is not None else "gone"
+            click.echo(f"{datetime.now(UTC):%H:%M:%S} template refresh {refresh_id}: {state}")
+    except ConsoleError as error:  # the engine is down: the next start tries again
+        click.echo(f"{datetime.now(UTC):%H:%M:%S} template refreshes not resumed: {error}")

@@ -150,6 +150,29 @@ class ConsoleApp(App):
     async def resume_unfinished_jobs(self) -> None:
         """Finish jobs a crash or a closed console left half-way (others' leases respected)."""
         await self.run_job(self.progress.runner.resume_unfinished)
+        from console.flow.services import Services
+        from console.flow.upkeep.refresh import RefreshRunner
+
+        services = self.context.services
+        if not isinstance(services, Services):
+            return
+
+        # A template refresh a crash left half-way (its build VM still on the engine) goes on
+        # too, on the job pool: unattended, nobody would run `templates refresh --resume`.
+        def resume_refreshes() -> list[tuple[str, str]]:
+            from console.store import refresh_jobs
+
+            ended = [
+                refresh_jobs.get(services.store, refresh_id)
+                for refresh_id in RefreshRunner(services).resume_unfinished()
+            ]
+            return [(row.template_name, row.state) for row in ended if row is not None]
+
+        for template, state in await self.run_job(resume_refreshes):
+            self.notify(
+                f"template refresh of {template} resumed: {state}",
+                severity="information" if state == "done" else "error",
+            )
 
     async def run_job(self, work: Callable[..., Any], *args: Any) -> Any:
         """Run a job's blocking `work` on the job pool and wait for it. The job goes on if

@@ -123,3 +123,37 @@ def test_sigkill_in_the_middle_of_an_engine_call_then_resume(
         _kill(victim)
     time.sleep(HOLD_SECONDS)  # the held request lands after its client died
     _finish_and_check(services, engine_sim, row.id, before)
+
+
+def test_a_refresh_killed_half_way_is_finished_by_the_next_worker(crash_env, engine_sim):
+    """Unattended: nobody runs `templates refresh --resume`; `vps-console worker` does."""
+    services = crash_env
+    before = len(engine_sim.template_versions(TEMPLATE))
+    row = RefreshRunner(services, timing=FAST).plan(TEMPLATE)
+    engine_sim.faults.add(delay=SLOW_CALL_SECONDS)
+    victim = _resume()
+    try:
+        _wait(
+            lambda: (
+                (r := refresh_jobs.get(services.store, row.id)).state == "clone_wait"
+                and r.owner is not None
+            ),
+            60,
+            "the runner to reach clone_wait",
+        )
+    finally:
+        _kill(victim)
+    engine_sim.faults.clear()
+    worker = subprocess.run(
+        [CLI, "worker", "--once"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=dict(os.environ),
+    )
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    assert f"template refresh {row.id}: done" in worker.stdout, worker.stdout
+    assert refresh_jobs.get(services.store, row.id).state == "done"
+    assert len(engine_sim.template_versions(TEMPLATE)) == before + 1
+    assert build_vms(engine_sim) == []

@@ -104,3 +104,25 @@ async def test_prune_key_confirms_with_the_reasons_and_removes_only_unused_versi
                 == [1, 3]
             ),
         )
+
+
+async def test_the_console_finishes_a_refresh_left_unfinished_when_it_starts(
+    sim_context, engine_sim
+):
+    from console.flow.upkeep.refresh import RefreshRunner
+    from console.store import refresh_jobs
+
+    row = RefreshRunner(sim_context.services).plan("alma9-cpanel")
+    app = ConsoleApp(sim_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _wait(pilot, lambda: refresh_jobs.get(sim_context.store, row.id).state == "done", 90)
+        await _wait(
+            pilot,
+            lambda: any(
+                "template refresh of alma9-cpanel resumed: done" in note.message
+                for note in app._notifications
+            ),
+        )
+    versions = engine_sim.template_versions("alma9-cpanel")
+    assert [v["version_number"] for v in versions] == [1, 2, 3, 4]
+    assert build_vms(engine_sim) == []
