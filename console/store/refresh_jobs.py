@@ -13,11 +13,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, or_, update
+from sqlalchemy import JSON, Column, ColumnElement, or_
 from sqlmodel import Field, SQLModel, col, select
 
 from console.errors import ConsoleError
-from console.store.db import Store, changed_one
+from console.store import cas
+from console.store.db import Store
 from console.store.jobs import _pid_alive
 from console.store.models import merge_data, utcnow
 
@@ -161,20 +162,20 @@ def acquire(
     heart-beating, or whose process is gone from this host, is taken over."""
     now, pid, host = utcnow(), os.getpid(), socket.gethostname()
     cutoff = now - timedelta(seconds=lease_seconds)
-    with store.session() as session:
-        taken = session.execute(
-            update(TemplateRefresh)
-            .where(
-                col(TemplateRefresh.id) == refresh_id,
-                or_(
-                    col(TemplateRefresh.owner).is_(None),
-                    col(TemplateRefresh.heartbeat_at).is_(None),
-                    col(TemplateRefresh.heartbeat_at) < cutoff,
-                ),
-            )
-            .values(owner=owner, owner_pid=pid, heartbeat_at=now)
-        )
-        won = changed_one(taken)
+    holder = {"owner": owner, "owner_pid": pid, "heartbeat_at": now}
+    won = cas.update_if(
+        store,
+        TemplateRefresh,
+        [
+            col(TemplateRefresh.id) == refresh_id,
+            or_(
+                col(TemplateRefresh.owner).is_(None),
+                col(TemplateRefresh.heartbeat_at).is_(None),
+                col(TemplateRefresh.heartbeat_at) < cutoff,
+            ),
+        ],
+        holder,
+    )
     row = get(store, refresh_id)
     if row is None:
         raise ConsoleError(f"no template refresh {refresh_id}")
@@ -187,44 +188,40 @@ def acquire(
         and row.owner_pid != pid
         and not _pid_alive(row.owner_pid)
     ):
-        with store.session() as session:
-            taken = session.execute(
-                update(TemplateRefresh)
-                .where(
-                    col(TemplateRefresh.id) == refresh_id,
-                    col(TemplateRefresh.owner_pid) == row.owner_pid,
-                )
-                .values(owner=owner, owner_pid=pid, heartbeat_at=now)
-            )
-            won = changed_one(taken)
+        won = cas.update_if(
+            store,
+            TemplateRefresh,
+            [
+                col(TemplateRefresh.id) == refresh_id,
+                col(TemplateRefresh.owner_pid) == row.owner_pid,
+            ],
+            holder,
+        )
     if won:
         update_row(store, refresh_id, data={"runner_host": host})
         return True, None
     return False, f"{row.owner} (pid {row.owner_pid})"
 
 
+def _held_here(refresh_id: str, owner: str) -> list[ColumnElement[bool]]:
+    """The lease is still this process's."""
+    return [
+        col(TemplateRefresh.id) == refresh_id,
+        col(TemplateRefresh.owner) == owner,
+        col(TemplateRefresh.owner_pid) == os.getpid(),
+    ]
+
+
 def heartbeat(store: Store, refresh_id: str, owner: str) -> bool:
-    with store.session() as session:
-        result = session.execute(
-            update(TemplateRefresh)
-            .where(
-                col(TemplateRefresh.id) == refresh_id,
-                col(TemplateRefresh.owner) == owner,
-                col(TemplateRefresh.owner_pid) == os.getpid(),
-            )
-            .values(heartbeat_at=utcnow())
-        )
-        return changed_one(result)
+    return cas.update_if(
+        store, TemplateRefresh, _held_here(refresh_id, owner), {"heartbeat_at": utcnow()}
+    )
 
 
 def release(store: Store, refresh_id: str, owner: str) -> None:
-    with store.session() as session:
-        session.execute(
-            update(TemplateRefresh)
-            .where(
-                col(TemplateRefresh.id) == refresh_id,
-                col(TemplateRefresh.owner) == owner,
-                col(TemplateRefresh.owner_pid) == os.getpid(),
-            )
-            .values(owner=None, owner_pid=None, heartbeat_at=None)
-        )
+    cas.update_if(
+        store,
+        TemplateRefresh,
+        _held_here(refresh_id, owner),
+        {"owner": None, "owner_pid": None, "heartbeat_at": None},
+    )
