@@ -7,7 +7,7 @@ which order and VM it belongs. Its history is the audit trail (console.store.aud
 where every change is recorded with `data.license` = the reference.
 
 Taking a key is one conditional UPDATE (`... WHERE id = (oldest available) AND state =
-'available'`, console.store.cas.claim_oldest): on SQLite writers are serialised, so the
+'available'`, console.store.updates.claim_oldest): on SQLite writers are serialised, so the
 statement sees no rival; on PostgreSQL the inner SELECT skips rows another transaction has
 locked (FOR UPDATE SKIP LOCKED), and the outer condition is re-checked after any wait. A
 partial unique index
@@ -26,7 +26,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from console.store import cas
+from console.store import updates
 from console.store.db import Store
 from console.store.models import JobEvent, utcnow
 
@@ -104,7 +104,7 @@ def take_one(
         }
 
     try:
-        return cas.claim_oldest(
+        return updates.claim_oldest(
             store,
             LicenseKey,
             key=col(LicenseKey.id),
@@ -152,7 +152,7 @@ def set_state(
     **values: object,
 ) -> bool:
     """Compare-and-set: move `key` to `state` only if it is still in one of `expect`."""
-    return cas.set_if(
+    return updates.set_if(
         session,
         LicenseKey,
         [col(LicenseKey.id) == key.id, col(LicenseKey.state).in_([str(s) for s in expect])],

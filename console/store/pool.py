@@ -17,7 +17,7 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, delete, select
 
-from console.store import cas
+from console.store import updates
 from console.store.db import Store
 from console.store.models import ensure_aware, utcnow
 
@@ -99,7 +99,7 @@ def set_vm(store: Store, name: str, *, vm_id: str | None = None, ready: bool = F
     if ready:
         values.update(ready_at=now, state=PoolVmState.READY.value)
         still.append(col(PoolVm.state) == PoolVmState.CLONING.value)
-    cas.update_if(store, PoolVm, still, values)
+    updates.update_if(store, PoolVm, still, values)
 
 
 def claim(
@@ -118,7 +118,7 @@ def claim(
             "updated_at": now,
         }
 
-    return cas.claim_oldest(
+    return updates.claim_oldest(
         store,
         PoolVm,
         key=col(PoolVm.name),
@@ -145,7 +145,7 @@ def claimed_by(store: Store, job_id: str) -> PoolVm | None:
 
 def unclaim(store: Store, name: str, job_id: str) -> bool:
     """Back to ready: the job that claimed it ended before renaming it."""
-    return cas.update_if(
+    return updates.update_if(
         store,
         PoolVm,
         [
@@ -165,7 +165,7 @@ def unclaim(store: Store, name: str, job_id: str) -> bool:
 
 def retire(store: Store, name: str) -> bool:
     """Reserve a ready (or never-finished) pool VM for removal; False when a job took it."""
-    return cas.update_if(
+    return updates.update_if(
         store,
         PoolVm,
         [
@@ -195,7 +195,7 @@ def acquire_refill(store: Store, key: str, holder: str, seconds: float) -> bool:
                 session.commit()
             except IntegrityError:  # a rival inserted it first: fine, the UPDATE decides
                 session.rollback()
-        return cas.set_if(
+        return updates.set_if(
             session,
             PoolRefill,
             [
@@ -209,7 +209,7 @@ def acquire_refill(store: Store, key: str, holder: str, seconds: float) -> bool:
 
 
 def release_refill(store: Store, key: str, holder: str) -> None:
-    cas.update_if(
+    updates.update_if(
         store,
         PoolRefill,
         [col(PoolRefill.pool_key) == key, col(PoolRefill.holder) == holder],

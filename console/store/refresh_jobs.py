@@ -17,10 +17,10 @@ from sqlalchemy import JSON, Column, ColumnElement, or_
 from sqlmodel import Field, SQLModel, col, select
 
 from console.errors import ConsoleError
-from console.store import cas
+from console.store import updates
 from console.store.db import Store
 from console.store.jobs import _pid_alive
-from console.store.models import merge_data, utcnow
+from console.store.models import utcnow
 
 EVENTS_KEPT = 200
 
@@ -139,19 +139,14 @@ def update_row(
     **values: Any,
 ) -> TemplateRefresh:
     """Set columns, merge keys into `data` (None removes one), append an event: one commit."""
-    with store.session() as session:
-        row = session.get(TemplateRefresh, refresh_id)
-        if row is None:
-            raise ConsoleError(f"no template refresh {refresh_id}")
-        for key, value in values.items():
-            setattr(row, key, value)
-        if data:
-            row.data = merge_data(row.data, data)
+
+    def log(row: TemplateRefresh) -> None:
         if event:
             row.events = [*(row.events or []), {"at": utcnow().isoformat(), **event}][-EVENTS_KEPT:]
-        row.updated_at = utcnow()
-        session.add(row)
-    return row
+
+    return updates.update_row(
+        store, TemplateRefresh, refresh_id, what="template refresh", data=data, change=log, **values
+    )
 
 
 # ------------------------------------------------------------------------- lease
@@ -163,7 +158,7 @@ def acquire(
     now, pid, host = utcnow(), os.getpid(), socket.gethostname()
     cutoff = now - timedelta(seconds=lease_seconds)
     holder = {"owner": owner, "owner_pid": pid, "heartbeat_at": now}
-    won = cas.update_if(
+    won = updates.update_if(
         store,
         TemplateRefresh,
         [
@@ -188,7 +183,7 @@ def acquire(
         and row.owner_pid != pid
         and not _pid_alive(row.owner_pid)
     ):
-        won = cas.update_if(
+        won = updates.update_if(
             store,
             TemplateRefresh,
             [
@@ -213,13 +208,13 @@ def _held_here(refresh_id: str, owner: str) -> list[ColumnElement[bool]]:
 
 
 def heartbeat(store: Store, refresh_id: str, owner: str) -> bool:
-    return cas.update_if(
+    return updates.update_if(
         store, TemplateRefresh, _held_here(refresh_id, owner), {"heartbeat_at": utcnow()}
     )
 
 
 def release(store: Store, refresh_id: str, owner: str) -> None:
-    cas.update_if(
+    updates.update_if(
         store,
         TemplateRefresh,
         _held_here(refresh_id, owner),

@@ -1,4 +1,5 @@
-"""The compare-and-set every claim, lease and state move in the store is decided by.
+"""The store's updates of one row: set and merge in one commit (`update_row`), and the
+compare-and-set every claim, lease and state move is decided by.
 
 An UPDATE whose WHERE says "the row is still what I read" (its state, its holder, its
 lease): of two writers racing on one row, one changes it and the other changes nothing,
@@ -14,15 +15,55 @@ queueing on one row, and one that finds the picked row gone tries the next.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel
 
+from console.errors import ConsoleError
 from console.store.db import Store, changed_one
+from console.store.models import merge_data, utcnow
 
 M = TypeVar("M", bound=SQLModel)
+
+
+class Record(Protocol):
+    """A row with a JSON `data` column and the time of its last change."""
+
+    data: dict[str, Any]
+    updated_at: datetime
+
+
+R = TypeVar("R", bound=Record)
+
+
+def update_row(
+    store: Store,
+    model: type[R],
+    key: str,
+    *,
+    what: str,
+    data: dict[str, Any] | None = None,
+    change: Callable[[R], None] | None = None,
+    **values: Any,
+) -> R:
+    """Set columns, merge keys into `data` (None removes one), let `change` do the rest,
+    stamp `updated_at`: one commit. `what` names the row in the error when it is gone."""
+    with store.session() as session:
+        row = session.get(model, key)
+        if row is None:
+            raise ConsoleError(f"no {what} {key}")
+        for name, value in values.items():
+            setattr(row, name, value)
+        if data:
+            row.data = merge_data(row.data, data)
+        if change is not None:
+            change(row)
+        row.updated_at = utcnow()
+        session.add(row)
+    return row
 
 
 def set_if(
@@ -84,4 +125,4 @@ def claim_oldest(
             # Another transaction took (or holds locked) the first row: try the next.
 
 
-__all__ = ["claim_oldest", "set_if", "update_if"]
+__all__ = ["Record", "claim_oldest", "set_if", "update_if", "update_row"]
