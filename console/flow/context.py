@@ -172,14 +172,10 @@ class RunContext:
             what,
             operation,
             timing=self.timing,
-            check=self._check_unless_rolling_back,
+            check=None if self.rolling_back else self.check,
             journal=journal if changes else None,
             on_retry=lambda message: self.record("info", step, message),
         )
-
-    def _check_unless_rolling_back(self) -> None:
-        if not self.rolling_back:
-            self.check()
 
     def read_vm(self, vm_id: str, *, detail: bool = True) -> Vm:
         self._seen = None

@@ -33,12 +33,14 @@ def call_with_backoff(
     operation: Callable[[], T],
     *,
     timing: Timing,
-    check: Callable[[], None],
+    check: Callable[[], None] | None,
     journal: Callable[[str, Phase], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
     retry_locked: bool = True,
 ) -> T:
     """`operation()`, retried on a retryable EngineError until the budget is spent.
+    `check()` before every try: raises to stop the run (a cancel, a lost lease); None
+    while the run rolls back, which must not be stopped.
     `journal(message, phase)`: a change's lines ("calling: what", "done: what"), None for
     a read. `on_retry(message)`: says why it waits. `retry_locked=False`: a lock comes
     back at once, for the caller to reconcile first."""
@@ -47,7 +49,8 @@ def call_with_backoff(
     delay = timing.backoff_first_seconds
     deadline = time.monotonic() + timing.retry_budget_seconds
     while True:
-        check()
+        if check is not None:
+            check()
         try:
             result = operation()
             break

@@ -93,16 +93,6 @@ def take_one(
     if product is not None:
         stock.append(col(LicenseKey.product) == product)
 
-    def reserved() -> dict[str, object]:
-        now = utcnow()
-        return {
-            "state": LicenseState.RESERVED.value,
-            "order_id": order_id,
-            "vm_name": None,
-            "reserved_at": now,
-            "updated_at": now,
-        }
-
     try:
         return updates.claim_oldest(
             store,
@@ -110,7 +100,8 @@ def take_one(
             key=col(LicenseKey.id),
             stock=stock,
             order_by=[col(LicenseKey.imported_at), col(LicenseKey.id)],
-            values=reserved,
+            values={"state": LicenseState.RESERVED.value, "order_id": order_id, "vm_name": None},
+            stamped=("reserved_at", "updated_at"),
             on_taken=on_taken,
         )
     except IntegrityError:

@@ -107,17 +107,6 @@ def claim(
 ) -> PoolVm | None:
     """Take the oldest ready pool VM of this template version and cluster for `job_id`;
     None when there is none. Exactly one caller wins each row."""
-
-    def taken() -> dict[str, object]:
-        now = utcnow()
-        return {
-            "state": PoolVmState.TAKEN.value,
-            "job_id": job_id,
-            "order_id": order_id,
-            "taken_at": now,
-            "updated_at": now,
-        }
-
     return updates.claim_oldest(
         store,
         PoolVm,
@@ -129,7 +118,8 @@ def claim(
             col(PoolVm.state) == PoolVmState.READY.value,
         ],
         order_by=[col(PoolVm.ready_at), col(PoolVm.name)],
-        values=taken,
+        values={"state": PoolVmState.TAKEN.value, "job_id": job_id, "order_id": order_id},
+        stamped=("taken_at", "updated_at"),
     )
 
 

@@ -95,11 +95,13 @@ def claim_oldest(
     key: Any,
     stock: Sequence[ColumnElement[bool]],
     order_by: Sequence[Any],
-    values: Callable[[], Mapping[str, Any]],
+    values: Mapping[str, Any],
+    stamped: Sequence[str] = (),
     on_taken: Callable[[Session, M], None] | None = None,
 ) -> M | None:
-    """Move the first row of `stock` (in `order_by`) out of it with `values()`, and return
-    it; None when the stock is empty. `key` is the row's primary-key column, `stock` what
+    """Move the first row of `stock` (in `order_by`) out of it with `values` (and the
+    columns named in `stamped` set to the moment of the claim), and return it; None when
+    the stock is empty. `key` is the row's primary-key column, `stock` what
     makes a row claimable (the UPDATE re-checks it). `on_taken` writes in the same
     transaction (an audit line), so a claim never exists without it. Exactly one caller
     wins each row; errors (an IntegrityError from a unique index) go to the caller, with
@@ -108,10 +110,11 @@ def claim_oldest(
     first = first.with_for_update(skip_locked=True)
     while True:
         with store.session() as session:
+            now = utcnow()
             taken = session.execute(
                 update(model)
                 .where(key == first.scalar_subquery(), *stock)
-                .values(**values())
+                .values(**values, **dict.fromkeys(stamped, now))
                 .returning(key)
             ).scalar_one_or_none()
             if taken is not None:

@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from console.config import IntakePolicy
-from console.flow import worker as worker_module
 from console.flow.runner import Runner
 from console.flow.services import Services
 from console.flow.worker import IntakeWorker
@@ -31,30 +30,8 @@ def services(flow_config, store, memory_secrets, engine_sim, monkeypatch):
     made.close()
 
 
-@pytest.fixture
-def runs(monkeypatch):
-    """Every job run the worker starts: (thread name, runs going on at that moment)."""
-    seen: list[tuple[str, int]] = []
-    going = [0]
-    lock = threading.Lock()
-    real = worker_module.run_one
-
-    def run_one(runner, job_id):
-        with lock:
-            going[0] += 1
-            seen.append((threading.current_thread().name, going[0]))
-        try:
-            return real(runner, job_id)
-        finally:
-            with lock:
-                going[0] -= 1
-
-    monkeypatch.setattr(worker_module, "run_one", run_one)
-    return seen
-
-
 def test_given_a_pool_the_intake_queues_its_jobs_behind_the_ones_already_there(
-    services, add_order, runs
+    services, add_order, job_runs
 ):
     for order_id in ORDERS:
         add_order(order_id, "VPS Linux")
@@ -66,38 +43,42 @@ def test_given_a_pool_the_intake_queues_its_jobs_behind_the_ones_already_there(
         report = worker.tick(sync=False, refill=False)
         assert sorted(report.started) == sorted(report.intake.job_ids) and report.started
         assert worker.submit(report.started) == []  # handed over once
-        assert runs == []  # queued behind the job by hand, none on a thread of its own
+        assert job_runs == []  # queued behind the job by hand, none on a thread of its own
         hold.set()
         worker.wait()
         assert by_hand.result() is True
     finally:
         pool.shutdown(wait=True)
-    assert len(runs) == len(report.started)
-    assert {name for name, _ in runs} == {"job-pool_0"}  # the pool's one thread
-    assert max(going for _, going in runs) == 1
+    assert len(job_runs) == len(report.started)
+    assert {name for _, name, _ in job_runs} == {"job-pool_0"}  # the pool's one thread
+    assert max(going for _, _, going in job_runs) == 1
     states = {repo.get_job(services.store, job_id).state for job_id in report.started}
     assert states == {JobState.READY_FOR_ENGINEER}
     assert worker.running == {}
 
 
-def test_without_a_pool_the_worker_runs_jobs_on_its_own_bounded_threads(services, add_order, runs):
+def test_without_a_pool_the_worker_runs_jobs_on_its_own_bounded_threads(
+    services, add_order, job_runs
+):
     for order_id in ORDERS:
         add_order(order_id, "VPS Linux")
     worker = IntakeWorker(Runner(services, timing=FAST), concurrency=1)
     report = worker.tick(sync=False, refill=False)
     worker.wait()
-    assert sorted(name for name, _ in runs) == sorted(f"job-{j}" for j in report.started)
-    assert max(going for _, going in runs) == 1  # --concurrency 1
+    assert sorted(name for _, name, _ in job_runs) == sorted(f"job-{j}" for j in report.started)
+    assert max(going for _, _, going in job_runs) == 1  # --concurrency 1
     states = {repo.get_job(services.store, job_id).state for job_id in report.started}
     assert states == {JobState.READY_FOR_ENGINEER}
 
 
-def test_a_pool_that_shut_down_takes_nothing_and_nothing_stays_running(services, add_order, runs):
+def test_a_pool_that_shut_down_takes_nothing_and_nothing_stays_running(
+    services, add_order, job_runs
+):
     add_order("604", "VPS Linux")
     pool = ThreadPoolExecutor(max_workers=1)
     pool.shutdown()
     worker = IntakeWorker(Runner(services, timing=FAST), submit=pool.submit)
     report = worker.tick(sync=False, refill=False)
     assert report.intake.job_ids and report.started == []
-    assert worker.running == {} and runs == []
+    assert worker.running == {} and job_runs == []
     worker.wait()  # returns: nothing is running

@@ -98,7 +98,8 @@ def test_racing_claimers_of_a_stock_each_get_another_row(vault_store):
             key=col(PoolVm.name),
             stock=stock,
             order_by=[col(PoolVm.name)],
-            values=lambda: {"state": PoolVmState.TAKEN.value, "job_id": f"j{n}"},
+            values={"state": PoolVmState.TAKEN.value, "job_id": f"j{n}"},
+            stamped=("taken_at",),
         )
         return None if row is None else (row.name, row.job_id)
 
@@ -126,7 +127,7 @@ def test_a_claim_writes_its_record_in_the_same_transaction_or_not_at_all(vault_s
             key=col(PoolVm.name),
             stock=stock,
             order_by=[col(PoolVm.name)],
-            values=lambda: {"state": PoolVmState.TAKEN.value},
+            values={"state": PoolVmState.TAKEN.value},
             on_taken=on_taken,
         )
 

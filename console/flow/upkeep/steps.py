@@ -100,14 +100,10 @@ class RefreshPass:
             what,
             operation,
             timing=self.timing,
-            check=self._check_unless_rolling_back,
+            check=None if self.rolling_back else self.check,
             journal=journal if changes else None,
             retry_locked=retry_locked,
         )
-
-    def _check_unless_rolling_back(self) -> None:
-        if not self.rolling_back:
-            self.check()
 
     @property
     def cid(self) -> str:
