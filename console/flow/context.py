@@ -169,10 +169,9 @@ class RunContext:
             )
 
         return call_with_backoff(
+            self,
             what,
             operation,
-            timing=self.timing,
-            check=None if self.rolling_back else self.check,
             journal=journal if changes else None,
             on_retry=lambda message: self.record("info", step, message),
         )

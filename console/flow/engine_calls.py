@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from console.flow.timing import Timing
 from console.ovirt import EngineError, EngineLocked
@@ -28,29 +28,38 @@ class Phase(StrEnum):
 JOURNAL_WORDS = {Phase.BEFORE: "calling", Phase.AFTER: "done"}
 
 
+class Run(Protocol):
+    """A run holding its job's lease: a provisioning run's context, a refresh's pass."""
+
+    timing: Timing
+    rolling_back: bool  # a rollback is not stopped by a cancel
+
+    def check(self) -> None:
+        """Raise to stop the run (a cancel, a lost lease)."""
+
+
 def call_with_backoff(
+    run: Run,
     what: str,
     operation: Callable[[], T],
     *,
-    timing: Timing,
-    check: Callable[[], None] | None,
     journal: Callable[[str, Phase], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
     retry_locked: bool = True,
 ) -> T:
-    """`operation()`, retried on a retryable EngineError until the budget is spent.
-    `check()` before every try: raises to stop the run (a cancel, a lost lease); None
-    while the run rolls back, which must not be stopped.
+    """`operation()` for `run`, retried on a retryable EngineError until the budget is
+    spent; the run is checked before every try unless it rolls back.
     `journal(message, phase)`: a change's lines ("calling: what", "done: what"), None for
     a read. `on_retry(message)`: says why it waits. `retry_locked=False`: a lock comes
     back at once, for the caller to reconcile first."""
     if journal is not None:
         journal(f"{JOURNAL_WORDS[Phase.BEFORE]}: {what}", Phase.BEFORE)
+    timing = run.timing
     delay = timing.backoff_first_seconds
     deadline = time.monotonic() + timing.retry_budget_seconds
     while True:
-        if check is not None:
-            check()
+        if not run.rolling_back:
+            run.check()
         try:
             result = operation()
             break
@@ -70,4 +79,4 @@ def call_with_backoff(
     return result
 
 
-__all__ = ["Phase", "call_with_backoff"]
+__all__ = ["Phase", "Run", "call_with_backoff"]

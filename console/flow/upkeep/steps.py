@@ -97,10 +97,9 @@ class RefreshPass:
             self.save(event={"step": step, "kind": "engine", "message": message})
 
         return call_with_backoff(
+            self,
             what,
             operation,
-            timing=self.timing,
-            check=None if self.rolling_back else self.check,
             journal=journal if changes else None,
             retry_locked=retry_locked,
         )
