@@ -138,21 +138,22 @@ def command(time_scale: float, orders: int, no_mouse: bool) -> None:
     # The runner waits and polls as fast as the simulated engine moves.
     os.environ.setdefault(ENV_TIME_SCALE, str(time_scale))
     workdir = Path(tempfile.mkdtemp(prefix="vps-console-demo-"))
-    engine = EngineSimulator(time_scale=time_scale, vms=300, seed=1).start()
-    billing = WhmcsSimulator(seed=1, orders=orders, arrival_per_minute=0.5).start()
     store = None
     try:
-        config = demo_config(
-            engine.url, billing.url, billing.identifier, f"sqlite:///{workdir / 'console.db'}"
-        )
-        store = open_store(config.store.url)
-        context = build_context(config, store, demo_secrets(engine.password, billing.secret))
-        assert context.sync_billing is not None  # the demo's billing is the WHMCS simulator
-        context.sync_billing()  # the queue opens with the orders already there
-        run_console(context, mouse=not no_mouse)
+        # As `vps-console sim`: each simulator stops however the block ends.
+        with (
+            EngineSimulator(time_scale=time_scale, vms=300, seed=1) as engine,
+            WhmcsSimulator(seed=1, orders=orders, arrival_per_minute=0.5) as billing,
+        ):
+            config = demo_config(
+                engine.url, billing.url, billing.identifier, f"sqlite:///{workdir / 'console.db'}"
+            )
+            store = open_store(config.store.url)
+            context = build_context(config, store, demo_secrets(engine.password, billing.secret))
+            assert context.sync_billing is not None  # the demo's billing is the WHMCS simulator
+            context.sync_billing()  # the queue opens with the orders already there
+            run_console(context, mouse=not no_mouse)
     finally:
         if store is not None:
             store.close()
-        billing.stop()
-        engine.stop()
         shutil.rmtree(workdir, ignore_errors=True)

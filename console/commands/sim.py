@@ -188,9 +188,9 @@ def command(
         time_scale=time_scale,
         identifier=SIM_IDENTIFIER,
     )
-    engine.start()
-    billing.start()
-    try:
+    # Each simulator serves inside its own `with` and stops however the block ends (the
+    # engine too when the billing cannot start).
+    with engine, billing:
         facts = {
             "engine_url": engine.url,
             "username": engine.username,
@@ -232,9 +232,6 @@ def command(
             click.echo(f"  export VPS_CONSOLE_BILLING_SECRET='{billing.secret}'", err=as_json)
         click.echo("serving; Ctrl+C to stop", err=True)
         _wait_for_interrupt()
-    finally:
-        billing.stop()
-        engine.stop()
 
 
 def _write_owner_only(path: Path, text: str) -> None:

@@ -16,11 +16,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from console.flow import job_secrets
+from console.flow.engine_calls import Phase, call_with_backoff
 from console.flow.errors import Cancelled, LeaseLost, StepFailed
 from console.flow.licenses import KIND_LABELS
 from console.flow.pace import Poll, WaitKind
 from console.flow.plan import Plan
-from console.ovirt import Engine, EngineError, Vm
+from console.ovirt import Engine, Vm
 from console.secrets import admin_password_secret, license_secret
 from console.store import jobs as repo
 from console.store.db import Store
@@ -154,6 +155,8 @@ class RunContext:
         step = self.job.state
         if changes:
             self._seen = None
+
+        def journal(message: str, phase: Phase) -> None:
             repo.add_event(
                 self.store,
                 job_id=self.job_id,
@@ -161,35 +164,17 @@ class RunContext:
                 kind="engine",
                 step=step,
                 actor=self.runner.actor,
-                message=f"calling: {what}",
-                phase="before",
+                message=message,
+                phase=str(phase),
             )
-        delay = self.timing.backoff_first_seconds
-        deadline = time.monotonic() + self.timing.retry_budget_seconds
-        while True:
-            if not self.rolling_back:
-                self.check()
-            try:
-                result = operation()
-                break
-            except EngineError as error:
-                if not error.retryable or time.monotonic() + delay > deadline:
-                    raise
-                self.record("info", step, f"{error.message}; retrying in {delay:.1f}s")
-                time.sleep(delay)
-                delay = min(delay * 2, self.timing.backoff_max_seconds)
-        if changes:
-            repo.add_event(
-                self.store,
-                job_id=self.job_id,
-                order_id=self.job.order_id,
-                kind="engine",
-                step=step,
-                actor=self.runner.actor,
-                message=f"done: {what}",
-                phase="after",
-            )
-        return result
+
+        return call_with_backoff(
+            self,
+            what,
+            operation,
+            journal=journal if changes else None,
+            on_retry=lambda message: self.record("info", step, message),
+        )
 
     def read_vm(self, vm_id: str, *, detail: bool = True) -> Vm:
         self._seen = None

@@ -21,8 +21,7 @@ from console.config import Config
 from console.flow import clone_slots
 from console.flow.context import RunContext
 from console.flow.plan import Plan
-from console.flow.pool import POOL_VM, took_from_pool
-from console.ovirt import EngineError
+from console.flow.pool import took_from_pool
 from console.store import catalog as catalog_cache
 from console.store import pool as pool_repo
 from console.store import step_history as history
@@ -149,37 +148,6 @@ def _pool_has(store: Store, plan: Plan) -> bool:
 
 
 # ---------------------------------------------------------------- recording
-_domain_names: dict[str, dict[str, str]] = {}  # engine -> storage domain id -> name
-
-
-def _storage_domain(ctx: RunContext) -> str:
-    """Where this job's VM disks are: the pool's domain when taken from one, else the
-    template's (by name; one engine call per process for the names)."""
-    pool_name = (ctx.job.data or {}).get(POOL_VM)
-    if pool_name:
-        row = pool_repo.get(ctx.store, str(pool_name))
-        if row is not None and row.storage_domain:
-            return row.storage_domain
-    domain_ids = next(
-        (
-            r.storage_domain_ids
-            for r in catalog_cache.cached_catalog(ctx.store, ctx.plan.engine)
-            if r.engine_id == ctx.plan.template_id
-        ),
-        [],
-    )
-    if not domain_ids:
-        return ""
-    names = _domain_names.get(ctx.plan.engine)
-    if names is None or domain_ids[0] not in names:
-        try:
-            names = {d.id: d.name for d in ctx.engine.storage_domains()}
-        except EngineError:  # an ETA label must not fail a step
-            return ""
-        _domain_names[ctx.plan.engine] = names
-    return names.get(domain_ids[0], "")
-
-
 def record(ctx: RunContext, step: Step, seconds: float, *, resumed: bool) -> None:
     """Keep a finished step's duration. A resumed step's time is only part of it: skipped.
     The history is advice: failing to keep it never fails the step."""
@@ -192,13 +160,7 @@ def record(ctx: RunContext, step: Step, seconds: float, *, resumed: bool) -> Non
 
 
 def _record(ctx: RunContext, step: Step, seconds: float) -> None:
-    data = ctx.job.data or {}
-    if not data.get(STORAGE_DOMAIN):
-        # Kept only once known: the clone slots (console.flow.clone_slots) read the same key
-        # and look the domain up themselves while it is missing.
-        domain = _storage_domain(ctx)
-        if domain:
-            ctx.save(data={STORAGE_DOMAIN: domain})
+    clone_slots.storage_domain(ctx, advisory=True)  # kept on the job once known
     driver = driver_of(ctx.store, ctx.job)
     history.add(
         ctx.store,

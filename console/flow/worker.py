@@ -2,10 +2,12 @@
 
 One tick: sync billing (when the caller wants it), run the intake pass (pre-clone,
 provision, release what billing ended), hand every job to run, new and left unfinished
-alike, to a bounded pool of threads, then refill the warm pools (`[[pool]]`). Jobs run in the background, so the next
-tick comes on time while clones copy. Several workers and consoles on one store share
-the work safely: intake is decided by the one-open-job-per-order index, each job by its
-lease (a holder that stops heart-beating, or dies on this host, is taken over).
+alike, to a bounded pool of threads, then refill the warm pools (`[[pool]]`). Jobs run in
+the background, so the next tick comes on time while clones copy. In the console that pool
+is the console's own job pool, shared with the jobs launched by hand and in bulk.
+Several workers and consoles on one store share the work safely: intake is decided by
+the one-open-job-per-order index, each job by its lease (a holder that stops
+heart-beating, or dies on this host, is taken over).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from console.billing.errors import BillingError
 from console.billing.sync import SyncReport, sync_orders
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
     from console.flow.runner import Runner
 
 log = logging.getLogger(__name__)
+# A job pool's submit (the console's ConsoleApp.submit_job): queue work(*args) on it.
+Submit = Callable[..., "Future[Any]"]
 
 
 @dataclass
@@ -53,19 +59,26 @@ class TickReport:
 
 
 class IntakeWorker:
+    """Takes paid orders in and runs their jobs in the background: on threads of its own,
+    at most `concurrency` at once (`vps-console worker`), or, given `submit`, on the
+    caller's job pool (the console's, bounded by `[ui] job_workers`, which the jobs
+    launched by hand and in bulk share)."""
+
     def __init__(
         self,
         runner: Runner,
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         on_finished: Callable[[Job], None] | None = None,
+        submit: Submit | None = None,
     ):
         self.runner = runner
         self.services = runner.services
-        # Daemon threads, not an executor: a console that quits must not wait on a clone
+        self.pool = submit
+        # Daemon threads, not an executor: a worker that quits must not wait on a clone
         # (the job's lease lapses and the next runner resumes it).
         self.slots = threading.BoundedSemaphore(max(1, concurrency))
-        self.running: dict[str, threading.Thread] = {}
+        self.running: dict[str, threading.Event] = {}  # job id -> set once it stopped
         self.lock = threading.Lock()
         self.on_finished = on_finished
         self.finished: list[Job] = []
@@ -96,40 +109,60 @@ class IntakeWorker:
         return report
 
     def submit(self, job_ids: list[str]) -> list[str]:
+        """Hand each job to run (once: a job already handed over and not stopped is
+        skipped; the lease decides across processes); the ids handed over."""
         started = []
-        with self.lock:
-            for job_id in dict.fromkeys(job_ids):
+        for job_id in dict.fromkeys(job_ids):
+            with self.lock:
                 if job_id in self.running:
                     continue  # one runner per job in this process; the lease across them
-                thread = threading.Thread(
-                    target=self._run, args=(job_id,), name=f"job-{job_id}", daemon=True
-                )
-                self.running[job_id] = thread
-                thread.start()
-                started.append(job_id)
+                done = self.running[job_id] = threading.Event()
+            try:
+                self._start(job_id, done)
+            except RuntimeError:  # the pool shut down: the console is closing
+                self._stopped(job_id, done)
+                break
+            started.append(job_id)
         return started
 
-    def _run(self, job_id: str) -> None:
+    def _start(self, job_id: str, done: threading.Event) -> None:
+        if self.pool is not None:
+            future = self.pool(self._run, job_id, done)
+            # A job the pool drops unstarted (cancelled on shutdown) is not running either.
+            future.add_done_callback(lambda _: self._stopped(job_id, done))
+            return
+        thread = threading.Thread(
+            target=self._run, args=(job_id, done), name=f"job-{job_id}", daemon=True
+        )
+        thread.start()
+
+    def _run(self, job_id: str, done: threading.Event) -> None:
         try:
-            with self.slots:
+            with self.slots if self.pool is None else nullcontext():
                 job, _ = run_one(self.runner, job_id)
             if job is not None:
                 self.finished.append(job)
                 if self.on_finished is not None:
                     self.on_finished(job)
         finally:
-            with self.lock:
-                self.running.pop(job_id, None)
+            self._stopped(job_id, done)
+
+    def _stopped(self, job_id: str, done: threading.Event) -> None:
+        """`done`'s run of the job is over (a later hand-over of the same job is not)."""
+        with self.lock:
+            if self.running.get(job_id) is done:
+                del self.running[job_id]
+        done.set()
 
     def wait(self) -> None:
-        """Until every job handed to the pool has stopped (done, parked, failed, busy)."""
+        """Until every job handed over has stopped (done, parked, failed, busy)."""
         while True:
             with self.lock:
-                threads = list(self.running.values())
-            if not threads:
+                waiting = list(self.running.values())
+            if not waiting:
                 return
-            for thread in threads:
-                thread.join()
+            for done in waiting:
+                done.wait()
 
 
 __all__ = ["IntakeWorker", "TickReport"]

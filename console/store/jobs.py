@@ -22,8 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from console.errors import ConsoleError
+from console.store import updates
 from console.store.db import Store, changed_one
-from console.store.models import RUNNER_HOST, Job, JobEvent, merge_data, utcnow
+from console.store.models import RUNNER_HOST, Job, JobEvent, utcnow
 from console.store.states import TERMINAL_JOB_STATES, JobState, Step
 
 # Jobs being run by this very process: the database lease cannot tell two threads of one
@@ -162,17 +163,7 @@ def update_job(
     store: Store, job_id: str, *, data: dict[str, Any] | None = None, **values: Any
 ) -> Job:
     """Set columns (and merge keys into `data`), committed at once."""
-    with store.session() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise ConsoleError(f"no job {job_id}")
-        for key, value in values.items():
-            setattr(job, key, value)
-        if data:
-            job.data = merge_data(job.data, data)
-        job.updated_at = utcnow()
-        session.add(job)
-    return job
+    return updates.update_row(store, Job, job_id, what="job", data=data, **values)
 
 
 def add_event(

@@ -7,9 +7,10 @@ which order and VM it belongs. Its history is the audit trail (console.store.aud
 where every change is recorded with `data.license` = the reference.
 
 Taking a key is one conditional UPDATE (`... WHERE id = (oldest available) AND state =
-'available'`): on SQLite writers are serialised, so the statement sees no rival; on
-PostgreSQL the inner SELECT skips rows another transaction has locked (FOR UPDATE SKIP
-LOCKED), and the outer condition is re-checked after any wait. A partial unique index
+'available'`, console.store.updates.claim_oldest): on SQLite writers are serialised, so the
+statement sees no rival; on PostgreSQL the inner SELECT skips rows another transaction has
+locked (FOR UPDATE SKIP LOCKED), and the outer condition is re-checked after any wait. A
+partial unique index
 keeps one active (reserved or bound) key per order and kind, so two reservations for the
 same order that race end with one key, not two.
 """
@@ -20,12 +21,13 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, and_, text, update
+from sqlalchemy import Index, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from console.store.db import Store, changed_one
+from console.store import updates
+from console.store.db import Store
 from console.store.models import JobEvent, utcnow
 
 
@@ -90,47 +92,22 @@ def take_one(
     stock = [col(LicenseKey.kind) == kind, col(LicenseKey.state) == LicenseState.AVAILABLE.value]
     if product is not None:
         stock.append(col(LicenseKey.product) == product)
-    oldest = (
-        sa_select(col(LicenseKey.id))
-        .where(*stock)
-        .order_by(col(LicenseKey.imported_at), col(LicenseKey.id))
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    while True:
-        with store.session() as session:
-            now = utcnow()
-            try:
-                taken = session.execute(
-                    update(LicenseKey)
-                    .where(
-                        col(LicenseKey.id) == oldest.scalar_subquery(),
-                        col(LicenseKey.state) == LicenseState.AVAILABLE.value,
-                    )
-                    .values(
-                        state=LicenseState.RESERVED.value,
-                        order_id=order_id,
-                        vm_name=None,
-                        reserved_at=now,
-                        updated_at=now,
-                    )
-                    .returning(col(LicenseKey.id))
-                ).scalar_one_or_none()
-                key = session.get(LicenseKey, taken) if taken is not None else None
-                if key is not None and on_taken is not None:
-                    on_taken(session, key)
-                session.commit()
-            except IntegrityError:
-                # The order already holds a key of this kind (a rival reservation for the
-                # same order won): the caller reads that one.
-                session.rollback()
-                return None
-            if key is not None:
-                return key
-            left = session.exec(select(func.count()).select_from(LicenseKey).where(*stock)).one()
-            if not left:
-                return None
-            # Another process took (or holds locked) the oldest row: try again.
+
+    try:
+        return updates.claim_oldest(
+            store,
+            LicenseKey,
+            key=col(LicenseKey.id),
+            stock=stock,
+            order_by=[col(LicenseKey.imported_at), col(LicenseKey.id)],
+            values={"state": LicenseState.RESERVED.value, "order_id": order_id, "vm_name": None},
+            stamped=("reserved_at", "updated_at"),
+            on_taken=on_taken,
+        )
+    except IntegrityError:
+        # The order already holds a key of this kind (a rival reservation for the same
+        # order won): the caller reads that one.
+        return None
 
 
 def active_key(session: Session, order_id: str, kind: str) -> LicenseKey | None:
@@ -166,14 +143,12 @@ def set_state(
     **values: object,
 ) -> bool:
     """Compare-and-set: move `key` to `state` only if it is still in one of `expect`."""
-    result = session.execute(
-        update(LicenseKey)
-        .where(
-            and_(col(LicenseKey.id) == key.id, col(LicenseKey.state).in_([str(s) for s in expect]))
-        )
-        .values(state=state.value, updated_at=utcnow(), **values)
+    return updates.set_if(
+        session,
+        LicenseKey,
+        [col(LicenseKey.id) == key.id, col(LicenseKey.state).in_([str(s) for s in expect])],
+        {"state": state.value, "updated_at": utcnow(), **values},
     )
-    return changed_one(result)
 
 
 def find(session: Session, reference: str) -> LicenseKey | None:

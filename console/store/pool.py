@@ -14,12 +14,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, delete, select
 
-from console.store.db import Store, changed_one
+from console.store import updates
+from console.store.db import Store
 from console.store.models import ensure_aware, utcnow
 
 
@@ -94,17 +93,13 @@ def set_vm(store: Store, name: str, *, vm_id: str | None = None, ready: bool = F
     """Record the engine's id of a pool VM, and (`ready`) that its copy finished."""
     now = utcnow()
     values: dict[str, object] = {"updated_at": now}
+    still = [col(PoolVm.name) == name]
     if vm_id is not None:
         values["vm_id"] = vm_id
     if ready:
-        values["ready_at"] = now
-    with store.session() as session:
-        query = update(PoolVm).where(col(PoolVm.name) == name)
-        if ready:
-            values["state"] = PoolVmState.READY.value
-            query = query.where(col(PoolVm.state) == PoolVmState.CLONING.value)
-        session.execute(query.values(**values))
-        session.commit()
+        values.update(ready_at=now, state=PoolVmState.READY.value)
+        still.append(col(PoolVm.state) == PoolVmState.CLONING.value)
+    updates.update_if(store, PoolVm, still, values)
 
 
 def claim(
@@ -112,44 +107,20 @@ def claim(
 ) -> PoolVm | None:
     """Take the oldest ready pool VM of this template version and cluster for `job_id`;
     None when there is none. Exactly one caller wins each row."""
-    ready = [
-        col(PoolVm.engine) == engine,
-        col(PoolVm.template_id) == template_id,
-        col(PoolVm.cluster) == cluster,
-        col(PoolVm.state) == PoolVmState.READY.value,
-    ]
-    oldest = (
-        sa_select(col(PoolVm.name))
-        .where(*ready)
-        .order_by(col(PoolVm.ready_at), col(PoolVm.name))
-        .limit(1)
-        .with_for_update(skip_locked=True)
+    return updates.claim_oldest(
+        store,
+        PoolVm,
+        key=col(PoolVm.name),
+        stock=[
+            col(PoolVm.engine) == engine,
+            col(PoolVm.template_id) == template_id,
+            col(PoolVm.cluster) == cluster,
+            col(PoolVm.state) == PoolVmState.READY.value,
+        ],
+        order_by=[col(PoolVm.ready_at), col(PoolVm.name)],
+        values={"state": PoolVmState.TAKEN.value, "job_id": job_id, "order_id": order_id},
+        stamped=("taken_at", "updated_at"),
     )
-    while True:
-        with store.session() as session:
-            now = utcnow()
-            taken = session.execute(
-                update(PoolVm)
-                .where(
-                    col(PoolVm.name) == oldest.scalar_subquery(),
-                    col(PoolVm.state) == PoolVmState.READY.value,
-                )
-                .values(
-                    state=PoolVmState.TAKEN.value,
-                    job_id=job_id,
-                    order_id=order_id,
-                    taken_at=now,
-                    updated_at=now,
-                )
-                .returning(col(PoolVm.name))
-            ).scalar_one_or_none()
-            session.commit()
-            if taken is not None:
-                return session.get(PoolVm, taken)
-            left = session.exec(select(PoolVm.name).where(*ready)).first()
-            if left is None:
-                return None
-            # Another process took (or holds locked) the oldest row: try the next.
 
 
 def claimed_by(store: Store, job_id: str) -> PoolVm | None:
@@ -164,39 +135,35 @@ def claimed_by(store: Store, job_id: str) -> PoolVm | None:
 
 def unclaim(store: Store, name: str, job_id: str) -> bool:
     """Back to ready: the job that claimed it ended before renaming it."""
-    with store.session() as session:
-        result = session.execute(
-            update(PoolVm)
-            .where(
-                col(PoolVm.name) == name,
-                col(PoolVm.job_id) == job_id,
-                col(PoolVm.state) == PoolVmState.TAKEN.value,
-            )
-            .values(
-                state=PoolVmState.READY.value,
-                job_id=None,
-                order_id=None,
-                taken_at=None,
-                updated_at=utcnow(),
-            )
-        )
-        session.commit()
-        return changed_one(result)
+    return updates.update_if(
+        store,
+        PoolVm,
+        [
+            col(PoolVm.name) == name,
+            col(PoolVm.job_id) == job_id,
+            col(PoolVm.state) == PoolVmState.TAKEN.value,
+        ],
+        {
+            "state": PoolVmState.READY.value,
+            "job_id": None,
+            "order_id": None,
+            "taken_at": None,
+            "updated_at": utcnow(),
+        },
+    )
 
 
 def retire(store: Store, name: str) -> bool:
     """Reserve a ready (or never-finished) pool VM for removal; False when a job took it."""
-    with store.session() as session:
-        result = session.execute(
-            update(PoolVm)
-            .where(
-                col(PoolVm.name) == name,
-                col(PoolVm.state).in_([PoolVmState.READY.value, PoolVmState.CLONING.value]),
-            )
-            .values(state=PoolVmState.RETIRING.value, updated_at=utcnow())
-        )
-        session.commit()
-        return changed_one(result)
+    return updates.update_if(
+        store,
+        PoolVm,
+        [
+            col(PoolVm.name) == name,
+            col(PoolVm.state).in_([PoolVmState.READY.value, PoolVmState.CLONING.value]),
+        ],
+        {"state": PoolVmState.RETIRING.value, "updated_at": utcnow()},
+    )
 
 
 def forget(store: Store, name: str) -> None:
@@ -218,28 +185,26 @@ def acquire_refill(store: Store, key: str, holder: str, seconds: float) -> bool:
                 session.commit()
             except IntegrityError:  # a rival inserted it first: fine, the UPDATE decides
                 session.rollback()
-        result = session.execute(
-            update(PoolRefill)
-            .where(
+        return updates.set_if(
+            session,
+            PoolRefill,
+            [
                 col(PoolRefill.pool_key) == key,
                 (col(PoolRefill.holder) == holder)
                 | col(PoolRefill.holder).is_(None)
                 | (col(PoolRefill.lease_until) < now),
-            )
-            .values(holder=holder, lease_until=until)
+            ],
+            {"holder": holder, "lease_until": until},
         )
-        session.commit()
-        return changed_one(result)
 
 
 def release_refill(store: Store, key: str, holder: str) -> None:
-    with store.session() as session:
-        session.execute(
-            update(PoolRefill)
-            .where(col(PoolRefill.pool_key) == key, col(PoolRefill.holder) == holder)
-            .values(holder=None, lease_until=None)
-        )
-        session.commit()
+    updates.update_if(
+        store,
+        PoolRefill,
+        [col(PoolRefill.pool_key) == key, col(PoolRefill.holder) == holder],
+        {"holder": None, "lease_until": None},
+    )
 
 
 def note(store: Store, key: str, action: str, *, error: str = "") -> None:

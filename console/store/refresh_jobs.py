@@ -13,13 +13,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, or_, update
+from sqlalchemy import JSON, Column, ColumnElement, or_
 from sqlmodel import Field, SQLModel, col, select
 
 from console.errors import ConsoleError
-from console.store.db import Store, changed_one
+from console.store import updates
+from console.store.db import Store
 from console.store.jobs import _pid_alive
-from console.store.models import merge_data, utcnow
+from console.store.models import utcnow
 
 EVENTS_KEPT = 200
 
@@ -138,19 +139,14 @@ def update_row(
     **values: Any,
 ) -> TemplateRefresh:
     """Set columns, merge keys into `data` (None removes one), append an event: one commit."""
-    with store.session() as session:
-        row = session.get(TemplateRefresh, refresh_id)
-        if row is None:
-            raise ConsoleError(f"no template refresh {refresh_id}")
-        for key, value in values.items():
-            setattr(row, key, value)
-        if data:
-            row.data = merge_data(row.data, data)
+
+    def log(row: TemplateRefresh) -> None:
         if event:
             row.events = [*(row.events or []), {"at": utcnow().isoformat(), **event}][-EVENTS_KEPT:]
-        row.updated_at = utcnow()
-        session.add(row)
-    return row
+
+    return updates.update_row(
+        store, TemplateRefresh, refresh_id, what="template refresh", data=data, change=log, **values
+    )
 
 
 # ------------------------------------------------------------------------- lease
@@ -161,20 +157,20 @@ def acquire(
     heart-beating, or whose process is gone from this host, is taken over."""
     now, pid, host = utcnow(), os.getpid(), socket.gethostname()
     cutoff = now - timedelta(seconds=lease_seconds)
-    with store.session() as session:
-        taken = session.execute(
-            update(TemplateRefresh)
-            .where(
-                col(TemplateRefresh.id) == refresh_id,
-                or_(
-                    col(TemplateRefresh.owner).is_(None),
-                    col(TemplateRefresh.heartbeat_at).is_(None),
-                    col(TemplateRefresh.heartbeat_at) < cutoff,
-                ),
-            )
-            .values(owner=owner, owner_pid=pid, heartbeat_at=now)
-        )
-        won = changed_one(taken)
+    holder = {"owner": owner, "owner_pid": pid, "heartbeat_at": now}
+    won = updates.update_if(
+        store,
+        TemplateRefresh,
+        [
+            col(TemplateRefresh.id) == refresh_id,
+            or_(
+                col(TemplateRefresh.owner).is_(None),
+                col(TemplateRefresh.heartbeat_at).is_(None),
+                col(TemplateRefresh.heartbeat_at) < cutoff,
+            ),
+        ],
+        holder,
+    )
     row = get(store, refresh_id)
     if row is None:
         raise ConsoleError(f"no template refresh {refresh_id}")
@@ -187,44 +183,40 @@ def acquire(
         and row.owner_pid != pid
         and not _pid_alive(row.owner_pid)
     ):
-        with store.session() as session:
-            taken = session.execute(
-                update(TemplateRefresh)
-                .where(
-                    col(TemplateRefresh.id) == refresh_id,
-                    col(TemplateRefresh.owner_pid) == row.owner_pid,
-                )
-                .values(owner=owner, owner_pid=pid, heartbeat_at=now)
-            )
-            won = changed_one(taken)
+        won = updates.update_if(
+            store,
+            TemplateRefresh,
+            [
+                col(TemplateRefresh.id) == refresh_id,
+                col(TemplateRefresh.owner_pid) == row.owner_pid,
+            ],
+            holder,
+        )
     if won:
         update_row(store, refresh_id, data={"runner_host": host})
         return True, None
     return False, f"{row.owner} (pid {row.owner_pid})"
 
 
+def _held_here(refresh_id: str, owner: str) -> list[ColumnElement[bool]]:
+    """The lease is still this process's."""
+    return [
+        col(TemplateRefresh.id) == refresh_id,
+        col(TemplateRefresh.owner) == owner,
+        col(TemplateRefresh.owner_pid) == os.getpid(),
+    ]
+
+
 def heartbeat(store: Store, refresh_id: str, owner: str) -> bool:
-    with store.session() as session:
-        result = session.execute(
-            update(TemplateRefresh)
-            .where(
-                col(TemplateRefresh.id) == refresh_id,
-                col(TemplateRefresh.owner) == owner,
-                col(TemplateRefresh.owner_pid) == os.getpid(),
-            )
-            .values(heartbeat_at=utcnow())
-        )
-        return changed_one(result)
+    return updates.update_if(
+        store, TemplateRefresh, _held_here(refresh_id, owner), {"heartbeat_at": utcnow()}
+    )
 
 
 def release(store: Store, refresh_id: str, owner: str) -> None:
-    with store.session() as session:
-        session.execute(
-            update(TemplateRefresh)
-            .where(
-                col(TemplateRefresh.id) == refresh_id,
-                col(TemplateRefresh.owner) == owner,
-                col(TemplateRefresh.owner_pid) == os.getpid(),
-            )
-            .values(owner=None, owner_pid=None, heartbeat_at=None)
-        )
+    updates.update_if(
+        store,
+        TemplateRefresh,
+        _held_here(refresh_id, owner),
+        {"owner": None, "owner_pid": None, "heartbeat_at": None},
+    )

@@ -209,7 +209,9 @@ class ConsoleApp(App):
         if self.context.live and not self.context.read_only:
             # Every open console takes paid orders in (pre-clone / provision policies).
             if self.intake is None:
-                self.intake = IntakeWorker(self.progress.runner)
+                # Its jobs run on the job pool, beside those launched by hand and in bulk:
+                # [ui] job_workers bounds them all.
+                self.intake = IntakeWorker(self.progress.runner, submit=self.submit_job)
             # The pools have their own loop here (refill_pool): not refilled twice.
             self.intake.tick(sync=False, refill=False)
         return result

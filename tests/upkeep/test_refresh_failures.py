@@ -113,3 +113,16 @@ def test_cancel_after_the_version_was_made_removes_that_version_too(engine_sim, 
     assert "removed alma9-cpanel v4, which this refresh made" in row.events[-1]["message"]
     wait_for(lambda: engine_sim.template_versions("alma9-cpanel") == before)
     wait_for(lambda: build_vms(engine_sim) == [])
+
+
+def test_a_busy_engine_is_waited_out_and_the_change_journaled_once(engine_sim, refresher):
+    """The refresh's engine calls go through the same backoff as a provisioning run's."""
+    busy = engine_sim.faults.add("POST", r"^/templates$", nth=1, status=503, detail="[busy]")
+    row = refresher.refresh("alma9-cpanel")
+    assert busy.fired == 1
+    assert row.state == "done"
+    sealing = [
+        e["message"] for e in row.events if e.get("kind") == "engine" and e["step"] == "sealing"
+    ]
+    assert [m.split(": ")[0] for m in sealing] == ["calling", "done"], sealing
+    assert all(m.endswith("of alma9-cpanel") for m in sealing), sealing

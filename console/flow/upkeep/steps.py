@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from console.errors import BadInput
 from console.flow.catalog import refresh_catalog
+from console.flow.engine_calls import Phase, call_with_backoff
 from console.flow.upkeep import policy, scripts
 from console.flow.upkeep.build_vm import RUNNING, Cancelled, RefreshFailed, mark, refresh_of
 from console.flow.upkeep.machine import STEP_TITLES, Position, RefreshState, transition
@@ -91,28 +92,17 @@ class RefreshPass:
         """An engine call with backoff on busy/unavailable; changes are journaled around it.
         `retry_locked=False`: a lock comes back at once, for the caller to reconcile first."""
         step = self.row.state
-        if changes:
-            self.save(event={"step": step, "kind": "engine", "message": f"calling: {what}"})
-        delay = self.timing.backoff_first_seconds
-        deadline = time.monotonic() + self.timing.retry_budget_seconds
-        while True:
-            if not self.rolling_back:
-                self.check()
-            try:
-                result = operation()
-                break
-            except EngineError as error:
-                if (
-                    not error.retryable
-                    or time.monotonic() + delay > deadline
-                    or (not retry_locked and isinstance(error, EngineLocked))
-                ):
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, self.timing.backoff_max_seconds)
-        if changes:
-            self.save(event={"step": step, "kind": "engine", "message": f"done: {what}"})
-        return result
+
+        def journal(message: str, _phase: Phase) -> None:
+            self.save(event={"step": step, "kind": "engine", "message": message})
+
+        return call_with_backoff(
+            self,
+            what,
+            operation,
+            journal=journal if changes else None,
+            retry_locked=retry_locked,
+        )
 
     @property
     def cid(self) -> str:
