@@ -56,7 +56,8 @@ GOALS = {
 JOBS = 20
 
 # The engine in its own process, with a line protocol on stdin: `log` answers the calls
-# (and response bytes) since the last `log`; `change K` starts or stops K managed VMs.
+# (and response bytes) since the last `log`; `change K` starts or stops K managed VMs;
+# `room G` stops running VMs until the hosts have G GiB free (for the jobs phase).
 SIM_SCRIPT = """
 import json, random, sys
 import ovirtsdk4.types as types
@@ -87,6 +88,12 @@ for line in sys.stdin:
             except Exception:  # a start the engine refuses (hosts full): stop another
                 up = [v for v in sim.world.vms.values() if v.status == "up"]
                 sim.world.stop(rng.choice(up).id, None)
+        print("[]", flush=True)
+    elif words[0] == "room":  # stop running VMs until the hosts can take N GiB more
+        need = int(words[1]) * 2**30
+        up = [v for v in sim.world.vms.values() if v.status == "up"]
+        while up and sum(sim.world.host_free_memory(h) for h in sim.world.hosts.values()) < need:
+            sim.world.stop(up.pop().id, None)
         print("[]", flush=True)
 """
 
@@ -289,7 +296,7 @@ class Refreshes:
         return sum(1 for at, which in self.done if which == id(loop) and start <= at < end)
 
 
-async def jobs_phase(app, pilot, store, vms, refreshes: Refreshes, jobs: int) -> dict:
+async def jobs_phase(app, pilot, engine, store, vms, refreshes: Refreshes, jobs: int) -> dict:
     """`jobs` orders marked on the queue and launched together (space, L, y: the console's
     own job pool runs them, [ui] job_workers at once) while every pane on screen refreshes
     live every REFRESH_SECONDS: the queue's (orders, live pane) until half the jobs have
@@ -298,6 +305,9 @@ async def jobs_phase(app, pilot, store, vms, refreshes: Refreshes, jobs: int) ->
     from console.store.states import UNFINISHED_JOB_STATES
     from console.tui.screens.queue import QueueScreen
 
+    # The simulator's hosts are full from 1,000 VMs up: room for the new VMs (4 GiB each),
+    # as an engine with capacity has.
+    await asyncio.to_thread(engine.ask, f"room {jobs * 4 * 2}")
     await pilot.press("1")
     await until(lambda: isinstance(app.screen, QueueScreen))
     queue = app.screen
@@ -319,7 +329,7 @@ async def jobs_phase(app, pilot, store, vms, refreshes: Refreshes, jobs: int) ->
     def ours() -> list:
         return [job for job in repo.list_jobs(store) if job.id not in before]
 
-    await until(lambda: len(ours()) >= jobs, limit=120, why=lambda: f"{len(ours())} launched")
+    await until(lambda: len(ours()) >= jobs, limit=600, why=lambda: f"{len(ours())} launched")
     figures: dict = {"jobs_launch_s": time.perf_counter() - started}
 
     def unfinished() -> int:
@@ -430,7 +440,7 @@ async def one_scale(vms: int, orders: int, refreshes: int, jobs: int) -> dict:
             context.services.engine().list_vms(search=managed_search(context.config))
             figures["before_refresh_kb"] = cost(await asyncio.to_thread(engine.ask, "log"))[1]
             if jobs:
-                figures.update(await jobs_phase(app, pilot, store, screen, polls, jobs))
+                figures.update(await jobs_phase(app, pilot, engine, store, screen, polls, jobs))
                 figures["jobs_peak_rss_mib"] = (
                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 )
