@@ -11,12 +11,18 @@ another process, and measures:
    and bytes of XML the engine sent (counted by the simulator, per request);
 4. the event loop's lateness (10 ms ticker) max and p99 while the view fills and while it
    refreshes;
-5. peak RSS of the console process after the refreshes.
+5. peak RSS of the console process after the refreshes;
+6. while 20 jobs run (`--jobs`): orders marked on the queue and launched together (space,
+   L, y), run by the console's own job pool; the panes on screen refresh live (the queue's
+   until half the jobs have ended, then the VMs view's): how often each refreshed against
+   its rate, and the loop's lateness between the bench's key presses and with them, beside
+   a control ticker in an idle process (the machine's own lateness over the same window).
 
 For comparison, the bytes one refresh of the view cost before it followed events (one list
 of every managed VM with disks, NICs, tags and statistics) are measured last, once.
 
 Run: .venv/bin/python bench/vms_view.py [--scales 1000x1000,5000x10000] [--refreshes 10]
+     [--jobs 20]
 """
 
 from __future__ import annotations
