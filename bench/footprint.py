@@ -105,7 +105,9 @@ def objects_by_kind() -> list[tuple[str, int, float]]:
         kind = type(obj).__name__
         counts[kind] += 1
         sizes[kind] += sys.getsizeof(obj)
-    return [(kind, counts[kind], sizes[kind] / 2**20) for kind, _ in sizes.most_common(15)]
+    return [
+        (kind, counts[kind], round(sizes[kind] / 2**20, 2)) for kind, _ in sizes.most_common(15)
+    ]
 
 
 def console_config(folder: Path):
@@ -191,33 +193,13 @@ def measure(folder: Path, trace: bool) -> dict:
 def prepare(folder: Path, vms: int, orders: int):
     """The simulators in their own process, a config, and a store at head (created and
     migrated here, so the measured process opens it as an upgraded console does)."""
-    import tomllib
+    from tui_startup import console_settings, start_simulator
 
-    from tui_startup import start_simulator
-
-    from console.commands.sim import SIM_CATALOG
     from console.secrets import BILLING_SECRET, engine_secret
     from console.store.db import open_store
 
     sim, access = start_simulator(vms, 0.01, orders)
-    config = {
-        "engines": [
-            {
-                "name": "demo",
-                "url": access["url"],
-                "cluster": "prod-a",
-                "storage_domain": "data-ssd",
-            }
-        ],
-        "billing": {
-            "kind": "whmcs",
-            "url": access["billing_url"],
-            "identifier": access["identifier"],
-        },
-        "catalog": tomllib.loads(SIM_CATALOG)["catalog"],
-        "store": {"url": f"sqlite:///{folder}/console.db"},
-        "ui": {"refresh_seconds": 2},
-    }
+    config = console_settings(access, str(folder))
     (folder / "config.json").write_text(json.dumps(config))
     secrets = {engine_secret("demo"): access["password"], BILLING_SECRET: access["secret"]}
     (folder / "secrets.json").write_text(json.dumps(secrets))
@@ -235,6 +217,8 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("VPS_CONSOLE_FLOW_TIME_SCALE", "0.01")
     if args.measure:
+        from tui_startup import rounded
+
         print(json.dumps(rounded(measure(Path(args.measure), args.trace))))
         return 0
     folder = Path(tempfile.mkdtemp(prefix="footprint-"))
@@ -272,16 +256,6 @@ def main() -> int:
         f"10k orders + 5k VMs is < {GOAL_IDLE_MIB:g} MiB): {'met' if ok else 'MISSED'}"
     )
     return 0 if ok else 1
-
-
-def rounded(value):
-    if isinstance(value, float):
-        return round(value, 1)
-    if isinstance(value, dict):
-        return {key: rounded(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [rounded(item) for item in value]
-    return value
 
 
 if __name__ == "__main__":

@@ -282,27 +282,7 @@ async def until(condition, limit: float = 300.0, why=lambda: "") -> None:
         await asyncio.sleep(0.005)
 
 
-class Refreshes:
-    """When each PollLoop finished a poll, by loop: how often a pane really refreshed."""
-
-    def __init__(self) -> None:
-        from console.tui.polling import PollLoop
-
-        self.done: list[tuple[float, int]] = []
-        original = PollLoop.finished
-        refreshes = self
-
-        def finished(loop, *args, **kwargs):
-            refreshes.done.append((time.perf_counter(), id(loop)))
-            return original(loop, *args, **kwargs)
-
-        PollLoop.finished = finished
-
-    def between(self, loop, start: float, end: float) -> int:
-        return sum(1 for at, which in self.done if which == id(loop) and start <= at < end)
-
-
-async def jobs_phase(app, pilot, engine, store, vms, refreshes: Refreshes, jobs: int) -> dict:
+async def jobs_phase(app, pilot, engine, store, vms, refreshes, jobs: int) -> dict:
     """`jobs` orders marked on the queue and launched together (space, L, y: the console's
     own job pool runs them, [ui] job_workers at once) while every pane on screen refreshes
     live every REFRESH_SECONDS: the queue's (orders, live pane) until half the jobs have
@@ -381,6 +361,8 @@ def cost(calls: list) -> tuple[int, float]:
 
 
 async def one_scale(vms: int, orders: int, refreshes: int, jobs: int) -> dict:
+    from tui_startup import Refreshes  # bench/ is on sys.path when run as a script
+
     from console.tui.screens.vms import VmsScreen
 
     figures: dict = {"vms": vms, "orders": orders}
