@@ -315,7 +315,16 @@ async def jobs_phase(app, pilot, engine, store, vms, refreshes, jobs: int) -> di
     def ours() -> list:
         return [job for job in repo.list_jobs(store) if job.id not in before]
 
-    await until(lambda: len(ours()) >= jobs, limit=600, why=lambda: f"{len(ours())} launched")
+    def refused() -> list[str]:  # what the bulk launch said it could not launch
+        return [n.message for n in app._notifications if "not launched" in n.message]
+
+    await until(
+        lambda: len(ours()) >= jobs or refused(),
+        limit=600,
+        why=lambda: f"{len(ours())} launched",
+    )
+    if refused():
+        raise RuntimeError(f"{len(ours())} of {jobs} launched: {refused()[0][:300]}")
     figures: dict = {"jobs_launch_s": time.perf_counter() - started}
 
     def unfinished() -> int:
