@@ -94,38 +94,41 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def console_settings(access: dict, folder: str) -> dict:
+    """The config of a console on the simulators of `access`, its store in `folder`."""
+    from console.commands.sim import SIM_CATALOG
+
+    return {
+        "engines": [
+            {
+                "name": "demo",
+                "url": access["url"],
+                "cluster": "prod-a",
+                "storage_domain": "data-ssd",
+            }
+        ],
+        "billing": {
+            "kind": "whmcs",
+            "url": access["billing_url"],
+            "identifier": access["identifier"],
+        },
+        "catalog": tomllib.loads(SIM_CATALOG)["catalog"],
+        "store": {"url": f"sqlite:///{folder}/console.db"},
+        "ui": {"refresh_seconds": 2},
+    }
+
+
 def open_console(access: dict, folder: str):
     """The console on a fresh store that the console's own sync fills from the WHMCS
     simulator: (app, context, store, seconds the sync took)."""
     from console.billing.sync import sync_orders
     from console.commands.demo import demo_secrets
-    from console.commands.sim import SIM_CATALOG
     from console.config import Config
     from console.store.db import open_store
     from console.tui.app import ConsoleApp
     from console.tui.launch import build_context
 
-    catalog = tomllib.loads(SIM_CATALOG)["catalog"]
-    config = Config.model_validate(
-        {
-            "engines": [
-                {
-                    "name": "demo",
-                    "url": access["url"],
-                    "cluster": "prod-a",
-                    "storage_domain": "data-ssd",
-                }
-            ],
-            "billing": {
-                "kind": "whmcs",
-                "url": access["billing_url"],
-                "identifier": access["identifier"],
-            },
-            "catalog": catalog,
-            "store": {"url": f"sqlite:///{folder}/console.db"},
-            "ui": {"refresh_seconds": 2},
-        }
-    )
+    config = Config.model_validate(console_settings(access, folder))
     store = open_store(config.store.url)
     context = build_context(config, store, demo_secrets(access["password"], access["secret"]))
     started = time.perf_counter()
@@ -161,19 +164,24 @@ class Refreshes:
     def __init__(self) -> None:
         from console.tui.polling import PollLoop
 
-        self.done: list[tuple[float, str]] = []
+        self.done: list[tuple[float, str, int]] = []
         original = PollLoop.finished
         refreshes = self
 
         def finished(self, *args, **kwargs):
             what = getattr(self.start, "__name__", "?")
-            refreshes.done.append((time.perf_counter(), f"{type(self.owner).__name__}.{what}"))
+            name = f"{type(self.owner).__name__}.{what}"
+            refreshes.done.append((time.perf_counter(), name, id(self)))
             return original(self, *args, **kwargs)
 
         PollLoop.finished = finished
 
     def since(self, moment: float, owner: str) -> int:
-        return sum(1 for at, name in self.done if at >= moment and name == owner)
+        return sum(1 for at, name, _ in self.done if at >= moment and name == owner)
+
+    def between(self, loop, start: float, end: float) -> int:
+        """The polls one loop finished in [start, end)."""
+        return sum(1 for at, _, which in self.done if which == id(loop) and start <= at < end)
 
 
 def keyless(mapping) -> bool:
