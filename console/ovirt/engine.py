@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -595,7 +595,7 @@ def _initialization(init: Initialization) -> types.Initialization:
     )
 
 
-def _get_raw(service: Any, params: dict[str, object], query: dict[str, Any]) -> bytes:
+def _get_raw(service: Any, params: Mapping[str, object], query: dict[str, Any]) -> bytes:
     """A collection's GET as the SDK sends it (its Connection: auth, TLS, headers, a new
     token on 401), but the XML body itself rather than SDK objects read from it.
     A fault is raised exactly as the SDK raises it."""

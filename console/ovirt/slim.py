@@ -17,6 +17,8 @@ Every child of the root is read as a VM, whatever its tag, as VmReader.read_many
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from typing import cast
 
 from ovirtsdk4 import types
 
@@ -34,13 +36,14 @@ def vm_rows(
     body: bytes, *, cluster_names: dict[str, str], template_names: dict[str, str]
 ) -> list[VmRow]:
     """The rows of a `GET /vms` answer (a `<vms>` document)."""
-    parser = ET.XMLPullParser(events=("start", "end"))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     found: list[VmRow] = []
     root: ET.Element | None = None
     depth = 0
     for offset in range(0, len(body), CHUNK):
         parser.feed(body[offset : offset + CHUNK])
-        for event, element in parser.read_events():
+        events = cast(Iterator[tuple[str, ET.Element]], parser.read_events())
+        for event, element in events:
             if event == "start":
                 if root is None:
                     root = element
