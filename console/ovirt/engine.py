@@ -286,12 +286,12 @@ class Engine:
     def vm_rows(
         self, search: str | None = None, *, page: int | None = None, per_page: int | None = None
     ) -> list[rows.VmRow]:
-        """VMs matching `search` as list rows, without statistics; `page` (from 1) of
-        `per_page` VMs sorted by name when given."""
+        """VMs matching `search` as list rows, without statistics nor disk sizes; `page`
+        (from 1) of `per_page` VMs sorted by name when given."""
         self._names()
         if page is not None:
             search = f"{search or ''} sortby name asc page {page}".strip()
-        query = {"search": search, "follow": rows.ROW_FOLLOW, "max": per_page}
+        query = {"search": search, "max": per_page}
         body = self._call("list VMs", lambda s, q: _get_raw(s.vms_service(), query, q))
         # Read straight into rows (console/ovirt/slim.py): no SDK objects for thousands of VMs.
         return slim.vm_rows(

@@ -71,7 +71,7 @@ def odd_sim():
     return sim
 
 
-@pytest.mark.parametrize("follow", [None, rows.ROW_FOLLOW, rows.STATS_FOLLOW])
+@pytest.mark.parametrize("follow", [None, "disk_attachments.disk", rows.STATS_FOLLOW])
 def test_slim_rows_equal_the_sdk_rows_for_the_simulators_vms(odd_sim, follow):
     slim_rows, sdk_rows = both(listing(odd_sim, follow))
     assert len(slim_rows) == len(odd_sim.world.vms) >= 300
@@ -89,7 +89,7 @@ def test_slim_rows_equal_the_sdk_rows_for_the_simulators_vms(odd_sim, follow):
 
 def test_slim_rows_equal_the_sdk_rows_when_indented_as_an_engine_sends_them(odd_sim):
     # A real engine indents its XML; the simulator does not.
-    tree = ET.fromstring(listing(odd_sim, rows.ROW_FOLLOW))
+    tree = ET.fromstring(listing(odd_sim, "disk_attachments.disk"))
     ET.indent(tree, space="    ")
     slim_rows, sdk_rows = both(ET.tostring(tree, encoding="utf-8", xml_declaration=True))
     assert slim_rows == sdk_rows and len(slim_rows) >= 300
@@ -165,7 +165,7 @@ def test_the_engine_lists_rows_in_one_call_as_the_sdk_would(engine_sim, tmp_path
         assert [(m, p) for m, p, _ in engine_sim.calls] == [("GET", "/vms")]
         query = engine_sim.calls[0][2]
         assert query["search"] == "name=vps-* sortby name asc page 1" and query["max"] == "500"
-        assert "correlation_id" in query
+        assert "correlation_id" in query and "follow" not in query
         assert len(found) == 20 and all(row.cluster for row in found)
     finally:
         engine.close()
