@@ -65,6 +65,7 @@ class Engine:
         self._lock = threading.Lock()
         self._cluster_names: dict[str, str] = {}
         self._template_names: dict[str, str] = {}
+        self._parser = slim.Parser()
         self.calls = 0
 
     def __repr__(self) -> str:  # never show the password
@@ -134,6 +135,7 @@ class Engine:
             except Exception:  # noqa: BLE001 - logout on a dead engine must not mask the exit
                 pass
         self._local = threading.local()
+        self._parser.close()
 
     # ------------------------------------------------------------------ reads
     def info(self) -> EngineInfo:
@@ -294,7 +296,7 @@ class Engine:
         query = {"search": search, "max": per_page}
         body = self._call("list VMs", lambda s, q: _get_raw(s.vms_service(), query, q))
         # Read straight into rows (console/ovirt/slim.py): no SDK objects for thousands of VMs.
-        return slim.vm_rows(
+        return self._parser.vm_rows(
             body, cluster_names=self._cluster_names, template_names=self._template_names
         )
 

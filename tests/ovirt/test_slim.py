@@ -169,3 +169,38 @@ def test_the_engine_lists_rows_in_one_call_as_the_sdk_would(engine_sim, tmp_path
         assert len(found) == 20 and all(row.cluster for row in found)
     finally:
         engine.close()
+
+
+def test_large_bodies_are_parsed_in_the_helper_process_alike(odd_sim, monkeypatch):
+    body = listing(odd_sim, None)
+    parser = slim.Parser(elsewhere_bytes=len(body))
+    here = []
+    real = slim.vm_rows
+    monkeypatch.setattr(slim, "vm_rows", lambda *a, **k: here.append(1) or real(*a, **k))
+    try:
+        found = parser.vm_rows(body, cluster_names=CLUSTERS, template_names=TEMPLATES)
+        assert here == [] and parser._helper is not None  # not parsed in this process
+        assert found == real(body, cluster_names=CLUSTERS, template_names=TEMPLATES)
+        # A smaller one is parsed here.
+        small = b"<vms><vm id='x'><name>x</name></vm></vms>"
+        assert [row.name for row in parser.vm_rows(small, cluster_names={}, template_names={})] == [
+            "x"
+        ]
+        assert here == [1]
+        # What the helper cannot parse raises here the error the parse raises.
+        with pytest.raises(ET.ParseError):
+            parser.vm_rows(body[:-20], cluster_names={}, template_names={})
+        helper = parser._helper
+        parser.close()
+        assert helper is not None and helper.returncode == 0 and parser._helper is None
+    finally:
+        parser.close()
+
+
+def test_without_a_helper_process_the_parse_is_done_here(odd_sim, monkeypatch):
+    body = listing(odd_sim, None)
+    monkeypatch.setattr(slim.sys, "executable", "/nonexistent/python")
+    parser = slim.Parser(elsewhere_bytes=0)
+    found = parser.vm_rows(body, cluster_names=CLUSTERS, template_names=TEMPLATES)
+    assert found == slim.vm_rows(body, cluster_names=CLUSTERS, template_names=TEMPLATES)
+    assert parser._broken and parser._helper is None
