@@ -214,7 +214,9 @@ def _serve() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            body, clusters, templates = cast(tuple[bytes, dict[str, str], dict[str, str]], _receive(stdin))
+            body, clusters, templates = cast(
+                tuple[bytes, dict[str, str], dict[str, str]], _receive(stdin)
+            )
         except EOFError:
             return
         try:
