@@ -2,7 +2,7 @@
 the VMs view's listing (pages of 500 by name) against the simulator in another process,
 split into serialisation + transfer and parse, with the SDK's readers and with the slim parse.
 
-Run: .venv/bin/python bench/engine_list.py [--vms 5000] [--clients 50] [--rounds 5]
+Run: .venv/bin/python bench/engine_list.py [--vms 5000] [--clients 50] [--rounds 5] [--view-only]
 Prints the figures; bench/README.md ("## Engine simulator") records a run.
 """
 
@@ -155,7 +155,13 @@ def main() -> None:
     parser.add_argument("--vms", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--view-only", action="store_true", help="only the VMs view's listing (the last part)"
+    )
     args = parser.parse_args()
+    if args.view_only:
+        view_listing(args.vms)
+        return
 
     started = time.perf_counter()
     with EngineSimulator(vms=args.vms, time_scale=1.0) as sim:
