@@ -95,13 +95,14 @@ async def test_a_listing_is_handed_over_in_chunks_with_sizes_for_rows_on_screen(
     monkeypatch.setattr(vm_watch, "FIRST_PAGE", 5)
     monkeypatch.setattr(vms, "ROWS_PER_CHUNK", 2)
     handed: list[int] = []
-    real = VmsScreen.on_vms_screen_rows
+    real = VmsScreen.apply
 
-    async def handover(self, message):
-        handed.append(len(message.update.rows))
-        await real(self, message)
+    def apply(self, update, *, show=True):
+        if show:  # a chunk from the worker (its end is applied without showing)
+            handed.append(len(update.rows))
+        real(self, update, show=show)
 
-    monkeypatch.setattr(VmsScreen, "on_vms_screen_rows", handover)
+    monkeypatch.setattr(VmsScreen, "apply", apply)
     sim_context.live = False
     app = ConsoleApp(sim_context)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -112,7 +113,7 @@ async def test_a_listing_is_handed_over_in_chunks_with_sizes_for_rows_on_screen(
         ]
         assert [q["max"] for q in listings] == ["5", "500"]
         assert all("follow" not in q for q in listings)  # no disks in the listing
-        # 5 rows, then 20: in chunks of at most 2, each its own message.
+        # 5 rows, then 20: in chunks of at most 2.
         assert max(handed) == 2 and sum(handed) == 25 and len(handed) >= 13
         on_screen = set(screen.visible_ids())
         for name, row in screen.vms.items():

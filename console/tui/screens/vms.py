@@ -3,14 +3,12 @@ start, stop and remove behind a confirmation."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
@@ -135,13 +133,6 @@ class VmsScreen(ListScreen):
         ids = [self.vms[name].id for name in [selected, *names] if name in self.vms]
         return list(dict.fromkeys(ids))
 
-    class Rows(Message):
-        """A chunk of a listing's page, handed over by the worker."""
-
-        def __init__(self, update: WatchUpdate) -> None:
-            super().__init__()
-            self.update = update
-
     @work(thread=True, exclusive=True, group="vms", exit_on_error=False)
     def load_vms(self, visible: list[str]) -> WatchUpdate:
         context = self.app.context
@@ -149,32 +140,24 @@ class VmsScreen(ListScreen):
         def page(update: WatchUpdate) -> None:
             # A listing's pages are shown as they come, a hundred rows at a time: the
             # table measures every cell it adds, and input is handled between the chunks.
-            # Posted, not called: the worker reads the next page while the loop shows
-            # this one. Messages keep their order, and the worker's end comes after them.
+            # Each chunk is awaited: handed over without waiting, the chunks queue up and
+            # the loop shows them back to back (measured: the fill's p99 lateness doubled).
             chunks = [
                 update.rows[i : i + ROWS_PER_CHUNK]
                 for i in range(0, len(update.rows), ROWS_PER_CHUNK)
             ]
             for chunk in chunks[:-1]:
-                self.post_message(self.Rows(WatchUpdate(chunk)))
+                self.app.call_from_thread(self.apply, WatchUpdate(chunk))
             last = chunks[-1] if chunks else ()
-            self.post_message(
-                self.Rows(WatchUpdate(last, update.removed, update.stats, update.listed))
+            self.app.call_from_thread(
+                self.apply, WatchUpdate(last, update.removed, update.stats, update.listed)
             )
+            if update.rows and not update.listed:
+                # What the listing brought so far is kept out of the full collections its
+                # allocations trigger (each would walk every row and cell: up to a second).
+                keep_loading()
 
         return self.follower.refresh(context.services.engine(), visible, context.now(), page)
-
-    async def on_vms_screen_rows(self, message: Rows) -> None:
-        self.apply(message.update)
-        # What a listing has brought in so far is kept out of the full collections its
-        # allocations trigger (each would walk every row and cell: up to a second).
-        if message.update.listed:
-            keep_loaded(len(self.vms))
-        elif message.update.rows:
-            keep_loading()
-        # Chunks queued one after another would otherwise be handled without a pause:
-        # let keys, timers and the screen's refresh in between.
-        await asyncio.sleep(0)
 
     @work(thread=True, exclusive=True, group="vm-operation", exit_on_error=False)
     def run_operation(self, operation: str, vm_id: str, vm_name: str) -> str:
