@@ -9,7 +9,9 @@ USER_ADD_VM_FINISHED_SUCCESS 53), removed (USER_REMOVE_VM_FINISHED 113), migrate
 (VM_MIGRATION_DONE 63), updated (USER_UPDATE_VM 35)... so any event naming one of ours (or a
 VM already listed: it may have been renamed) is reason to re-read it, whatever its code.
 What no event announces (statistics, a guest's IPs) is read only for the VMs on screen, at
-most every `stats_seconds`. A full re-list every `relist_seconds`, or when more events came
+most every `stats_seconds`, and with it each VM's disks: a listing leaves them out (they
+would make it half as long again), so a row's disk size is the one its last read with
+statistics found, and a row never on screen has none. A full re-list every `relist_seconds`, or when more events came
 than one read returns, repairs whatever was missed.
 
 One refresh runs at a time, in a worker thread; the watch hands back immutable updates and
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from console.ovirt import Engine
@@ -65,6 +67,7 @@ class VmWatch:
         self.listed_at: float | None = None
         self.known: set[str] = set()
         self.stats_read: dict[str, float] = {}
+        self.disk_gib: dict[str, int | None] = {}  # as the last read with statistics found
         self.relist_wanted = False
 
     def relist(self) -> None:
@@ -116,6 +119,7 @@ class VmWatch:
         if not ids:
             return _joined(pages, WatchUpdate(listed=due))
         kept = [row for row in found if self.ours(row.name)]
+        self.disk_gib.update({row.id: row.disk_gib for row in kept})
         read_at = self.clock()
         for vm_id in stats:
             self.stats_read[vm_id] = read_at
@@ -125,6 +129,7 @@ class VmWatch:
         self.known -= set(removed)
         for vm_id in removed:
             self.stats_read.pop(vm_id, None)
+            self.disk_gib.pop(vm_id, None)
         fresh = {k: v for k, v in stats.items() if k in kept_ids}
         return _joined(pages, WatchUpdate(tuple(kept), removed, fresh, due))
 
@@ -134,7 +139,7 @@ class VmWatch:
         seen: set[str] = set()
         if self.listed_at is None and self.page_size > FIRST_PAGE:
             first = engine.vm_rows(self.search, page=1, per_page=FIRST_PAGE)
-            mine = tuple(row for row in first if self.ours(row.name))
+            mine = self._mine(first)
             seen |= {row.id for row in mine}
             if mine:
                 on_page(WatchUpdate(mine))
@@ -144,7 +149,7 @@ class VmWatch:
         page = 1
         while True:
             rows = engine.vm_rows(self.search, page=page, per_page=self.page_size)
-            mine = tuple(row for row in rows if self.ours(row.name))
+            mine = self._mine(rows)
             seen |= {row.id for row in mine}
             last = len(rows) < self.page_size
             removed = tuple(self.known - seen) if last else ()
@@ -155,11 +160,21 @@ class VmWatch:
             page += 1
         self._listed(seen, None)
 
+    def _mine(self, listed: list[VmRow]) -> tuple[VmRow, ...]:
+        """The listed rows of our VMs, with the disk size last read for them."""
+        sizes = self.disk_gib
+        return tuple(
+            replace(row, disk_gib=sizes[row.id]) if row.id in sizes else row
+            for row in listed
+            if self.ours(row.name)
+        )
+
     def _listed(self, seen: set[str], on_page: Callable[[WatchUpdate], None] | None) -> None:
         if on_page is not None:  # a listing that ended with its first read
             on_page(WatchUpdate(removed=tuple(self.known - seen), listed=True))
         self.known = seen
         self.stats_read = {k: v for k, v in self.stats_read.items() if k in seen}
+        self.disk_gib = {k: v for k, v in self.disk_gib.items() if k in seen}
         self.listed_at = self.clock()
         self.relist_wanted = False
 

@@ -16,3 +16,9 @@ WORTH_FREEZING = 2000
 def keep_loaded(records: int) -> None:
     if records >= WORTH_FREEZING:
         gc.freeze()
+
+
+def keep_loading() -> None:
+    """A big read still coming in (a listing's pages): what it brought so far is frozen at
+    once, or the full collections its own allocations trigger walk it again and again."""
+    gc.freeze()

@@ -72,7 +72,9 @@ def test_lists_in_pages_without_statistics(engine, engine_sim):
     update = watch.refresh(engine, [], NOW, pages.append)
     listings = [query for method, path, query in engine_sim.calls if path == "/vms"]
     assert len(listings) == 3  # 20 VMs, 8 a page
-    assert all("statistics" not in query.get("follow", "") for query in listings)
+    # Nothing followed: no statistics, and no disks (those come with the statistics).
+    assert all("follow" not in query for query in listings)
+    assert all(query["max"] == "8" for query in listings)
     assert all(query["search"].endswith(f"page {n}") for n, query in enumerate(listings, 1))
     assert sum(len(page.rows) for page in pages) == 20 and pages[-1].listed
     assert update.listed and not update.rows  # the pages carried the rows
@@ -179,3 +181,44 @@ def test_a_failed_reread_is_tried_again_with_its_events(engine, engine_sim, sdk_
         watch.refresh(engine, [], NOW)
     apply(view, watch.refresh(engine, [], NOW))
     assert view[down.id].status == "up"
+
+
+def test_disk_sizes_come_with_the_statistics_of_the_rows_on_screen(
+    engine, engine_sim, sdk_connection
+):
+    watch, view, clock = listed(engine, engine_sim)
+    assert all(row.disk_gib is None for row in view.values())  # the listing has none
+    shown = sorted(view)[:2]
+    apply(view, watch.refresh(engine, shown, NOW))
+    sizes = {vm_id: engine_sim.vm(view[vm_id].name)["disks"] for vm_id in shown}
+    assert all(view[vm_id].disk_gib for vm_id in shown)
+    assert all(row.disk_gib is None for vm_id, row in view.items() if vm_id not in shown)
+    # A listing again keeps the sizes read, for the rows read.
+    clock.now += watch.relist_seconds
+    apply(view, watch.refresh(engine, [], NOW))
+    assert [view[vm_id].disk_gib for vm_id in shown] == [
+        sum(-(-d["provisioned_size"] // 1024**3) for d in sizes[vm_id]) for vm_id in shown
+    ]
+    # A disk extended: the engine's event names the VM, which is read again alone, disks and all.
+    target = shown[0]
+    attachment = (
+        sdk_connection.system_service()
+        .vms_service()
+        .vm_service(target)
+        .disk_attachments_service()
+        .list()[0]
+    )
+    before = view[target].disk_gib
+    sdk_connection.system_service().vms_service().vm_service(
+        target
+    ).disk_attachments_service().attachment_service(attachment.id).update(
+        types.DiskAttachment(disk=types.Disk(provisioned_size=(before + 10) * 1024**3))
+    )
+    wait_for(lambda: any(e["code"] == 371 for e in engine_sim.events()))
+    engine_sim.reset_calls()
+    apply(view, watch.refresh(engine, [], NOW))
+    assert [(path, query.get("search")) for _, path, query in engine_sim.calls] == [
+        ("/events", None),
+        ("/vms", f"id={target}"),
+    ]
+    assert view[target].disk_gib == before + 10

@@ -84,3 +84,41 @@ async def test_statistics_only_for_rows_on_screen(sim_context, engine_sim):
         asked = {term.removeprefix("id=") for term in calls[1][2]["search"].split(" or ")}
         assert asked == newly
         assert cell_texts(app, "#vms", hidden)[2] != "-"
+
+
+async def test_a_listing_is_handed_over_in_chunks_with_sizes_for_rows_on_screen(
+    sim_context, engine_sim, monkeypatch
+):
+    from console.flow import vm_watch
+    from console.tui.screens import vms
+
+    monkeypatch.setattr(vm_watch, "FIRST_PAGE", 5)
+    monkeypatch.setattr(vms, "ROWS_PER_CHUNK", 2)
+    handed: list[int] = []
+    real = VmsScreen.apply
+
+    def apply(self, update, *, show=True):
+        if show:  # a chunk from the worker (its end is applied without showing)
+            handed.append(len(update.rows))
+        real(self, update, show=show)
+
+    monkeypatch.setattr(VmsScreen, "apply", apply)
+    sim_context.live = False
+    app = ConsoleApp(sim_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        engine_sim.reset_calls()
+        screen = await open_vms(app, pilot)
+        listings = [
+            q for _, p, q in engine_calls(engine_sim) if p == "/vms" and "page" in q["search"]
+        ]
+        assert [q["max"] for q in listings] == ["5", "500"]
+        assert all("follow" not in q for q in listings)  # no disks in the listing
+        # 5 rows, then 20: in chunks of at most 2.
+        assert max(handed) == 2 and sum(handed) == 25 and len(handed) >= 13
+        on_screen = set(screen.visible_ids())
+        for name, row in screen.vms.items():
+            size = cell_texts(app, "#vms", name)[4]
+            if row.id in on_screen:  # read with the statistics
+                assert not size.endswith("/-G") and row.disk_gib
+            else:
+                assert size.endswith("/-G")

@@ -19,8 +19,9 @@ from .convert import Converter
 from .faults import EngineFault
 from .rest import XML, ApiRequest, ApiResponse
 from .routes import Miss, Router
+from .vm_xml import VmXmlCache
 from .world import World
-from .xmlout import parse_follow, render_api, render_fault, render_many, render_one
+from .xmlout import Follow, parse_follow, render_api, render_fault, render_many, render_one
 
 __all__ = ["XML", "ApiRequest", "ApiResponse", "RestApi"]
 
@@ -29,6 +30,7 @@ class RestApi(VmApi, InventoryApi):
     def __init__(self, world: World) -> None:
         self.w = world
         self.conv = Converter(world)
+        self.vm_xml = VmXmlCache(world.vms, world.disks)
         self.router = Router()
         self.router.add("GET", "", self.root)
         self.register_vms()
@@ -102,6 +104,18 @@ class RestApi(VmApi, InventoryApi):
         rank: Callable[[str], float] | None = None,
         sort_key: Callable[[Any, str], Any] | None = None,
     ) -> ApiResponse:
+        items, follow = self._select(request, items, getter, rank, sort_key)
+        return self._many([convert(item, follow) for item in items], root)
+
+    def _select(
+        self,
+        request: ApiRequest,
+        items: Iterable[Any],
+        getter: search.FieldGetter | None,
+        rank: Callable[[str], float] | None = None,
+        sort_key: Callable[[Any, str], Any] | None = None,
+    ) -> tuple[list[Any], Follow]:
+        """The items a list request asks for (search, sort, page, max) and its follow."""
         items = list(items)
         text = request.query.get("search")
         page = None
@@ -133,8 +147,7 @@ class RestApi(VmApi, InventoryApi):
             items = items[(page - 1) * per_page : page * per_page] if page > 0 else []
         elif size is not None:
             items = items[:size]
-        follow = parse_follow(request.query.get("follow"))
-        return self._many([convert(item, follow) for item in items], root)
+        return items, parse_follow(request.query.get("follow"))
 
     def _many(self, objs: Iterable[Any], root: str) -> ApiResponse:
         objs = list(objs)

@@ -9,6 +9,7 @@ from ovirtsdk4 import types
 
 from .faults import EngineFault
 from .rest import ApiRequest, ApiResponse, parse_body
+from .vm_xml import VmXmlCache
 from .xmlout import href, masked, parse_follow, render_one
 
 # VM sub-collections the engine has nothing in for the simulated VMs, with their XML roots
@@ -33,6 +34,8 @@ class VmApi:
 
     w: Any
     conv: Any
+    vm_xml: VmXmlCache
+    _select: Callable[..., tuple[list[Any], Any]]
     _route: Callable[..., None]
 
     def register_vms(self) -> None:
@@ -78,14 +81,13 @@ class VmApi:
     # ------------------------------------------------------------------- VMs
     def list_vms(self, request: ApiRequest) -> ApiResponse:
         all_content = request.flag("all_content")
-        return self._list(
-            request,
-            self.w.vms.values(),
-            lambda vm, follow: self.conv.vm(vm, follow, all_content=all_content),
-            "vms",
-            self._vm_fields,
-            sort_key=self._vm_sort_key,
+        vms, follow = self._select(
+            request, self.w.vms.values(), self._vm_fields, sort_key=self._vm_sort_key
         )
+        body = self.vm_xml.render(
+            vms, follow, all_content, lambda vm: self.conv.vm(vm, follow, all_content=all_content)
+        )
+        return ApiResponse(200, body)
 
     def get_vm(self, request: ApiRequest, vid: str) -> ApiResponse:
         vm = self.w.get_vm(vid)

@@ -136,6 +136,11 @@ def render_one(obj: Any, tag: str | None = None) -> bytes:
         cursor.close()
 
 
+def write(obj: Any, cursor: xml.XmlWriter, links: list[tuple[str, str]]) -> None:
+    """One entity with its links, into an open writer."""
+    _write(obj, _LinkingWriter(cursor, links), None)
+
+
 def render_many(objs: Iterable[Any], root: str, item_tag: str | None = None) -> bytes:
     cursor = xml.XmlWriter(None, False)
     try:

@@ -23,7 +23,7 @@ from console.tui.formatting import (
     status_text,
     theme_style,
 )
-from console.tui.heap import keep_loaded
+from console.tui.heap import keep_loaded, keep_loading
 from console.tui.polling import FINISHED, PollLoop
 from console.tui.screens.listing import ListScreen
 from console.tui.widgets.confirm import ConfirmDialog
@@ -140,6 +140,8 @@ class VmsScreen(ListScreen):
         def page(update: WatchUpdate) -> None:
             # A listing's pages are shown as they come, a hundred rows at a time: the
             # table measures every cell it adds, and input is handled between the chunks.
+            # Each chunk is awaited: handed over without waiting, the chunks queue up and
+            # the loop shows them back to back (measured: the fill's p99 lateness doubled).
             chunks = [
                 update.rows[i : i + ROWS_PER_CHUNK]
                 for i in range(0, len(update.rows), ROWS_PER_CHUNK)
@@ -150,6 +152,10 @@ class VmsScreen(ListScreen):
             self.app.call_from_thread(
                 self.apply, WatchUpdate(last, update.removed, update.stats, update.listed)
             )
+            if update.rows and not update.listed:
+                # What the listing brought so far is kept out of the full collections its
+                # allocations trigger (each would walk every row and cell: up to a second).
+                keep_loading()
 
         return self.follower.refresh(context.services.engine(), visible, context.now(), page)
 
