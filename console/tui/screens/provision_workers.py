@@ -5,6 +5,7 @@ runs on a thread here, so a slow engine never freezes the form. The screen
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,19 @@ class ProvisionWorkers(Screen):
     async def launch_and_run(
         self, plan: Any, licenses: dict[str, str], password: str | None, confirm_warnings: bool
     ) -> Any:
+        # The wait for a pre-clone still copying is not on the job pool: that pre-clone may
+        # be queued there behind this launch, and a full pool would wait for itself.
+        await asyncio.to_thread(
+            parking.wait_if_copying,
+            self.app.progress.runner,
+            self.order_id,
+            plan.disk_gib,
+            partial(
+                self.app.call_from_thread,
+                self.notify,
+                "the pre-clone is still copying: the launch goes on once it is done",
+            ),
+        )
         return await self.app.run_job(
             self._launch_and_run, plan, licenses, password, confirm_warnings
         )
@@ -93,16 +107,6 @@ class ProvisionWorkers(Screen):
     ) -> Any:
         """On a job thread: record the job, then run it."""
         runner = self.app.progress.runner
-        parking.wait_if_copying(
-            runner,
-            self.order_id,
-            plan.disk_gib,
-            partial(
-                self.app.call_from_thread,
-                self.notify,
-                "the pre-clone is still copying: the launch goes on once it is done",
-            ),
-        )
         job = runner.launch(
             self.order_id,
             plan,
