@@ -133,6 +133,7 @@ class QueueScreen(Screen):
         self.shown: list[str] = []  # the order ids in the table, in its order
         self.mappings: dict[tuple, ProductMapping | None] = {}  # per product and OS choice
         self.match_texts: dict[str, tuple[str, ...]] = {}  # what `/` searches, per order
+        self.text_widths: dict[str, int] = {}  # widest value per column of billing's text
         self.cells_minute: datetime | None = None
         self.watermark: datetime | None = None
         self.polls = 0
@@ -193,25 +194,31 @@ class QueueScreen(Screen):
     # ---- workers -------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="queue-orders", exit_on_error=False)
-    def load_orders(self) -> tuple[bool, list[QueueOrder], list[Job]]:
+    def load_orders(self) -> tuple[bool, list[QueueOrder], list[Job], dict[str, int]]:
         store = self.app.context.store
         now = self.app.context.now()
         full = self.full_reload or self.watermark is None
         since = None if full else self.watermark
         low = vault.low_stock(store, self.app.context.config.licenses.low_stock)
         self.polled_stock = (vault.available_by_kind(store), {line.kind for line in low})
-        return full, data.queue_orders(store, now, changed_since=since), data.all_jobs(store)
+        orders = data.queue_orders(store, now, changed_since=since)
+        # Measured here, off the UI thread: ten thousand orders take tens of ms.
+        return full, orders, data.all_jobs(store), self.widths_of(orders)
 
     @work(thread=True, exclusive=True, group="queue-page", exit_on_error=False)
-    def load_first_page(self) -> tuple[list[QueueOrder], list[Job]]:
+    def load_first_page(self) -> tuple[list[QueueOrder], list[Job], dict[str, int]]:
         store = self.app.context.store
-        return data.queue_first_page(store, FIRST_PAGE), data.all_jobs(store)
+        orders = data.queue_first_page(store, FIRST_PAGE)
+        return orders, data.all_jobs(store), self.widths_of(orders)
 
-    def show_first_page(self, orders: list[QueueOrder], jobs: list[Job]) -> None:
+    def show_first_page(
+        self, orders: list[QueueOrder], jobs: list[Job], widths: dict[str, int]
+    ) -> None:
         """The oldest orders at once; the whole queue replaces them when it has been read
         (a first page that comes after it is dropped)."""
         if self.watermark is not None or self.orders:
             return
+        self.text_widths = widths
         self.orders = {order.id: order for order in orders}
         self.all_jobs = jobs
         self.jobs = data.jobs_by_order(jobs)
@@ -235,7 +242,11 @@ class QueueScreen(Screen):
         worker = event.worker
         if event.state not in FINISHED:
             return
-        if worker.group == "queue-page":
+        if worker.group == "queue-eta":
+            if worker.result is not None:
+                self._eta = worker.result
+                self.show_detail()
+        elif worker.group == "queue-page":
             if worker.result is not None:
                 self.show_first_page(*worker.result)
         elif self.orders_loop.owns(worker):
@@ -309,24 +320,26 @@ class QueueScreen(Screen):
             claimed.split("@")[0] if narrow else claimed,
         )
 
-    def widths_of(self, ids) -> dict[str, int]:
+    def widths_of(self, orders: list[QueueOrder]) -> dict[str, int]:
         """How wide the plain values of these orders are, in the columns that hold
         billing's text: the table's columns fit every order, not only those drawn so far."""
-        width = {"order": 0, "client": 0, "product": 0, "template": 0, "claimed": 0}
-        narrow = self.layout_name == "narrow"
-        for order_id in ids:
-            order = self.orders.get(order_id)
-            if order is None:
-                continue
-            width["order"] = max(width["order"], len(order.id))
-            width["client"] = max(width["client"], len(order.client_company or order.client_name))
-            width["product"] = max(width["product"], len(order.product_name))
-            width["template"] = max(width["template"], len(self.template_for(order)))
-            claimed = order.claimed_by or ""
-            width["claimed"] = max(
-                width["claimed"], len(claimed.split("@")[0] if narrow else claimed)
-            )
-        return width
+        claimed = [order.claimed_by or "" for order in orders]
+        return {
+            "order": max((len(order.id) for order in orders), default=0),
+            "client": max(
+                (len(order.client_company or order.client_name) for order in orders), default=0
+            ),
+            "product": max((len(order.product_name) for order in orders), default=0),
+            "template": max((len(self.template_for(order)) for order in orders), default=0),
+            "claimed": max(map(len, claimed), default=0),
+            "claimed-narrow": max((len(who.split("@")[0]) for who in claimed), default=0),
+        }
+
+    def layout_widths(self) -> dict[str, int]:
+        widths = dict(self.text_widths)
+        if self.layout_name == "narrow" and "claimed-narrow" in widths:
+            widths["claimed"] = widths["claimed-narrow"]
+        return widths
 
     def show_key_stock(self) -> None:
         """The vault's stock in the header; when it changed, every order's mark is redone."""
@@ -345,9 +358,17 @@ class QueueScreen(Screen):
             return ""
         return f" no {'/'.join(missing)} key"
 
-    def merge(self, full: bool, orders: list[QueueOrder], jobs: list[Job]) -> None:
+    def merge(
+        self, full: bool, orders: list[QueueOrder], jobs: list[Job], widths: dict[str, int]
+    ) -> None:
         """Take in what the store said; re-render only the orders that changed."""
         now = self.app.context.now()
+        if full:
+            self.text_widths = widths
+        else:
+            self.text_widths = {
+                key: max(width, self.text_widths.get(key, 0)) for key, width in widths.items()
+            }
         self.polls += 1
         self.full_reload = self.polls % FULL_RELOAD_EVERY == 0
         latest_jobs = data.jobs_by_order(jobs)
@@ -391,17 +412,17 @@ class QueueScreen(Screen):
         return self.status_for(order)
 
     def update_match_texts(self, changed: set[str] | None) -> None:
-        """What the filter searches, per order: made again only for the orders that changed
-        (all of them when `changed` is None), not on every refresh or keystroke."""
-        ids = self.orders.keys() if changed is None else changed
+        """Forget what the filter searches for the orders that changed (all of them when
+        `changed` is None): made again when a filter next asks, not on every refresh."""
         if changed is None:
             self.match_texts = {}
-        for order_id in ids:
-            order = self.orders.get(order_id)
-            if order is None:
-                self.match_texts.pop(order_id, None)
-                continue
-            self.match_texts[order_id] = (
+        for order_id in changed or ():
+            self.match_texts.pop(order_id, None)
+
+    def match_text(self, order: QueueOrder) -> tuple[str, ...]:
+        texts = self.match_texts.get(order.id)
+        if texts is None:
+            texts = self.match_texts[order.id] = (
                 order.id,
                 order.client_name,
                 order.client_company or "",
@@ -412,14 +433,14 @@ class QueueScreen(Screen):
                 order.claimed_by or "",
                 order.hostname or "",
             )
+        return texts
 
     def visible_orders(self) -> list[QueueOrder]:
-        texts = self.match_texts
         return [
             order
             for order in self.orders.values()
             if (self.show_done or order.status in IN_QUEUE_STATUSES)
-            and (not self.query_text or matches(self.query_text, texts.get(order.id, ())))
+            and (not self.query_text or matches(self.query_text, self.match_text(order)))
         ]
 
     def show_orders(self, changed: set[str] | None = None, *, resort: bool = False) -> None:
@@ -435,7 +456,7 @@ class QueueScreen(Screen):
         else:
             remade = changed
         self.update_match_texts(changed)
-        table.widen(self.widths_of(self.orders if changed is None else changed))
+        table.widen(self.layout_widths())
         if changed is None or changed or resort:
             self.shown = [order.id for order in self.visible_orders()]
             self.shown.sort(key=self.sort_value, reverse=self.sort_reverse)
@@ -503,17 +524,23 @@ class QueueScreen(Screen):
         detail.update(text)
 
     def eta_text(self, order: QueueOrder, job: Job | None) -> str:
-        """From the step history, once per order, job state and minute (store reads: the
-        whole order among them)."""
+        """From the step history, once per order, job state and minute: read in a worker
+        (store reads, the whole order among them), then the detail is shown again."""
+        key = (order.id, order.status, self._job_mark(job), self.app.context.now().minute)
+        shown_key, text = getattr(self, "_eta", (None, ""))
+        if shown_key != key:
+            self.load_eta(key, order.id, job)
+            return text if shown_key is not None and shown_key[0] == order.id else ""
+        return text
+
+    @work(thread=True, exclusive=True, group="queue-eta", exit_on_error=False)
+    def load_eta(self, key: tuple, order_id: str, job: Job | None) -> tuple[tuple, str]:
         from console.flow.eta import order_eta_text
 
         context = self.app.context
-        key = (order.id, order.status, self._job_mark(job), context.now().minute)
-        if getattr(self, "_eta", (None, ""))[0] != key:
-            stored = data.get_order(context.store, order.id)
-            text = order_eta_text(context.store, context.config, stored, job) if stored else ""
-            self._eta = (key, text)
-        return self._eta[1]
+        stored = data.get_order(context.store, order_id)
+        text = order_eta_text(context.store, context.config, stored, job) if stored else ""
+        return key, text
 
     def empty_text(self) -> str:
         if not self.orders:

@@ -22,6 +22,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -126,6 +127,7 @@ class KeyedTable(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._values: dict[str, tuple[str, ...]] = {}
         self._made: dict[str, tuple[Any, ...]] = {}  # source rows made for the screen
+        self._drawn: LRUCache[tuple, Strip] = LRUCache(512)  # lines as last drawn
         self.cursor_row = 0
         self._highlighted: str | None = None
         self._reselect: str | None = None
@@ -430,20 +432,36 @@ class KeyedTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         scroll_x, scroll_y = self.scroll_offset
         base = self.rich_style
+        post = None
         if y == 0:
             style = base + self.get_component_rich_style("keyed-table--header")
-            line = self._line(self._labels, style, None, stylers=False)
+            cells: Sequence[Any] = self._labels
         else:
             index = scroll_y + y - 1
             if index >= len(self._keys):
                 return Strip.blank(width, base)
-            post = None
             style = base
             if index == self.cursor_row:
                 cursor = self.get_component_rich_style("keyed-table--cursor")
                 style = base + cursor
                 post = Style.from_color(color=cursor.color)
-            line = self._line(self._cells_of(self._keys[index]), style, post, stylers=True)
+            cells = self._cells_of(self._keys[index])
+        # The same row drawn again (a scroll, a cursor move, another refresh) is not styled
+        # and cut again. Rows of Rich Text (unhashable) are always drawn afresh.
+        key = (y == 0, *cells, style, *self._widths, self.gap, scroll_x, width)
+        try:
+            cached = self._drawn.get(key)
+            hashable = True
+        except TypeError:
+            cached, hashable = None, False
+        if cached is not None:
+            return cached
+        strip = self._draw(self._line(cells, style, post, stylers=y > 0), base, scroll_x, width)
+        if hashable:
+            self._drawn[key] = strip
+        return strip
+
+    def _draw(self, line: Text, base: Style, scroll_x: int, width: int) -> Strip:
         # A Text without spans renders without its own style: put it on every segment
         # (the NO_COLOR filter also needs a style on each).
         row_style = line.style if isinstance(line.style, Style) else base
