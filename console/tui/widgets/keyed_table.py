@@ -88,8 +88,8 @@ class KeyedTable(ScrollView, can_focus=True):
         Binding("right", "scroll_right", "Scroll right", id="table.right", show=False),
     ]
 
-    class RowHighlighted(Message):
-        """The cursor is on another row (`key`, None when the table is empty)."""
+    class RowMessage(Message):
+        """About the row `key` of `table` (selectors in `@on` match the table)."""
 
         def __init__(self, table: KeyedTable, key: str | None) -> None:
             super().__init__()
@@ -100,17 +100,11 @@ class KeyedTable(ScrollView, can_focus=True):
         def control(self) -> KeyedTable:
             return self.table
 
-    class RowSelected(Message):
+    class RowHighlighted(RowMessage):
+        """The cursor is on another row (`key`, None when the table is empty)."""
+
+    class RowSelected(RowMessage):
         """Enter, or a click on the row under the cursor."""
-
-        def __init__(self, table: KeyedTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> KeyedTable:
-            return self.table
 
     def __init__(
         self,
