@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from console.config import CatalogConfig, ProductMapping
 from console.store.models import Order
@@ -205,7 +205,18 @@ def find_mapping(
     )
 
 
-def mapping_for_order(catalog: CatalogConfig, order: Order) -> ProductMapping | None:
+class OrderProduct(Protocol):
+    """What finding an order's catalog entry reads: a stored Order or the queue's record."""
+
+    @property
+    def product_id(self) -> str | None: ...
+    @property
+    def product_name(self) -> str: ...
+    @property
+    def os_choice(self) -> str | None: ...
+
+
+def mapping_for_order(catalog: CatalogConfig, order: OrderProduct) -> ProductMapping | None:
     """The catalog entry an order in the store maps to, found the way the intake found it
     (by product name or pid, and "Product / OS" when the order has an OS choice)."""
     request = OrderRequest(product_id=order.product_id, product_name=order.product_name or "")

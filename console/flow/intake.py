@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from console.billing.mapping import mapping_for_order
 from console.config import IntakePolicy, ProductMapping
@@ -282,7 +282,13 @@ def all_ready(runner: Runner) -> tuple[list[Ready], list[tuple[str, str]]]:
 
 def intake_reason(order: Order) -> str | None:
     """Why the intake left the order to an engineer, if it did."""
-    return ((order.data or {}).get(INTAKE) or {}).get("reason")
+    return reason_in(order.data)
+
+
+def reason_in(data: dict[str, Any] | None) -> str | None:
+    """The intake's reason recorded in an order's `data` (read without the whole order)."""
+    reason = ((data or {}).get(INTAKE) or {}).get("reason")
+    return str(reason) if reason is not None else None
 
 
 def release_ended(runner: Runner, report: IntakeReport) -> None:
@@ -320,6 +326,7 @@ __all__ = [
     "complete_plan",
     "drafts",
     "intake_reason",
+    "reason_in",
     "policy_of",
     "release_ended",
     "run_intake",

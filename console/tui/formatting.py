@@ -122,15 +122,21 @@ def sla_level(since: datetime | None, now: datetime) -> str:
     return "ok"
 
 
-def age_text(app, since: datetime | None, now: datetime) -> Text:
+def age_plain(since: datetime | None, now: datetime) -> str:
     """The age, with a marker that works without colour: `!` past warn, `!!` past breach."""
     level = sla_level(since, now)
     age = format_age(since, now)
-    if level == "breach":
-        return Text(f"{age}!!", style=theme_style(app, "error", bold=True))
-    if level == "warn":
-        return Text(f"{age}!", style=theme_style(app, "warning"))
-    return Text(age)
+    return f"{age}!!" if level == "breach" else f"{age}!" if level == "warn" else age
+
+
+def age_cell(app, plain: str) -> Text:
+    """An age (as `age_plain` writes it) in its SLA colour: the table styles only the
+    rows it draws, from their plain text."""
+    if plain.endswith("!!"):
+        return Text(plain, style=theme_style(app, "error", bold=True))
+    if plain.endswith("!"):
+        return Text(plain, style=theme_style(app, "warning"))
+    return Text(plain)
 
 
 def format_memory(mib: int | None) -> str:

@@ -8,7 +8,7 @@ from sqlmodel import select
 from console.billing.mapping import mapping_for_order
 from console.store.models import Job
 from console.tui.app import ConsoleApp
-from tests.tui.helpers import settle
+from tests.tui.helpers import cell_texts, settle
 from tests.tui.test_flow_against_simulators import wait_for
 
 
@@ -36,7 +36,7 @@ async def test_space_marks_orders_and_L_launches_them_together(sim_context):
             await pilot.press("space")
         assert queue.marked == {order.id for order in keyless}
         status_column = 6
-        assert str(queue.cells[keyless[0].id][status_column]).startswith("* new")
+        assert cell_texts(app, "#orders", keyless[0].id)[status_column].startswith("* new")
         pressed += ["L", "y"]
         await pilot.press("L")
         await pilot.pause()

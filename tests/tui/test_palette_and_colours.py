@@ -66,9 +66,8 @@ async def test_no_color_keeps_every_status_as_a_word(frozen_context, monkeypatch
         await settle(pilot)
         assert app.no_color
         # Stripped: at 80 columns each cell carries its own one-space gap.
-        statuses = [
-            cell.plain.strip() for cell in app.screen.query_one("#orders").get_column("status")
-        ]
+        table = app.screen.query_one("#orders")
+        statuses = [table.get_row(key)[6].strip() for key in table.keys_in_order()]
         assert sorted(statuses) == ["clone_wait", "failed", "needs_map~", "new", "new", "new"]
 
 

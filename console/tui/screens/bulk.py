@@ -7,21 +7,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.text import Text
-
 from console.errors import ConsoleError
 from console.flow import batch, intake
+from console.tui import data
 from console.tui.widgets.confirm import ConfirmDialog
 
 if TYPE_CHECKING:
     from console.tui.screens.queue import QueueScreen
 
 MARK = "* "  # before the status word of a marked order
-
-
-def marked_text(screen: QueueScreen, order_id: str, status: Text) -> Text:
-    """The status cell, with the mark in front when the order is marked."""
-    return Text(MARK, style="bold") + status if order_id in screen.marked else status
 
 
 def toggle(screen: QueueScreen, order_id: str) -> None:
@@ -60,7 +54,8 @@ def _launch(screen: QueueScreen, ids: list[str]) -> None:
     """In a worker thread: plan and launch each, then hand them to the job pool."""
     app = screen.app
     runner = app.progress.runner
-    orders = [o for o in (screen.orders.get(i) for i in ids) if o is not None]
+    # The queue keeps slim records: the whole orders are read for the few launched.
+    orders = data.orders_by_id(app.context.store, ids)
     jobs, left = [], []
     for order, draft in intake.drafts(runner, orders):
         ready = intake.complete_plan(runner, order, draft)

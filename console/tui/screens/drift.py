@@ -34,6 +34,12 @@ COLUMNS = (
 )
 
 
+def behind_cell(app, plain: str) -> Text:
+    """How far behind, in colour: unknown muted, up to date green, behind amber."""
+    variable = {"?": "text-muted", "up to date": "success"}.get(plain, "warning")
+    return Text(plain, style=theme_style(app, variable))
+
+
 class DriftScreen(Screen):
     if TYPE_CHECKING:  # Textual types `app` as a plain App; this one runs in ConsoleApp
         app = getters.app(ConsoleApp)
@@ -53,7 +59,7 @@ class DriftScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusHeader()
         yield Static("asking the engine which version each VM came from...", id="drift-state")
-        yield KeyedTable(COLUMNS, id="drift")
+        yield KeyedTable(COLUMNS, id="drift", styles={"behind": behind_cell})
         yield Footer()
 
     def on_mount(self) -> None:
@@ -90,14 +96,11 @@ class DriftScreen(Screen):
         table_rows = []
         for row in self.rows or []:
             if row.behind is None:
-                behind = Text("?", style=theme_style(self.app, "text-muted"))
+                behind = "?"
             elif row.behind == 0:
-                behind = Text("up to date", style=theme_style(self.app, "success"))
+                behind = "up to date"
             else:
-                behind = Text(
-                    f"{row.behind} behind, {row.days_behind}d",
-                    style=theme_style(self.app, "warning"),
-                )
+                behind = f"{row.behind} behind, {row.days_behind}d"
             table_rows.append(
                 (
                     row.vm,

@@ -11,7 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from console.store.models import Job
@@ -80,7 +80,7 @@ class JobsScreen(ListScreen):
     def compose(self) -> ComposeResult:
         yield StatusHeader()
         yield FilterInput(id="filter")
-        yield KeyedTable(COLUMNS, id="jobs")
+        yield KeyedTable(COLUMNS, id="jobs", styles={"state": status_text})
         with Vertical(id="job-detail-box"):
             yield Static("no job selected", id="job-detail")
         yield Footer()
@@ -149,7 +149,7 @@ class JobsScreen(ListScreen):
             cells = (
                 job.id[:8],
                 job.order_id,
-                status_text(self.app, job.state),
+                str(job.state),
                 job.failed_step or "",
                 str(job.attempts),
                 format_age(job.updated_at, now),
@@ -255,7 +255,7 @@ class JobsScreen(ListScreen):
         self.query_one("#job-detail").set_class(self.showing_activity, "-activity")
         self.show_detail()
 
-    @on(DataTable.RowHighlighted, "#jobs")
+    @on(KeyedTable.RowHighlighted, "#jobs")
     def _highlighted(self) -> None:
         self.show_detail()
         self.refresh_bindings()  # retry and cancel come and go with the job's state

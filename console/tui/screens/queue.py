@@ -11,20 +11,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from console.billing.mapping import mapping_for_order
 from console.billing.sync import EMPTY_QUEUE_HINT
 from console.flow import vault
-from console.flow.intake import intake_reason
 from console.flow.naming import names_search
-from console.store.models import Job, Order
+from console.store.models import Job
 from console.store.states import IN_QUEUE_STATUSES, UNFINISHED_JOB_STATES, JobState, OrderStatus
 from console.tui import data
+from console.tui.data import QueueOrder
 from console.tui.errors import error_message, notify_error
 from console.tui.formatting import (
-    age_text,
+    STATUS_COLOURS,
+    age_cell,
+    age_plain,
     format_age,
     format_elapsed,
     format_percent,
@@ -42,6 +44,7 @@ from console.tui.widgets.keyed_table import KeyedTable
 if TYPE_CHECKING:
     from textual import getters
 
+    from console.config import ProductMapping
     from console.tui.app import ConsoleApp
 
 # In the order of what matters most: at 80 columns every one is still in view.
@@ -78,15 +81,18 @@ FULL_RELOAD_EVERY = 12  # polls; in between only orders changed since the last o
 FIRST_PAGE = 100  # orders read first, to fill the screen while the whole queue is read
 
 
-def fit(cell: str | Text | None, width: int | None, gap: int) -> Text:
-    """A cell cut to `width` (with `~`: the table's own ellipsis is not ASCII), followed
-    by `gap` spaces."""
-    text = cell.copy() if isinstance(cell, Text) else Text(cell or "")
-    if width is not None and len(text) > width:
-        text.truncate(width - 1)
-        text.append("~")
-    if gap:
-        text.pad_right(gap)
+def status_cell(app, plain: str) -> Text:
+    """The queue's status cell from its plain text: the bulk mark in bold, the status word
+    in its colour, a missing-key warning after it."""
+    text = Text()
+    if plain.startswith(bulk.MARK):
+        text.append(bulk.MARK, style="bold")
+        plain = plain[len(bulk.MARK) :]
+    word, space, rest = plain.partition(" ")
+    variable = STATUS_COLOURS.get(word)
+    text.append(word, style=theme_style(app, variable) if variable else "")
+    if space:
+        text.append(space + rest, style=theme_style(app, "warning"))
     return text
 
 
@@ -114,7 +120,7 @@ class QueueScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.orders: dict[str, Order] = {}
+        self.orders: dict[str, QueueOrder] = {}
         self.jobs: dict[str, Job] = {}  # latest job per order
         self.all_jobs: list[Job] = []
         self.vms: dict[str, Any] = {}
@@ -124,8 +130,10 @@ class QueueScreen(Screen):
         self.sort_by = "age"
         self.sort_reverse = False
         self.paused = False
-        self.cells: dict[str, tuple] = {}
+        self.shown: list[str] = []  # the order ids in the table, in its order
+        self.mappings: dict[tuple, ProductMapping | None] = {}  # per product and OS choice
         self.match_texts: dict[str, tuple[str, ...]] = {}  # what `/` searches, per order
+        self.text_widths: dict[str, int] = {}  # widest value per column of billing's text
         self.cells_minute: datetime | None = None
         self.watermark: datetime | None = None
         self.polls = 0
@@ -140,11 +148,16 @@ class QueueScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
         yield FilterInput(id="filter")
-        yield KeyedTable(ORDER_COLUMNS, id="orders")
+        yield KeyedTable(
+            ORDER_COLUMNS,
+            id="orders",
+            source=self.row_cells,
+            styles={"age": age_cell, "status": status_cell},
+        )
         yield Static(id="detail")
         with Vertical(id="live-box"):
             yield Static("live: jobs in flight and recent VMs", id="live-title")
-            yield KeyedTable(LIVE_COLUMNS, id="live")
+            yield KeyedTable(LIVE_COLUMNS, id="live", styles={"status": status_text})
         yield Footer()
 
     def on_mount(self) -> None:
@@ -169,10 +182,11 @@ class QueueScreen(Screen):
         self.layout_name = name
         gap = 1 if name == "narrow" else 0
         labels = [
-            (key, fit(NARROW_LABELS.get(key, label) if gap else label, None, gap))
-            for key, label in ORDER_COLUMNS
+            (key, NARROW_LABELS.get(key, label) if gap else label) for key, label in ORDER_COLUMNS
         ]
-        self.query_one("#orders", KeyedTable).set_columns(labels, cell_padding=1 - gap)
+        self.query_one("#orders", KeyedTable).set_columns(
+            labels, cell_padding=1 - gap, gap=gap, widths=CELL_WIDTHS[name]
+        )
         self.cells_minute = None  # every cell again, at the new widths
         if self.orders:
             self.show_orders()
@@ -180,25 +194,31 @@ class QueueScreen(Screen):
     # ---- workers -------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="queue-orders", exit_on_error=False)
-    def load_orders(self) -> tuple[bool, list[Order], list[Job]]:
+    def load_orders(self) -> tuple[bool, list[QueueOrder], list[Job], dict[str, int]]:
         store = self.app.context.store
         now = self.app.context.now()
         full = self.full_reload or self.watermark is None
         since = None if full else self.watermark
         low = vault.low_stock(store, self.app.context.config.licenses.low_stock)
         self.polled_stock = (vault.available_by_kind(store), {line.kind for line in low})
-        return full, data.queue_orders(store, now, changed_since=since), data.all_jobs(store)
+        orders = data.queue_orders(store, now, changed_since=since)
+        # Measured here, off the UI thread: ten thousand orders take tens of ms.
+        return full, orders, data.all_jobs(store), self.widths_of(orders)
 
     @work(thread=True, exclusive=True, group="queue-page", exit_on_error=False)
-    def load_first_page(self) -> tuple[list[Order], list[Job]]:
+    def load_first_page(self) -> tuple[list[QueueOrder], list[Job], dict[str, int]]:
         store = self.app.context.store
-        return data.queue_first_page(store, FIRST_PAGE), data.all_jobs(store)
+        orders = data.queue_first_page(store, FIRST_PAGE)
+        return orders, data.all_jobs(store), self.widths_of(orders)
 
-    def show_first_page(self, orders: list[Order], jobs: list[Job]) -> None:
+    def show_first_page(
+        self, orders: list[QueueOrder], jobs: list[Job], widths: dict[str, int]
+    ) -> None:
         """The oldest orders at once; the whole queue replaces them when it has been read
         (a first page that comes after it is dropped)."""
         if self.watermark is not None or self.orders:
             return
+        self.text_widths = widths
         self.orders = {order.id: order for order in orders}
         self.all_jobs = jobs
         self.jobs = data.jobs_by_order(jobs)
@@ -222,7 +242,11 @@ class QueueScreen(Screen):
         worker = event.worker
         if event.state not in FINISHED:
             return
-        if worker.group == "queue-page":
+        if worker.group == "queue-eta":
+            if worker.result is not None:
+                self._eta = worker.result
+                self.show_detail()
+        elif worker.group == "queue-page":
             if worker.result is not None:
                 self.show_first_page(*worker.result)
         elif self.orders_loop.owns(worker):
@@ -252,39 +276,70 @@ class QueueScreen(Screen):
 
     # ---- rendering -----------------------------------------------------------------------
 
-    def template_for(self, order: Order) -> str:
+    def mapping_for(self, order: QueueOrder) -> ProductMapping | None:
+        """The order's catalog entry, looked up once per product (and OS choice)."""
+        key = (order.product_id, order.product_name, order.os_choice)
+        if key not in self.mappings:
+            self.mappings[key] = mapping_for_order(self.app.context.config.catalog, order)
+        return self.mappings[key]
+
+    def template_for(self, order: QueueOrder) -> str:
         if order.template_name:
             return order.template_name
-        mapping = mapping_for_order(self.app.context.config.catalog, order)
+        mapping = self.mapping_for(order)
         return mapping.template if mapping else "(no mapping)"
 
-    def status_for(self, order: Order) -> str:
+    def status_for(self, order: QueueOrder) -> str:
         job = self.jobs.get(order.id)
         if order.status == OrderStatus.PROVISIONING and job is not None:
             return job.state
         return order.status
 
-    def order_cells(self, order: Order, now: datetime) -> tuple:
+    def row_cells(self, order_id: str) -> tuple[str, ...]:
+        """The table's cells of one order, made when its row comes on screen."""
+        order = self.orders.get(order_id)
+        if order is None:
+            return ()
+        return self.order_cells(order, self.app.context.now())
+
+    def order_cells(self, order: QueueOrder, now: datetime) -> tuple[str, ...]:
         narrow = self.layout_name == "narrow"
-        widths = CELL_WIDTHS[self.layout_name]
         claimed = order.claimed_by or ""
-        values: dict[str, str | Text | None] = {
-            "order": order.id,
-            "age": age_text(self.app, order.paid_at or order.created_at, now),
-            "client": order.client_company or order.client_name,
-            "product": order.product_name,
-            "resources": format_resources(order.cpus, order.memory_mib, order.disk_gib),
-            "template": self.template_for(order),
-            "status": bulk.marked_text(
-                self, order.id, status_text(self.app, self.status_for(order))
-            )
-            + self.stock_mark(order),
+        status = str(self.status_for(order))
+        if order.id in self.marked:
+            status = bulk.MARK + status
+        return (
+            order.id,
+            age_plain(order.paid_at or order.created_at, now),
+            order.client_company or order.client_name,
+            order.product_name,
+            format_resources(order.cpus, order.memory_mib, order.disk_gib),
+            self.template_for(order),
+            status + self.stock_mark(order),
             # Narrow: who, without the host (the detail line has both).
-            "claimed": claimed.split("@")[0] if narrow else claimed,
-        }
-        return tuple(
-            fit(values[key], widths.get(key), 1 if narrow else 0) for key, _ in ORDER_COLUMNS
+            claimed.split("@")[0] if narrow else claimed,
         )
+
+    def widths_of(self, orders: list[QueueOrder]) -> dict[str, int]:
+        """How wide the plain values of these orders are, in the columns that hold
+        billing's text: the table's columns fit every order, not only those drawn so far."""
+        claimed = [order.claimed_by or "" for order in orders]
+        return {
+            "order": max((len(order.id) for order in orders), default=0),
+            "client": max(
+                (len(order.client_company or order.client_name) for order in orders), default=0
+            ),
+            "product": max((len(order.product_name) for order in orders), default=0),
+            "template": max((len(self.template_for(order)) for order in orders), default=0),
+            "claimed": max(map(len, claimed), default=0),
+            "claimed-narrow": max((len(who.split("@")[0]) for who in claimed), default=0),
+        }
+
+    def layout_widths(self) -> dict[str, int]:
+        widths = dict(self.text_widths)
+        if self.layout_name == "narrow" and "claimed-narrow" in widths:
+            widths["claimed"] = widths["claimed-narrow"]
+        return widths
 
     def show_key_stock(self) -> None:
         """The vault's stock in the header; when it changed, every order's mark is redone."""
@@ -293,19 +348,27 @@ class QueueScreen(Screen):
             self.cells_minute = None
             self.query_one(StatusHeader).show_stock(*self.key_stock)
 
-    def stock_mark(self, order: Order) -> Text:
+    def stock_mark(self, order: QueueOrder) -> str:
         """` no plesk key` on a new order that needs a kind the vault has run out of."""
-        mapping = mapping_for_order(self.app.context.config.catalog, order)
+        mapping = self.mapping_for(order)
         if order.status != OrderStatus.NEW or mapping is None or not self.key_stock:
-            return Text()
+            return ""
         missing = vault.out_of_stock(mapping.license_kinds, self.key_stock[0])
         if not missing:
-            return Text()
-        return Text(f" no {'/'.join(missing)} key", style=theme_style(self.app, "warning"))
+            return ""
+        return f" no {'/'.join(missing)} key"
 
-    def merge(self, full: bool, orders: list[Order], jobs: list[Job]) -> None:
+    def merge(
+        self, full: bool, orders: list[QueueOrder], jobs: list[Job], widths: dict[str, int]
+    ) -> None:
         """Take in what the store said; re-render only the orders that changed."""
         now = self.app.context.now()
+        if full:
+            self.text_widths = widths
+        else:
+            self.text_widths = {
+                key: max(width, self.text_widths.get(key, 0)) for key, width in widths.items()
+            }
         self.polls += 1
         self.full_reload = self.polls % FULL_RELOAD_EVERY == 0
         latest_jobs = data.jobs_by_order(jobs)
@@ -349,17 +412,17 @@ class QueueScreen(Screen):
         return self.status_for(order)
 
     def update_match_texts(self, changed: set[str] | None) -> None:
-        """What the filter searches, per order: made again only for the orders that changed
-        (all of them when `changed` is None), not on every refresh or keystroke."""
-        ids = self.orders.keys() if changed is None else changed
+        """Forget what the filter searches for the orders that changed (all of them when
+        `changed` is None): made again when a filter next asks, not on every refresh."""
         if changed is None:
             self.match_texts = {}
-        for order_id in ids:
-            order = self.orders.get(order_id)
-            if order is None:
-                self.match_texts.pop(order_id, None)
-                continue
-            self.match_texts[order_id] = (
+        for order_id in changed or ():
+            self.match_texts.pop(order_id, None)
+
+    def match_text(self, order: QueueOrder) -> tuple[str, ...]:
+        texts = self.match_texts.get(order.id)
+        if texts is None:
+            texts = self.match_texts[order.id] = (
                 order.id,
                 order.client_name,
                 order.client_company or "",
@@ -370,37 +433,37 @@ class QueueScreen(Screen):
                 order.claimed_by or "",
                 order.hostname or "",
             )
+        return texts
 
-    def visible_orders(self) -> list[Order]:
-        texts = self.match_texts
+    def visible_orders(self) -> list[QueueOrder]:
         return [
             order
             for order in self.orders.values()
             if (self.show_done or order.status in IN_QUEUE_STATUSES)
-            and (not self.query_text or matches(self.query_text, texts.get(order.id, ())))
+            and (not self.query_text or matches(self.query_text, self.match_text(order)))
         ]
 
     def show_orders(self, changed: set[str] | None = None, *, resort: bool = False) -> None:
-        """Render the queue. Cells are recomputed for `changed` orders only (all of them
-        when None, and once a minute for the ages): ten thousand rows stay cheap."""
+        """Render the queue: filter and sort the records (when something changed), and let
+        the table make the cells of the rows on screen only (again for `changed` orders, all
+        of them when None, and once a minute for the ages)."""
         now = self.app.context.now()
         minute = now.replace(second=0, microsecond=0)
-        if changed is None or minute != self.cells_minute:
-            self.cells = {order.id: self.order_cells(order, now) for order in self.orders.values()}
-            self.cells_minute = minute
-        else:
-            for order_id in changed:
-                order = self.orders.get(order_id)
-                if order is not None:
-                    self.cells[order_id] = self.order_cells(order, now)
-                else:
-                    self.cells.pop(order_id, None)
-        self.update_match_texts(changed)
         table = self.query_one("#orders", KeyedTable)
-        rows = [(order.id, self.cells[order.id]) for order in self.visible_orders()]
-        table.sync(rows, sort_key=self.sort_value, reverse=self.sort_reverse, resort=resort)
+        if changed is None or minute != self.cells_minute:
+            self.cells_minute = minute
+            remade: set[str] | None = None
+        else:
+            remade = changed
+        self.update_match_texts(changed)
+        table.widen(self.layout_widths())
+        if changed is None or changed or resort:
+            self.shown = [order.id for order in self.visible_orders()]
+            self.shown.sort(key=self.sort_value, reverse=self.sort_reverse)
+        table.show_keys(self.shown, remade)
         direction = "desc" if self.sort_reverse else "asc"
-        shown = f"{len(rows)}/{len(self.orders)}" if self.query_text else f"{len(rows)}"
+        count = len(self.shown)
+        shown = f"{count}/{len(self.orders)}" if self.query_text else f"{count}"
         table.border_title = (
             f"orders {shown}  sort:{self.sort_by} {direction}"
             + ("  +done" if self.show_done else "")
@@ -408,7 +471,7 @@ class QueueScreen(Screen):
         )
         self.show_detail()
 
-    def selected_order(self) -> Order | None:
+    def selected_order(self) -> QueueOrder | None:
         key = self.query_one("#orders", KeyedTable).selected_key
         return self.orders.get(key) if key else None
 
@@ -419,7 +482,7 @@ class QueueScreen(Screen):
             detail.update(self.empty_text())
             return
         now = self.app.context.now()
-        mapping = mapping_for_order(self.app.context.config.catalog, order)
+        mapping = self.mapping_for(order)
         text = Text(no_wrap=False)
         text.append(f"#{order.id} ", style="bold")
         text.append(f"{order.client_name}")
@@ -440,9 +503,9 @@ class QueueScreen(Screen):
                     text.append(f"  hint: {job.error_hint}")
         if job is not None and job.state == JobState.READY_FOR_ENGINEER:
             text.append(f"\npre-cloned {job.vm_name} (down): launch resizes and starts it")
-        if intake_reason(order) and order.status in IN_QUEUE_STATUSES:
+        if order.reason and order.status in IN_QUEUE_STATUSES:
             text.append(
-                f"\nneeds an engineer: {intake_reason(order)}",
+                f"\nneeds an engineer: {order.reason}",
                 style=theme_style(self.app, "warning"),
             )
         if order.problem:
@@ -460,15 +523,24 @@ class QueueScreen(Screen):
             text.append(f"\n{expected}", style=theme_style(self.app, "text-muted"))
         detail.update(text)
 
-    def eta_text(self, order: Order, job: Job | None) -> str:
-        """From the step history, once per order, job state and minute (a store read)."""
+    def eta_text(self, order: QueueOrder, job: Job | None) -> str:
+        """From the step history, once per order, job state and minute: read in a worker
+        (store reads, the whole order among them), then the detail is shown again."""
+        key = (order.id, order.status, self._job_mark(job), self.app.context.now().minute)
+        shown_key, text = getattr(self, "_eta", (None, ""))
+        if shown_key != key:
+            self.load_eta(key, order.id, job)
+            return text if shown_key is not None and shown_key[0] == order.id else ""
+        return text
+
+    @work(thread=True, exclusive=True, group="queue-eta", exit_on_error=False)
+    def load_eta(self, key: tuple, order_id: str, job: Job | None) -> tuple[tuple, str]:
         from console.flow.eta import order_eta_text
 
         context = self.app.context
-        key = (order.id, order.status, self._job_mark(job), context.now().minute)
-        if getattr(self, "_eta", (None, ""))[0] != key:
-            self._eta = (key, order_eta_text(context.store, context.config, order, job))
-        return self._eta[1]
+        stored = data.get_order(context.store, order_id)
+        text = order_eta_text(context.store, context.config, stored, job) if stored else ""
+        return key, text
 
     def empty_text(self) -> str:
         if not self.orders:
@@ -495,11 +567,10 @@ class QueueScreen(Screen):
                     f"job:{job.id}",
                     (
                         job.vm_name or f"order {job.order_id}",
-                        status_text(
-                            self.app,
+                        str(
                             vm.status
                             if vm is not None and job.state == JobState.DONE
-                            else job.state,
+                            else job.state
                         ),
                         job.failed_step or ("" if job.state == JobState.DONE else job.state),
                         format_elapsed(elapsed) if job.state in UNFINISHED_JOB_STATES else "",
@@ -525,11 +596,11 @@ class QueueScreen(Screen):
 
     # ---- events and actions --------------------------------------------------------------
 
-    @on(DataTable.RowHighlighted, "#orders")
+    @on(KeyedTable.RowHighlighted, "#orders")
     def _order_highlighted(self) -> None:
         self.show_detail()
 
-    @on(DataTable.RowSelected, "#orders")
+    @on(KeyedTable.RowSelected, "#orders")
     def _order_selected(self) -> None:
         self.action_provision()
 

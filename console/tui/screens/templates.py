@@ -35,7 +35,14 @@ COLUMNS = (
     ("group", "OS + app"),
     ("id", "Id"),
 )
+# A template's state word -> (theme colour, bold): the table colours the rows it draws.
+STATE_STYLES = {"STALE": ("warning", True), "old": ("text-muted", False), "ok": ("success", False)}
 CATALOG_REFRESH_FACTOR = 12  # the catalog changes rarely: poll it 12x less often than VMs
+
+
+def state_cell(app, plain: str) -> Text:
+    variable, bold = STATE_STYLES.get(plain, ("", False))
+    return Text(plain, style=theme_style(app, variable, bold=bold) if variable else "")
 
 
 def apps_of(template: Any) -> str:
@@ -79,7 +86,7 @@ class TemplatesScreen(ListScreen):
         yield StatusHeader()
         yield FilterInput(id="filter")
         yield Static("loading the catalog from the engine...", id="template-state")
-        yield KeyedTable(COLUMNS, id="templates")
+        yield KeyedTable(COLUMNS, id="templates", styles={"state": state_cell})
         yield RefreshStatus(id="refresh-status")
         yield Footer()
 
@@ -177,12 +184,7 @@ class TemplatesScreen(ListScreen):
             stale = sealed is not None and now - sealed > max_age
             if stale and is_latest:
                 stale_count += 1
-            if stale and is_latest:
-                state = Text("STALE", style=theme_style(self.app, "warning", bold=True))
-            elif not is_latest:
-                state = Text("old", style=theme_style(self.app, "text-muted"))
-            else:
-                state = Text("ok", style=theme_style(self.app, "success"))
+            state = "STALE" if stale and is_latest else "old" if not is_latest else "ok"
             products = self.products_for(template.name) if is_latest else ""
             cells = (
                 template.name,

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from console.flow.naming import managed_search, order_id_of
@@ -101,7 +101,7 @@ class VmsScreen(ListScreen):
         yield StatusHeader()
         yield FilterInput(id="filter")
         yield Static("loading VMs from the engine...", id="vm-state")
-        yield KeyedTable(COLUMNS, id="vms")
+        yield KeyedTable(COLUMNS, id="vms", styles={"status": status_text})
         yield Static(id="vm-detail")
         yield Footer()
 
@@ -126,9 +126,7 @@ class VmsScreen(ListScreen):
     def visible_ids(self) -> list[str]:
         """The VMs whose rows are on screen, the selected one first."""
         table = self.query_one("#vms", KeyedTable)
-        first = int(table.scroll_offset.y)
-        height = max(1, table.size.height - table.header_height)
-        names = [row.key.value for row in table.ordered_rows[first : first + height]]
+        names = table.visible_keys()
         selected = table.selected_key
         ids = [self.vms[name].id for name in [selected, *names] if name in self.vms]
         return list(dict.fromkeys(ids))
@@ -244,7 +242,7 @@ class VmsScreen(ListScreen):
         order = order_id_of(self.app.context.config, row.name) or ""
         cells = (
             row.name,
-            status_text(self.app, row.status),
+            row.status or "-",
             format_percent(stats.cpu_percent) + age if stats is not None else "-",
             format_percent(stats.memory_percent) if stats is not None else "-",
             f"{row.cpus}/{format_memory(row.memory_mib)}/{row.disk_gib or '-'}G",
@@ -331,7 +329,7 @@ class VmsScreen(ListScreen):
             )
         )
 
-    @on(DataTable.RowHighlighted, "#vms")
+    @on(KeyedTable.RowHighlighted, "#vms")
     def _highlighted(self) -> None:
         self.show_detail()
 
