@@ -24,7 +24,7 @@ from console.ovirt import Engine, EngineError, Vm
 from console.secrets import admin_password_secret, license_secret
 from console.store import jobs as repo
 from console.store.db import Store
-from console.store.models import Job, since_key, utcnow
+from console.store.models import Job, JobEvent, since_key, utcnow
 
 if TYPE_CHECKING:
     from console.flow.runner import Runner
@@ -77,22 +77,58 @@ class RunContext:
         self.rolling_back = False
         self._seen: tuple[Vm, bool] | None = None
         self._polls: dict[WaitKind, Poll] = {}
+        # When this pass's engine call that began a wait returned (on the runner's clock).
+        self._wait_began: dict[WaitKind, float] = {}
+        # The one wait of this pass that may look sooner than where it is sure.
+        self._probe = runner.services.pace.turn()
+        # "done: ..." journal lines not yet written: they go with the next write of this
+        # pass (nothing a resume needs: it reconciles from the engine, and every "calling:"
+        # line is written before its call).
+        self._journal: list[JobEvent] = []
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
     def record(self, kind: str, step: str | None, message: str, **data: Any) -> None:
         self.runner._record(
-            self.job, kind, step, message, elapsed=self.elapsed(), state=self.job.state, **data
+            self.job,
+            kind,
+            step,
+            message,
+            elapsed=self.elapsed(),
+            state=self.job.state,
+            before=self.take_journal(),
+            **data,
         )
+
+    def emit(self, kind: str, step: str | None, message: str) -> None:
+        """Tell the listener of an event already written (with `save(events=...)`)."""
+        self.runner._emit(self.job, kind, step, message, self.elapsed())
+
+    def event(self, kind: str, step: str | None, message: str, **data: Any) -> JobEvent:
+        """An event of this job by this runner, to be written with a save."""
+        return self.runner._event(self.job, kind, step, message, **data)
+
+    def take_journal(self) -> list[JobEvent]:
+        journal, self._journal = self._journal, []
+        return journal
 
     def refresh(self) -> Job:
         self.job = self.runner._job(self.job_id)
         return self.job
 
-    def save(self, **values: Any) -> Job:
-        self.job = repo.update_job(self.store, self.job_id, **values)
+    def save(self, *, events: list[JobEvent] | None = None, **values: Any) -> Job:
+        """Set the job's columns (and `events`, after the journal owed) in one commit."""
+        self.job = repo.update_job(
+            self.store, self.job_id, events=[*self.take_journal(), *(events or [])], **values
+        )
         return self.job
+
+    def flush_journal(self) -> None:
+        """Write the journal owed, at the end of a pass."""
+        journal = self.take_journal()
+        if journal:
+            repo.add_events(self.store, journal)
 
     def check(self) -> None:
         """Between engine calls: stop if the lease was lost or a cancel was asked for."""
@@ -118,18 +154,27 @@ class RunContext:
             return None
         return seen[0]
 
+    def wait_begins(self, kind: WaitKind) -> None:
+        """The engine call that begins the wait `kind` (create, extend, start) returned."""
+        self._wait_began[kind] = utcnow().timestamp()
+
     def poll(self, kind: WaitKind, key: str, default: float, step: str) -> Poll:
         """The paced wait `kind` of this pass (the same one while it lasts, across steps),
-        its clock the persisted start of `step`."""
+        its clock the return of the call that began it in this pass, else the persisted
+        start of `step` (a resumed wait)."""
         poll = self._polls.get(kind)
         if poll is None:
+            began = self._wait_began.pop(kind, None)
+            since = self.since(step)  # stamps the step's start: its time limit counts from it
             poll = Poll(
                 self.runner.services.pace,
                 (self.engine.name, str(kind), key),
                 default,
                 self.timing,
-                already=self.since(step),
+                already=since if began is None else utcnow().timestamp() - began,
                 clock=lambda: utcnow().timestamp(),
+                watched=None if began is None else True,
+                probe=kind == self._probe,
             )
             self._polls[kind] = poll
         return poll
@@ -154,15 +199,22 @@ class RunContext:
         step = self.job.state
         if changes:
             self._seen = None
-            repo.add_event(
+            # Durable before the call it announces: a resume after a crash in the call
+            # knows the change may have happened.
+            repo.add_events(
                 self.store,
-                job_id=self.job_id,
-                order_id=self.job.order_id,
-                kind="engine",
-                step=step,
-                actor=self.runner.actor,
-                message=f"calling: {what}",
-                phase="before",
+                [
+                    *self.take_journal(),
+                    repo.new_event(
+                        job_id=self.job_id,
+                        order_id=self.job.order_id,
+                        kind="engine",
+                        step=step,
+                        actor=self.runner.actor,
+                        message=f"calling: {what}",
+                        phase="before",
+                    ),
+                ],
             )
         delay = self.timing.backoff_first_seconds
         deadline = time.monotonic() + self.timing.retry_budget_seconds
@@ -179,15 +231,16 @@ class RunContext:
                 time.sleep(delay)
                 delay = min(delay * 2, self.timing.backoff_max_seconds)
         if changes:
-            repo.add_event(
-                self.store,
-                job_id=self.job_id,
-                order_id=self.job.order_id,
-                kind="engine",
-                step=step,
-                actor=self.runner.actor,
-                message=f"done: {what}",
-                phase="after",
+            self._journal.append(
+                repo.new_event(
+                    job_id=self.job_id,
+                    order_id=self.job.order_id,
+                    kind="engine",
+                    step=step,
+                    actor=self.runner.actor,
+                    message=f"done: {what}",
+                    phase="after",
+                )
             )
         return result
 

@@ -37,7 +37,7 @@ from console.store import audit
 from console.store import jobs as repo
 from console.store.claims import claim_order
 from console.store.db import StoreUnavailable
-from console.store.models import CANCEL_REQUESTED, Job, Order, since_key, utcnow
+from console.store.models import CANCEL_REQUESTED, Job, JobEvent, Order, since_key, utcnow
 from console.store.orders import set_order_status
 from console.store.states import (
     PARKED_JOB_STATES,
@@ -317,7 +317,14 @@ class Runner:
                     job.state,
                     f"took the job over from {lease.took_over_from}, whose runner is gone",
                 )
-            return self._go(RunContext(self, job_id, heart))
+            ctx = RunContext(self, job_id, heart)
+            try:
+                return self._go(ctx)
+            finally:
+                try:
+                    ctx.flush_journal()
+                except StoreUnavailable:  # the pass already stops on it; lines only
+                    log.warning("journal of job %s not written", job_id, exc_info=True)
         finally:
             heart.stop()
             repo.release_lease(self.store, job_id, self.actor)
@@ -410,6 +417,7 @@ class Runner:
     # --------------------------------------------------------------- the loop
     def _go(self, ctx: RunContext) -> Job:
         """Step after step until the job is done, failed or cancelled."""
+        first = True
         while True:
             job = ctx.refresh()
             if job.cancel_requested_by:
@@ -418,15 +426,23 @@ class Runner:
             if state.terminal or state.name in (JobState.FAILED, *PARKED_JOB_STATES):
                 return job
             step = Step(state.name)
-            resumed = (
-                bool(job.step_began_at(step))
-                or step != Step.PLANNED
+            # Only the pass's first step can have been begun before (a crash, a retry): the
+            # others were entered by this pass. A begun step carries its start; one begun
+            # by a console that did not stamp every step is told by its events.
+            resumed = bool(job.step_began_at(step)) or (
+                first
+                and step != Step.PLANNED
                 and any(
                     e.step == step and e.kind == "step_started"
                     for e in repo.job_events(ctx.store, ctx.job_id, limit=6)
                 )
             )
-            ctx.record("started", step, ("resuming: " if resumed else "") + STEP_TITLES[step])
+            first = False
+            title = ("resuming: " if resumed else "") + STEP_TITLES[step]
+            # The step's start (its time limits count from it) with the event, one commit.
+            stamp = {} if resumed else {since_key(step): utcnow().isoformat()}
+            ctx.save(data=stamp, events=[ctx.event("started", step, title)])
+            ctx.emit("started", step, title)
             began = time.monotonic()
             try:
                 message, values = STEP_ACTIONS[step](ctx)
@@ -450,8 +466,14 @@ class Runner:
             data[since_key(step)] = None
             if new.name == JobState.DONE:
                 extra["finished_at"] = utcnow()
-            ctx.save(state=new.name, failed_step=None, data=data, **extra)
-            ctx.record("finished", step, message)
+            ctx.save(
+                state=new.name,
+                failed_step=None,
+                data=data,
+                events=[ctx.event("finished", step, message)],
+                **extra,
+            )
+            ctx.emit("finished", step, message)
             eta.record(ctx, step, time.monotonic() - began, resumed=resumed)
             if new.name == JobState.READY_FOR_ENGINEER:
                 parking.on_parked(ctx)
@@ -538,25 +560,31 @@ class Runner:
         elapsed: float = 0.0,
         state: str | None = None,
         persist: bool = True,
+        before: list[JobEvent] | None = None,
         **data: Any,
     ) -> None:
+        """Write the event (after `before`, in the same commit) and tell the listener."""
         if persist:
-            stored_kind = {
-                "started": "step_started",
-                "finished": "step_finished",
-                "failed": "step_failed",
-            }.get(kind, kind)
-            repo.add_event(
-                self.store,
-                job_id=job.id,
-                order_id=job.order_id,
-                kind=stored_kind,
-                step=step,
-                actor=self.actor,
-                message=message,
-                **data,
+            repo.add_events(
+                self.store, [*(before or []), self._event(job, kind, step, message, **data)]
             )
         self._emit(job, kind, step, message, elapsed, state)
+
+    def _event(self, job: Job, kind: str, step: str | None, message: str, **data: Any) -> JobEvent:
+        stored_kind = {
+            "started": "step_started",
+            "finished": "step_finished",
+            "failed": "step_failed",
+        }.get(kind, kind)
+        return repo.new_event(
+            job_id=job.id,
+            order_id=job.order_id,
+            kind=stored_kind,
+            step=step,
+            actor=self.actor,
+            message=message,
+            **data,
+        )
 
 
 __all__ = ["JobBusy", "PreflightBlocked", "Runner", "StepFailed", "STEPS", "resource_changes"]

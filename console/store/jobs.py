@@ -159,9 +159,15 @@ def open_job_for_order(store: Store, order_id: str) -> Job | None:
 
 
 def update_job(
-    store: Store, job_id: str, *, data: dict[str, Any] | None = None, **values: Any
+    store: Store,
+    job_id: str,
+    *,
+    data: dict[str, Any] | None = None,
+    events: Iterable[JobEvent] = (),
+    **values: Any,
 ) -> Job:
-    """Set columns (and merge keys into `data`), committed at once."""
+    """Set columns (and merge keys into `data`), committed at once, with `events` in the
+    same transaction (a step's state and the event that says so are never apart)."""
     with store.session() as session:
         job = session.get(Job, job_id)
         if job is None:
@@ -172,7 +178,37 @@ def update_job(
             job.data = merge_data(job.data, data)
         job.updated_at = utcnow()
         session.add(job)
+        session.add_all(list(events))
     return job
+
+
+def new_event(
+    *,
+    job_id: str | None,
+    order_id: str | None,
+    kind: str,
+    step: str | None = None,
+    actor: str = "",
+    message: str = "",
+    **data: Any,
+) -> JobEvent:
+    """An event stamped now, not yet written (add_events or update_job write it)."""
+    return JobEvent(
+        job_id=job_id,
+        order_id=order_id,
+        kind=kind,
+        step=step,
+        actor=actor,
+        message=message,
+        data=data,
+        at=utcnow(),
+    )
+
+
+def add_events(store: Store, events: Iterable[JobEvent]) -> None:
+    """Several events, in order, in one commit."""
+    with store.session() as session:
+        session.add_all(list(events))
 
 
 def add_event(
@@ -186,18 +222,10 @@ def add_event(
     message: str = "",
     **data: Any,
 ) -> JobEvent:
-    event = JobEvent(
-        job_id=job_id,
-        order_id=order_id,
-        kind=kind,
-        step=step,
-        actor=actor,
-        message=message,
-        data=data,
-        at=utcnow(),
+    event = new_event(
+        job_id=job_id, order_id=order_id, kind=kind, step=step, actor=actor, message=message, **data
     )
-    with store.session() as session:
-        session.add(event)
+    add_events(store, [event])
     return event
 
 
