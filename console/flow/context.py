@@ -62,13 +62,16 @@ class Heartbeat(threading.Thread):
 class RunContext:
     """One pass of one job through its remaining steps, holding its lease."""
 
-    def __init__(self, runner: Runner, job_id: str, heart: Heartbeat | None):
+    def __init__(
+        self, runner: Runner, job_id: str, heart: Heartbeat | None, *, job: Job | None = None
+    ):
+        """`job`: the job as just read or written, if the caller has it."""
         self.runner = runner
         self.store = runner.store
         self.timing = runner.timing
         self.job_id = job_id
         self.heart = heart
-        self.job = runner._job(job_id)
+        self.job = job if job is not None else runner._job(job_id)
         self.plan = Plan.from_dict(self.job.plan)
         self.engine: Engine = runner.services.engine(self.plan.engine or None)
         names = (self.job.data or {}).get(ENGINE_NAMES) or {}
@@ -79,6 +82,7 @@ class RunContext:
         self._polls: dict[WaitKind, Poll] = {}
         # When this pass's engine call that began a wait returned (on the runner's clock).
         self._wait_began: dict[WaitKind, float] = {}
+        self._just_checked = False  # by a sleep, with nothing since
         # The one wait of this pass that may look sooner than where it is sure.
         self._probe = runner.services.pace.turn()
         # "done: ..." journal lines not yet written: they go with the next write of this
@@ -119,6 +123,7 @@ class RunContext:
 
     def save(self, *, events: list[JobEvent] | None = None, **values: Any) -> Job:
         """Set the job's columns (and `events`, after the journal owed) in one commit."""
+        self._just_checked = False
         self.job = repo.update_job(
             self.store, self.job_id, events=[*self.take_journal(), *(events or [])], **values
         )
@@ -141,6 +146,7 @@ class RunContext:
         self.check()
         time.sleep(seconds)
         self.check()
+        self._just_checked = True  # the look that follows need not read the job again
 
     def hand_over(self, vm: Vm, *, detail: bool) -> None:
         """The VM as this step leaves it, for the next step of this pass to start from
@@ -218,9 +224,11 @@ class RunContext:
             )
         delay = self.timing.backoff_first_seconds
         deadline = time.monotonic() + self.timing.retry_budget_seconds
+        just_checked, self._just_checked = self._just_checked, False
         while True:
-            if not self.rolling_back:
+            if not self.rolling_back and not just_checked:
                 self.check()
+            just_checked = False
             try:
                 result = operation()
                 break

@@ -309,7 +309,7 @@ class Runner:
         heart = Heartbeat(self.store, job_id, self.actor, self.timing.lease_seconds / 3)
         heart.start()
         try:
-            repo.update_job(self.store, job_id, attempts=job.attempts + 1)
+            job = repo.update_job(self.store, job_id, attempts=job.attempts + 1)
             if lease.took_over_from:
                 self._record(
                     job,
@@ -317,7 +317,7 @@ class Runner:
                     job.state,
                     f"took the job over from {lease.took_over_from}, whose runner is gone",
                 )
-            ctx = RunContext(self, job_id, heart)
+            ctx = RunContext(self, job_id, heart, job=job)
             try:
                 return self._go(ctx)
             finally:
@@ -418,8 +418,13 @@ class Runner:
     def _go(self, ctx: RunContext) -> Job:
         """Step after step until the job is done, failed or cancelled."""
         first = True
+        # The job as its last read or write in this pass left it, when nothing came
+        # between: the pass's start, a step's end (whose save read the row). A cancel
+        # asked meanwhile is seen at the next step's first check, before it calls.
+        fresh = True
         while True:
-            job = ctx.refresh()
+            job = ctx.job if fresh else ctx.refresh()
+            fresh = False
             if job.cancel_requested_by:
                 return rollback(ctx)
             state = State(job.state, job.failed_step)
@@ -502,6 +507,7 @@ class Runner:
                     "finished", None, f"{ctx.plan.vm_name} is ready: {', '.join(ctx.job.ips)}"
                 )
                 return ctx.job
+            fresh = True
 
     def _fail(self, ctx: RunContext, state: State, error: ConsoleError) -> Job:
         failed = transition(state, Event.FAIL)

@@ -319,7 +319,9 @@ def step_initializing(ctx: RunContext) -> StepOutcome:
 
 def step_starting(ctx: RunContext) -> StepOutcome:
     # From the first start on, the vault's keys may be activated in the guest: a cancel
-    # from here retires them instead of putting them back in stock.
+    # from here retires them instead of putting them back in stock (one asked before it
+    # still puts them back).
+    ctx.check()
     vault.on_boot(ctx.store, ctx.job.order_id, ctx.plan.vm_name, actor=ctx.runner.actor)
     vm = current_vm(ctx, detail=False)
     started_here = False
