@@ -432,8 +432,8 @@ class Runner:
                 return job
             step = Step(state.name)
             # Only the pass's first step can have been begun before (a crash, a retry): the
-            # others were entered by this pass. A begun step carries its start; one begun
-            # by a console that did not stamp every step is told by its events.
+            # others were entered by this pass. A step that began waiting carries its
+            # start (RunContext.since); one that did not is told by its events.
             resumed = bool(job.step_began_at(step)) or (
                 first
                 and step != Step.PLANNED
@@ -444,10 +444,7 @@ class Runner:
             )
             first = False
             title = ("resuming: " if resumed else "") + STEP_TITLES[step]
-            # The step's start (its time limits count from it) with the event, one commit.
-            stamp = {} if resumed else {since_key(step): utcnow().isoformat()}
-            ctx.save(data=stamp, events=[ctx.event("started", step, title)])
-            ctx.emit("started", step, title)
+            ctx.record("started", step, title)
             began = time.monotonic()
             try:
                 message, values = STEP_ACTIONS[step](ctx)
