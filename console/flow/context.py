@@ -82,7 +82,7 @@ class RunContext:
         self._polls: dict[WaitKind, Poll] = {}
         # When this pass's engine call that began a wait returned (on the runner's clock).
         self._wait_began: dict[WaitKind, float] = {}
-        self._just_checked = False  # by a sleep, with nothing since
+        self._fresh = False  # self.job was read (by a save or a check), nothing since
         # The one wait of this pass that may look sooner than where it is sure.
         self._probe = runner.services.pace.turn()
         # "done: ..." journal lines not yet written: they go with the next write of this
@@ -94,6 +94,7 @@ class RunContext:
         return time.monotonic() - self.started
 
     def record(self, kind: str, step: str | None, message: str, **data: Any) -> None:
+        self._fresh = False  # a listener may act on the job (a cancel, say)
         self.runner._record(
             self.job,
             kind,
@@ -107,6 +108,7 @@ class RunContext:
 
     def emit(self, kind: str, step: str | None, message: str) -> None:
         """Tell the listener of an event already written (with `save(events=...)`)."""
+        self._fresh = False  # a listener may act on the job (a cancel, say)
         self.runner._emit(self.job, kind, step, message, self.elapsed())
 
     def event(self, kind: str, step: str | None, message: str, **data: Any) -> JobEvent:
@@ -123,10 +125,10 @@ class RunContext:
 
     def save(self, *, events: list[JobEvent] | None = None, **values: Any) -> Job:
         """Set the job's columns (and `events`, after the journal owed) in one commit."""
-        self._just_checked = False
         self.job = repo.update_job(
             self.store, self.job_id, events=[*self.take_journal(), *(events or [])], **values
         )
+        self._fresh = True
         return self.job
 
     def flush_journal(self) -> None:
@@ -139,14 +141,20 @@ class RunContext:
         """Between engine calls: stop if the lease was lost or a cancel was asked for."""
         if self.heart is not None and self.heart.lost:
             raise LeaseLost()
-        if not self.rolling_back and self.refresh().cancel_requested_by:
+        if self.rolling_back:
+            return
+        # The row as a save or a check just read it, when neither an engine call nor a
+        # sleep came since: reading it again would tell nothing new.
+        job = self.job if self._fresh else self.refresh()
+        self._fresh = False
+        if job.cancel_requested_by:
             raise Cancelled()
 
     def sleep(self, seconds: float) -> None:
         self.check()
         time.sleep(seconds)
         self.check()
-        self._just_checked = True  # the look that follows need not read the job again
+        self._fresh = True  # the look that follows need not read the job again
 
     def hand_over(self, vm: Vm, *, detail: bool) -> None:
         """The VM as this step leaves it, for the next step of this pass to start from
@@ -224,11 +232,9 @@ class RunContext:
             )
         delay = self.timing.backoff_first_seconds
         deadline = time.monotonic() + self.timing.retry_budget_seconds
-        just_checked, self._just_checked = self._just_checked, False
         while True:
-            if not self.rolling_back and not just_checked:
+            if not self.rolling_back:
                 self.check()
-            just_checked = False
             try:
                 result = operation()
                 break
@@ -238,6 +244,8 @@ class RunContext:
                 self.record("info", step, f"{error.message}; retrying in {delay:.1f}s")
                 time.sleep(delay)
                 delay = min(delay * 2, self.timing.backoff_max_seconds)
+            finally:
+                self._fresh = False  # the engine may have taken its time
         if changes:
             self._journal.append(
                 repo.new_event(

@@ -422,6 +422,7 @@ class Runner:
         # between: the pass's start, a step's end (whose save read the row). A cancel
         # asked meanwhile is seen at the next step's first check, before it calls.
         fresh = True
+        announced: Step | None = None  # the step whose started event the last save wrote
         while True:
             job = ctx.job if fresh else ctx.refresh()
             fresh = False
@@ -444,7 +445,10 @@ class Runner:
             )
             first = False
             title = ("resuming: " if resumed else "") + STEP_TITLES[step]
-            ctx.record("started", step, title)
+            if announced == step:  # written with the previous step's end
+                ctx.emit("started", step, title)
+            else:
+                ctx.record("started", step, title)
             began = time.monotonic()
             try:
                 message, values = STEP_ACTIONS[step](ctx)
@@ -468,13 +472,14 @@ class Runner:
             data[since_key(step)] = None
             if new.name == JobState.DONE:
                 extra["finished_at"] = utcnow()
-            ctx.save(
-                state=new.name,
-                failed_step=None,
-                data=data,
-                events=[ctx.event("finished", step, message)],
-                **extra,
-            )
+            events = [ctx.event("finished", step, message)]
+            # The next step's start goes with this one's end: one commit, not two. (A cancel
+            # seen before it begins leaves the event said; a crash before it, a next pass
+            # that calls the step resumed: both only words.)
+            announced = next((s for s in STEP_ACTIONS if str(s) == str(new.name)), None)
+            if announced is not None:
+                events.append(ctx.event("started", announced, STEP_TITLES[announced]))
+            ctx.save(state=new.name, failed_step=None, data=data, events=events, **extra)
             ctx.emit("finished", step, message)
             eta.record(ctx, step, time.monotonic() - began, resumed=resumed)
             if new.name == JobState.READY_FOR_ENGINEER:
