@@ -215,21 +215,8 @@ class RunContext:
             self._seen = None
             # Durable before the call it announces: a resume after a crash in the call
             # knows the change may have happened.
-            repo.add_events(
-                self.store,
-                [
-                    *self.take_journal(),
-                    repo.new_event(
-                        job_id=self.job_id,
-                        order_id=self.job.order_id,
-                        kind="engine",
-                        step=step,
-                        actor=self.runner.actor,
-                        message=f"calling: {what}",
-                        phase="before",
-                    ),
-                ],
-            )
+            before = self._engine_event(step, f"calling: {what}", "before")
+            repo.add_events(self.store, [*self.take_journal(), before])
         delay = self.timing.backoff_first_seconds
         deadline = time.monotonic() + self.timing.retry_budget_seconds
         while True:
@@ -247,18 +234,19 @@ class RunContext:
             finally:
                 self._fresh = False  # the engine may have taken its time
         if changes:
-            self._journal.append(
-                repo.new_event(
-                    job_id=self.job_id,
-                    order_id=self.job.order_id,
-                    kind="engine",
-                    step=step,
-                    actor=self.runner.actor,
-                    message=f"done: {what}",
-                    phase="after",
-                )
-            )
+            self._journal.append(self._engine_event(step, f"done: {what}", "after"))
         return result
+
+    def _engine_event(self, step: str, message: str, phase: str) -> JobEvent:
+        return repo.new_event(
+            job_id=self.job_id,
+            order_id=self.job.order_id,
+            kind="engine",
+            step=step,
+            actor=self.runner.actor,
+            message=message,
+            phase=phase,
+        )
 
     def read_vm(self, vm_id: str, *, detail: bool = True) -> Vm:
         self._seen = None

@@ -211,20 +211,9 @@ def add_events(store: Store, events: Iterable[JobEvent]) -> None:
         session.add_all(list(events))
 
 
-def add_event(
-    store: Store,
-    *,
-    job_id: str | None,
-    order_id: str | None,
-    kind: str,
-    step: str | None = None,
-    actor: str = "",
-    message: str = "",
-    **data: Any,
-) -> JobEvent:
-    event = new_event(
-        job_id=job_id, order_id=order_id, kind=kind, step=step, actor=actor, message=message, **data
-    )
+def add_event(store: Store, **fields: Any) -> JobEvent:
+    """One event (new_event's fields), in its own commit."""
+    event = new_event(**fields)
     add_events(store, [event])
     return event
 
