@@ -83,11 +83,18 @@ class Pace:
             return next(self._turns)
 
     def observe(
-        self, key: tuple[str, str, str], looked: float, before: float | None, probed: bool
+        self,
+        key: tuple[str, str, str],
+        looked: float,
+        before: float | None,
+        probed: bool,
+        answered: float | None = None,
     ) -> None:
         """A wait of this key was seen over by the look due `looked` seconds after it
-        began; `before`: when the look before it was due (None: the first look found it
-        over); `probed`: that first look was a probe."""
+        began (whose answer came `answered` seconds after it began); `before`: when the
+        look before it was due (None: the first look found it over); `probed`: that first
+        look was a probe."""
+        answered = looked if answered is None else max(looked, answered)
         with self._lock:
             last = self._learned.get(key)
             if before is not None:
@@ -96,8 +103,9 @@ class Pace:
                 middle = min(looked, (before + looked) / 2 * MARGIN)
                 self._learned[key] = Learned(middle, middle, True)
             elif last is None or not last.measured:
-                # At most `looked`, still a guess: halve it.
-                self._learned[key] = Learned(looked * UNMEASURED_DOWN, looked, False)
+                # At most when the answer came (a look that came late on a busy machine
+                # says nothing about the time it was due), still a guess: halve it.
+                self._learned[key] = Learned(answered * UNMEASURED_DOWN, answered, False)
             elif probed:
                 # Over by the probe: the next probe a little sooner.
                 self._learned[key] = Learned(looked * LEARN_DOWN, looked, True)
@@ -152,5 +160,6 @@ class Poll:
         """The wait is over (seen at the last look): remember how long it took."""
         before, looked = self.due
         if self.learns and looked is not None:
-            self.pace.observe(self.key, looked, before, self.probing)
+            answered = self.clock() - self.began
+            self.pace.observe(self.key, looked, before, self.probing, answered)
         self.learns = False
