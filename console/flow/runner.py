@@ -38,7 +38,7 @@ from console.store import audit
 from console.store import jobs as repo
 from console.store.claims import claim_order
 from console.store.db import StoreUnavailable
-from console.store.models import CANCEL_REQUESTED, Job, Order, since_key, utcnow
+from console.store.models import CANCEL_REQUESTED, Job, JobEvent, Order, since_key, utcnow
 from console.store.orders import set_order_status
 from console.store.states import (
     PARKED_JOB_STATES,
@@ -312,7 +312,7 @@ class Runner:
         heart = Heartbeat(self.store, job_id, self.actor, self.timing.lease_seconds / 3)
         heart.start()
         try:
-            repo.update_job(self.store, job_id, attempts=job.attempts + 1)
+            job = repo.update_job(self.store, job_id, attempts=job.attempts + 1)
             if lease.took_over_from:
                 self._record(
                     job,
@@ -320,7 +320,14 @@ class Runner:
                     job.state,
                     f"took the job over from {lease.took_over_from}, whose runner is gone",
                 )
-            return self._go(RunContext(self, job_id, heart))
+            ctx = RunContext(self, job_id, heart, job=job)
+            try:
+                return self._go(ctx)
+            finally:
+                try:
+                    ctx.flush_journal()
+                except StoreUnavailable:  # the pass already stops on it; lines only
+                    log.warning("journal of job %s not written", job_id, exc_info=True)
         finally:
             heart.stop()
             repo.release_lease(self.store, job_id, self.actor)
@@ -413,23 +420,38 @@ class Runner:
     # --------------------------------------------------------------- the loop
     def _go(self, ctx: RunContext) -> Job:
         """Step after step until the job is done, failed or cancelled."""
+        first = True
+        # The job as its last read or write in this pass left it, when nothing came
+        # between: the pass's start, a step's end (whose save read the row). A cancel
+        # asked meanwhile is seen at the next step's first check, before it calls.
+        fresh = True
+        announced: Step | None = None  # the step whose started event the last save wrote
         while True:
-            job = ctx.refresh()
+            job = ctx.job if fresh else ctx.refresh()
+            fresh = False
             if job.cancel_requested_by:
                 return rollback(ctx)
             state = State(job.state, job.failed_step)
             if state.terminal or state.name in (JobState.FAILED, *PARKED_JOB_STATES):
                 return job
             step = Step(state.name)
-            resumed = (
-                bool(job.step_began_at(step))
-                or step != Step.PLANNED
+            # Only the pass's first step can have been begun before (a crash, a retry): the
+            # others were entered by this pass. A step that began waiting carries its
+            # start (RunContext.since); one that did not is told by its events.
+            resumed = bool(job.step_began_at(step)) or (
+                first
+                and step != Step.PLANNED
                 and any(
                     e.step == step and e.kind == "step_started"
                     for e in repo.job_events(ctx.store, ctx.job_id, limit=6)
                 )
             )
-            ctx.record("started", step, ("resuming: " if resumed else "") + STEP_TITLES[step])
+            first = False
+            title = ("resuming: " if resumed else "") + STEP_TITLES[step]
+            if announced == step:  # written with the previous step's end
+                ctx.emit("started", step, title)
+            else:
+                ctx.record("started", step, title)
             began = time.monotonic()
             try:
                 message, values = STEP_ACTIONS[step](ctx)
@@ -453,8 +475,15 @@ class Runner:
             data[since_key(step)] = None
             if new.name == JobState.DONE:
                 extra["finished_at"] = utcnow()
-            ctx.save(state=new.name, failed_step=None, data=data, **extra)
-            ctx.record("finished", step, message)
+            events = [ctx.event("finished", step, message)]
+            # The next step's start goes with this one's end: one commit, not two. (A cancel
+            # seen before it begins leaves the event said; a crash before it, a next pass
+            # that calls the step resumed: both only words.)
+            announced = next((s for s in STEP_ACTIONS if str(s) == str(new.name)), None)
+            if announced is not None:
+                events.append(ctx.event("started", announced, STEP_TITLES[announced]))
+            ctx.save(state=new.name, failed_step=None, data=data, events=events, **extra)
+            ctx.emit("finished", step, message)
             eta.record(ctx, step, time.monotonic() - began, resumed=resumed)
             if new.name == JobState.READY_FOR_ENGINEER:
                 parking.on_parked(ctx)
@@ -483,6 +512,7 @@ class Runner:
                     "finished", None, f"{ctx.plan.vm_name} is ready: {', '.join(ctx.job.ips)}"
                 )
                 return ctx.job
+            fresh = True
 
     def _fail(self, ctx: RunContext, state: State, error: ConsoleError) -> Job:
         failed = transition(state, Event.FAIL)
@@ -541,25 +571,31 @@ class Runner:
         elapsed: float = 0.0,
         state: str | None = None,
         persist: bool = True,
+        before: list[JobEvent] | None = None,
         **data: Any,
     ) -> None:
+        """Write the event (after `before`, in the same commit) and tell the listener."""
         if persist:
-            stored_kind = {
-                "started": "step_started",
-                "finished": "step_finished",
-                "failed": "step_failed",
-            }.get(kind, kind)
-            repo.add_event(
-                self.store,
-                job_id=job.id,
-                order_id=job.order_id,
-                kind=stored_kind,
-                step=step,
-                actor=self.actor,
-                message=message,
-                **data,
+            repo.add_events(
+                self.store, [*(before or []), self._event(job, kind, step, message, **data)]
             )
         self._emit(job, kind, step, message, elapsed, state)
+
+    def _event(self, job: Job, kind: str, step: str | None, message: str, **data: Any) -> JobEvent:
+        stored_kind = {
+            "started": "step_started",
+            "finished": "step_finished",
+            "failed": "step_failed",
+        }.get(kind, kind)
+        return repo.new_event(
+            job_id=job.id,
+            order_id=job.order_id,
+            kind=stored_kind,
+            step=step,
+            actor=self.actor,
+            message=message,
+            **data,
+        )
 
 
 __all__ = ["JobBusy", "PreflightBlocked", "Runner", "StepFailed", "STEPS", "resource_changes"]

@@ -132,6 +132,7 @@ def ensure_vm(ctx: RunContext, *, sized: bool = True, look_first: bool = True) -
             raise
         # Someone (our own earlier, lost request) created it meanwhile: adopt.
         return ensure_vm(ctx, sized=sized)
+    ctx.wait_begins(WaitKind.CLONE)
     ctx.save(vm_id=created.id, vm_name=created.name, vm_created_by_job=True)
     ctx.hand_over(created, detail=False)
     return created, f"created {created.name} ({created.id})"
@@ -263,6 +264,7 @@ def step_resizing(ctx: RunContext) -> StepOutcome:
                 vm.id, disk.id, plan.disk_gib, correlation_id=ctx.job.correlation_id
             ),
         )
+        ctx.wait_begins(WaitKind.DISK)
     poll = ctx.poll(WaitKind.DISK, "extend", ctx.timing.disk_expect_seconds, Step.RESIZING)
     current = disk
     while extended or current.status == "locked" or current.provisioned_gib < plan.disk_gib:
@@ -317,7 +319,9 @@ def step_initializing(ctx: RunContext) -> StepOutcome:
 
 def step_starting(ctx: RunContext) -> StepOutcome:
     # From the first start on, the vault's keys may be activated in the guest: a cancel
-    # from here retires them instead of putting them back in stock.
+    # from here retires them instead of putting them back in stock (one asked before it
+    # still puts them back).
+    ctx.check()
     vault.on_boot(ctx.store, ctx.job.order_id, ctx.plan.vm_name, actor=ctx.runner.actor)
     vm = current_vm(ctx, detail=False)
     started_here = False
@@ -329,6 +333,7 @@ def step_starting(ctx: RunContext) -> StepOutcome:
                 f"start {vm.name} with {init.kind}",
                 lambda: ctx.engine.start_vm(vm.id, init, correlation_id=ctx.job.correlation_id),
             )
+            ctx.wait_begins(WaitKind.BOOT)
             started_here = True
         except EngineRejected as error:
             if "is running" not in (error.detail or error.message):

@@ -160,14 +160,21 @@ def open_job_for_order(store: Store, order_id: str) -> Job | None:
 
 
 def update_job(
-    store: Store, job_id: str, *, data: dict[str, Any] | None = None, **values: Any
-) -> Job:
-    """Set columns (and merge keys into `data`), committed at once."""
-    return updates.update_row(store, Job, job_id, what="job", data=data, **values)
-
-
-def add_event(
     store: Store,
+    job_id: str,
+    *,
+    data: dict[str, Any] | None = None,
+    events: Iterable[JobEvent] = (),
+    **values: Any,
+) -> Job:
+    """Set columns (and merge keys into `data`), committed at once, with `events` in the
+    same transaction (a step's state and the event that says so are never apart)."""
+    return updates.update_row(
+        store, Job, job_id, what="job", data=data, also=list(events), **values
+    )
+
+
+def new_event(
     *,
     job_id: str | None,
     order_id: str | None,
@@ -177,7 +184,8 @@ def add_event(
     message: str = "",
     **data: Any,
 ) -> JobEvent:
-    event = JobEvent(
+    """An event stamped now, not yet written (add_events or update_job write it)."""
+    return JobEvent(
         job_id=job_id,
         order_id=order_id,
         kind=kind,
@@ -187,8 +195,18 @@ def add_event(
         data=data,
         at=utcnow(),
     )
+
+
+def add_events(store: Store, events: Iterable[JobEvent]) -> None:
+    """Several events, in order, in one commit."""
     with store.session() as session:
-        session.add(event)
+        session.add_all(list(events))
+
+
+def add_event(store: Store, **fields: Any) -> JobEvent:
+    """One event (new_event's fields), in its own commit."""
+    event = new_event(**fields)
+    add_events(store, [event])
     return event
 
 

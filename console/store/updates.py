@@ -47,10 +47,12 @@ def update_row(
     what: str,
     data: dict[str, Any] | None = None,
     change: Callable[[R], None] | None = None,
+    also: Sequence[SQLModel] = (),
     **values: Any,
 ) -> R:
     """Set columns, merge keys into `data` (None removes one), let `change` do the rest,
-    stamp `updated_at`: one commit. `what` names the row in the error when it is gone."""
+    stamp `updated_at`, add the rows `also` (e.g. the events that say so): one commit.
+    `what` names the row in the error when it is gone."""
     with store.session() as session:
         row = session.get(model, key)
         if row is None:
@@ -63,6 +65,7 @@ def update_row(
             change(row)
         row.updated_at = utcnow()
         session.add(row)
+        session.add_all(list(also))
     return row
 
 
