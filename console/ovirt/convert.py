@@ -12,11 +12,18 @@ import re
 
 from ovirtsdk4 import types
 
-from console.ovirt.models import LICENSED_APPS, Cluster, Disk, StorageDomain, Template, Vm
+from console.ovirt.models import (
+    LICENSED_APPS,
+    Cluster,
+    Disk,
+    GiB,
+    MiB,
+    StorageDomain,
+    Template,
+    Vm,
+)
 from console.text_safety import safe_text
 
-MiB = 1024**2
-GiB = 1024**3
 _APPS = re.compile(r"apps=([A-Za-z0-9_,\- ]*)")
 
 

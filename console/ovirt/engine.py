@@ -26,15 +26,17 @@ from console.ovirt.models import (
     Cluster,
     Disk,
     EngineInfo,
+    GiB,
     Initialization,
+    MiB,
     StorageDomain,
     Template,
     Vm,
 )
 
 T = TypeVar("T")
-MiB = convert.MiB
-GiB = convert.GiB
+
+
 VM_FOLLOW = "disk_attachments.disk,nics.reported_devices,reported_devices,statistics,tags"
 TEMPLATE_FOLLOW = "disk_attachments.disk"
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+MiB = 1024**2
+GiB = 1024**3
+
 LICENSED_APPS = ("cpanel", "plesk", "mssql")
 
 

@@ -7,66 +7,22 @@ all the time (statistics, guest IPs) is kept apart and read only for the VMs on 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from ovirtsdk4 import types
 
 from console.ovirt import convert
-from console.ovirt.models import Vm
+from console.ovirt.models import MiB, Vm
+from console.ovirt.records import EventBatch, VmEvent, VmRow, VmStats
 from console.text_safety import safe_text
+
+__all__ = ["EventBatch", "VmEvent", "VmRow", "VmStats"]
 
 # A listing follows nothing, so its rows have no disk size: following the disks made a
 # listing of 5,000 VMs 44 % more XML (23.3 MB against 16.2 MB) and its serialisation and
 # parse about half as long again (bench/README.md, "Engine simulator"). The disks come with
 # the statistics and the guest's devices instead, read for the rows on screen only.
 STATS_FOLLOW = "disk_attachments.disk,statistics,reported_devices,nics.reported_devices"
-
-
-@dataclass(frozen=True, slots=True)
-class VmRow:
-    id: str
-    name: str
-    status: str
-    cluster: str | None
-    cpus: int
-    memory_mib: int
-    guaranteed_mib: int | None
-    disk_gib: int | None
-    fqdn: str | None
-    template_name: str | None
-    description: str
-    comment: str
-
-
-@dataclass(frozen=True, slots=True)
-class VmStats:
-    """CPU, memory and guest IPs of one VM as read at `at` (the console's clock)."""
-
-    cpu_percent: float | None
-    memory_percent: float | None
-    ips: tuple[str, ...]
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class VmEvent:
-    """An engine event (audit log entry) that names a VM."""
-
-    index: int
-    code: int
-    vm_id: str
-    vm_name: str
-
-
-@dataclass(frozen=True, slots=True)
-class EventBatch:
-    """The events after an index: those naming a VM, the newest index seen, and whether
-    the engine had more than one read returns (then some were not seen at all)."""
-
-    events: tuple[VmEvent, ...]
-    newest: int
-    overflow: bool
 
 
 def vm_row(
@@ -86,9 +42,9 @@ def vm_row(
         status=safe_text(convert._enum(sdk_vm.status)),
         cluster=safe_text(cluster_name) if cluster_name else None,
         cpus=convert.cpu_count(sdk_vm.cpu),
-        memory_mib=int(sdk_vm.memory or 0) // convert.MiB,
+        memory_mib=int(sdk_vm.memory or 0) // MiB,
         guaranteed_mib=(
-            int(policy.guaranteed) // convert.MiB
+            int(policy.guaranteed) // MiB
             if policy is not None and policy.guaranteed is not None
             else None
         ),

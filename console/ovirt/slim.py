@@ -32,10 +32,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, cast
 
-from ovirtsdk4 import types
-
-from console.ovirt.convert import GiB, MiB
-from console.ovirt.rows import VmRow
+from console.ovirt.models import GiB, MiB
+from console.ovirt.records import VmRow
 from console.text_safety import safe_text
 
 # Bytes handed to the C parser at once: each feed holds the GIL only that long.
@@ -43,8 +41,28 @@ CHUNK = 64 * 1024
 # Bodies from this size on are parsed in the helper process (a page of 500 VMs is ~1.6 MB,
 # a first screenful of 100 ~0.3 MB).
 ELSEWHERE_BYTES = 1 << 20
-# An unknown status reads as none, as the SDK's Reader.parse_enum makes it.
-_STATUSES = frozenset(status.value for status in types.VmStatus)
+# An unknown status reads as none, as the SDK's Reader.parse_enum makes it. Spelled out, not
+# read from ovirtsdk4.types.VmStatus: the helper process must not load the SDK (~18 MiB) to
+# parse; a test pins this set to the SDK's.
+STATUSES = frozenset(
+    {
+        "down",
+        "image_locked",
+        "migrating",
+        "not_responding",
+        "paused",
+        "powering_down",
+        "powering_up",
+        "reboot_in_progress",
+        "restoring_state",
+        "saving_state",
+        "suspended",
+        "unassigned",
+        "unknown",
+        "up",
+        "wait_for_launch",
+    }
+)
 
 
 def vm_rows(
@@ -105,7 +123,7 @@ def _row(vm: ET.Element, cluster_names: dict[str, str], template_names: dict[str
     return VmRow(
         id=vm.get("id"),  # type: ignore[arg-type]  # as the SDK: an engine always sends it
         name=safe_text(vm.findtext("name") or ""),
-        status=safe_text(status) if status in _STATUSES else "",
+        status=safe_text(status) if status in STATUSES else "",
         cluster=safe_text(cluster_name) if cluster_name else None,
         cpus=cpus,
         memory_mib=(_int(vm.findtext("memory")) or 0) // MiB,

@@ -204,3 +204,28 @@ def test_without_a_helper_process_the_parse_is_done_here(odd_sim, monkeypatch):
     found = parser.vm_rows(body, cluster_names=CLUSTERS, template_names=TEMPLATES)
     assert found == slim.vm_rows(body, cluster_names=CLUSTERS, template_names=TEMPLATES)
     assert parser._broken and parser._helper is None
+
+
+def test_the_statuses_the_slim_parse_knows_are_the_sdks():
+    from ovirtsdk4 import types
+
+    assert {status.value for status in types.VmStatus} == slim.STATUSES
+
+
+def test_the_parse_helper_does_not_load_the_sdk():
+    """The helper's memory is the console's too: it parses without the SDK's ~18 MiB."""
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, console.ovirt.slim; print('ovirtsdk4' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip() == "False"
