@@ -51,7 +51,8 @@ GOALS = {
     "idle_refresh_kb": ("<=", 10),
     "fill_lateness_max_ms": ("<", 50),
     "refresh_lateness_max_ms": ("<", 50),
-    "peak_rss_mib": ("<", 150),
+    # The 150 MB, for the console's process and its parse helper together.
+    "footprint_peak_mb": ("<", 150),
     "jobs_lateness_max_ms": ("<", 50),  # while they run, between the bench's key presses
     "jobs_with_keys_lateness_max_ms": ("<", 50),  # the whole phase, key presses included
     # Every pane on screen keeps its refresh rate while the jobs run (refreshes seen
@@ -437,6 +438,9 @@ async def one_scale(vms: int, orders: int, refreshes: int, jobs: int) -> dict:
             figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             # The listing's parse helper (console.ovirt.slim) is the console's memory too.
             figures["parse_helper_peak_rss_mib"] = children_peak_rss_mib()
+            figures["footprint_peak_mb"] = (
+                (figures["peak_rss_mib"] + figures["parse_helper_peak_rss_mib"]) * 2**20 / 1e6
+            )
             # Before: every refresh listed every managed VM with all it shows (one call).
             from console.flow.naming import managed_search
 
