@@ -84,10 +84,8 @@ def _finish_and_check(services, engine_sim, refresh_id: str, versions_before: in
     _wait(lambda: build_vms(engine_sim) == [], 10, "the build VM to be gone")
 
 
-@pytest.mark.parametrize("step", [s.value for s in STEPS])
-def test_sigkill_at_a_step_then_resume_makes_exactly_one_version(step, crash_env, engine_sim):
-    services = crash_env
-    before = len(engine_sim.template_versions(TEMPLATE))
+def _kill_at(services, engine_sim, step: str):
+    """A refresh planned, a real runner started on it and SIGKILLed in `step`: the row."""
     row = RefreshRunner(services, timing=FAST).plan(TEMPLATE)
     engine_sim.faults.add(delay=SLOW_CALL_SECONDS)
     victim = _resume()
@@ -104,6 +102,14 @@ def test_sigkill_at_a_step_then_resume_makes_exactly_one_version(step, crash_env
         _kill(victim)
     assert refresh_jobs.get(services.store, row.id).state == step  # killed in that step
     engine_sim.faults.clear()
+    return row
+
+
+@pytest.mark.parametrize("step", [s.value for s in STEPS])
+def test_sigkill_at_a_step_then_resume_makes_exactly_one_version(step, crash_env, engine_sim):
+    services = crash_env
+    before = len(engine_sim.template_versions(TEMPLATE))
+    row = _kill_at(services, engine_sim, step)
     _finish_and_check(services, engine_sim, row.id, before)
 
 
@@ -127,33 +133,13 @@ def test_sigkill_in_the_middle_of_an_engine_call_then_resume(
 
 def test_a_refresh_killed_half_way_is_finished_by_the_next_worker(crash_env, engine_sim):
     """Unattended: nobody runs `templates refresh --resume`; `vps-console worker` does."""
+    from tests.commands.test_worker_cli import worker_once
+
     services = crash_env
     before = len(engine_sim.template_versions(TEMPLATE))
-    row = RefreshRunner(services, timing=FAST).plan(TEMPLATE)
-    engine_sim.faults.add(delay=SLOW_CALL_SECONDS)
-    victim = _resume()
-    try:
-        _wait(
-            lambda: (
-                (r := refresh_jobs.get(services.store, row.id)).state == "clone_wait"
-                and r.owner is not None
-            ),
-            60,
-            "the runner to reach clone_wait",
-        )
-    finally:
-        _kill(victim)
-    engine_sim.faults.clear()
-    worker = subprocess.run(
-        [CLI, "worker", "--once"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=dict(os.environ),
-    )
-    assert worker.returncode == 0, worker.stdout + worker.stderr
-    assert f"template refresh {row.id}: done" in worker.stdout, worker.stdout
+    row = _kill_at(services, engine_sim, "clone_wait")
+    output = worker_once()
+    assert f"template refresh {row.id}: done" in output, output
     assert refresh_jobs.get(services.store, row.id).state == "done"
     assert len(engine_sim.template_versions(TEMPLATE)) == before + 1
     assert build_vms(engine_sim) == []
