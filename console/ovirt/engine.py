@@ -313,12 +313,8 @@ class Engine:
                 search=rows.ids_search(vm_ids), follow=rows.STATS_FOLLOW, query=q
             ),
         )
-        return [self._row(v) for v in found], {v.id: rows.vm_stats(v, at) for v in found}
-
-    def _row(self, sdk_vm: types.Vm) -> rows.VmRow:
-        return rows.vm_row(
-            sdk_vm, cluster_names=self._cluster_names, template_names=self._template_names
-        )
+        vms = [self._vm(v) for v in found]
+        return [rows.row_of(vm) for vm in vms], {vm.id: rows.stats_of(vm, at) for vm in vms}
 
     # ------------------------------------------------------------------ changes
     def clone_vm(

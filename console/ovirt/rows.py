@@ -12,7 +12,7 @@ from datetime import datetime
 from ovirtsdk4 import types
 
 from console.ovirt import convert
-from console.ovirt.models import MiB, Vm
+from console.ovirt.models import Vm
 from console.ovirt.records import EventBatch, VmEvent, VmRow, VmStats
 from console.text_safety import safe_text
 
@@ -28,48 +28,8 @@ STATS_FOLLOW = "disk_attachments.disk,statistics,reported_devices,nics.reported_
 def vm_row(
     sdk_vm: types.Vm, *, cluster_names: dict[str, str], template_names: dict[str, str]
 ) -> VmRow:
-    cluster = sdk_vm.cluster
-    cluster_name = (cluster.name or cluster_names.get(cluster.id)) if cluster is not None else None
-    template = sdk_vm.template
-    template_name = (
-        (template.name or template_names.get(template.id)) if template is not None else None
-    )
-    disks = convert._disks(sdk_vm.disk_attachments)
-    policy = sdk_vm.memory_policy
-    return VmRow(
-        id=sdk_vm.id,
-        name=safe_text(sdk_vm.name or ""),
-        status=safe_text(convert._enum(sdk_vm.status)),
-        cluster=safe_text(cluster_name) if cluster_name else None,
-        cpus=convert.cpu_count(sdk_vm.cpu),
-        memory_mib=int(sdk_vm.memory or 0) // MiB,
-        guaranteed_mib=(
-            int(policy.guaranteed) // MiB
-            if policy is not None and policy.guaranteed is not None
-            else None
-        ),
-        disk_gib=sum(d.provisioned_gib for d in disks) if disks else None,
-        fqdn=safe_text(sdk_vm.fqdn) if sdk_vm.fqdn else None,
-        template_name=safe_text(template_name) if template_name else None,
-        description=safe_text(sdk_vm.description or ""),
-        comment=safe_text(sdk_vm.comment or ""),
-    )
-
-
-def vm_stats(sdk_vm: types.Vm, at: datetime) -> VmStats:
-    installed = convert._statistic(sdk_vm, "memory.installed")
-    used = convert._statistic(sdk_vm, "memory.used")
-    cpu = convert._statistic(sdk_vm, "cpu.current.guest")
-    if cpu is None:
-        cpu = convert._statistic(sdk_vm, "cpu.current.total")
-    return VmStats(
-        cpu_percent=cpu,
-        memory_percent=(
-            round(used * 100.0 / installed, 1) if installed and used is not None else None
-        ),
-        ips=convert._ips(sdk_vm),
-        at=at,
-    )
+    """The list row of an SDK VM: converted as every VM is (console.ovirt.convert.vm)."""
+    return row_of(convert.vm(sdk_vm, cluster_names=cluster_names, template_names=template_names))
 
 
 def event_batch(found: list[types.Event], since: int, limit: int) -> EventBatch:
