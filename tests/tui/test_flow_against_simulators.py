@@ -28,6 +28,17 @@ async def wait_for(pilot, condition, seconds: float = 60.0) -> None:
         await pilot.pause(0.05)
 
 
+async def open_for_editing(pilot, table: str, key: str, press: str) -> ProvisionScreen:
+    """Put the cursor on `key` in `table`, press `press`, and wait for the Provision form."""
+    app = pilot.app
+    app.screen.query_one(table).select_key(key)
+    await pilot.press(press)
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, ProvisionScreen) and app.screen.phase == "editing"
+    )
+    return app.screen
+
+
 def where(pilot) -> str:
     screen = pilot.app.screen
     if not isinstance(screen, ProvisionScreen):
@@ -52,12 +63,7 @@ async def open_oldest_windows_plesk(pilot) -> ProvisionScreen:
         (queue.orders[key] for key in keys if queue.orders[key].status == "new"),
         key=lambda order: order.paid_at or order.created_at,
     )
-    queue.query_one("#orders").select_key(oldest.id)
-    await pilot.press("p")
-    await wait_for(
-        pilot, lambda: isinstance(app.screen, ProvisionScreen) and app.screen.phase == "editing"
-    )
-    return app.screen
+    return await open_for_editing(pilot, "#orders", oldest.id, "p")
 
 
 async def paste(pilot, text: str) -> None:

@@ -12,11 +12,10 @@ from console.flow.services import Services
 from console.store import jobs as repo
 from console.store.states import JobState
 from console.tui.app import ConsoleApp
-from console.tui.screens.provision import ProvisionScreen
 from tests.flow.test_preclone import with_policy
 from tests.plugins.flow import FAST, marked_vms
 from tests.tui.helpers import screen_text, settle
-from tests.tui.test_flow_against_simulators import wait_for
+from tests.tui.test_flow_against_simulators import open_for_editing, wait_for
 
 SIZE = (80, 24)
 PRODUCT = "VPS Linux cPanel"
@@ -52,12 +51,7 @@ async def test_a_precloned_order_opens_on_its_vm_and_launches_the_same_job(sim_c
     app = ConsoleApp(sim_context)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.screen.query_one("#orders").select_key(order_id)
-        await pilot.press("p")
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, ProvisionScreen) and app.screen.phase == "editing"
-        )
-        screen = app.screen
+        screen = await open_for_editing(pilot, "#orders", order_id, "p")
         text = screen_text(app)
         assert f"pre-cloned {parked.vm_name} (down)" in text, text
         assert screen.query_one("#template").disabled and screen.query_one("#cluster").disabled
@@ -99,12 +93,7 @@ async def test_an_order_still_being_precloned_launches_once_its_copy_is_done(
     app = ConsoleApp(sim_context)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.screen.query_one("#orders").select_key(order_id)
-        await pilot.press("p")
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, ProvisionScreen) and app.screen.phase == "editing"
-        )
-        screen = app.screen
+        screen = await open_for_editing(pilot, "#orders", order_id, "p")
         assert screen.parked_job is not None and screen.parked_job.id == job_id
         assert screen.query_one("#template").disabled
         await settle(pilot)

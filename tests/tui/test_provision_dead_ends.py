@@ -20,7 +20,7 @@ from console.tui.screens.provision import ProvisionScreen
 from console.tui.screens.queue import QueueScreen
 from console.tui.widgets.confirm import ConfirmDialog
 from tests.tui.helpers import note_of, screen_text, settle
-from tests.tui.test_flow_against_simulators import wait_for, where
+from tests.tui.test_flow_against_simulators import open_for_editing, wait_for, where
 from tests.tui.test_provision_form import open_order
 
 SIZE = (80, 24)
@@ -198,12 +198,7 @@ async def test_a_needs_mapping_order_launches_with_the_typed_values_audited(
     app = ConsoleApp(sim_context)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.screen.query_one("#orders").select_key("9004")
-        await pilot.press("p")
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, ProvisionScreen) and app.screen.phase == "editing"
-        )
-        screen = app.screen
+        screen = await open_for_editing(pilot, "#orders", "9004", "p")
         template = screen.query_one("#template")
         template.value = next(
             value
@@ -235,12 +230,7 @@ async def open_oldest(pilot, product: str) -> ProvisionScreen:
         (o for o in queue.orders.values() if o.status == "new" and o.product_name == product),
         key=lambda o: o.paid_at or o.created_at,
     )
-    queue.query_one("#orders").select_key(order.id)
-    await pilot.press("p")
-    await wait_for(
-        pilot, lambda: isinstance(app.screen, ProvisionScreen) and app.screen.phase == "editing"
-    )
-    return app.screen
+    return await open_for_editing(pilot, "#orders", order.id, "p")
 
 
 async def test_a_guest_reporting_another_hostname_is_shown_at_once_and_accepted(
@@ -331,12 +321,7 @@ async def test_a_failed_jobs_plan_is_edited_for_its_retry_from_provision_and_job
         # Leave it unretried: the job and its claim stay; Jobs' e opens the same form.
         await pilot.press("escape", "4")
         await settle(pilot)
-        app.screen.query_one("#jobs").select_key(job_id)
-        await pilot.press("e")
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, ProvisionScreen) and app.screen.phase == "editing"
-        )
-        edit = app.screen
+        edit = await open_for_editing(pilot, "#jobs", job_id, "e")
         edit.query_one("#memory").focus()
         await pilot.press(*"6G")
         await settle(pilot)
