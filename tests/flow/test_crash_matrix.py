@@ -62,6 +62,8 @@ MID_CALLS = (
 MID_BILLING_CALLS = (("update service", "UpdateClientProduct"), ("accept order", "AcceptOrder"))
 HOLD_SECONDS = 1.5
 SLOW_CALL_SECONDS = 0.03  # during the boundary cases, so no state passes unseen
+# step -> the step after it, for steps that may pass without an engine call
+BRIEF_STEPS = {"initializing": "starting", "ip_wait": "handover"}
 RANDOM_KILLS = 20
 RANDOM_ORDERS = 4
 RANDOM_SEED = 20261202
@@ -216,9 +218,11 @@ def kill_runner_at(services, job_id: str, boundary: str) -> None:
             "the runner to take the job",
         )
     else:
-        # ip_wait makes no engine call when the boot's last look already saw the address
-        # (it lasts a store write or two): killed in it or right after, in the handover.
-        states = {boundary, "handover"} if boundary == "ip_wait" else {boundary}
+        # Two steps may make no engine call and last a store write or two: initializing when
+        # the create already stored the hostname, ip_wait when the boot's last look already
+        # saw the address. A poll can miss so short a state on a loaded machine: such a
+        # runner is killed in it or in the step right after.
+        states = {boundary, BRIEF_STEPS[boundary]} if boundary in BRIEF_STEPS else {boundary}
         wait_for(
             lambda: (
                 repo.get_job(services.store, job_id).state in states or process.poll() is not None
