@@ -229,6 +229,7 @@ class Lateness:
     def __init__(self) -> None:
         self.samples: list[tuple[float, float]] = []  # (when it fired, how late), perf_counter
         self.actions: list[tuple[float, float]] = []
+        self.keys: list[tuple[float, str]] = []  # (how long its handling took, key)
         self.task: asyncio.Task | None = None
 
     async def _tick(self) -> None:
@@ -239,7 +240,7 @@ class Lateness:
             self.samples.append((time.perf_counter(), loop.time() - expected))
 
     def start(self) -> None:
-        self.samples, self.actions = [], []
+        self.samples, self.actions, self.keys = [], [], []
         self.task = asyncio.get_running_loop().create_task(self._tick())
 
     async def action(self, pilot, key: str) -> None:
@@ -247,7 +248,9 @@ class Lateness:
         started = time.perf_counter()
         await pilot.press(key)
         await pilot.pause()
-        self.actions.append((started, time.perf_counter() + 0.1))
+        ended = time.perf_counter()
+        self.actions.append((started, ended + 0.1))
+        self.keys.append((ended - started, key))
 
     def _during_action(self, fired: float, late: float) -> bool:
         waited_from = fired - late - 0.01
@@ -262,9 +265,9 @@ class Lateness:
             prefix, [late for at, late in self.samples if not self._during_action(at, late)]
         )
         figures.update(_stats(f"{prefix}_with_keys", [late for _, late in self.samples]))
-        figures[f"{prefix}_key_max_ms"] = (
-            max(end - 0.1 - start for start, end in self.actions) * 1000
-        )
+        figures[f"{prefix}_key_max_ms"] = max(took for took, _ in self.keys) * 1000
+        slowest = sorted(self.keys, reverse=True)[:3]
+        figures[f"{prefix}_slowest_keys"] = ", ".join(f"{k} {t * 1000:.0f} ms" for t, k in slowest)
         return figures
 
 
