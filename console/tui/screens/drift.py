@@ -10,12 +10,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from console.tui.formatting import format_age, theme_style
 from console.tui.polling import FINISHED
 from console.tui.widgets.header import StatusHeader
+from console.tui.widgets.key_bar import KeyBar
 from console.tui.widgets.keyed_table import KeyedTable
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class DriftScreen(Screen):
         yield StatusHeader()
         yield Static("asking the engine which version each VM came from...", id="drift-state")
         yield KeyedTable(COLUMNS, id="drift", styles={"behind": behind_cell})
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#drift").focus()

@@ -11,7 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from console.store.models import Job
@@ -25,6 +25,7 @@ from console.tui.screens.listing import ListScreen
 from console.tui.widgets.confirm import ConfirmDialog
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
+from console.tui.widgets.key_bar import KeyBar
 from console.tui.widgets.keyed_table import KeyedTable
 
 COLUMNS = (
@@ -83,7 +84,7 @@ class JobsScreen(ListScreen):
         yield KeyedTable(COLUMNS, id="jobs", styles={"state": status_text})
         with Vertical(id="job-detail-box"):
             yield Static("no job selected", id="job-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         context = self.app.context

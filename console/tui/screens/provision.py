@@ -21,7 +21,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from console.billing.mapping import mapping_for_order
@@ -38,6 +38,7 @@ from console.tui.polling import FINISHED
 from console.tui.progress import JobProgress
 from console.tui.screens.provision_actions import Phase, ProvisionActions
 from console.tui.widgets.header import StatusHeader
+from console.tui.widgets.key_bar import KeyBar
 from console.tui.widgets.plan_view import PlanView
 from console.tui.widgets.provision_form import ProvisionForm
 from console.tui.widgets.run_progress import RunProgress
@@ -104,7 +105,7 @@ class ProvisionScreen(ProvisionActions):
         yield Static(Text(f"Provision order #{self.order_id}: loading..."), id="title")
         yield ProvisionForm(id="form")
         yield RunProgress(id="run")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def form(self) -> ProvisionForm:

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from console.billing.mapping import mapping_for_order
@@ -39,6 +39,7 @@ from console.tui.polling import FINISHED, PollLoop
 from console.tui.screens import bulk
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
+from console.tui.widgets.key_bar import KeyBar
 from console.tui.widgets.keyed_table import KeyedTable
 
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ class QueueScreen(Screen):
         with Vertical(id="live-box"):
             yield Static("live: jobs in flight and recent VMs", id="live-title")
             yield KeyedTable(LIVE_COLUMNS, id="live", styles={"status": status_text})
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         context = self.app.context

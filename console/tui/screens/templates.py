@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from console.tui.errors import error_message
@@ -21,6 +21,7 @@ from console.tui.screens import template_upkeep
 from console.tui.screens.listing import ListScreen
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
+from console.tui.widgets.key_bar import KeyBar
 from console.tui.widgets.keyed_table import KeyedTable
 from console.tui.widgets.refresh_status import RefreshStatus
 
@@ -88,7 +89,7 @@ class TemplatesScreen(ListScreen):
         yield Static("loading the catalog from the engine...", id="template-state")
         yield KeyedTable(COLUMNS, id="templates", styles={"state": state_cell})
         yield RefreshStatus(id="refresh-status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         context = self.app.context

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from console.flow.naming import managed_search, order_id_of
@@ -29,6 +29,7 @@ from console.tui.screens.listing import ListScreen
 from console.tui.widgets.confirm import ConfirmDialog
 from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
+from console.tui.widgets.key_bar import KeyBar
 from console.tui.widgets.keyed_table import KeyedTable
 
 COLUMNS = (
@@ -103,7 +104,7 @@ class VmsScreen(ListScreen):
         yield Static("loading VMs from the engine...", id="vm-state")
         yield KeyedTable(COLUMNS, id="vms", styles={"status": status_text})
         yield Static(id="vm-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         context = self.app.context
