@@ -64,8 +64,8 @@ JOBS = 20
 
 # The engine in its own process, with a line protocol on stdin: `log` answers the calls
 # (and response bytes) since the last `log`; `change K` starts or stops K managed VMs;
-# `room G` stops running VMs until the hosts have G GiB free (for the jobs phase); `before
-# SEARCH` answers the bytes of one full-follow list of the VMs SEARCH finds.
+# `room G CLUSTER` stops running VMs until the cluster's hosts have G GiB free (for the jobs
+# phase); `before SEARCH` answers the bytes of one full-follow list of the VMs SEARCH finds.
 SIM_SCRIPT = """
 import json, random, sys
 import ovirtsdk4.types as types
@@ -102,11 +102,15 @@ for line in sys.stdin:
         from console.sim.engine.rest import ApiRequest
         query = {"search": line.split(" ", 1)[1].strip(), "follow": VM_FOLLOW}
         print(json.dumps(len(real(ApiRequest("GET", "/vms", query, {})).body)), flush=True)
-    elif words[0] == "room":  # stop running VMs until the hosts can take N GiB more
-        need = int(words[1]) * 2**30
+    elif words[0] == "room":  # stop running VMs until CLUSTER's hosts can take N GiB more
+        need, cluster = int(words[1]) * 2**30, words[2]
+        hosts = [h for h in sim.world.hosts.values()
+                 if sim.world.clusters[h.cluster_id].name == cluster]
+        ids = {h.id for h in hosts}
         # Booting VMs (the churn's starts) hold memory too: they are stopped as well.
-        up = [v for v in sim.world.vms.values() if v.status in ("up", "powering_up", "wait_for_launch")]
-        free = lambda: sum(sim.world.host_free_memory(h) for h in sim.world.hosts.values())
+        up = [v for v in sim.world.vms.values()
+              if v.host_id in ids and v.status in ("up", "powering_up", "wait_for_launch")]
+        free = lambda: sum(sim.world.host_free_memory(h) for h in hosts)
         while up and free() < need:
             try:
                 sim.world.stop(up.pop().id, None)
@@ -328,9 +332,10 @@ async def jobs_phase(app, pilot, engine, store, vms, refreshes, jobs: int) -> di
 
     # The simulator's hosts are full from 1,000 VMs up: room for the new VMs (4 GiB each),
     # as an engine with capacity has.
-    free_gib = await asyncio.to_thread(engine.ask, f"room {jobs * 4 * 2}")
+    cluster = app.context.config.engine().cluster
+    free_gib = await asyncio.to_thread(engine.ask, f"room {jobs * 4 * 2} {cluster}")
     if free_gib < jobs * 4:
-        raise RuntimeError(f"the simulator's hosts have {free_gib} GiB free for {jobs} jobs")
+        raise RuntimeError(f"{cluster}'s hosts have {free_gib} GiB free for {jobs} jobs")
     await pilot.press("1")
     await until(lambda: isinstance(app.screen, QueueScreen))
     queue = app.screen
