@@ -4,7 +4,7 @@ once (with its age) while the engine is asked, and stays when the engine is unre
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from rich.text import Text
@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 from textual.worker import Worker
 
+from console.flow.upkeep.policy import staleness
 from console.tui.errors import error_message
 from console.tui.formatting import format_age, format_resources, theme_style
 from console.tui.polling import FINISHED, PollLoop
@@ -169,9 +170,9 @@ class TemplatesScreen(ListScreen):
     def show(self) -> None:
         context = self.app.context
         now = context.now()
-        latest: dict[str, int] = {}
-        for template in self.templates:
-            latest[template.name] = max(latest.get(template.name, 0), template.version_number)
+        # Template upkeep's rule, as `templates list` and doctor apply it: each template's
+        # latest version against its own max_age_days ([[catalog.templates]]).
+        judged = {s.template: s for s in staleness(context.config, self.templates, now)}
         ordered = sorted(self.templates, key=lambda t: (group_of(t), t.name, -t.version_number))
         rows = []
         previous_group = None
@@ -179,13 +180,11 @@ class TemplatesScreen(ListScreen):
         for template in ordered:
             group = group_of(template)
             sealed = getattr(template, "created_at", None)
-            is_latest = template.version_number == latest[template.name]
-            # Template upkeep: each template's own max_age_days ([[catalog.templates]]).
-            max_age = timedelta(days=context.config.catalog.upkeep_for(template.name).max_age_days)
-            stale = sealed is not None and now - sealed > max_age
-            if stale and is_latest:
+            is_latest = template.version_number == judged[template.name].version
+            stale = is_latest and judged[template.name].stale
+            if stale:
                 stale_count += 1
-            state = "STALE" if stale and is_latest else "old" if not is_latest else "ok"
+            state = "STALE" if stale else "old" if not is_latest else "ok"
             products = self.products_for(template.name) if is_latest else ""
             cells = (
                 template.name,
