@@ -345,11 +345,28 @@ SHOWCASE_AUDIT = (  # (minutes ago, actor, action, order, job, message)
 )
 
 
+def seed_catalog(store, templates) -> None:
+    """The catalog as the console last read it from the engine (the Templates screen and
+    the queue's stale marks start from it)."""
+    from sqlmodel import select
+
+    from console.flow.catalog import record_of
+    from console.store.catalog import replace_catalog
+    from console.store.models import TemplateRecord
+
+    replace_catalog(store, "lab", [record_of(template) for template in templates])
+    with store.session() as session:  # read at the frozen clock's time, not the machine's
+        for record in session.exec(select(TemplateRecord)).all():
+            record.refreshed_at = FROZEN_NOW
+            session.add(record)
+
+
 def showcase_context(store, *, read_only: bool = False, engine=None):
     """A console context on `store` (seeded here), the fixed engine and the frozen clock."""
     from console.tui.context import ConsoleContext
 
     seed_orders(store)
+    seed_catalog(store, (engine or FixedEngine()).templates)
     return ConsoleContext(
         config=make_config(),
         store=store,

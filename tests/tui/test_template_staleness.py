@@ -40,3 +40,22 @@ async def test_screen_and_upkeep_agree_on_what_is_stale(store):
         assert "3 templates, 1 stale" in shown, shown
         stale_rows = [line for line in lines(app) if "STALE" in line]
         assert len(stale_rows) == 1 and "ubuntu2204-plesk" in stale_rows[0], stale_rows
+
+
+async def test_the_queue_marks_orders_whose_template_is_stale(store):
+    # The showcase's catalog, as last read from the engine: ubuntu2204-plesk v1 is 120 days
+    # old (max 30), alma9-cpanel v3 10 days, win2022-plesk v2 25 days.
+    app = ConsoleApp(showcase_context(store))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        rows = {line.split()[0]: line for line in lines(app)[3:9]}
+        assert "!ubuntu2204-" in rows["1003"], rows["1003"]  # VPS Linux Plesk
+        for order in ("1001", "1002", "1005", "1006"):
+            assert "!" not in rows[order].split("G ", 1)[1], rows[order]
+        assert app.screen.query_one("#orders").selected_key == "1003"
+        shown = " ".join("\n".join(lines(app)).split())  # the detail wraps at 80 columns
+        stale = "ubuntu2204-plesk STALE: v1 sealed 120 days ago (max 30); 2, f refreshes it"
+        assert stale in shown, shown
+        await pilot.press("down")  # 1006: win2022-plesk, not stale
+        await settle(pilot)
+        assert "STALE" not in "\n".join(lines(app)[10:16])

@@ -9,17 +9,17 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Static
 from textual.worker import Worker
 
 from console.billing.mapping import mapping_for_order
 from console.billing.sync import EMPTY_QUEUE_HINT
 from console.flow import vault
+from console.flow.catalog import catalog_from_cache
 from console.flow.naming import names_search
+from console.flow.upkeep.policy import Staleness, staleness
 from console.store.models import Job
-from console.store.states import IN_QUEUE_STATUSES, UNFINISHED_JOB_STATES, JobState, OrderStatus
+from console.store.states import IN_QUEUE_STATUSES, UNFINISHED_JOB_STATES, OrderStatus
 from console.tui import data
 from console.tui.data import QueueOrder
 from console.tui.errors import error_message, notify_error
@@ -27,11 +27,7 @@ from console.tui.formatting import (
     STATUS_COLOURS,
     age_cell,
     age_plain,
-    format_age,
-    format_elapsed,
-    format_percent,
     format_resources,
-    status_text,
     theme_style,
 )
 from console.tui.heap import keep_loaded
@@ -41,6 +37,8 @@ from console.tui.widgets.filter_input import FilterInput, matches
 from console.tui.widgets.header import StatusHeader
 from console.tui.widgets.key_bar import KeyBar
 from console.tui.widgets.keyed_table import KeyedTable
+from console.tui.widgets.live_pane import LivePane
+from console.tui.widgets.order_detail import OrderDetail, Shown
 
 if TYPE_CHECKING:
     from textual import getters
@@ -67,19 +65,11 @@ CELL_WIDTHS = {
     "wide": {"client": 20, "product": 24, "template": 18, "status": 16, "claimed": 16},
 }
 NARROW_LABELS = {"claimed": "Claim"}
-LIVE_COLUMNS = (
-    ("name", "VM / job"),
-    ("status", "Status"),
-    ("step", "Step"),
-    ("elapsed", "Elapsed"),
-    ("cpu", "CPU"),
-    ("ram", "RAM"),
-    ("ip", "IP"),
-)
 SORTS = ("age", "client", "product", "status")
 LIVE_RECENT = 12  # recent finished jobs kept in the live pane for context
 FULL_RELOAD_EVERY = 12  # polls; in between only orders changed since the last one are read
 FIRST_PAGE = 100  # orders read first, to fill the screen while the whole queue is read
+STALE_MARK = "!"  # before a stale template's name: cut to fit, the name's end goes first
 
 
 def status_cell(app, plain: str) -> Text:
@@ -95,6 +85,21 @@ def status_cell(app, plain: str) -> Text:
     if space:
         text.append(space + rest, style=theme_style(app, "warning"))
     return text
+
+
+def template_cell_style(app, plain: str) -> Text:
+    """A stale template's cell in the warning colour, its `!` included."""
+    if plain.startswith(STALE_MARK):
+        return Text(plain, style=theme_style(app, "warning"))
+    return Text(plain)
+
+
+def stale_templates(context, now: datetime) -> dict[str, Staleness]:
+    """The templates upkeep calls stale, judged on the catalog last read from the engine
+    (the store's copy: no engine call here); none while it was never read."""
+    catalog = catalog_from_cache(context.store, context.config.engine().name)
+    judged = staleness(context.config, catalog.templates, now)
+    return {entry.template: entry for entry in judged if entry.stale}
 
 
 class QueueScreen(Screen):
@@ -145,6 +150,10 @@ class QueueScreen(Screen):
         self.polled_stock: tuple[dict[str, int], set[str]] = ({}, set())
         self.key_stock: tuple[dict[str, int], set[str]] | None = None
         self.marked: set[str] = set()  # orders to launch together (space marks, L launches)
+        # Templates upkeep calls stale (by name), from the catalog last read from the engine:
+        # as last polled (on the queue's full reads), and as shown.
+        self.polled_stale: dict[str, Staleness] = {}
+        self.stale_templates: dict[str, Staleness] = {}
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -153,12 +162,10 @@ class QueueScreen(Screen):
             ORDER_COLUMNS,
             id="orders",
             source=self.row_cells,
-            styles={"age": age_cell, "status": status_cell},
+            styles={"age": age_cell, "status": status_cell, "template": template_cell_style},
         )
-        yield Static(id="detail")
-        with Vertical(id="live-box"):
-            yield Static("live: jobs in flight and recent VMs", id="live-title")
-            yield KeyedTable(LIVE_COLUMNS, id="live", styles={"status": status_text})
+        yield OrderDetail(id="detail")
+        yield LivePane(id="live-box")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -202,6 +209,8 @@ class QueueScreen(Screen):
         since = None if full else self.watermark
         low = vault.low_stock(store, self.app.context.config.licenses.low_stock)
         self.polled_stock = (vault.available_by_kind(store), {line.kind for line in low})
+        if full:
+            self.polled_stale = stale_templates(self.app.context, now)
         orders = data.queue_orders(store, now, changed_since=since)
         # Measured here, off the UI thread: ten thousand orders take tens of ms.
         return full, orders, data.all_jobs(store), self.widths_of(orders)
@@ -243,11 +252,7 @@ class QueueScreen(Screen):
         worker = event.worker
         if event.state not in FINISHED:
             return
-        if worker.group == "queue-eta":
-            if worker.result is not None:
-                self._eta = worker.result
-                self.show_detail()
-        elif worker.group == "queue-page":
+        if worker.group == "queue-page":
             if worker.result is not None:
                 self.show_first_page(*worker.result)
         elif self.orders_loop.owns(worker):
@@ -315,7 +320,7 @@ class QueueScreen(Screen):
             order.client_company or order.client_name,
             order.product_name,
             format_resources(order.cpus, order.memory_mib, order.disk_gib),
-            self.template_for(order),
+            self.template_cell(order),
             status + self.stock_mark(order),
             # Narrow: who, without the host (the detail line has both).
             claimed.split("@")[0] if narrow else claimed,
@@ -331,7 +336,7 @@ class QueueScreen(Screen):
                 (len(order.client_company or order.client_name) for order in orders), default=0
             ),
             "product": max((len(order.product_name) for order in orders), default=0),
-            "template": max((len(self.template_for(order)) for order in orders), default=0),
+            "template": max((len(self.template_cell(order)) for order in orders), default=0),
             "claimed": max(map(len, claimed), default=0),
             "claimed-narrow": max((len(who.split("@")[0]) for who in claimed), default=0),
         }
@@ -343,11 +348,23 @@ class QueueScreen(Screen):
         return widths
 
     def show_key_stock(self) -> None:
-        """The vault's stock in the header; when it changed, every order's mark is redone."""
+        """The vault's stock in the header; when it or the stale templates changed, every
+        order's marks are redone."""
         if self.polled_stock != self.key_stock:
             self.key_stock = self.polled_stock
             self.cells_minute = None
             self.query_one(StatusHeader).show_stock(*self.key_stock)
+        if self.polled_stale != self.stale_templates:
+            self.stale_templates = self.polled_stale
+            self.cells_minute = None
+
+    def template_cell(self, order: QueueOrder) -> str:
+        """The order's template, `!` first when upkeep calls it stale and the order is still
+        to be provisioned (the detail line says how old, and how to refresh it)."""
+        template = self.template_for(order)
+        if order.status in IN_QUEUE_STATUSES and template in self.stale_templates:
+            return STALE_MARK + template
+        return template
 
     def stock_mark(self, order: QueueOrder) -> str:
         """` no plesk key` on a new order that needs a kind the vault has run out of."""
@@ -477,71 +494,14 @@ class QueueScreen(Screen):
         return self.orders.get(key) if key else None
 
     def show_detail(self) -> None:
-        detail = self.query_one("#detail", Static)
+        detail = self.query_one("#detail", OrderDetail)
         order = self.selected_order()
         if order is None:
-            detail.update(self.empty_text())
+            detail.show_empty(self.empty_text())
             return
-        now = self.app.context.now()
-        mapping = self.mapping_for(order)
-        text = Text(no_wrap=False)
-        text.append(f"#{order.id} ", style="bold")
-        text.append(f"{order.client_name}")
-        if order.client_company:
-            text.append(f" ({order.client_company})")
-        if order.client_email:
-            text.append(f" <{order.client_email}>")
-        text.append(f"  waiting {format_age(order.paid_at or order.created_at, now)}")
-        # What went wrong comes before the order's particulars: at 24 rows the detail has
-        # little room, and a reason with its fix must never be the part cut off.
-        job = self.jobs.get(order.id)
-        if job is not None:
-            text.append(f"\njob {job.id[:8]} ")
-            text.append_text(status_text(self.app, job.state))
-            if job.error_message:
-                text.append(f": {job.error_message}", style=theme_style(self.app, "error"))
-                if job.error_hint:
-                    text.append(f"  hint: {job.error_hint}")
-        if job is not None and job.state == JobState.READY_FOR_ENGINEER:
-            text.append(f"\npre-cloned {job.vm_name} (down): launch resizes and starts it")
-        if order.reason and order.status in IN_QUEUE_STATUSES:
-            text.append(
-                f"\nneeds an engineer: {order.reason}",
-                style=theme_style(self.app, "warning"),
-            )
-        if order.problem:
-            text.append(f"\nproblem: {order.problem}", style=theme_style(self.app, "warning"))
-        text.append(f"\n{order.product_name} -> {self.template_for(order)}")
-        if mapping and mapping.license_kinds:
-            text.append(f"  licenses: {', '.join(mapping.license_kinds)}")
-        text.append(f"  req {format_resources(order.cpus, order.memory_mib, order.disk_gib)}")
-        if order.hostname:
-            text.append(f"  host {order.hostname}")
-        if order.claimed_by:
-            text.append(f"  claimed by {order.claimed_by}")
-        expected = self.eta_text(order, job)  # issue 14: expected time to live
-        if expected:
-            text.append(f"\n{expected}", style=theme_style(self.app, "text-muted"))
-        detail.update(text)
-
-    def eta_text(self, order: QueueOrder, job: Job | None) -> str:
-        """From the step history, once per order, job state and minute: read in a worker
-        (store reads, the whole order among them), then the detail is shown again."""
-        key = (order.id, order.status, self._job_mark(job), self.app.context.now().minute)
-        shown_key, text = getattr(self, "_eta", (None, ""))
-        if shown_key != key:
-            self.load_eta(key, order.id, job)
-            return text if shown_key is not None and shown_key[0] == order.id else ""
-        return text
-
-    @work(thread=True, exclusive=True, group="queue-eta", exit_on_error=False)
-    def load_eta(self, key: tuple, order_id: str, job: Job | None) -> tuple[tuple, str]:
-        from console.flow.eta import order_eta_text
-
-        context = self.app.context
-        stored = data.get_order(context.store, order_id)
-        text = order_eta_text(context.store, context.config, stored, job) if stored else ""
-        return key, text
+        template = self.template_for(order)
+        stale = self.stale_templates.get(template) if order.status in IN_QUEUE_STATUSES else None
+        detail.show(Shown(order, self.jobs.get(order.id), self.mapping_for(order), template, stale))
 
     def empty_text(self) -> str:
         if not self.orders:
@@ -554,46 +514,13 @@ class QueueScreen(Screen):
         return "no order selected"
 
     def show_live(self) -> None:
-        table = self.query_one("#live", KeyedTable)
-        now = self.app.context.now()
-        rows: list[tuple[str, tuple]] = []
-        jobs = self.live_jobs()
-        active = [job for job in jobs if job.state in UNFINISHED_JOB_STATES]
-        for job in jobs:
-            vm = self.vms.get(job.vm_name or "")
-            elapsed = (now - job.created_at).total_seconds() if job.created_at else None
-            ips = (vm.ips if vm is not None else None) or job.ips or []
-            rows.append(
-                (
-                    f"job:{job.id}",
-                    (
-                        job.vm_name or f"order {job.order_id}",
-                        str(
-                            vm.status
-                            if vm is not None and job.state == JobState.DONE
-                            else job.state
-                        ),
-                        job.failed_step or ("" if job.state == JobState.DONE else job.state),
-                        format_elapsed(elapsed) if job.state in UNFINISHED_JOB_STATES else "",
-                        format_percent(getattr(vm, "cpu_percent", None)) if vm is not None else "-",
-                        format_percent(getattr(vm, "memory_percent", None))
-                        if vm is not None
-                        else "-",
-                        ips[0] if ips else "",
-                    ),
-                )
-            )
-        table.sync(rows)
-        title = self.query_one("#live-title", Static)
-        caption = Text(f"live: {len(active)} in flight, {len(jobs) - len(active)} recent")
-        if self.vms_error:
-            since = f" since {self.vms_at:%H:%M}" if self.vms_at else ""
-            caption.append(
-                f"  STALE{since}: {self.vms_error}", style=theme_style(self.app, "error")
-            )
-        elif self.paused:
-            caption.append("  PAUSED (Z resumes)", style=theme_style(self.app, "warning"))
-        title.update(caption)
+        self.query_one("#live-box", LivePane).show(
+            self.live_jobs(),
+            self.vms,
+            error=self.vms_error,
+            read_at=self.vms_at,
+            paused=self.paused,
+        )
 
     # ---- events and actions --------------------------------------------------------------
 
