@@ -90,6 +90,13 @@ def vm_rows(
     return found
 
 
+def looks_full(body: bytes, size: int) -> bool:
+    """Whether a `GET /vms` answer likely holds `size` VMs, without parsing it: a listing
+    that follows nothing has a `<vm ` start tag for each VM and no other (text never holds
+    a raw `<`). Only a hint: when wrong, a page is fetched once too often or not ahead."""
+    return body.count(b"<vm ") + body.count(b"<vm>") >= size
+
+
 def _int(text: str | None) -> int | None:
     # The SDK reads an empty element as no value (`<memory/>`); anything else must be a number.
     return int(text) if text else None
