@@ -7,10 +7,12 @@ from typing import Any
 
 from ovirtsdk4 import types
 
+from . import vm_writer
+from .convert import Converter
 from .faults import EngineFault
 from .rest import ApiRequest, ApiResponse, parse_body
 from .vm_xml import VmXmlCache
-from .xmlout import href, masked, parse_follow, render_one
+from .xmlout import XML_DECLARATION, Follow, href, masked, parse_follow, render_one
 
 # VM sub-collections the engine has nothing in for the simulated VMs, with their XML roots
 # (the SDK writers' plural names).
@@ -35,6 +37,7 @@ class VmApi:
     w: Any
     conv: Any
     vm_xml: VmXmlCache
+    cpu_profile_ids: dict[str, str]  # by cluster id (a uuid5 of it): made once each
     _select: Callable[..., tuple[list[Any], Any]]
     _route: Callable[..., None]
 
@@ -85,24 +88,37 @@ class VmApi:
             request, self.w.vms.values(), self._vm_fields, sort_key=self._vm_sort_key
         )
         body = self.vm_xml.render(
-            vms, follow, all_content, lambda vm: self.conv.vm(vm, follow, all_content=all_content)
+            vms,
+            follow,
+            all_content,
+            lambda vm: self.conv.vm(vm, follow, all_content=all_content),
+            lambda vm: self._write_vm(vm, follow, all_content=all_content),
         )
         return ApiResponse(200, body)
 
     def get_vm(self, request: ApiRequest, vid: str) -> ApiResponse:
         vm = self.w.get_vm(vid)
         follow = parse_follow(request.query.get("follow"))
+        next_run, all_content = request.flag("next_run"), request.flag("all_content")
+        written = self._write_vm(vm, follow, next_run=next_run, all_content=all_content)
+        if written is not None:
+            return ApiResponse(200, (XML_DECLARATION + written).encode())
         return ApiResponse(
             200,
-            render_one(
-                self.conv.vm(
-                    vm,
-                    follow,
-                    next_run=request.flag("next_run"),
-                    all_content=request.flag("all_content"),
-                )
-            ),
+            render_one(self.conv.vm(vm, follow, next_run=next_run, all_content=all_content)),
         )
+
+    def _write_vm(
+        self, vm: Any, follow: Follow, *, next_run: bool = False, all_content: bool = False
+    ) -> str | None:
+        """The VM's element written from its record (console/sim/engine/vm_writer.py), or
+        None when only the SDK's writers can write it."""
+        if not vm_writer.writable(vm, follow):
+            return None
+        profile = self.cpu_profile_ids.get(vm.cluster_id)
+        if profile is None:
+            profile = self.cpu_profile_ids[vm.cluster_id] = Converter.cpu_profile_id(vm.cluster_id)
+        return vm_writer.vm_xml(vm, self.w, profile, next_run=next_run, all_content=all_content)
 
     def add_vm(self, request: ApiRequest) -> ApiResponse:
         spec = parse_body(request.body, types.Vm)
