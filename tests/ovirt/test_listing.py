@@ -73,9 +73,9 @@ DIES_ON_THE_SECOND = """
 import sys
 from console.ovirt import slim
 stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-body, clusters, templates = slim._receive(stdin)
+body, clusters, templates = slim._receive_request(stdin)
 slim._send(stdout, slim.vm_rows(body, cluster_names=clusters, template_names=templates))
-slim._receive(stdin)
+slim._receive_request(stdin)
 sys.exit(1)
 """
 
