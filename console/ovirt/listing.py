@@ -46,7 +46,8 @@ def pages(
 
     `fetch(page, size)` gets a page's body (in the calling thread), `parse(body)` its rows
     (in a parse thread), `looks_full(body, size)` says cheaply whether the page is likely
-    full: then the next page is fetched while this one is parsed.
+    full: then the next page is fetched while this one is parsed (not after the first
+    screenful, which is wanted on screen at once).
     """
     sizes = ([(1, first)] if first else []) + [(1, per_page)]
 
@@ -66,7 +67,10 @@ def pages(
             assert current.body is not None and current.parsed is not None
             page, size = request(index + 1)
             ahead: _Ahead[Row] = _Ahead(size)
-            if looks_full(current.body, current.size):
+            # The first screenful is handed over as soon as it is read: its rows on screen
+            # first, the next page's fetch after.
+            screenful = index == 0 and bool(first)
+            if not screenful and looks_full(current.body, current.size):
                 try:
                     ahead.body = fetch(page, size)
                 except Exception as error:  # noqa: BLE001 - raised in its turn, below

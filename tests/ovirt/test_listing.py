@@ -55,8 +55,9 @@ def test_pages_come_in_order_and_complete_with_the_same_calls(engine, engine_sim
     assert len({row.id for rows in got for row in rows}) == 20
     # The same calls in the same order: the short last page is not followed by one more.
     assert listings(engine_sim) == serial_calls
-    # Each full page was handed over once the next one had been fetched.
-    assert calls_when_handed == [2, 3, 4, 4]
+    # The first screenful was handed over at once, each full page after it once the next
+    # one had been fetched.
+    assert calls_when_handed == [1, 3, 4, 4]
     assert engine._parser._helper is not None and not engine._parser._broken
 
 
