@@ -23,8 +23,9 @@ from typing import Generic, TypeVar
 Row = TypeVar("Row")
 
 
-class _Ahead(Generic[Row]):
-    """A page fetched (or failed) ahead of its turn, its parse perhaps started."""
+class _Page(Generic[Row]):
+    """A page of the listing: the rows asked for, its body until parsed, its parse (once
+    started), or the error its fetch ended with (when fetched ahead of its turn)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -59,14 +60,14 @@ def pages(
     parsing = ThreadPoolExecutor(1, thread_name_prefix="listing-parse")
     try:
         page, size = request(0)
-        current: _Ahead[Row] = _Ahead(size)
+        current: _Page[Row] = _Page(size)
         current.body = fetch(page, size)
         current.parsed = parsing.submit(parse, current.body)
         index = 0
         while True:
             assert current.body is not None and current.parsed is not None
             page, size = request(index + 1)
-            ahead: _Ahead[Row] = _Ahead(size)
+            ahead: _Page[Row] = _Page(size)
             # The first screenful is handed over as soon as it is read: its rows on screen
             # first, the next page's fetch after.
             screenful = index == 0 and bool(first)
