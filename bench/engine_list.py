@@ -91,7 +91,10 @@ import json, sys
 from console.sim.engine import EngineSimulator
 sim = EngineSimulator(vms=int(sys.argv[1]), time_scale=0.01, seed=1).start()
 print(json.dumps({"url": sim.url, "password": sim.password, "user": sim.username}), flush=True)
-sys.stdin.read()
+for line in sys.stdin:  # "forget": drop the per-VM XML kept, so the next listing is a first
+    with sim.world.lock:
+        sim.api.vm_xml._entries.clear()
+    print("ok", flush=True)
 """
 PAGE = 500
 
@@ -143,11 +146,47 @@ def view_listing(vms: int) -> None:
                     f"view listing, follow={follow or '-'}, {run}: {calls} calls, {size / 1e6:.1f} MB; "
                     f"serialise + transfer {fetch:.2f} s; parse: SDK {by_sdk:.2f} s, slim {by_slim:.2f} s"
                 )
+        overlapped(engine, process)
     finally:
         engine.close()
         assert process.stdin is not None
         process.stdin.close()
         process.wait()
+
+
+def overlapped(engine: Engine, process: subprocess.Popen[str]) -> None:
+    """The whole listing as the console reads it (follow nothing, the slim parse, pages of
+    1 MB and more in the parse helper): each page fetched, then parsed, one after the other
+    (as before console/ovirt/listing.py), and each page parsed while the next is fetched."""
+    assert process.stdin is not None and process.stdout is not None
+
+    def one_after_the_other() -> int:
+        count = page = 0
+        while True:
+            page += 1
+            found = engine.vm_rows("name=vps-*", page=page, per_page=PAGE)
+            count += len(found)
+            if len(found) < PAGE:
+                return count
+
+    def overlapping() -> int:
+        return sum(len(rows) for rows in engine.vm_row_pages("name=vps-*", per_page=PAGE))
+
+    for name, listing in (
+        ("one after the other", one_after_the_other),
+        ("overlapped", overlapping),
+    ):
+        for run in ("first", "again"):
+            if run == "first":
+                process.stdin.write("forget\n")
+                process.stdin.flush()
+                process.stdout.readline()
+            started = time.perf_counter()
+            count = listing()
+            print(
+                f"whole listing, fetch and parse {name}, {run}: {count} VMs in "
+                f"{time.perf_counter() - started:.2f} s"
+            )
 
 
 def main() -> None:

@@ -137,27 +137,22 @@ class VmWatch:
         # The newest event first: what happens while the pages are read is re-read after.
         self.last_event = engine.newest_event_index()
         seen: set[str] = set()
-        if self.listed_at is None and self.page_size > FIRST_PAGE:
-            first = engine.vm_rows(self.search, page=1, per_page=FIRST_PAGE)
-            mine = self._mine(first)
-            seen |= {row.id for row in mine}
-            if mine:
-                on_page(WatchUpdate(mine))
-            if len(first) < FIRST_PAGE:  # that was all of them
-                self._listed(seen, on_page)
-                return
-        page = 1
-        while True:
-            rows = engine.vm_rows(self.search, page=page, per_page=self.page_size)
+        first = FIRST_PAGE if self.listed_at is None and self.page_size > FIRST_PAGE else None
+        listing = engine.vm_row_pages(self.search, per_page=self.page_size, first=first)
+        for index, rows in enumerate(listing):
             mine = self._mine(rows)
             seen |= {row.id for row in mine}
+            if first and index == 0:
+                if mine:
+                    on_page(WatchUpdate(mine))
+                if len(rows) < first:  # that was all of them
+                    self._listed(seen, on_page)
+                    return
+                continue
             last = len(rows) < self.page_size
             removed = tuple(self.known - seen) if last else ()
             if mine or removed:
                 on_page(WatchUpdate(mine, removed, listed=last))
-            if last:
-                break
-            page += 1
         self._listed(seen, None)
 
     def _mine(self, listed: list[VmRow]) -> tuple[VmRow, ...]:

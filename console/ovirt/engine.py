@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,7 +19,7 @@ import ovirtsdk4 as sdk
 from ovirtsdk4 import http, types
 
 from console.config import EngineConfig
-from console.ovirt import convert, rows, slim
+from console.ovirt import convert, listing, rows, slim
 from console.ovirt.errors import EngineNotFound, EngineRejected
 from console.ovirt.faults import translate
 from console.ovirt.models import (
@@ -293,10 +293,30 @@ class Engine:
         """VMs matching `search` as list rows, without statistics nor disk sizes; `page`
         (from 1) of `per_page` VMs sorted by name when given."""
         self._names()
+        return self._parse_rows(self._vms_body(search, page, per_page))
+
+    def vm_row_pages(
+        self, search: str | None, *, per_page: int, first: int | None = None
+    ) -> Iterator[list[rows.VmRow]]:
+        """Every VM matching `search` as list rows (as `vm_rows`), a page at a time by
+        name: `first` VMs first when given, then pages of `per_page` from the start, until
+        one comes short. Each page is parsed while the next is fetched (console/ovirt/listing.py)."""
+        self._names()
+        return listing.pages(
+            lambda page, size: self._vms_body(search, page, size),
+            self._parse_rows,
+            slim.looks_full,
+            per_page=per_page,
+            first=first,
+        )
+
+    def _vms_body(self, search: str | None, page: int | None, per_page: int | None) -> bytes:
         if page is not None:
             search = f"{search or ''} sortby name asc page {page}".strip()
         query = {"search": search, "max": per_page}
-        body = self._call("list VMs", lambda s, q: _get_raw(s.vms_service(), query, q))
+        return self._call("list VMs", lambda s, q: _get_raw(s.vms_service(), query, q))
+
+    def _parse_rows(self, body: bytes) -> list[rows.VmRow]:
         # Read straight into rows (console/ovirt/slim.py): no SDK objects for thousands of VMs.
         return self._parser.vm_rows(
             body, cluster_names=self._cluster_names, template_names=self._template_names

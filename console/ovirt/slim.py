@@ -90,6 +90,13 @@ def vm_rows(
     return found
 
 
+def looks_full(body: bytes, size: int) -> bool:
+    """Whether a `GET /vms` answer likely holds `size` VMs, without parsing it: a listing
+    that follows nothing has a `<vm ` start tag for each VM and no other (text never holds
+    a raw `<`). Only a hint: when wrong, a page is fetched once too often or not ahead."""
+    return body.count(b"<vm ") + body.count(b"<vm>") >= size
+
+
 def _int(text: str | None) -> int | None:
     # The SDK reads an empty element as no value (`<memory/>`); anything else must be a number.
     return int(text) if text else None
@@ -153,7 +160,7 @@ class Parser:
         if len(body) >= self.elsewhere_bytes and not self._broken:
             with self._lock:
                 try:
-                    found = self._ask((body, dict(cluster_names), dict(template_names)))
+                    found = self._ask(body, cluster_names, template_names)
                 except (OSError, EOFError, pickle.UnpicklingError, struct.error):
                     # No helper here (a sandbox, a limit on processes) or it died: parse in
                     # this thread from now on, as a small body is.
@@ -166,12 +173,12 @@ class Parser:
         # raised here is the one the caller sees).
         return vm_rows(body, cluster_names=cluster_names, template_names=template_names)
 
-    def _ask(self, request: object) -> object:
+    def _ask(self, body: bytes, clusters: dict[str, str], templates: dict[str, str]) -> object:
         helper = self._helper
         if helper is None or helper.poll() is not None:
             helper = self._helper = _start_helper()
         assert helper.stdin is not None and helper.stdout is not None
-        _send(helper.stdin, request)
+        _send_request(helper.stdin, body, clusters, templates)
         return _receive(helper.stdout)
 
     def close(self) -> None:
@@ -214,6 +221,22 @@ def _send(stream: IO[bytes], value: object) -> None:
     stream.flush()
 
 
+def _send_request(
+    stream: IO[bytes], body: bytes, clusters: dict[str, str], templates: dict[str, str]
+) -> None:
+    """The names pickled, the body as it is: a pickle of it would copy megabytes first."""
+    _send(stream, (clusters, templates))
+    stream.write(struct.pack("!Q", len(body)))
+    stream.write(body)
+    stream.flush()
+
+
+def _receive_request(stream: IO[bytes]) -> tuple[bytes, dict[str, str], dict[str, str]]:
+    clusters, templates = cast(tuple[dict[str, str], dict[str, str]], _receive(stream))
+    (size,) = struct.unpack("!Q", _exactly(stream, 8))
+    return _exactly(stream, size), clusters, templates
+
+
 def _receive(stream: IO[bytes]) -> object:
     (size,) = struct.unpack("!Q", _exactly(stream, 8))
     return pickle.loads(_exactly(stream, size))
@@ -232,9 +255,7 @@ def _serve() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            body, clusters, templates = cast(
-                tuple[bytes, dict[str, str], dict[str, str]], _receive(stdin)
-            )
+            body, clusters, templates = _receive_request(stdin)
         except EOFError:
             return
         try:

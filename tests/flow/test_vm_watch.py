@@ -222,3 +222,31 @@ def test_disk_sizes_come_with_the_statistics_of_the_rows_on_screen(
         ("/vms", f"id={target}"),
     ]
     assert view[target].disk_gib == before + 10
+
+
+def test_a_page_that_does_not_parse_fails_the_listing_until_it_parses(
+    engine, engine_sim, monkeypatch
+):
+    """The pages before it are shown; the listing is not taken as done, so the next refresh
+    lists again (and removes nothing it did not see)."""
+    import xml.etree.ElementTree as ET
+
+    monkeypatch.setattr(vm_watch, "FIRST_PAGE", 5)
+    world = engine_sim.world
+    bad = sorted(world.vms.values(), key=lambda vm: vm.name)[12]  # on the second page of 8
+    good_name = bad.name
+    world.vm_ids_by_name.pop(good_name)
+    bad.name = good_name + "\x01"  # sent raw by the writer: no XML parser reads it
+    world.vm_ids_by_name[bad.name] = bad.id
+    watch = VmWatch("name=vps-*", ours, page_size=8, clock=Clock())
+    pages = []
+    with pytest.raises(ET.ParseError):
+        watch.refresh(engine, [], NOW, pages.append)
+    assert [len(page.rows) for page in pages] == [5, 8]
+    assert not any(page.listed or page.removed for page in pages)
+    assert watch.listed_at is None
+    world.vm_ids_by_name.pop(bad.name)
+    bad.name = good_name
+    world.vm_ids_by_name[good_name] = bad.id
+    update = watch.refresh(engine, [], NOW, pages.append)
+    assert update.listed and len(watch.known) == 20

@@ -177,6 +177,18 @@ class FixedEngine:
             return rows
         return rows[(page - 1) * per_page : page * per_page]
 
+    def vm_row_pages(self, search, *, per_page, first=None):
+        """As Engine.vm_row_pages: `first` rows, then pages from the start until one is short."""
+        import itertools
+
+        screenful = [(1, first)] if first else []
+        pages = ((page, per_page) for page in itertools.count(1))
+        for page, size in itertools.chain(screenful, pages):
+            rows = self.vm_rows(search, page=page, per_page=size)
+            yield rows
+            if len(rows) < size:
+                return
+
     def vm_rows_with_stats(self, vm_ids, at):
         from console.ovirt.rows import row_of, stats_of
 

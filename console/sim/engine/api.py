@@ -31,6 +31,7 @@ class RestApi(VmApi, InventoryApi):
         self.w = world
         self.conv = Converter(world)
         self.vm_xml = VmXmlCache(world.vms, world.disks)
+        self.cpu_profile_ids: dict[str, str] = {}
         self.router = Router()
         self.router.add("GET", "", self.root)
         self.register_vms()

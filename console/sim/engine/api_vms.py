@@ -7,10 +7,12 @@ from typing import Any
 
 from ovirtsdk4 import types
 
+from . import vm_writer
+from .convert import Converter
 from .faults import EngineFault
 from .rest import ApiRequest, ApiResponse, parse_body
 from .vm_xml import VmXmlCache
-from .xmlout import href, masked, parse_follow, render_one
+from .xmlout import XML_DECLARATION, Follow, href, masked, parse_follow, render_one
 
 # VM sub-collections the engine has nothing in for the simulated VMs, with their XML roots
 # (the SDK writers' plural names).
@@ -35,6 +37,7 @@ class VmApi:
     w: Any
     conv: Any
     vm_xml: VmXmlCache
+    cpu_profile_ids: dict[str, str]  # by cluster id (a uuid5 of it): made once each
     _select: Callable[..., tuple[list[Any], Any]]
     _route: Callable[..., None]
 
@@ -85,24 +88,37 @@ class VmApi:
             request, self.w.vms.values(), self._vm_fields, sort_key=self._vm_sort_key
         )
         body = self.vm_xml.render(
-            vms, follow, all_content, lambda vm: self.conv.vm(vm, follow, all_content=all_content)
+            vms,
+            follow,
+            all_content,
+            lambda vm: self.conv.vm(vm, follow, all_content=all_content),
+            lambda vm: self._write_vm(vm, follow, all_content=all_content),
         )
         return ApiResponse(200, body)
 
     def get_vm(self, request: ApiRequest, vid: str) -> ApiResponse:
         vm = self.w.get_vm(vid)
         follow = parse_follow(request.query.get("follow"))
+        next_run, all_content = request.flag("next_run"), request.flag("all_content")
+        written = self._write_vm(vm, follow, next_run=next_run, all_content=all_content)
+        if written is not None:
+            return ApiResponse(200, (XML_DECLARATION + written).encode())
         return ApiResponse(
             200,
-            render_one(
-                self.conv.vm(
-                    vm,
-                    follow,
-                    next_run=request.flag("next_run"),
-                    all_content=request.flag("all_content"),
-                )
-            ),
+            render_one(self.conv.vm(vm, follow, next_run=next_run, all_content=all_content)),
         )
+
+    def _write_vm(
+        self, vm: Any, follow: Follow, *, next_run: bool = False, all_content: bool = False
+    ) -> str | None:
+        """The VM's element written from its record (console/sim/engine/vm_writer.py), or
+        None when only the SDK's writers can write it."""
+        if not vm_writer.writable(vm, follow):
+            return None
+        profile = self.cpu_profile_ids.get(vm.cluster_id)
+        if profile is None:
+            profile = self.cpu_profile_ids[vm.cluster_id] = Converter.cpu_profile_id(vm.cluster_id)
+        return vm_writer.vm_xml(vm, self.w, profile, next_run=next_run, all_content=all_content)
 
     def add_vm(self, request: ApiRequest) -> ApiResponse:
         spec = parse_body(request.body, types.Vm)
@@ -321,35 +337,40 @@ class VmApi:
 
     # ---------------------------------------------------------------- search
     def _vm_fields(self, vm: Any, name: str) -> Any:
-        w = self.w
-        cluster = w.clusters[vm.cluster_id]
-        values: dict[str, Callable[[], list[str]]] = {
-            "name": lambda: [vm.name],
-            "comment": lambda: [vm.comment],
-            "description": lambda: [vm.description],
-            "status": lambda: [vm.status, vm.status.replace("_", "")],
-            "cluster": lambda: [cluster.name],
-            "tag": lambda: [w.tags[t].name for t in vm.tag_ids],
-            "id": lambda: [vm.id],
-            "fqdn": lambda: [vm.fqdn] if vm.fqdn else [],
-            "ip": lambda: list(vm.ips),
-            "type": lambda: ["server"],
-            "datacenter": lambda: [w.datacenters[cluster.data_center_id].name],
-            "host": lambda: [w.hosts[vm.host_id].name] if vm.host_id else [],
-            "template": lambda: [w.templates[vm.template_id].name],
-            "os": lambda: [vm.os_type],
-            "memory": lambda: [str(vm.memory // (1024 * 1024))],
-            "creationdate": lambda: [vm.creation_time.strftime("%m/%d/%Y")],
-            "next_run_config_exists": lambda: ["true" if vm.next_run else "false"],
-        }
-        getter = values.get(name)
-        return getter() if getter else None
+        getter = VM_FIELDS.get(name)
+        return getter(self.w, vm) if getter else None
 
     @staticmethod
     def _vm_sort_key(vm: Any, key: str) -> Any:
-        return {
-            "name": vm.name,
-            "status": vm.status,
-            "creationdate": vm.creation_time,
-            "memory": vm.memory,
-        }.get(key, vm.name)
+        return getattr(vm, VM_SORT_FIELDS.get(key, "name"))
+
+
+# The record field a `sortby` sorts on (by name when the engine knows no such field here).
+VM_SORT_FIELDS = {
+    "name": "name",
+    "status": "status",
+    "creationdate": "creation_time",
+    "memory": "memory",
+}
+
+# A VM's values for each search field (None: a field the engine does not know). Evaluated
+# for every VM a search reads: plain functions, none made per call.
+VM_FIELDS: dict[str, Callable[[Any, Any], list[str]]] = {
+    "name": lambda w, vm: [vm.name],
+    "comment": lambda w, vm: [vm.comment],
+    "description": lambda w, vm: [vm.description],
+    "status": lambda w, vm: [vm.status, vm.status.replace("_", "")],
+    "cluster": lambda w, vm: [w.clusters[vm.cluster_id].name],
+    "tag": lambda w, vm: [w.tags[t].name for t in vm.tag_ids],
+    "id": lambda w, vm: [vm.id],
+    "fqdn": lambda w, vm: [vm.fqdn] if vm.fqdn else [],
+    "ip": lambda w, vm: list(vm.ips),
+    "type": lambda w, vm: ["server"],
+    "datacenter": lambda w, vm: [w.datacenters[w.clusters[vm.cluster_id].data_center_id].name],
+    "host": lambda w, vm: [w.hosts[vm.host_id].name] if vm.host_id else [],
+    "template": lambda w, vm: [w.templates[vm.template_id].name],
+    "os": lambda w, vm: [vm.os_type],
+    "memory": lambda w, vm: [str(vm.memory // (1024 * 1024))],
+    "creationdate": lambda w, vm: [vm.creation_time.strftime("%m/%d/%Y")],
+    "next_run_config_exists": lambda w, vm: ["true" if vm.next_run else "false"],
+}

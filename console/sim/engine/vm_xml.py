@@ -66,9 +66,12 @@ class VmXmlCache:
         follow: Follow,
         all_content: bool,
         convert: Callable[[Vm], Any],
+        write: Callable[[Vm], str | None] = lambda vm: None,
         root: str = "vms",
     ) -> bytes:
-        """The `<vms>` document of these VMs, as `render_many(convert(vm) ...)` gives it."""
+        """The `<vms>` document of these VMs, as `render_many(convert(vm) ...)` gives it;
+        a VM's element is `write(vm)` when that is not None (the same bytes, written from
+        the record: console/sim/engine/vm_writer.py), else the SDK's writers'."""
         key = _cacheable(follow)
         if key is None or not vms:
             return render_many([convert(vm) for vm in vms], root)
@@ -81,7 +84,8 @@ class VmXmlCache:
             entry_key = (vm.id, key, all_content)
             entry = self._entries.get(entry_key)
             if entry is None or entry[0] != snapshot:
-                entry = (snapshot, _one(convert(vm)))
+                written = write(vm) if not key else None
+                entry = (snapshot, written if written is not None else _one(convert(vm)))
                 self._entries[entry_key] = entry
             parts.append(entry[1])
         if len(self._entries) > 2 * len(self._vms) + 1000:
