@@ -146,7 +146,7 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Each pooled connection keeps its own page cache (2 MiB by default): the console's
-    # connections filled theirs with the queue's reads of the whole orders table, ~3.5 MiB
+    # connections filled theirs with the queue's reads of the whole orders table, ~3 MiB
     # of its RSS at 10,000 orders. The OS caches the file anyway; a read of the whole queue
     # takes as long with the smaller cache.
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
