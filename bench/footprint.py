@@ -47,9 +47,10 @@ IMPORTS = (
     "sqlmodel",
     "pydantic",
     "ovirtsdk4",
-    "httpx",
     "keyring",
     "console.config",
+    # httpx as the console loads it: with the WHMCS client, without httpx's own CLI.
+    "console.billing.whmcs",
     "console.store.db",
     "console.store.models",
     "console.ovirt",

@@ -32,6 +32,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -494,6 +495,7 @@ async def one_scale(vms: int, orders: int, refreshes: int, jobs: int) -> dict:
         store.close()
     finally:
         engine.close()
+        shutil.rmtree(folder, ignore_errors=True)  # a store of N orders per run
     return figures
 
 

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -46,7 +46,6 @@ from console.billing.errors import (
     BillingUnreachable,
 )
 from console.billing.mapping import OrderRequest, apply_mapping, request_from_service
-from console.billing.whmcs import WhmcsClient, WhmcsClientDetails, WhmcsOrder, parse_service
 from console.config import CatalogConfig
 from console.identity import current_actor
 from console.store import audit
@@ -55,6 +54,11 @@ from console.store.models import Order, SyncState, utcnow
 from console.store.orders import delete_sync_state, get_sync_state, open_job, set_sync_state
 from console.store.states import IN_QUEUE_STATUSES, OrderStatus
 from console.text_safety import safe_text
+
+if TYPE_CHECKING:
+    # The client (and httpx, ~2 MiB) loads with the first sync, not with the console: a
+    # console without WHMCS billing never loads it (console.flow.worker imports this module).
+    from console.billing.whmcs import WhmcsClient, WhmcsClientDetails, WhmcsOrder
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +142,8 @@ def _local_to_utc(value: datetime | None) -> datetime | None:
 
 
 def _request_from_row(row: Order) -> OrderRequest | None:
+    from console.billing.whmcs import parse_service  # see the imports: loads httpx
+
     service = (row.raw or {}).get("service")
     return request_from_service(parse_service(service)) if service else None
 

@@ -19,13 +19,12 @@ from __future__ import annotations
 import logging
 import re
 import ssl
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
-import httpx
 
 from console.config import BillingConfig
 from console.text_safety import safe_data, safe_text
@@ -40,6 +39,14 @@ from .errors import (
     OrderNotPending,
 )
 from .phpserialize import dumps_base64
+
+# httpx's package imports its command-line client whenever click and pygments are installed
+# (they are: click for our CLI, pygments for rich): ~2.7 MiB of pygments and rich.syntax in
+# every console that talks to WHMCS, for a `httpx` command nobody runs from here. A None in
+# sys.modules makes that import fail as if they were missing (httpx then defines a stub).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ import click
 
 from console.billing import fileintake
 from console.billing.sync import EMPTY_QUEUE_HINT, billing_staleness, sync_orders
-from console.billing.whmcs import open_billing_client
 from console.errors import BadInput
 from console.flow.intake import intake_reason
 from console.identity import current_actor
@@ -44,6 +43,10 @@ def command() -> None:
 @click.pass_obj
 def sync(ctx, as_json: bool) -> None:
     """Pull paid orders from WHMCS into the queue (safe to repeat)."""
+    # Here, not with the module: the client loads httpx, which the other order commands
+    # (list, show, import, add, claim) never use.
+    from console.billing.whmcs import open_billing_client
+
     client = open_billing_client(ctx.config.billing, billing_secret(ctx.secrets))
     with client:
         report = sync_orders(ctx.store, client, ctx.config.catalog)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from console.ovirt.models import Vm
-from console.ovirt.rows import VmRow
+from console.ovirt.records import VmRow
 
 _MARK = re.compile(
     r"vps-console order=(?P<order>[^\s;]+)(?: service=(?P<service>[^\s;]*))?"

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from console.flow import marks
 from console.flow.licenses import KIND_LABELS, check_license
 from console.flow.plan import Plan
-from console.ovirt import Engine, EngineError, Template, Vm
+from console.ovirt import EngineError, Template, Vm
 from console.units import format_mib
+
+if TYPE_CHECKING:
+    # Only named here: the engine module loads the SDK (~18 MiB), which the CLI's order
+    # commands (through console.flow.intake) never use.
+    from console.ovirt import Engine
 
 # How a check's level is marked in the CLI and the console, the same width each.
 CHECK_MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}

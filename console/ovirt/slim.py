@@ -41,6 +41,8 @@ CHUNK = 64 * 1024
 # Bodies from this size on are parsed in the helper process (a page of 500 VMs is ~1.6 MB,
 # a first screenful of 100 ~0.3 MB).
 ELSEWHERE_BYTES = 1 << 20
+# The helper's malloc maps allocations from this size on (glibc; a no-op elsewhere).
+MMAP_THRESHOLD = 128 * 1024
 # An unknown status reads as none, as the SDK's Reader.parse_enum makes it. Spelled out, not
 # read from ovirtsdk4.types.VmStatus: the helper process must not load the SDK (~18 MiB) to
 # parse; a test pins this set to the SDK's.
@@ -203,6 +205,9 @@ def _start_helper() -> subprocess.Popen[bytes]:
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    # glibc's malloc: bodies and pickles of megabytes are mapped and unmapped on their own
+    # rather than left in the heap once the dynamic threshold has grown past them.
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", str(MMAP_THRESHOLD))
     return subprocess.Popen(
         [sys.executable, "-m", "console.ovirt.slim"],
         stdin=subprocess.PIPE,
@@ -262,6 +267,7 @@ def _serve() -> None:
             answer: object = vm_rows(body, cluster_names=clusters, template_names=templates)
         except Exception:  # noqa: BLE001 - reported by the console's own parse
             answer = None
+        del body  # before the answer is pickled
         _send(stdout, answer)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from console.config import Config
 from console.store.db import Store
 from console.tui.context import ConsoleContext, ConsoleServices
+from console.tui.heap import tune_allocator
 
 if TYPE_CHECKING:
     from console.billing.sync import SyncReport
@@ -51,6 +52,8 @@ def build_context(
 ) -> ConsoleContext:
     from console.flow.services import Services
 
+    # Before the console's threads (the job pool, the screens' workers) first allocate.
+    tune_allocator()
     services = services or Services(config, store, secrets)
     return ConsoleContext(
         config=config,

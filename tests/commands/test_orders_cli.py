@@ -112,3 +112,24 @@ def test_add_a_manual_order(cli):
     assert "win2022-plesk" in result.output
     bad = cli("orders", "add", "--product", "VPS Windows Plesk", "--client", "Ana", "--memory", "x")
     assert bad.exit_code == 2 and "memory" in bad.output
+
+
+def test_the_order_commands_load_neither_the_sdk_nor_httpx():
+    """`orders list` and the like read the store: the SDK (~18 MiB with pycurl) and httpx
+    load only with the commands that talk to an engine or to WHMCS (`orders sync`)."""
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, json, console.commands.orders; "
+            "print(json.dumps([m for m in ('ovirtsdk4', 'pycurl', 'httpx') if m in sys.modules]))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert json.loads(probe.stdout) == []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from ovirtsdk4 import reader
@@ -212,8 +214,9 @@ def test_the_statuses_the_slim_parse_knows_are_the_sdks():
     assert {status.value for status in types.VmStatus} == slim.STATUSES
 
 
-def test_the_parse_helper_does_not_load_the_sdk():
-    """The helper's memory is the console's too: it parses without the SDK's ~18 MiB."""
+def test_the_parse_helper_loads_only_what_the_parse_needs():
+    """The helper's memory is the console's too: it parses with the standard library and
+    four console modules, without the SDK (~18 MiB) nor anything else of the console."""
     import subprocess
     import sys
 
@@ -221,11 +224,58 @@ def test_the_parse_helper_does_not_load_the_sdk():
         [
             sys.executable,
             "-c",
-            "import sys, console.ovirt.slim; print('ovirtsdk4' in sys.modules)",
+            "import sys, json, console.ovirt.slim; print(json.dumps(sorted(sys.modules)))",
         ],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert probe.returncode == 0, probe.stderr
-    assert probe.stdout.strip() == "False"
+    loaded = set(json.loads(probe.stdout))
+    ours = {name for name in loaded if name == "console" or name.startswith("console.")}
+    assert ours == {
+        "console",
+        "console.ovirt",
+        "console.ovirt.models",
+        "console.ovirt.records",
+        "console.ovirt.slim",
+        "console.text_safety",
+    }
+    for package in ("ovirtsdk4", "pycurl", "sqlalchemy", "pydantic", "textual", "httpx"):
+        assert package not in loaded
+
+
+def test_the_helper_answers_requests_written_back_to_back(odd_sim):
+    """Requests written back to back are each answered, in order: the names pickled, the
+    body as it is (no pickle of a page besides the page itself)."""
+    body = listing(odd_sim, None)
+    expected = slim.vm_rows(body, cluster_names=CLUSTERS, template_names=TEMPLATES)
+    helper = slim._start_helper()
+    try:
+        assert helper.stdin is not None and helper.stdout is not None
+        for request in (
+            (body, CLUSTERS, TEMPLATES),
+            (body[:-20], {}, {}),
+            (body, CLUSTERS, TEMPLATES),
+        ):
+            slim._send_request(helper.stdin, *request)
+        assert slim._receive(helper.stdout) == expected
+        assert slim._receive(helper.stdout) is None  # not XML: the console parses it again
+        assert slim._receive(helper.stdout) == expected
+        helper.stdin.close()
+        assert helper.wait(timeout=30) == 0  # ends when the console closes its stdin
+    finally:
+        helper.kill()
+        helper.wait()
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_the_helper_maps_large_allocations_on_its_own(monkeypatch):
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    helper = slim._start_helper()
+    try:
+        environ = Path(f"/proc/{helper.pid}/environ").read_bytes().split(b"\0")
+        assert f"MALLOC_MMAP_THRESHOLD_={slim.MMAP_THRESHOLD}".encode() in environ
+    finally:
+        helper.kill()
+        helper.wait()
