@@ -133,8 +133,9 @@ def changed_one(result: Result[Any]) -> bool:
     return result.rowcount == 1
 
 
-# SQLite's page cache per connection, in KiB.
-SQLITE_CACHE_KIB = 512
+# SQLite's page cache per connection, in KiB (64 pages of 4 KiB); the OS caches the rest of
+# the file.
+SQLITE_CACHE_KIB = 256
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
