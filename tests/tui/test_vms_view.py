@@ -8,7 +8,7 @@ import ovirtsdk4.types as types
 from console.tui.app import ConsoleApp
 from console.tui.screens.vms import VmsScreen
 from tests.plugins.engine import wait_status
-from tests.tui.helpers import cell_texts, settle
+from tests.tui.helpers import cell_texts, settle, table_keys
 
 
 async def open_vms(app, pilot) -> VmsScreen:
@@ -120,9 +120,38 @@ async def test_a_listing_is_handed_over_in_chunks_with_sizes_for_rows_on_screen(
         # 5 rows, then 20: in chunks of at most 2.
         assert max(handed) == 2 and sum(handed) == 25 and len(handed) >= 13
         on_screen = set(screen.visible_ids())
+        # Read for the rows on screen when the listing ended (the selected VM's detail may
+        # have grown by two lines since, hiding two of them now).
+        table = screen.query_one("#vms")
+        top = {screen.vms[name].id for name in table.keys_in_order()[: len(on_screen) + 2]}
+        assert on_screen <= set(screen.stats) <= top
         for name, row in screen.vms.items():
             size = cell_texts(app, "#vms", name)[4]
-            if row.id in on_screen:  # read with the statistics
+            if row.id in screen.stats:  # read with the statistics
                 assert not size.endswith("/-G") and row.disk_gib
             else:
                 assert size.endswith("/-G")
+
+
+async def test_rows_off_screen_show_and_filter_as_those_on_it(sim_context, engine_sim):
+    """The view makes a row's cells when the row comes on screen, and what `/` searches when
+    a filter asks: the last rows and a filter for one of them show what the engine has."""
+    from tests.tui.test_layout_80x24 import lines
+
+    sim_context.live = False
+    app = ConsoleApp(sim_context)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_vms(app, pilot)
+        names = table_keys(app, "#vms")
+        assert names == sorted(names) and len(names) == 20
+        last = screen.vms[names[-1]]
+        assert names[-1] not in "\n".join(lines(app))  # below the screen
+        await pilot.press("G")
+        await settle(pilot)
+        # Its row (its detail below the table starts with its name too).
+        shown = [line for line in lines(app) if line.strip().startswith(last.name)]
+        assert shown and last.status in shown[0].split(), lines(app)
+        await pilot.press("slash", *last.name, "enter")
+        await settle(pilot)
+        assert table_keys(app, "#vms") == [last.name]
+        assert "1/20 managed VMs" in "\n".join(lines(app))

@@ -86,9 +86,11 @@ class VmsScreen(ListScreen):
         self.vms: dict[str, VmRow] = {}  # by name: the table's keys
         self.by_id: dict[str, VmRow] = {}
         self.stats: dict[str, VmStats] = {}  # by id, as last read (rows on screen only)
-        # name -> (what the cells were made from, cells, match texts): a refresh re-renders
-        # only the rows whose record, statistics or statistics' age changed.
-        self.cells: dict[str, tuple[tuple, tuple, tuple]] = {}
+        # The table makes a row's cells only when the row comes on screen (`row_cells`); what
+        # `/` searches is made when a filter asks, per VM, and forgotten when the VM changes.
+        self.match_texts: dict[str, tuple[str, ...]] = {}
+        self.text_widths: dict[str, int] = {}  # widest plain value per column, all VMs
+        self.shown: list[str] = []  # the names in the table, in its order
         self.query_text = ""
         self.error: str | None = None
         self.loaded_at: datetime | None = None
@@ -102,7 +104,7 @@ class VmsScreen(ListScreen):
         yield StatusHeader()
         yield FilterInput(id="filter")
         yield Static("loading VMs from the engine...", id="vm-state")
-        yield KeyedTable(COLUMNS, id="vms", styles={"status": status_text})
+        yield KeyedTable(COLUMNS, id="vms", styles={"status": status_text}, source=self.row_cells)
         yield Static(id="vm-detail")
         yield KeyBar()
 
@@ -231,65 +233,82 @@ class VmsScreen(ListScreen):
         if show:
             self.show(self.changed)
 
-    def row_cells(self, row: VmRow, now: datetime) -> tuple[tuple, tuple, tuple]:
-        """The row's cells and filter texts, remade only when what they show changed."""
+    def row_cells(self, name: str) -> tuple[str, ...]:
+        """The table's cells of one VM, made when its row comes on screen."""
+        row = self.vms.get(name)
+        if row is None:
+            return ()
         stats = self.stats.get(row.id)
-        age = stats_age(stats, now)
-        made_from = (row, stats, age)
-        cached = self.cells.get(row.name)
-        if cached is not None and cached[0] == made_from:
-            return cached
-        ip = stats.ips[0] if stats is not None and stats.ips else ""
-        order = order_id_of(self.app.context.config, row.name) or ""
-        cells = (
+        age = stats_age(stats, self.app.context.now())
+        return (
             row.name,
             row.status or "-",
             format_percent(stats.cpu_percent) + age if stats is not None else "-",
             format_percent(stats.memory_percent) if stats is not None else "-",
             f"{row.cpus}/{format_memory(row.memory_mib)}/{row.disk_gib or '-'}G",
-            ip,
-            order,
+            self.ip_of(row),
+            self.order_of(row),
             row.template_name or "",
             row.cluster or "",
         )
-        texts = (row.name, row.status, ip, order, row.template_name or "", row.fqdn or "")
-        made = (made_from, cells, texts)
-        self.cells[row.name] = made
-        return made
+
+    def ip_of(self, row: VmRow) -> str:
+        stats = self.stats.get(row.id)
+        return stats.ips[0] if stats is not None and stats.ips else ""
+
+    def order_of(self, row: VmRow) -> str:
+        return order_id_of(self.app.context.config, row.name) or ""
+
+    def match_text(self, row: VmRow) -> tuple[str, ...]:
+        texts = self.match_texts.get(row.name)
+        if texts is None:
+            texts = self.match_texts[row.name] = (
+                row.name,
+                row.status,
+                self.ip_of(row),
+                self.order_of(row),
+                row.template_name or "",
+                row.fqdn or "",
+            )
+        return texts
+
+    def measure(self, names: set[str] | None) -> None:
+        """How wide each column's plain values are, over every VM (those in `names`, every
+        one when None): the columns fit them all, not only the rows drawn so far. The cells
+        are made to be measured and let go: only the widths are kept."""
+        widths = {} if names is None else self.text_widths
+        for name in self.vms if names is None else names:
+            for (column, _), cell in zip(COLUMNS, self.row_cells(name), strict=False):
+                if len(cell) > widths.get(column, 0):
+                    widths[column] = len(cell)
+        self.text_widths = widths
 
     def show(self, changed: set[str] | None = None) -> None:
-        """Render the table: only the rows in `changed` when given (a refresh costs what
-        changed), every row when the filter changed or once a minute (statistics' ages)."""
+        """Render the table: filter and sort the names again when VMs came or went or the
+        filter changed; the table makes the cells of the rows on screen only (again for the
+        rows in `changed`, all of them when None and once a minute, for the statistics' ages)."""
         config = self.app.context.config
         now = self.app.context.now()
         minute = now.replace(second=0, microsecond=0)
         table = self.query_one("#vms", KeyedTable)
+        for name in self.match_texts.keys() & (self.changed | (changed or set())):
+            del self.match_texts[name]
+        if changed is None:
+            self.match_texts = {}
+        self.measure(changed)
+        table.widen(self.text_widths)
+        remade: set[str] | None = changed
         if changed is None or minute != self.shown_minute:
             self.shown_minute = minute
-            rows = []
-            for name, vm in self.vms.items():
-                _, cells, texts = self.row_cells(vm, now)
-                if not self.query_text or matches(self.query_text, texts):
-                    rows.append((name, cells))
-            for name in set(self.cells) - set(self.vms):
-                del self.cells[name]
-            table.sync(rows, sort_key=str)
-            self.shown_count = len(rows)
-        else:
-            put, gone = [], []
-            for name in changed:
-                found = self.vms.get(name)
-                if found is None:
-                    self.cells.pop(name, None)
-                    gone.append(name)
-                    continue
-                _, cells, texts = self.row_cells(found, now)
-                if not self.query_text or matches(self.query_text, texts):
-                    put.append((name, cells))
-                else:
-                    gone.append(name)
-            table.patch(put, gone, sort_key=str)
-            self.shown_count = table.row_count
+            remade = None
+        if changed is None or changed:
+            self.shown = sorted(
+                name
+                for name, row in self.vms.items()
+                if not self.query_text or matches(self.query_text, self.match_text(row))
+            )
+        table.show_keys(self.shown, remade)
+        self.shown_count = len(self.shown)
         self.changed = set()
         status = Text(f"{self.shown_count}/{len(self.vms)} managed VMs ({managed_search(config)})")
         if not self.listed and not self.error:
