@@ -272,16 +272,15 @@ class VmsScreen(ListScreen):
             )
         return texts
 
-    def measure(self, names: set[str] | None) -> None:
-        """How wide each column's plain values are, over every VM (those in `names`, every
-        one when None): the columns fit them all, not only the rows drawn so far. The cells
-        are made to be measured and let go: only the widths are kept."""
-        widths = {} if names is None else self.text_widths
-        for name in self.vms if names is None else names:
+    def measure(self, names: set[str]) -> None:
+        """How wide each column's plain values are, over every VM as it changed: the columns
+        fit them all, not only the rows drawn so far. The cells are made to be measured and
+        let go: only the widths are kept."""
+        widths = self.text_widths
+        for name in names:
             for (column, _), cell in zip(COLUMNS, self.row_cells(name), strict=False):
                 if len(cell) > widths.get(column, 0):
                     widths[column] = len(cell)
-        self.text_widths = widths
 
     def show(self, changed: set[str] | None = None) -> None:
         """Render the table: filter and sort the names again when VMs came or went or the
@@ -291,12 +290,13 @@ class VmsScreen(ListScreen):
         now = self.app.context.now()
         minute = now.replace(second=0, microsecond=0)
         table = self.query_one("#vms", KeyedTable)
-        for name in self.match_texts.keys() & (self.changed | (changed or set())):
-            del self.match_texts[name]
-        if changed is None:
-            self.match_texts = {}
-        self.measure(changed)
-        table.widen(self.text_widths)
+        # The rows that changed are measured and their filter texts forgotten; None (a filter
+        # typed, a pause) changes no VM: nothing to measure or forget.
+        if changed:
+            for name in self.match_texts.keys() & changed:
+                del self.match_texts[name]
+            self.measure(changed)
+            table.widen(self.text_widths)
         remade: set[str] | None = changed
         if changed is None or minute != self.shown_minute:
             self.shown_minute = minute
