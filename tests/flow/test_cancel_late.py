@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -63,7 +64,9 @@ def held_at_ip_wait(services, engine_sim, whmcs_sim, hostname):
     whmcs_order, row = synced_order(services, whmcs_sim, hostname)
     engine_sim.set_guest_behaviour(f"vps-{row.id}", never_ip=True)
     reached, listener = at_step("ip_wait")
-    runner = Runner(services, timing=FAST, on_event=listener)
+    # Held there for as long as the test needs: on a loaded machine FAST's 20 s for the IP
+    # ran out before the cancel came, and the job failed instead of being cancelled.
+    runner = Runner(services, timing=replace(FAST, ip_seconds=600), on_event=listener)
     job = launch(services, runner, row)
     thread, result = run_in_thread(runner, job.id)
     assert reached.wait(15), result
