@@ -173,6 +173,11 @@ def jobs_by_order(jobs: list[Job]) -> dict[str, Job]:
     return latest
 
 
+def job_mark(job: Job | None) -> tuple | None:
+    """What tells a job's row or detail it must be made again: its state and last change."""
+    return (job.state, job.updated_at) if job is not None else None
+
+
 def job_events(
     store: Store, job_id: str | None = None, order_id: str | None = None, limit: int = 200
 ) -> list[JobEvent]:

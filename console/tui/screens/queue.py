@@ -257,7 +257,7 @@ class QueueScreen(Screen):
                 self.show_first_page(*worker.result)
         elif self.orders_loop.owns(worker):
             if worker.result is not None:
-                self.show_key_stock()
+                self.take_polled_marks()
                 self.merge(*worker.result)
                 if worker.result[0]:  # the whole queue was read
                     keep_loaded(len(self.orders))
@@ -347,7 +347,7 @@ class QueueScreen(Screen):
             widths["claimed"] = widths["claimed-narrow"]
         return widths
 
-    def show_key_stock(self) -> None:
+    def take_polled_marks(self) -> None:
         """The vault's stock in the header; when it or the stale templates changed, every
         order's marks are redone."""
         if self.polled_stock != self.key_stock:
@@ -393,7 +393,7 @@ class QueueScreen(Screen):
         changed = {
             order_id
             for order_id, job in latest_jobs.items()
-            if (job.state, job.updated_at) != self._job_mark(self.jobs.get(order_id))
+            if data.job_mark(job) != data.job_mark(self.jobs.get(order_id))
         }
         changed |= set(self.jobs) - set(latest_jobs)
         if full:
@@ -412,10 +412,6 @@ class QueueScreen(Screen):
         self.all_jobs = jobs
         self.jobs = latest_jobs
         self.show_orders(changed=None if full else changed)
-
-    @staticmethod
-    def _job_mark(job: Job | None):
-        return (job.state, job.updated_at) if job is not None else None
 
     def sort_value(self, order_id: str):
         order = self.orders.get(order_id)

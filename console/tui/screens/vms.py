@@ -98,7 +98,6 @@ class VmsScreen(ListScreen):
         self.paused = False
         self.changed: set[str] = set()  # rows changed since they were last shown
         self.shown_minute: datetime | None = None
-        self.shown_count = 0
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -308,9 +307,8 @@ class VmsScreen(ListScreen):
                 if not self.query_text or matches(self.query_text, self.match_text(row))
             )
         table.show_keys(self.shown, remade)
-        self.shown_count = len(self.shown)
         self.changed = set()
-        status = Text(f"{self.shown_count}/{len(self.vms)} managed VMs ({managed_search(config)})")
+        status = Text(f"{len(self.shown)}/{len(self.vms)} managed VMs ({managed_search(config)})")
         if not self.listed and not self.error:
             status.append("  listing...")
         if self.error:

@@ -104,8 +104,7 @@ class OrderDetail(Static):
     def eta_text(self, order: QueueOrder, job: Job | None) -> str:
         """From the step history, once per order, job state and minute: read in a worker
         (store reads, the whole order among them), then the detail is shown again."""
-        mark = (job.state, job.updated_at) if job is not None else None
-        key = (order.id, order.status, mark, self.app.context.now().minute)
+        key = (order.id, order.status, data.job_mark(job), self.app.context.now().minute)
         shown_key, text = self._eta
         if shown_key != key:
             self.load_eta(key, order.id, job)
